@@ -1,0 +1,43 @@
+# The README's commands. `make demo` and `make test` each set everything up first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# llama-cpp-python is built from source once (~6.5 min on 2 cores); pip caches the wheel afterwards.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install demo test test-fast lint bench nightly clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Installing Prompt Workbench and its dependencies (first time: ~8 minutes, llama.cpp compiles)..."
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --prefix $(abspath $(VENV)) --name workbench --display-name "Python (workbench)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/workbench run sentiment_cloze_en --dataset datasets/sentiment_en.csv --model local --no-cache --store .workbench/demo.db
+	$(BIN)/workbench run sentiment_cloze_zh --dataset datasets/sentiment_zh.csv --model local --no-cache --store .workbench/demo.db --quiet
+
+lint: install
+	$(BIN)/ruff check workbench tests benchmarks
+
+test: install lint
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not local_model and not notebooks and not browser"
+
+bench: install
+	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_runner.py
+
+nightly: install
+	$(BIN)/workbench nightly --profile ci --out .nightly
+
+clean:
+	rm -rf $(VENV) .workbench .nightly .pytest_cache

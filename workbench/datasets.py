@@ -1,0 +1,223 @@
+"""Datasets: CSV / JSONL files or DataFrames, one row per case, columns named after variables.
+
+Reserved columns are not template variables: ``expected`` (the reference answer the scorers
+use), ``id`` (a stable row id; otherwise the row number), and anything starting with ``__``
+(promptfoo's convention for metadata). Every problem is reported before a model is called,
+naming the file, line/row and column, and saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import DatasetError
+
+EXPECTED_COLUMN = "expected"
+ID_COLUMN = "id"
+LINE_KEY = "__line"  # where the loader remembers a row's line in its file
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Rows as plain dicts plus where they came from. Immutable; ``content_hash`` identifies it."""
+
+    rows: tuple[dict[str, Any], ...]
+    name: str = "data"
+    source: str | None = None
+    columns: tuple[str, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def content_hash(self) -> str:
+        payload = json.dumps(self.rows, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def row_id(self, index: int) -> str:
+        row = self.rows[index]
+        value = row.get(ID_COLUMN)
+        return str(value) if value not in (None, "") else str(index)
+
+    def head(self, n: int) -> Dataset:
+        return Dataset(self.rows[:n], name=self.name, source=self.source, columns=self.columns)
+
+    def sample(self, n: int, seed: int = 0) -> Dataset:
+        import random
+
+        if n >= len(self.rows):
+            return self
+        picked = sorted(random.Random(seed).sample(range(len(self.rows)), n))
+        return Dataset(tuple(self.rows[i] for i in picked), name=self.name, source=self.source,
+                       columns=self.columns)
+
+    def to_dataframe(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows), columns=list(self.columns) or None)
+
+    def describe_row(self, index: int) -> str:
+        """How to point a person at a row: the file line for JSONL/CSV, else the row number."""
+        if self.source and self.source.endswith(".jsonl"):
+            return f"{self.source} line {self.rows[index].get(LINE_KEY, index + 1)}"
+        if self.source and self.source.endswith(".csv"):
+            return f"{self.source} line {self.rows[index].get(LINE_KEY, index + 2)}"
+        return f"row {index}"
+
+    def check_columns(self, required: Iterable[str], *, template_name: str = "the template") -> None:
+        """Fail (naming columns and rows) if a required variable is missing or empty."""
+        required = list(required)
+        columns = set(self.columns) or {k for row in self.rows for k in row}
+        missing_columns = [v for v in required if v not in columns]
+        if missing_columns:
+            where = self.source or self.name
+            raise DatasetError(
+                f"{where}: no column {', '.join(repr(c) for c in missing_columns)}, which {template_name} "
+                f"needs. Columns present: {', '.join(sorted(columns)) or '(none)'}. Rename a column or "
+                "add it (dataset columns are matched to template variables by name)."
+            )
+        empty: list[str] = []
+        for i, row in enumerate(self.rows):
+            for var in required:
+                value = row.get(var)
+                if value is None or (isinstance(value, float) and value != value) or value == "":
+                    empty.append(f"{self.describe_row(i)} (column {var!r})")
+        if empty:
+            shown = "; ".join(empty[:10]) + (f"; and {len(empty) - 10} more" if len(empty) > 10 else "")
+            raise DatasetError(
+                f"{len(empty)} empty value(s) for variables {template_name} needs: {shown}. "
+                "Fill them in or drop those rows."
+            )
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return None
+    return value
+
+
+def from_records(records: Sequence[Mapping[str, Any]], *, name: str = "data",
+                 source: str | None = None) -> Dataset:
+    rows = tuple({str(k): _clean(v) for k, v in r.items()} for r in records)
+    columns: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            if key != LINE_KEY:
+                columns.setdefault(key, None)
+    return Dataset(rows, name=name, source=source, columns=tuple(columns))
+
+
+def _load_jsonl(path: Path) -> Dataset:
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(
+                    f"{path} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno}). "
+                    "Each line must be one JSON object."
+                ) from exc
+            if not isinstance(record, dict):
+                raise DatasetError(f"{path} line {lineno}: expected a JSON object, got {type(record).__name__}.")
+            record[LINE_KEY] = lineno
+            records.append(record)
+    return from_records(records, name=path.stem, source=str(path))
+
+
+def _load_csv(path: Path) -> Dataset:
+    records = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        if not header:
+            raise DatasetError(f"{path}: the file is empty or has no header row.")
+        dupes = {c for c in header if header.count(c) > 1}
+        if dupes:
+            raise DatasetError(f"{path} line 1: duplicate column name(s) {', '.join(sorted(dupes))}.")
+        for record in reader:
+            lineno = reader.line_num
+            if None in record:
+                raise DatasetError(
+                    f"{path} line {lineno}: more fields than the header has columns. "
+                    "Quote values that contain commas."
+                )
+            record = {k: v for k, v in record.items()}
+            record[LINE_KEY] = lineno
+            records.append(record)
+    dataset = from_records(records, name=path.stem, source=str(path))
+    return Dataset(dataset.rows, name=dataset.name, source=dataset.source, columns=tuple(header))
+
+
+def load_dataset(source: str | Path | Any, *, name: str | None = None) -> Dataset:
+    """Load a dataset from a CSV/JSONL path, a pandas DataFrame, a list of dicts, or a Dataset."""
+    if isinstance(source, Dataset):
+        return source
+    if hasattr(source, "to_dict") and hasattr(source, "columns"):  # a DataFrame
+        records = source.to_dict(orient="records")
+        dataset = from_records(records, name=name or "dataframe")
+        return Dataset(dataset.rows, name=dataset.name, columns=tuple(map(str, source.columns)))
+    if isinstance(source, list | tuple):
+        return from_records(source, name=name or "records")
+    path = Path(source)
+    if not path.exists():
+        candidate = Path("datasets") / path
+        if candidate.exists():
+            path = candidate
+        else:
+            raise DatasetError(f"No dataset file at {path}. Give a path to a .csv or .jsonl file.")
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        dataset = _load_jsonl(path)
+    elif suffix == ".csv":
+        dataset = _load_csv(path)
+    else:
+        raise DatasetError(f"{path}: unsupported dataset format {suffix!r}. Use .csv or .jsonl.")
+    if not dataset.rows:
+        raise DatasetError(f"{path}: the dataset has no rows.")
+    return Dataset(dataset.rows, name=name or dataset.name, source=dataset.source, columns=dataset.columns)
+
+
+def public_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row without the loader's bookkeeping (``__line``) — what users see and exports hold."""
+    return {k: v for k, v in row.items() if k != LINE_KEY}
+
+
+def write_dataset(records: Iterable[Mapping[str, Any]], path: str | Path) -> Path:
+    """Write rows as CSV or JSONL (by suffix), UTF-8, so Chinese text stays readable."""
+    path = Path(path)
+    rows = [public_fields(r) for r in records]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".jsonl":
+        with path.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    elif path.suffix == ".csv":
+        columns: dict[str, None] = {}
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(columns))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: _csv_value(v) for k, v in row.items()})
+    else:
+        raise DatasetError(f"{path}: write .csv or .jsonl.")
+    return path
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value

@@ -1,0 +1,112 @@
+"""Every error the workbench raises on purpose, so callers can catch one family.
+
+The messages are written for a student reading them in a notebook: each names the
+file, line, row, column or model spec at fault and says what to do next.
+
+    WorkbenchError
+    ├── TemplateError            a prompt file cannot be read, parsed or rendered
+    │   └── MissingVariablesError  rendering without a value the template needs
+    ├── DatasetError             a dataset file or its rows do not fit the template
+    ├── OutputParseError         a model output does not fit the template's parser
+    ├── StoreError               the SQLite run store refuses an operation
+    ├── ConfigError              an unknown name: model spec, scorer, parser, prompt
+    └── ModelError               a model call failed (carries the model spec)
+        ├── ModelNotFoundError     the endpoint does not serve that model name
+        ├── AuthenticationError    the key is missing or refused
+        ├── EndpointUnreachableError  nothing answers at the base URL
+        └── RetryableModelError    worth retrying: 429, 5xx, timeouts, malformed bodies
+            ├── RateLimitError       429, with the server's Retry-After when it sent one
+            └── ModelTimeoutError    the call took longer than the timeout
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench raises on purpose."""
+
+
+class TemplateError(WorkbenchError):
+    """A prompt template file is malformed or cannot be rendered."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.path = path
+        self.line = line
+        where = ""
+        if path:
+            where = f"{path}:{line}: " if line else f"{path}: "
+        super().__init__(where + message)
+
+
+class MissingVariablesError(TemplateError):
+    """Rendering was asked for without values the template needs."""
+
+    def __init__(self, missing: list[str], *, path: str | None = None, line: int | None = None):
+        self.missing = missing
+        names = ", ".join(missing)
+        super().__init__(
+            f"Missing variables: {names}. Pass a value for each (or add a dataset column of that name).",
+            path=path,
+            line=line,
+        )
+
+
+class DatasetError(WorkbenchError):
+    """A dataset cannot be loaded or does not fit the template it is used with."""
+
+
+class OutputParseError(WorkbenchError):
+    """A model output could not be parsed by the template's output parser."""
+
+
+class StoreError(WorkbenchError):
+    """The run store refused an operation (unknown run, immutable version, ...)."""
+
+
+class ConfigError(WorkbenchError):
+    """An unknown or invalid name: model spec, scorer, parser or prompt."""
+
+
+class ModelError(WorkbenchError):
+    """A model call failed. ``spec`` names the model as the user wrote it (never a key)."""
+
+    def __init__(self, message: str, *, spec: str = "", status_code: int | None = None):
+        self.spec = spec
+        self.status_code = status_code
+        prefix = f"[{spec}] " if spec else ""
+        super().__init__(prefix + message)
+
+
+class ModelNotFoundError(ModelError):
+    """The endpoint answered but does not know the model name."""
+
+
+class AuthenticationError(ModelError):
+    """The API key is missing or was refused."""
+
+
+class EndpointUnreachableError(ModelError):
+    """Nothing answered at the endpoint's base URL."""
+
+
+class RetryableModelError(ModelError):
+    """A failure that may pass: rate limits, server errors, timeouts, malformed bodies."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        spec: str = "",
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message, spec=spec, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class RateLimitError(RetryableModelError):
+    """HTTP 429. ``retry_after`` holds the seconds the server asked us to wait, if any."""
+
+
+class ModelTimeoutError(RetryableModelError):
+    """The model call exceeded its timeout."""

@@ -1,0 +1,183 @@
+"""Output parsers: turn a model's raw text into the value a scorer compares.
+
+Declared in a template's front matter under ``output:``::
+
+    output: {parser: text}                                   # stripped text
+    output: {parser: label, labels: {positive: [开心, good], negative: [难过, 累, bad]}}
+    output: {parser: json, schema: {type: object, required: [name]}}
+    output: {parser: regex, pattern: "Answer:\\s*(\\d+)", group: 1}
+
+Label matching normalises both sides first (Unicode NFKC, so full-width ＡＢＣ and ，become
+ASCII; case-folding; whitespace and punctuation dropped), then takes the label whose word
+appears earliest in the output. A 270M base model often says "累" (tired) for a negative
+cloze, which is why labels map to *lists* of words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import ConfigError, OutputParseError
+
+
+def normalize_text(text: str) -> str:
+    """NFKC + casefold + drop whitespace and punctuation/symbols (ASCII and CJK alike)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if not (ch.isspace() or unicodedata.category(ch)[0] in "PS"))
+
+
+@dataclass(frozen=True)
+class OutputParser:
+    """Base: ``parse(text)`` returns the parsed value or raises :class:`OutputParseError`."""
+
+    kind: str = "text"
+
+    def parse(self, text: str) -> Any:
+        return text.strip()
+
+    def describe(self) -> dict[str, Any]:
+        return {"parser": self.kind}
+
+
+@dataclass(frozen=True)
+class LabelParser(OutputParser):
+    """Map free text onto one of a fixed set of labels via each label's word list."""
+
+    kind: str = "label"
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LabelParser:
+        raw = config.get("labels")
+        if isinstance(raw, list):
+            raw = {str(label): [str(label)] for label in raw}
+        if not isinstance(raw, dict) or not raw:
+            raise ConfigError("A label parser needs `labels:` — a list of labels or a map label -> words.")
+        labels = {}
+        for label, words in raw.items():
+            words = [words] if isinstance(words, str) else list(words or [])
+            labels[str(label)] = tuple(dict.fromkeys([str(label), *map(str, words)]))
+        return cls(labels=labels)
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.labels)
+
+    def parse(self, text: str) -> str:
+        normalized = normalize_text(text)
+        best: tuple[int, int, str] | None = None  # (position, -len(word), label)
+        for label, words in self.labels.items():
+            for word in words:
+                needle = normalize_text(word)
+                if not needle:
+                    continue
+                pos = normalized.find(needle)
+                if pos >= 0 and (best is None or (pos, -len(needle)) < best[:2]):
+                    best = (pos, -len(needle), label)
+        if best is None:
+            raise OutputParseError(
+                f"Output {text.strip()[:60]!r} matches none of the labels {', '.join(self.labels)}. "
+                "Add the word the model used to a label's list under output.labels."
+            )
+        return best[2]
+
+    def normalize_label(self, value: Any) -> str:
+        """The canonical label for an expected value written in any of its forms."""
+        try:
+            return self.parse(str(value))
+        except OutputParseError:
+            return normalize_text(str(value))
+
+    def describe(self) -> dict[str, Any]:
+        return {"parser": self.kind, "labels": {k: list(v) for k, v in self.labels.items()}}
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON value in ``text`` (inside a ```json fence, or the first {...}/[...])."""
+    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    decoder = json.JSONDecoder()
+    for candidate in candidates:
+        for i, ch in enumerate(candidate):
+            if ch in "{[":
+                try:
+                    value, _ = decoder.raw_decode(candidate[i:])
+                    return value
+                except json.JSONDecodeError:
+                    continue
+    raise OutputParseError(f"No JSON object found in the output: {text.strip()[:80]!r}")
+
+
+@dataclass(frozen=True)
+class JsonParser(OutputParser):
+    kind: str = "json"
+    schema: dict[str, Any] | None = None
+
+    def parse(self, text: str) -> Any:
+        value = extract_json(text)
+        if self.schema:
+            import jsonschema
+
+            try:
+                jsonschema.validate(value, self.schema)
+            except jsonschema.ValidationError as exc:
+                where = "/".join(map(str, exc.absolute_path)) or "(root)"
+                raise OutputParseError(f"JSON does not match the schema at {where}: {exc.message}") from exc
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        return {"parser": self.kind, "schema": self.schema}
+
+
+@dataclass(frozen=True)
+class RegexParser(OutputParser):
+    kind: str = "regex"
+    pattern: str = ""
+    group: int | str = 1
+
+    def parse(self, text: str) -> str:
+        match = re.search(self.pattern, text, flags=re.DOTALL)
+        if not match:
+            raise OutputParseError(f"Pattern {self.pattern!r} not found in the output: {text.strip()[:80]!r}")
+        try:
+            return match.group(self.group).strip()
+        except IndexError:
+            return match.group(0).strip()
+
+    def describe(self) -> dict[str, Any]:
+        return {"parser": self.kind, "pattern": self.pattern, "group": self.group}
+
+
+def _regex(config: dict[str, Any]) -> RegexParser:
+    pattern = config.get("pattern")
+    if not pattern:
+        raise ConfigError("A regex parser needs `pattern:` (a Python regular expression).")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"Invalid regex pattern {pattern!r}: {exc}") from exc
+    return RegexParser(pattern=pattern, group=config.get("group", 1))
+
+
+PARSERS: dict[str, Callable[[dict[str, Any]], OutputParser]] = {
+    "text": lambda config: OutputParser(),
+    "label": LabelParser.from_config,
+    "json": lambda config: JsonParser(schema=config.get("schema")),
+    "regex": _regex,
+}
+
+
+def make_parser(config: dict[str, Any] | None) -> OutputParser:
+    """Build a parser from a template's ``output:`` section (``None`` means plain text)."""
+    config = dict(config or {})
+    kind = config.get("parser", "text")
+    if kind not in PARSERS:
+        raise ConfigError(f"No output parser named {kind!r}. Known: {', '.join(PARSERS)}.")
+    return PARSERS[kind](config)

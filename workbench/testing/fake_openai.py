@@ -1,0 +1,168 @@
+"""A small OpenAI-compatible HTTP server with fixed latency and injectable faults.
+
+For tests and benchmarks of everything that talks HTTP (the openai provider, the runner's
+retries, resume): it answers ``/v1/completions``, ``/v1/chat/completions`` (stream and
+non-stream) and ``/v1/models`` on 127.0.0.1, after ``latency`` seconds, with a deterministic
+text. ``faults(prompt_text, attempt)`` may return a fault for that request:
+
+- ``"429"`` / ``("429", retry_after_seconds)`` — rate limited, with a Retry-After header
+- ``"500"`` / ``"503"`` — server errors
+- ``"timeout"`` — sleeps ``hang_seconds`` before answering (the client times out first)
+- ``"malformed"`` — HTTP 200 with a body that is not the API's JSON
+- ``"401"`` / ``"404"`` — bad key / unknown model
+
+``requests`` records every request (prompt text, attempt, fault) so tests can check that
+nothing was lost or called twice. Needs the ``serve`` extra (starlette, uvicorn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Fault = str | tuple[str, float] | None
+FaultFn = Callable[[str, int], Fault]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def default_responder(prompt: str) -> str:
+    """A deterministic answer that depends on the prompt (so caches and rows can be told apart)."""
+    tail = prompt.strip().splitlines()[-1] if prompt.strip() else ""
+    return f"echo: {tail[-40:]}"
+
+
+@dataclass
+class FakeOpenAIServer:
+    latency: float = 0.0
+    faults: FaultFn | None = None
+    responder: Callable[[str], str] = default_responder
+    models: tuple[str, ...] = ("fake-model",)
+    hang_seconds: float = 30.0
+    port: int = field(default_factory=free_port)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    _attempts: Counter[str] = field(default_factory=Counter)
+    _server: Any = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def spec(self, model: str | None = None) -> str:
+        return f"openai:{model or self.models[0]}@{self.base_url}"
+
+    def successes(self) -> Counter[str]:
+        return Counter(r["prompt"] for r in self.requests if r["fault"] is None)
+
+    # -- the ASGI app ------------------------------------------------------------------
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response, StreamingResponse
+        from starlette.routing import Route
+
+        async def list_models(request: Request) -> Response:
+            return JSONResponse({"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]})
+
+        async def complete(request: Request) -> Response:
+            body = await request.json()
+            chat = request.url.path.endswith("/chat/completions")
+            prompt = "\n".join(m["content"] for m in body["messages"]) if chat else str(body.get("prompt", ""))
+            self._attempts[prompt] += 1
+            attempt = self._attempts[prompt]
+            fault = self.faults(prompt, attempt) if self.faults else None
+            kind, retry_after = (fault if isinstance(fault, tuple) else (fault, None))
+            self.requests.append({"prompt": prompt, "attempt": attempt, "fault": kind, "t": time.time()})
+            if body.get("model") not in self.models or kind == "404":
+                return JSONResponse({"error": {"message": f"model {body.get('model')!r} not found",
+                                               "type": "invalid_request_error", "code": "model_not_found"}},
+                                    status_code=404)
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if kind == "429":
+                headers = {"retry-after": str(retry_after if retry_after is not None else 0.05)}
+                return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}}, status_code=429,
+                                    headers=headers)
+            if kind in ("500", "502", "503"):
+                return JSONResponse({"error": {"message": "upstream failure"}}, status_code=int(kind))
+            if kind == "401":
+                return JSONResponse({"error": {"message": "bad key", "type": "invalid_api_key"}}, status_code=401)
+            if kind == "timeout":
+                await asyncio.sleep(self.hang_seconds)
+            if kind == "malformed":
+                return Response("<html>not json</html>", media_type="application/json")
+            text = self.responder(prompt)
+            usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()),
+                     "total_tokens": len(prompt.split()) + len(text.split())}
+            created = int(time.time())
+            if body.get("stream"):
+                return StreamingResponse(self._stream(text, chat, body["model"], created),
+                                         media_type="text/event-stream")
+            if chat:
+                choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                obj = "chat.completion"
+            else:
+                choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
+                obj = "text_completion"
+            return JSONResponse({"id": f"fake-{attempt}", "object": obj, "created": created, "model": body["model"],
+                                 "choices": [choice], "usage": usage})
+
+        return Starlette(routes=[
+            Route("/v1/models", list_models, methods=["GET"]),
+            Route("/v1/completions", complete, methods=["POST"]),
+            Route("/v1/chat/completions", complete, methods=["POST"]),
+        ])
+
+    async def _stream(self, text: str, chat: bool, model: str, created: int) -> Any:
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            piece = word if i == 0 else " " + word
+            if chat:
+                choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                obj = "chat.completion.chunk"
+            else:
+                choice = {"index": 0, "text": piece, "finish_reason": None}
+                obj = "text_completion"
+            yield f"data: {json.dumps({'id': 'fake', 'object': obj, 'created': created, 'model': model, 'choices': [choice]})}\n\n"
+            await asyncio.sleep(0)
+        yield "data: [DONE]\n\n"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> FakeOpenAIServer:
+        import uvicorn
+
+        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off", backlog=2048, limit_concurrency=4096)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="fake-openai", daemon=True)
+        self._thread.start()
+        deadline = time.time() + 10
+        while not self._server.started:
+            if time.time() > deadline:
+                raise RuntimeError("The fake OpenAI server did not start within 10 s.")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
