@@ -7,7 +7,7 @@ from workbench.errors import DatasetError
 
 def test_csv_and_jsonl_load_with_unicode(tmp_path):
     csv_path = tmp_path / "d.csv"
-    csv_path.write_text("text,expected\n我今天考砸了。,negative\n\"good, really\",positive\n", encoding="utf-8")
+    csv_path.write_text('text,expected\n我今天考砸了。,negative\n"good, really",positive\n', encoding="utf-8")
     data = load_dataset(csv_path)
     assert len(data) == 2 and data.columns == ("text", "expected")
     assert data.rows[1]["text"] == "good, really"

@@ -12,7 +12,14 @@ from workbench.errors import (
     RateLimitError,
     RetryableModelError,
 )
-from workbench.models import ChatMessage, GenerationParams, RetryPolicy, get_model, providers, register_provider
+from workbench.models import (
+    ChatMessage,
+    GenerationParams,
+    RetryPolicy,
+    get_model,
+    providers,
+    register_provider,
+)
 from workbench.models.openai_compat import OpenAICompatibleModel, parse_openai_spec, redact_url
 from workbench.models.testing import MockModel
 from workbench.testing.fake_openai import FakeOpenAIServer

@@ -11,7 +11,9 @@ def test_normalize_full_width_case_and_punctuation():
 
 
 def test_label_parser_maps_words_and_prefers_earliest_longest():
-    parser = make_parser({"parser": "label", "labels": {"positive": ["开心", "不错"], "negative": ["难过", "累", "不开心"]}})
+    parser = make_parser(
+        {"parser": "label", "labels": {"positive": ["开心", "不错"], "negative": ["难过", "累", "不开心"]}}
+    )
     assert parser.parse("累了。") == "negative"
     assert parser.parse("开心！") == "positive"
     assert parser.parse("不开心") == "negative"  # 不开心 (longer, same position) beats 开心

@@ -35,7 +35,8 @@ def test_completion_template_without_front_matter():
 
 def test_few_shot_turns_from_a_loop():
     t = PromptTemplate.from_string(
-        "system:\nClassify.\n{% for ex in shots %}\nuser:\n{{ ex.q }}\nassistant:\n{{ ex.a }}\n{% endfor %}\nuser:\n{{ q }}\n"
+        "system:\nClassify.\n{% for ex in shots %}\nuser:\n{{ ex.q }}\nassistant:\n{{ ex.a }}\n{% endfor %}\n"
+        "user:\n{{ q }}\n"
     )
     messages = t.render(shots=[{"q": "1+1", "a": "2"}, {"q": "2+2", "a": "4"}], q="3+3")
     assert [m.role for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
@@ -78,12 +79,15 @@ def test_broken_jinja_names_the_line(tmp_path):
         PromptTemplate.load(path)
 
 
-@pytest.mark.parametrize("body", [
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ text.__class__ }}",
-    "{{ text['__class__'] }}",
-    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ text.__class__ }}",
+        "{{ text['__class__'] }}",
+        "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    ],
+)
 def test_sandbox_refuses_python_internals_at_load(body):
     with pytest.raises(TemplateError, match="not allowed"):
         PromptTemplate.from_string(body, name="evil")

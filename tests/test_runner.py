@@ -39,8 +39,18 @@ def test_run_scores_stores_and_summarises(store):
     summary = result.summary()
     assert summary.loc[0, "pass_rate"] == 1.0 and summary.loc[0, "cells"] == 10
     df = result.to_dataframe()
-    assert {"text", "expected", "prompt", "version", "model", "output", "passed", "score", "latency_ms",
-            "error"} <= set(df.columns)
+    assert {
+        "text",
+        "expected",
+        "prompt",
+        "version",
+        "model",
+        "output",
+        "passed",
+        "score",
+        "latency_ms",
+        "error",
+    } <= set(df.columns)
 
 
 def test_rerun_is_answered_from_cache(store):
@@ -209,8 +219,9 @@ def test_killed_process_resumes_only_missing_rows(tmp_path):
         done = store.query("SELECT COUNT(*) FROM results")[0][0]
         assert 10 <= done < 40, done
         before = len(server.requests)
-        finished = subprocess.run([sys.executable, str(script), server.base_url, str(db)], capture_output=True,
-                                  text=True, timeout=120)
+        finished = subprocess.run(
+            [sys.executable, str(script), server.base_url, str(db)], capture_output=True, text=True, timeout=120
+        )
         assert finished.returncode == 0, finished.stderr
         new_prompts = [r["prompt"] for r in server.requests[before:]]
     assert len(new_prompts) == 40 - done, "only the missing rows may be called"

@@ -8,15 +8,29 @@ from workbench.store import MIGRATIONS, ResultRecord, Store
 
 
 def _record(run_id: str, key: str = "c1", **kw) -> ResultRecord:
-    base = dict(run_id=run_id, cell_key=key, prompt="p", version=1, model="mock", row_index=0, row_id="0",
-                repeat=0, inputs={"text": "你好"}, rendered="你好", output="hi", passed=True, score=1.0)
+    base = dict(
+        run_id=run_id,
+        cell_key=key,
+        prompt="p",
+        version=1,
+        model="mock",
+        row_index=0,
+        row_id="0",
+        repeat=0,
+        inputs={"text": "你好"},
+        rendered="你好",
+        output="hi",
+        passed=True,
+        score=1.0,
+    )
     base.update(kw)
     return ResultRecord(**base)
 
 
 def _run(store: Store) -> str:
-    return store.create_run(config={"a": 1}, config_hash="h", prompts=["p@v1"], models=["mock"], dataset="d",
-                            dataset_hash="dh", n_cells=2)
+    return store.create_run(
+        config={"a": 1}, config_hash="h", prompts=["p@v1"], models=["mock"], dataset="d", dataset_hash="dh", n_cells=2
+    )
 
 
 def test_migrations_apply_once_and_wal(tmp_path):
@@ -68,8 +82,11 @@ def test_secrets_never_reach_the_file(tmp_path, monkeypatch):
     store.write_result(_record(run_id, output=f"the key is {secret}", error=f"401 for Bearer {secret}"))
     store.cache_put("k", model="m", params={}, prompt=f"use {secret}", response={"text": secret})
     store.close()
-    raw = (tmp_path / "s.db").read_bytes() + (tmp_path / "s.db-wal").read_bytes() if (tmp_path / "s.db-wal").exists() \
+    raw = (
+        (tmp_path / "s.db").read_bytes() + (tmp_path / "s.db-wal").read_bytes()
+        if (tmp_path / "s.db-wal").exists()
         else (tmp_path / "s.db").read_bytes()
+    )
     assert secret.encode() not in raw
     con = sqlite3.connect(tmp_path / "s.db")
     output = con.execute("SELECT output FROM results").fetchone()[0]

@@ -27,8 +27,7 @@ from workbench.secrets import redact
 from workbench.store import ResultRecord, Store, now
 
 STATUSES = ("open", "fixed", "regressed", "wontfix")
-SUGGESTED_TAGS = ("wrong label", "format error", "hallucination", "refusal", "off-language", "incomplete",
-                  "too long")
+SUGGESTED_TAGS = ("wrong label", "format error", "hallucination", "refusal", "off-language", "incomplete", "too long")
 
 
 def fingerprint(inputs: dict[str, Any]) -> str:
@@ -93,8 +92,15 @@ class BadCaseTracker:
         self.store = store if isinstance(store, Store) else Store(store)
 
     # -- capture ------------------------------------------------------------------------
-    def mark_bad(self, result: int | ResultRecord, *, tags: Iterable[str] = (), note: str = "",
-                 expected: Any = None, source: str = "manual") -> BadCase:
+    def mark_bad(
+        self,
+        result: int | ResultRecord,
+        *,
+        tags: Iterable[str] = (),
+        note: str = "",
+        expected: Any = None,
+        source: str = "manual",
+    ) -> BadCase:
         """Mark a stored result as a bad case (or update the existing case for the same inputs)."""
         record = result if isinstance(result, ResultRecord) else self.store.result(int(result))
         if record.id is None:
@@ -104,17 +110,32 @@ class BadCaseTracker:
         tags = [t.strip() for t in tags if t and t.strip()]
         stamp = now()
         with self.store.transaction() as db:
-            existing = db.execute("SELECT * FROM bad_cases WHERE prompt=? AND fingerprint=?",
-                                  (record.prompt, fp)).fetchone()
+            existing = db.execute(
+                "SELECT * FROM bad_cases WHERE prompt=? AND fingerprint=?", (record.prompt, fp)
+            ).fetchone()
             if existing is None:
                 cur = db.execute(
                     "INSERT INTO bad_cases (fingerprint, prompt, version, model, row_id, inputs, output, expected,"
                     " tags, note, status, source, found_in_run, result_id, created_at, updated_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-                    (fp, record.prompt, record.version, record.model, record.row_id,
-                     redact(json.dumps(record.inputs, ensure_ascii=False, default=str)), redact(record.output),
-                     None if expected is None else str(expected), json.dumps(sorted(set(tags)), ensure_ascii=False),
-                     redact(note) or "", "open", source, record.run_id, record.id, stamp, stamp),
+                    (
+                        fp,
+                        record.prompt,
+                        record.version,
+                        record.model,
+                        record.row_id,
+                        redact(json.dumps(record.inputs, ensure_ascii=False, default=str)),
+                        redact(record.output),
+                        None if expected is None else str(expected),
+                        json.dumps(sorted(set(tags)), ensure_ascii=False),
+                        redact(note) or "",
+                        "open",
+                        source,
+                        record.run_id,
+                        record.id,
+                        stamp,
+                        stamp,
+                    ),
                 )
                 case_id = cur.fetchone()[0]
             else:
@@ -126,9 +147,18 @@ class BadCaseTracker:
                 db.execute(
                     "UPDATE bad_cases SET tags=?, note=?, expected=COALESCE(?, expected), output=?, version=?,"
                     " model=?, result_id=?, status=?, updated_at=? WHERE id=?",
-                    (json.dumps(merged, ensure_ascii=False), redact(note) or existing["note"],
-                     None if expected is None else str(expected), redact(record.output), record.version,
-                     record.model, record.id, status, stamp, case_id),
+                    (
+                        json.dumps(merged, ensure_ascii=False),
+                        redact(note) or existing["note"],
+                        None if expected is None else str(expected),
+                        redact(record.output),
+                        record.version,
+                        record.model,
+                        record.id,
+                        status,
+                        stamp,
+                        case_id,
+                    ),
                 )
         return self.get(case_id)
 
@@ -139,8 +169,9 @@ class BadCaseTracker:
             if record.passed is False and record.error is None:
                 failed = [s["name"] for s in record.scores if not s.get("passed")]
                 reason = "; ".join(s["reason"] for s in record.scores if not s.get("passed"))
-                captured.append(self.mark_bad(record, tags=[f"scorer:{n}" for n in failed], note=reason,
-                                              source="scorer"))
+                captured.append(
+                    self.mark_bad(record, tags=[f"scorer:{n}" for n in failed], note=reason, source="scorer")
+                )
         return captured
 
     # -- reading ------------------------------------------------------------------------
@@ -148,13 +179,19 @@ class BadCaseTracker:
         rows = self.store.query("SELECT * FROM bad_cases WHERE id=?", (case_id,))
         if not rows:
             raise StoreError(f"No bad case #{case_id}. List them with `workbench badcases list`.")
-        checks = [dict(r) for r in self.store.query(
-            "SELECT run_id, result_id, prompt, version, model, output, passed, outcome, checked_at"
-            " FROM bad_case_checks WHERE bad_case_id=? ORDER BY id", (case_id,))]
+        checks = [
+            dict(r)
+            for r in self.store.query(
+                "SELECT run_id, result_id, prompt, version, model, output, passed, outcome, checked_at"
+                " FROM bad_case_checks WHERE bad_case_id=? ORDER BY id",
+                (case_id,),
+            )
+        ]
         return _row_to_case(rows[0], checks)
 
-    def list(self, *, status: str | Sequence[str] | None = None, tag: str | None = None,
-             prompt: str | None = None) -> list[BadCase]:
+    def list(
+        self, *, status: str | Sequence[str] | None = None, tag: str | None = None, prompt: str | None = None
+    ) -> list[BadCase]:
         sql, params = "SELECT * FROM bad_cases WHERE 1=1", []
         if status:
             statuses = [status] if isinstance(status, str) else list(status)
@@ -171,10 +208,24 @@ class BadCaseTracker:
 
         rows = []
         for c in self.list(**filters):
-            rows.append({"id": c.id, "prompt": c.prompt, "version": c.version, "model": c.model,
-                         "category": c.category, "tags": ", ".join(c.tags), "status": c.status,
-                         "inputs": c.inputs, "output": c.output, "expected": c.expected, "note": c.note,
-                         "source": c.source, "created_at": c.created_at, "updated_at": c.updated_at})
+            rows.append(
+                {
+                    "id": c.id,
+                    "prompt": c.prompt,
+                    "version": c.version,
+                    "model": c.model,
+                    "category": c.category,
+                    "tags": ", ".join(c.tags),
+                    "status": c.status,
+                    "inputs": c.inputs,
+                    "output": c.output,
+                    "expected": c.expected,
+                    "note": c.note,
+                    "source": c.source,
+                    "created_at": c.created_at,
+                    "updated_at": c.updated_at,
+                }
+            )
         return pd.DataFrame(rows)
 
     def report(self) -> Any:
@@ -225,8 +276,7 @@ class BadCaseTracker:
     def _update(self, case_id: int, **changes: Any) -> None:
         columns = ", ".join(f"{k}=?" for k in changes)
         with self.store.transaction() as db:
-            db.execute(f"UPDATE bad_cases SET {columns}, updated_at=? WHERE id=?",
-                       (*changes.values(), now(), case_id))
+            db.execute(f"UPDATE bad_cases SET {columns}, updated_at=? WHERE id=?", (*changes.values(), now(), case_id))
 
     # -- recheck and export -------------------------------------------------------------
     def as_rows(self, cases: Sequence[BadCase]) -> list[dict[str, Any]]:
@@ -239,8 +289,15 @@ class BadCaseTracker:
             rows.append(row)
         return rows
 
-    def recheck(self, prompt: Any, models: Any = None, *, statuses: Sequence[str] = ("open", "regressed", "fixed"),
-                prompt_name: str | None = None, **run_options: Any) -> RecheckReport:
+    def recheck(
+        self,
+        prompt: Any,
+        models: Any = None,
+        *,
+        statuses: Sequence[str] = ("open", "regressed", "fixed"),
+        prompt_name: str | None = None,
+        **run_options: Any,
+    ) -> RecheckReport:
         """Run the bad cases of a prompt against a (new) prompt version or model and update statuses."""
         from workbench.prompts import load_prompt
         from workbench.runner import run
@@ -269,8 +326,18 @@ class BadCaseTracker:
                 db.execute(
                     "INSERT INTO bad_case_checks (bad_case_id, run_id, result_id, prompt, version, model, output,"
                     " passed, outcome, checked_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (case.id, result.run_id, record.id, record.prompt, record.version, record.model,
-                     redact(record.output), None if record.passed is None else int(record.passed), outcome, stamp),
+                    (
+                        case.id,
+                        result.run_id,
+                        record.id,
+                        record.prompt,
+                        record.version,
+                        record.model,
+                        redact(record.output),
+                        None if record.passed is None else int(record.passed),
+                        outcome,
+                        stamp,
+                    ),
                 )
                 db.execute("UPDATE bad_cases SET status=?, updated_at=? WHERE id=?", (status, stamp, case.id))
         return RecheckReport(result.run_id, outcomes, result)

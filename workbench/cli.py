@@ -14,8 +14,12 @@ import typer
 
 from workbench.errors import WorkbenchError
 
-app = typer.Typer(help="Prompt Workbench: run prompt templates over datasets, score, compare, track bad cases.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Prompt Workbench: run prompt templates over datasets, score, compare, track bad cases.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 prompts_app = typer.Typer(help="Browse, render, diff and version the prompt library.", no_args_is_help=True)
 runs_app = typer.Typer(help="Stored runs: list, show, compare, export.", no_args_is_help=True)
 bad_app = typer.Typer(help="The bad-case tracker.", no_args_is_help=True)
@@ -67,21 +71,34 @@ def _print_results(records: list[Any]) -> None:
     rows = []
     for r in records:
         first_input = next((v for k, v in r.inputs.items() if k not in ("expected", "id")), "")
-        rows.append({
-            "row": r.row_id, "prompt": f"{r.prompt}@v{r.version}", "model": r.model, "input": _short(first_input, 36),
-            "output": _short(r.output if r.error is None else f"ERROR: {r.error}", 40),
-            "parsed": r.parsed, "expected": r.inputs.get("expected"),
-            "passed": {True: "✓", False: "✗", None: ""}[r.passed], "ms": None if r.latency_ms is None else round(r.latency_ms),
-        })
+        rows.append(
+            {
+                "row": r.row_id,
+                "prompt": f"{r.prompt}@v{r.version}",
+                "model": r.model,
+                "input": _short(first_input, 36),
+                "output": _short(r.output if r.error is None else f"ERROR: {r.error}", 40),
+                "parsed": r.parsed,
+                "expected": r.inputs.get("expected"),
+                "passed": {True: "✓", False: "✗", None: ""}[r.passed],
+                "ms": None if r.latency_ms is None else round(r.latency_ms),
+            }
+        )
     _print_frame(pd.DataFrame(rows), title="Results")
 
 
 @app.command("run")
 def run_command(
-    prompts: Annotated[list[str], typer.Argument(help="Prompt names from the library (name or name@vN) or .prompty paths.")],
+    prompts: Annotated[
+        list[str], typer.Argument(help="Prompt names from the library (name or name@vN) or .prompty paths.")
+    ],
     dataset: Annotated[Path, typer.Option("--dataset", "-d", help="CSV or JSONL file, one row per case.")],
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model spec; repeat for several. "
-                     "local | openai:MODEL | openai:MODEL@BASE_URL")] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", "-m", help="Model spec; repeat for several. local | openai:MODEL | openai:MODEL@BASE_URL"
+        ),
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight per model.")] = None,
     rate_limit: Annotated[float | None, typer.Option(help="Requests per minute per model.")] = None,
     repeats: Annotated[int, typer.Option(help="Run each cell N times (sampling variance).")] = 1,
@@ -93,7 +110,9 @@ def run_command(
     store: StoreOpt = None,
     fail_under: Annotated[float | None, typer.Option(help="Exit 1 if the pass rate is below this (0-1).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Call the models even for cached prompts.")] = False,
-    capture_bad_cases: Annotated[bool, typer.Option("--capture-bad-cases", help="Record failures as bad cases.")] = False,
+    capture_bad_cases: Annotated[
+        bool, typer.Option("--capture-bad-cases", help="Record failures as bad cases.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
     """Run prompts × models over a dataset; print results and a summary; store everything."""
@@ -101,9 +120,20 @@ def run_command(
     from workbench.runner import run
 
     params = {k: v for k, v in {"temperature": temperature, "max_tokens": max_tokens}.items() if v is not None}
-    result = run(prompts, dataset, model or None, store=str(store) if store else None, params=params,
-                 repeats=repeats, concurrency=concurrency, rate_limit=rate_limit, timeout=timeout,
-                 cache=not no_cache, limit=limit, capture_bad_cases=capture_bad_cases)
+    result = run(
+        prompts,
+        dataset,
+        model or None,
+        store=str(store) if store else None,
+        params=params,
+        repeats=repeats,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        timeout=timeout,
+        cache=not no_cache,
+        limit=limit,
+        capture_bad_cases=capture_bad_cases,
+    )
     if not quiet:
         _print_results(result.records)
     _print_frame(result.summary(), title=f"Summary of run {result.run_id}")
@@ -120,7 +150,9 @@ def run_command(
         _console().print(f"[red]{len(result.errors)} cell(s) failed; first: {result.errors[0].error}[/red]")
         raise typer.Exit(1)
     if fail_under is not None and (rate is None or rate < fail_under):
-        _console().print(f"[red]pass rate {rate if rate is not None else 'n/a'} is under --fail-under {fail_under}[/red]")
+        _console().print(
+            f"[red]pass rate {rate if rate is not None else 'n/a'} is under --fail-under {fail_under}[/red]"
+        )
         raise typer.Exit(1)
 
 
@@ -131,9 +163,18 @@ def prompts_list(library: LibraryOpt = None) -> None:
     import pandas as pd
 
     lib = _library(library)
-    rows = [{"name": t.name, "version": t.version, "api": t.api, "variables": ", ".join(t.variables),
-             "parser": t.output.get("parser", "text"), "tags": ", ".join(t.tags), "description": t.description}
-            for t in lib.templates()]
+    rows = [
+        {
+            "name": t.name,
+            "version": t.version,
+            "api": t.api,
+            "variables": ", ".join(t.variables),
+            "parser": t.output.get("parser", "text"),
+            "tags": ", ".join(t.tags),
+            "description": t.description,
+        }
+        for t in lib.templates()
+    ]
     _print_frame(pd.DataFrame(rows), title=f"Prompt library {lib.root}")
 
 
@@ -154,7 +195,9 @@ def prompts_versions(name: str, library: LibraryOpt = None) -> None:
 
 @prompts_app.command("diff")
 def prompts_diff(
-    name: str, a: int, b: int,
+    name: str,
+    a: int,
+    b: int,
     rendered: Annotated[bool, typer.Option(help="Diff the renders with the example inputs.")] = False,
     library: LibraryOpt = None,
 ) -> None:
@@ -208,13 +251,18 @@ def runs_list(store: StoreOpt = None, limit: int = 20) -> None:
         typer.echo("No runs yet. Start one with: workbench run PROMPT --dataset FILE")
         return
     df = pd.DataFrame(runs)
-    _print_frame(df[["id", "status", "prompts", "models", "dataset", "n_cells", "done", "passed", "errors", "started_at"]],
-                 title="Runs")
+    _print_frame(
+        df[["id", "status", "prompts", "models", "dataset", "n_cells", "done", "passed", "errors", "started_at"]],
+        title="Runs",
+    )
 
 
 @runs_app.command("show")
-def runs_show(run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough), or 'latest'.")],
-              store: StoreOpt = None, failed: bool = False) -> None:
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough), or 'latest'.")],
+    store: StoreOpt = None,
+    failed: bool = False,
+) -> None:
     """A run's results and summary."""
     from workbench.reports import summarize
     from workbench.store import Store
@@ -238,8 +286,12 @@ def _run_id(store: Any, run_id: str) -> str:
 
 
 @runs_app.command("compare")
-def runs_compare(before: str, after: str, store: StoreOpt = None,
-                 all_rows: Annotated[bool, typer.Option("--all", help="Show unchanged rows too.")] = False) -> None:
+def runs_compare(
+    before: str,
+    after: str,
+    store: StoreOpt = None,
+    all_rows: Annotated[bool, typer.Option("--all", help="Show unchanged rows too.")] = False,
+) -> None:
     """Which rows flipped pass→fail and fail→pass between two runs on the same rows."""
     from workbench.reports import compare_records, flips
     from workbench.store import Store
@@ -273,15 +325,18 @@ def _tracker(store: Path | None) -> Any:
 
 
 @bad_app.command("list")
-def bad_list(store: StoreOpt = None, status: str | None = None, tag: str | None = None,
-             prompt: str | None = None) -> None:
+def bad_list(
+    store: StoreOpt = None, status: str | None = None, tag: str | None = None, prompt: str | None = None
+) -> None:
     """Bad cases, filtered by status, tag or prompt; then a report per category."""
     tracker = _tracker(store)
     df = tracker.dataframe(status=status, tag=tag, prompt=prompt)
     if df.empty:
         typer.echo("No bad cases. Capture them with `workbench run ... --capture-bad-cases` or mark_bad().")
         return
-    _print_frame(df[["id", "prompt", "version", "model", "tags", "status", "output", "expected", "note"]], title="Bad cases")
+    _print_frame(
+        df[["id", "prompt", "version", "model", "tags", "status", "output", "expected", "note"]], title="Bad cases"
+    )
     report = tracker.report()
     if not report.empty:
         _print_frame(report.reset_index(), title="By category")
@@ -300,10 +355,15 @@ def bad_show(case_id: int, store: StoreOpt = None) -> None:
 
 
 @bad_app.command("tag")
-def bad_tag(case_id: int, add: Annotated[list[str] | None, typer.Option("--add")] = None,
-            remove: Annotated[list[str] | None, typer.Option("--remove")] = None,
-            note: str | None = None, expected: str | None = None,
-            status: str | None = None, store: StoreOpt = None) -> None:
+def bad_tag(
+    case_id: int,
+    add: Annotated[list[str] | None, typer.Option("--add")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove")] = None,
+    note: str | None = None,
+    expected: str | None = None,
+    status: str | None = None,
+    store: StoreOpt = None,
+) -> None:
     """Add/remove tags, set the note, expected answer or status (open, fixed, regressed, wontfix)."""
     tracker = _tracker(store)
     case = tracker.tag(case_id, add or [], remove or [])
@@ -315,8 +375,9 @@ def bad_tag(case_id: int, add: Annotated[list[str] | None, typer.Option("--add")
 
 
 @bad_app.command("recheck")
-def bad_recheck(prompt: str, model: Annotated[list[str] | None, typer.Option("--model", "-m")] = None,
-                store: StoreOpt = None) -> None:
+def bad_recheck(
+    prompt: str, model: Annotated[list[str] | None, typer.Option("--model", "-m")] = None, store: StoreOpt = None
+) -> None:
     """Run open/regressed/fixed bad cases against a prompt version (name or name@vN) and update them."""
     report = _tracker(store).recheck(prompt, model or None, progress=False)
     for case_id, outcome in sorted(report.outcomes.items()):

@@ -57,8 +57,7 @@ class Dataset:
         if n >= len(self.rows):
             return self
         picked = sorted(random.Random(seed).sample(range(len(self.rows)), n))
-        return Dataset(tuple(self.rows[i] for i in picked), name=self.name, source=self.source,
-                       columns=self.columns)
+        return Dataset(tuple(self.rows[i] for i in picked), name=self.name, source=self.source, columns=self.columns)
 
     def to_dataframe(self) -> Any:
         import pandas as pd
@@ -105,8 +104,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def from_records(records: Sequence[Mapping[str, Any]], *, name: str = "data",
-                 source: str | None = None) -> Dataset:
+def from_records(records: Sequence[Mapping[str, Any]], *, name: str = "data", source: str | None = None) -> Dataset:
     rows = tuple({str(k): _clean(v) for k, v in r.items()} for r in records)
     columns: dict[str, None] = {}
     for row in rows:
@@ -150,8 +148,7 @@ def _load_csv(path: Path) -> Dataset:
             lineno = reader.line_num
             if None in record:
                 raise DatasetError(
-                    f"{path} line {lineno}: more fields than the header has columns. "
-                    "Quote values that contain commas."
+                    f"{path} line {lineno}: more fields than the header has columns. Quote values that contain commas."
                 )
             record = {k: v for k, v in record.items()}
             record[LINE_KEY] = lineno

@@ -48,13 +48,21 @@ TEMPLATE_SUFFIX = ".prompty"
 VERSIONS_DIR = "_versions"
 ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$", re.MULTILINE | re.IGNORECASE)
 KNOWN_KEYS = {
-    "name", "version", "description", "tags", "model", "inputs", "output", "assertions",
-    "sample", "authors", "retrieval", "dataset",
+    "name",
+    "version",
+    "description",
+    "tags",
+    "model",
+    "inputs",
+    "output",
+    "assertions",
+    "sample",
+    "authors",
+    "retrieval",
+    "dataset",
 }
 
-_env = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False
-)
+_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
 
 
 @dataclass(frozen=True)
@@ -120,9 +128,7 @@ class PromptTemplate:
         self._check_body()
 
     @classmethod
-    def from_string(
-        cls, text: str, *, name: str | None = None, path: str | Path | None = None
-    ) -> PromptTemplate:
+    def from_string(cls, text: str, *, name: str | None = None, path: str | Path | None = None) -> PromptTemplate:
         """Parse a template file's text (front matter optional)."""
         where = str(path) if path else None
         front, body, body_line = _split_front_matter(text, where)
@@ -137,8 +143,9 @@ class PromptTemplate:
         except FileNotFoundError:
             raise TemplateError("No such prompt file.", path=str(path)) from None
         except UnicodeDecodeError as exc:
-            raise TemplateError(f"The file is not UTF-8 text ({exc.reason}). Save it as UTF-8.",
-                                path=str(path)) from exc
+            raise TemplateError(
+                f"The file is not UTF-8 text ({exc.reason}). Save it as UTF-8.", path=str(path)
+            ) from exc
         return cls.from_string(text, name=path.name.removesuffix(TEMPLATE_SUFFIX), path=path)
 
     @classmethod
@@ -202,7 +209,8 @@ class PromptTemplate:
         except TemplateSyntaxError as exc:
             raise TemplateError(
                 f"Jinja syntax error: {exc.message}. Check the {{{{ }}}} / {{% %}} pairs on that line.",
-                path=self._where, line=self._file_line(exc.lineno),
+                path=self._where,
+                line=self._file_line(exc.lineno),
             ) from exc
 
     def _check_body(self) -> None:
@@ -213,7 +221,8 @@ class PromptTemplate:
                 raise TemplateError(
                     f"Access to {attr!r} is not allowed in templates: they render in a sandbox and may "
                     "only use variables, filters and loops.",
-                    path=self._where, line=self._file_line(node.lineno),
+                    path=self._where,
+                    line=self._file_line(node.lineno),
                 )
         if self.inputs:
             unknown = [v for v in self.variables if v not in self.inputs and v not in self.retrieval_targets]
@@ -222,7 +231,8 @@ class PromptTemplate:
                 raise TemplateError(
                     f"Unknown variable {var!r}: it is used in the body but not declared under `inputs:`. "
                     f"Declared: {', '.join(self.inputs)}. Fix the spelling or declare it.",
-                    path=self._where, line=self._file_line(self._variable_lines.get(var, 1)),
+                    path=self._where,
+                    line=self._file_line(self._variable_lines.get(var, 1)),
                 )
         make_parser(self.output)  # an unknown parser is an error now, not at the first model call
 
@@ -260,7 +270,8 @@ class PromptTemplate:
     def required_variables(self) -> tuple[str, ...]:
         """Variables a dataset (or caller) must supply: not defaulted, not retrieved."""
         return tuple(
-            v for v in self.variables
+            v
+            for v in self.variables
             if v not in self.retrieval_targets and (v not in self.inputs or self.inputs[v].default is None)
         )
 
@@ -302,13 +313,15 @@ class PromptTemplate:
         except SecurityError as exc:
             raise TemplateError(f"Blocked by the template sandbox: {exc}", path=self._where) from exc
         except UndefinedError as exc:
-            raise TemplateError(f"{exc}. Check the variable's fields in the data you passed.",
-                                path=self._where) from exc
+            raise TemplateError(
+                f"{exc}. Check the variable's fields in the data you passed.", path=self._where
+            ) from exc
         except Exception as exc:  # filters applied to the wrong type, etc.
             lineno = _template_lineno(exc)
             raise TemplateError(
                 f"Rendering failed: {type(exc).__name__}: {exc}",
-                path=self._where, line=self._file_line(lineno) if lineno else None,
+                path=self._where,
+                line=self._file_line(lineno) if lineno else None,
             ) from exc
 
     def render(self, variables: Mapping[str, Any] | None = None, /, **kwargs: Any) -> PromptInput:
@@ -428,7 +441,7 @@ def split_messages(text: str, *, where: str | None = None) -> list[ChatMessage]:
     messages = []
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        content = text[match.end():end].strip("\n").strip()
+        content = text[match.end() : end].strip("\n").strip()
         messages.append(ChatMessage(match.group(1).lower(), content))  # type: ignore[arg-type]
     return messages
 
@@ -440,7 +453,7 @@ def _split_front_matter(text: str, where: str | None) -> tuple[str, str, int]:
         return "", text, 1
     for i in range(1, len(lines)):
         if lines[i].strip() == "---":
-            return "".join(lines[1:i]), "".join(lines[i + 1:]), i + 2
+            return "".join(lines[1:i]), "".join(lines[i + 1 :]), i + 2
     raise TemplateError("Front matter starts with `---` but has no closing `---` line.", path=where, line=1)
 
 
@@ -453,8 +466,9 @@ def _parse_front_matter(front: str, where: str | None) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # +1 for 0-based, +1 for the opening ---
         problem = getattr(exc, "problem", None) or str(exc)
-        raise TemplateError(f"Broken YAML front matter: {problem}. Check indentation and quoting.",
-                            path=where, line=line) from exc
+        raise TemplateError(
+            f"Broken YAML front matter: {problem}. Check indentation and quoting.", path=where, line=line
+        ) from exc
     if not isinstance(meta, dict):
         raise TemplateError("Front matter must be a YAML mapping (key: value lines).", path=where, line=2)
     return meta
@@ -572,8 +586,10 @@ def diff_templates(a: PromptTemplate, b: PromptTemplate, *, rendered: bool = Fal
     else:
         left, right = a.to_text(), b.to_text()
     lines = difflib.unified_diff(
-        left.splitlines(keepends=True), right.splitlines(keepends=True),
-        fromfile=a.ref, tofile=b.ref,
+        left.splitlines(keepends=True),
+        right.splitlines(keepends=True),
+        fromfile=a.ref,
+        tofile=b.ref,
     )
     return "".join(lines) or "(no differences)\n"
 

@@ -25,8 +25,23 @@ PRICES: dict[str, tuple[float, float]] = {
     "qwen-plus": (0.40, 1.20),
 }
 
-EXPORT_COLUMNS = ["prompt", "version", "model", "row_id", "repeat", "output", "parsed", "passed", "score",
-                  "reason", "latency_ms", "prompt_tokens", "completion_tokens", "cached", "error"]
+EXPORT_COLUMNS = [
+    "prompt",
+    "version",
+    "model",
+    "row_id",
+    "repeat",
+    "output",
+    "parsed",
+    "passed",
+    "score",
+    "reason",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached",
+    "error",
+]
 
 
 def register_price(model: str, input_per_million: float, output_per_million: float) -> None:
@@ -59,13 +74,28 @@ def results_dataframe(records: Sequence[ResultRecord]) -> Any:
     rows = []
     for r in records:
         row = dict(r.inputs)
-        row.update({
-            "prompt": r.prompt, "version": r.version, "model": r.model, "row_id": r.row_id, "repeat": r.repeat,
-            "output": r.output, "parsed": r.parsed, "passed": r.passed, "score": r.score, "reason": _reason(r),
-            "latency_ms": r.latency_ms, "prompt_tokens": r.prompt_tokens,
-            "completion_tokens": r.completion_tokens, "cached": r.cached, "error": r.error,
-            "result_id": r.id, "run_id": r.run_id, "rendered": r.rendered,
-        })
+        row.update(
+            {
+                "prompt": r.prompt,
+                "version": r.version,
+                "model": r.model,
+                "row_id": r.row_id,
+                "repeat": r.repeat,
+                "output": r.output,
+                "parsed": r.parsed,
+                "passed": r.passed,
+                "score": r.score,
+                "reason": _reason(r),
+                "latency_ms": r.latency_ms,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
+                "cached": r.cached,
+                "error": r.error,
+                "result_id": r.id,
+                "run_id": r.run_id,
+                "rendered": r.rendered,
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -86,18 +116,23 @@ def summarize(records: Sequence[ResultRecord]) -> Any:
         p_tok = int(group["prompt_tokens"].fillna(0).sum())
         c_tok = int(group["completion_tokens"].fillna(0).sum())
         cost = estimate_cost(model, p_tok, c_tok)
-        out.append({
-            "prompt": f"{prompt}@v{version}", "model": model, "cells": len(group),
-            "errors": int(group["error"].notna().sum()),
-            "passed": int(judged.astype(bool).sum()),
-            "pass_rate": round(float(judged.astype(bool).mean()), 4) if len(judged) else None,
-            "mean_score": round(float(group["score"].dropna().mean()), 4) if group["score"].notna().any() else None,
-            "latency_p50_ms": round(float(latency.quantile(0.5)), 1) if len(latency) else None,
-            "latency_p95_ms": round(float(latency.quantile(0.95)), 1) if len(latency) else None,
-            "prompt_tokens": p_tok, "completion_tokens": c_tok,
-            "cost_usd": None if cost is None else round(cost, 6),
-            "cached": int(group["cached"].astype(bool).sum()),
-        })
+        out.append(
+            {
+                "prompt": f"{prompt}@v{version}",
+                "model": model,
+                "cells": len(group),
+                "errors": int(group["error"].notna().sum()),
+                "passed": int(judged.astype(bool).sum()),
+                "pass_rate": round(float(judged.astype(bool).mean()), 4) if len(judged) else None,
+                "mean_score": round(float(group["score"].dropna().mean()), 4) if group["score"].notna().any() else None,
+                "latency_p50_ms": round(float(latency.quantile(0.5)), 1) if len(latency) else None,
+                "latency_p95_ms": round(float(latency.quantile(0.95)), 1) if len(latency) else None,
+                "prompt_tokens": p_tok,
+                "completion_tokens": c_tok,
+                "cost_usd": None if cost is None else round(cost, 6),
+                "cached": int(group["cached"].astype(bool).sum()),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -128,19 +163,24 @@ def compare_records(before: Sequence[ResultRecord], after: Sequence[ResultRecord
     for key in common:
         a, b = left[key], right[key]
         row = dict(b.inputs)
-        row.update({
-            "row_id": key[0], "repeat": key[1],
-            "before": f"{a.prompt}@v{a.version} · {a.model}", "after": f"{b.prompt}@v{b.version} · {b.model}",
-            "output_before": a.output, "output_after": b.output,
-            "passed_before": a.passed, "passed_after": b.passed,
-            "change": _change(a.passed, b.passed),
-        })
+        row.update(
+            {
+                "row_id": key[0],
+                "repeat": key[1],
+                "before": f"{a.prompt}@v{a.version} · {a.model}",
+                "after": f"{b.prompt}@v{b.version} · {b.model}",
+                "output_before": a.output,
+                "output_after": b.output,
+                "passed_before": a.passed,
+                "passed_after": b.passed,
+                "change": _change(a.passed, b.passed),
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def compare_versions(records: Sequence[ResultRecord], prompt: str, a: int, b: int,
-                     model: str | None = None) -> Any:
+def compare_versions(records: Sequence[ResultRecord], prompt: str, a: int, b: int, model: str | None = None) -> Any:
     """Compare two versions of one prompt inside a single run."""
     pick = [r for r in records if r.prompt == prompt and (model is None or r.model == model)]
     return compare_records([r for r in pick if r.version == a], [r for r in pick if r.version == b])
@@ -171,7 +211,9 @@ def export_results(records: Sequence[ResultRecord], path: str | Path) -> Path:
             "<!doctype html><meta charset='utf-8'><title>Workbench results</title>"
             "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
             "padding:4px;vertical-align:top}</style><h1>Summary</h1>"
-            + summary.to_html(index=False, na_rep="") + "<h1>Results</h1>" + df.to_html(index=False, na_rep="")
+            + summary.to_html(index=False, na_rep="")
+            + "<h1>Results</h1>"
+            + df.to_html(index=False, na_rep="")
         )
         path.write_text(html, encoding="utf-8")
     else:

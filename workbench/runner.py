@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,8 @@ from typing import Any
 from workbench.datasets import Dataset, load_dataset, public_fields
 from workbench.errors import ModelError, OutputParseError, TemplateError, WorkbenchError
 from workbench.models import GenerationParams, Model, get_model
-from workbench.models.base import Generation, PromptInput, prompt_as_text
+from workbench.models.base import Generation, PromptInput, elapsed_ms, prompt_as_text
+from workbench.parsers import LabelParser
 from workbench.prompts import PromptTemplate, load_prompt
 from workbench.scoring import Score, ScoreContext, Scorer, make_scorer, score_row
 from workbench.store import ResultRecord, Store
@@ -54,8 +56,13 @@ class Cell:
 
     @property
     def cache_key(self) -> str:
-        payload = {"model": self.model.spec, "params": self.params.model_dump(mode="json"),
-                   "prompt": _prompt_payload(self.prompt)}
+        payload = {
+            "model": self.model.spec,
+            "params": self.params.model_dump(mode="json"),
+            "prompt": _prompt_payload(self.prompt),
+        }
+        if wants_logprob_labels(self.template, self.model):
+            payload["labels"] = self.template.output.get("labels")
         if self.params.temperature > 0:
             payload["repeat"] = self.repeat  # different samples are different cache entries
         return _hash(payload)
@@ -105,8 +112,10 @@ class RunResult:
     def __repr__(self) -> str:
         rate = self.pass_rate
         rate_text = f"{rate:.0%}" if rate is not None else "n/a"
-        return (f"<RunResult {self.run_id}: {len(self.records)} cells, pass rate {rate_text}, "
-                f"{len(self.errors)} errors, {self.stats}>")
+        return (
+            f"<RunResult {self.run_id}: {len(self.records)} cells, pass rate {rate_text}, "
+            f"{len(self.errors)} errors, {self.stats}>"
+        )
 
 
 @dataclass
@@ -157,8 +166,9 @@ def plan_run(
         raise WorkbenchError("repeats must be at least 1.")
 
     for template in templates:
-        data.check_columns(template.required_variables,
-                           template_name=f"prompt {template.ref} ({template.path or 'in memory'})")
+        data.check_columns(
+            template.required_variables, template_name=f"prompt {template.ref} ({template.path or 'in memory'})"
+        )
 
     extra_scorers = [make_scorer(s) for s in (scorers or [])]
     scorer_map = {t.ref: [make_scorer(a) for a in t.assertions] + extra_scorers for t in templates}
@@ -217,8 +227,9 @@ def _parse(template: PromptTemplate, text: str) -> tuple[Any, str | None]:
         return None, str(exc)
 
 
-async def _score(scorers: list[Scorer], template: PromptTemplate, text: str, inputs: dict[str, Any]
-                 ) -> tuple[Any, bool | None, float | None, list[Score]]:
+async def _score(
+    scorers: list[Scorer], template: PromptTemplate, text: str, inputs: dict[str, Any]
+) -> tuple[Any, bool | None, float | None, list[Score]]:
     parsed, parse_error = _parse(template, text)
     if not scorers:
         return parsed, None, None, []
@@ -250,20 +261,38 @@ async def arun(
     model_options: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Async :func:`run`. ``cache``: True (use it, except sampled repeats), "always", or False."""
-    plan = plan_run(prompts, dataset, models, params=params, repeats=repeats, scorers=scorers, limit=limit,
-                    model_options=model_options)
+    plan = plan_run(
+        prompts,
+        dataset,
+        models,
+        params=params,
+        repeats=repeats,
+        scorers=scorers,
+        limit=limit,
+        model_options=model_options,
+    )
     store = store if isinstance(store, Store) else Store(store)
     for template in plan.templates:
-        store.record_prompt_version(template.name, template.version, template.content_hash, template.to_text(),
-                                    where=str(template.path) if template.path else None)
+        store.record_prompt_version(
+            template.name,
+            template.version,
+            template.content_hash,
+            template.to_text(),
+            where=str(template.path) if template.path else None,
+        )
 
     run_id = store.resumable_run(plan.config_hash)
     resumed = run_id is not None
     if run_id is None:
         run_id = store.create_run(
-            config=plan.config, config_hash=plan.config_hash, prompts=[t.ref for t in plan.templates],
-            models=[m.spec for m in plan.models], dataset=plan.dataset.source or plan.dataset.name,
-            dataset_hash=plan.dataset.content_hash, n_cells=len(plan.cells), name=name,
+            config=plan.config,
+            config_hash=plan.config_hash,
+            prompts=[t.ref for t in plan.templates],
+            models=[m.spec for m in plan.models],
+            dataset=plan.dataset.source or plan.dataset.name,
+            dataset_hash=plan.dataset.content_hash,
+            n_cells=len(plan.cells),
+            name=name,
         )
     else:
         store.set_run_status(run_id, "running")
@@ -310,7 +339,7 @@ async def arun(
                 if cancel_event is not None and cancel_event.is_set():
                     raise asyncio.CancelledError
                 try:
-                    generation = await asyncio.wait_for(cell.model.agenerate(cell.prompt, cell.params), timeout)
+                    generation = await asyncio.wait_for(_call(cell), timeout)
                     stats["called"] += 1
                 except TimeoutError:
                     error = f"[{cell.model.spec}] timed out after {timeout:g}s"
@@ -319,18 +348,33 @@ async def arun(
                 except Exception as exc:  # a provider bug must not lose the other cells
                     error = f"[{cell.model.spec}] {type(exc).__name__}: {exc}"
             if generation is not None and cache:
-                store.cache_put(cell.cache_key, model=cell.model.spec, params=cell.params.model_dump(mode="json"),
-                                prompt=prompt_as_text(cell.prompt), response=_cacheable(generation))
+                store.cache_put(
+                    cell.cache_key,
+                    model=cell.model.spec,
+                    params=cell.params.model_dump(mode="json"),
+                    prompt=prompt_as_text(cell.prompt),
+                    response=_cacheable(generation),
+                )
         else:
             stats["cached"] += 1
         record = ResultRecord(
-            run_id=run_id, cell_key=cell.key, prompt=cell.template.name, version=cell.template.version,
-            model=cell.model.spec, row_index=cell.row_index, row_id=cell.row_id, repeat=cell.repeat,
-            inputs=cell.inputs, rendered=prompt_as_text(cell.prompt), error=error, cached=cached,
+            run_id=run_id,
+            cell_key=cell.key,
+            prompt=cell.template.name,
+            version=cell.template.version,
+            model=cell.model.spec,
+            row_index=cell.row_index,
+            row_id=cell.row_id,
+            repeat=cell.repeat,
+            inputs=cell.inputs,
+            rendered=prompt_as_text(cell.prompt),
+            error=error,
+            cached=cached,
         )
         if generation is not None:
-            parsed, passed, score, scores = await _score(plan.scorers[cell.template.ref], cell.template,
-                                                         generation.text, cell.inputs)
+            parsed, passed, score, scores = await _score(
+                plan.scorers[cell.template.ref], cell.template, generation.text, cell.inputs
+            )
             record = _with_generation(record, generation, parsed, passed, score, scores)
         finish(record)
 
@@ -365,23 +409,64 @@ async def arun(
     return result
 
 
+def wants_logprob_labels(template: PromptTemplate, model: Model) -> bool:
+    """True when the template asks for label scoring by log-probability and the model can do it."""
+    return (
+        template.output.get("method") == "logprob"
+        and hasattr(model, "classify")
+        and isinstance(template.parser, LabelParser)
+    )
+
+
+async def _call(cell: Cell) -> Generation:
+    """One model call for a cell: free generation, or label scoring by log-probabilities."""
+    if wants_logprob_labels(cell.template, cell.model) and isinstance(cell.prompt, str):
+        labels = cell.template.parser.labels  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        word, scores = await asyncio.to_thread(cell.model.classify, cell.prompt, labels)  # type: ignore[attr-defined]
+        return Generation(
+            text=word,
+            model=cell.model.spec,
+            completion_tokens=0,
+            latency_ms=elapsed_ms(start),
+            finish_reason="logprob",
+            raw={"label_logprobs": scores},
+        )
+    return await cell.model.agenerate(cell.prompt, cell.params)
+
+
 def _cacheable(generation: Generation) -> dict[str, Any]:
     return {
-        "text": generation.text, "model": generation.model, "prompt_tokens": generation.prompt_tokens,
-        "completion_tokens": generation.completion_tokens, "latency_ms": generation.latency_ms,
+        "text": generation.text,
+        "model": generation.model,
+        "prompt_tokens": generation.prompt_tokens,
+        "completion_tokens": generation.completion_tokens,
+        "latency_ms": generation.latency_ms,
         "finish_reason": generation.finish_reason,
     }
 
 
-def _with_generation(record: ResultRecord, generation: Generation, parsed: Any, passed: bool | None,
-                     score: float | None, scores: list[Score]) -> ResultRecord:
+def _with_generation(
+    record: ResultRecord,
+    generation: Generation,
+    parsed: Any,
+    passed: bool | None,
+    score: float | None,
+    scores: list[Score],
+) -> ResultRecord:
     from dataclasses import replace
 
     return replace(
-        record, output=generation.text, parsed=parsed, passed=passed, score=score,
-        scores=tuple(s.to_dict() for s in scores), prompt_tokens=generation.prompt_tokens,
+        record,
+        output=generation.text,
+        parsed=parsed,
+        passed=passed,
+        score=score,
+        scores=tuple(s.to_dict() for s in scores),
+        prompt_tokens=generation.prompt_tokens,
         completion_tokens=generation.completion_tokens,
-        latency_ms=generation.latency_ms, attempts=generation.attempts,
+        latency_ms=generation.latency_ms,
+        attempts=generation.attempts,
     )
 
 

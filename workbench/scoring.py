@@ -108,10 +108,7 @@ class Equals(_ExpectedMixin, Scorer):
 
     def score(self, ctx: ScoreContext) -> Score:
         expected, actual = self.expected_for(ctx), _actual(ctx)
-        if self.normalize:
-            ok = normalize_text(str(actual)) == normalize_text(str(expected))
-        else:
-            ok = actual == expected
+        ok = normalize_text(str(actual)) == normalize_text(str(expected)) if self.normalize else actual == expected
         return self._result(ok, f"{str(actual)[:40]!r} {'==' if ok else '!='} {str(expected)[:40]!r}")
 
 
@@ -215,8 +212,11 @@ class JsonFields(_ExpectedMixin, Scorer):
         right = [k for k, v in expected.items() if normalize_text(str(actual.get(k, ""))) == normalize_text(str(v))]
         fraction = len(right) / max(1, len(expected))
         wrong = sorted(set(expected) - set(right))
-        return self._result(fraction >= self.threshold, f"{len(right)}/{len(expected)} fields right"
-                            + (f"; wrong: {', '.join(wrong)}" if wrong else ""), fraction)
+        return self._result(
+            fraction >= self.threshold,
+            f"{len(right)}/{len(expected)} fields right" + (f"; wrong: {', '.join(wrong)}" if wrong else ""),
+            fraction,
+        )
 
 
 @dataclass
@@ -324,7 +324,9 @@ class PythonScorer(Scorer):
                 try:
                     fn = getattr(importlib.import_module(module), attr)
                 except (ImportError, AttributeError) as exc:
-                    raise ConfigError(f"Cannot import scorer function {self.function!r} (write module:function).") from exc
+                    raise ConfigError(
+                        f"Cannot import scorer function {self.function!r} (write module:function)."
+                    ) from exc
             if not callable(fn):
                 raise ConfigError("A python scorer needs `function:` — a callable or 'module:function'.")
             self._fn = fn
@@ -341,8 +343,10 @@ class PythonScorer(Scorer):
             return self._result(value, "function returned " + str(value))
         if isinstance(value, int | float):
             return self._result(value >= self.threshold, f"function scored {value:g}", float(value))
-        raise WorkbenchError(f"Scorer function {self.function!r} returned {type(value).__name__}; "
-                             "return a bool, a number, (bool, reason) or a Score.")
+        raise WorkbenchError(
+            f"Scorer function {self.function!r} returned {type(value).__name__}; "
+            "return a bool, a number, (bool, reason) or a Score."
+        )
 
 
 SCORERS: dict[str, type[Scorer]] = {

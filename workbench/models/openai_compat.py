@@ -220,8 +220,7 @@ class OpenAICompatibleModel(Model):
             )
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             return AuthenticationError(
-                f"{url} refused the API key (HTTP {exc.status_code}). Check OPENAI_API_KEY "
-                "for this endpoint.",
+                f"{url} refused the API key (HTTP {exc.status_code}). Check OPENAI_API_KEY for this endpoint.",
                 spec=self.spec,
                 status_code=exc.status_code,
             )
@@ -241,8 +240,9 @@ class OpenAICompatibleModel(Model):
                     status_code=status,
                     retry_after=_retry_after(exc.response),
                 )
-            return ModelError(f"{url} rejected the request (HTTP {status}): {exc.message}", spec=self.spec,
-                              status_code=status)
+            return ModelError(
+                f"{url} rejected the request (HTTP {status}): {exc.message}", spec=self.spec, status_code=status
+            )
         if isinstance(exc, openai.APIResponseValidationError | ValueError):
             return RetryableModelError(f"Malformed response from {url}: {exc}", spec=self.spec)
         return ModelError(f"Call to {url} failed: {type(exc).__name__}: {exc}", spec=self.spec)

@@ -48,8 +48,12 @@ class MockModel(Model):
             item = self._queue.popleft() if self._queue else self.default
         if isinstance(item, Exception):
             raise item
-        return Generation(text=item, model=self.spec, prompt_tokens=len(prompt_as_text(prompt).split()),
-                          completion_tokens=len(item.split()))
+        return Generation(
+            text=item,
+            model=self.spec,
+            prompt_tokens=len(prompt_as_text(prompt).split()),
+            completion_tokens=len(item.split()),
+        )
 
     def _stream(self, prompt: PromptInput, params: GenerationParams) -> Iterator[str]:
         text = self._generate(prompt, params).text

@@ -83,18 +83,26 @@ class FakeOpenAIServer:
             self._attempts[prompt] += 1
             attempt = self._attempts[prompt]
             fault = self.faults(prompt, attempt) if self.faults else None
-            kind, retry_after = (fault if isinstance(fault, tuple) else (fault, None))
+            kind, retry_after = fault if isinstance(fault, tuple) else (fault, None)
             self.requests.append({"prompt": prompt, "attempt": attempt, "fault": kind, "t": time.time()})
             if body.get("model") not in self.models or kind == "404":
-                return JSONResponse({"error": {"message": f"model {body.get('model')!r} not found",
-                                               "type": "invalid_request_error", "code": "model_not_found"}},
-                                    status_code=404)
+                return JSONResponse(
+                    {
+                        "error": {
+                            "message": f"model {body.get('model')!r} not found",
+                            "type": "invalid_request_error",
+                            "code": "model_not_found",
+                        }
+                    },
+                    status_code=404,
+                )
             if self.latency:
                 await asyncio.sleep(self.latency)
             if kind == "429":
                 headers = {"retry-after": str(retry_after if retry_after is not None else 0.05)}
-                return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}}, status_code=429,
-                                    headers=headers)
+                return JSONResponse(
+                    {"error": {"message": "rate limited", "type": "rate_limit"}}, status_code=429, headers=headers
+                )
             if kind in ("500", "502", "503"):
                 return JSONResponse({"error": {"message": "upstream failure"}}, status_code=int(kind))
             if kind == "401":
@@ -104,26 +112,40 @@ class FakeOpenAIServer:
             if kind == "malformed":
                 return Response("<html>not json</html>", media_type="application/json")
             text = self.responder(prompt)
-            usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()),
-                     "total_tokens": len(prompt.split()) + len(text.split())}
+            usage = {
+                "prompt_tokens": len(prompt.split()),
+                "completion_tokens": len(text.split()),
+                "total_tokens": len(prompt.split()) + len(text.split()),
+            }
             created = int(time.time())
             if body.get("stream"):
-                return StreamingResponse(self._stream(text, chat, body["model"], created),
-                                         media_type="text/event-stream")
+                return StreamingResponse(
+                    self._stream(text, chat, body["model"], created), media_type="text/event-stream"
+                )
             if chat:
                 choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
                 obj = "chat.completion"
             else:
                 choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
                 obj = "text_completion"
-            return JSONResponse({"id": f"fake-{attempt}", "object": obj, "created": created, "model": body["model"],
-                                 "choices": [choice], "usage": usage})
+            return JSONResponse(
+                {
+                    "id": f"fake-{attempt}",
+                    "object": obj,
+                    "created": created,
+                    "model": body["model"],
+                    "choices": [choice],
+                    "usage": usage,
+                }
+            )
 
-        return Starlette(routes=[
-            Route("/v1/models", list_models, methods=["GET"]),
-            Route("/v1/completions", complete, methods=["POST"]),
-            Route("/v1/chat/completions", complete, methods=["POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v1/models", list_models, methods=["GET"]),
+                Route("/v1/completions", complete, methods=["POST"]),
+                Route("/v1/chat/completions", complete, methods=["POST"]),
+            ]
+        )
 
     async def _stream(self, text: str, chat: bool, model: str, created: int) -> Any:
         words = text.split(" ")
@@ -135,7 +157,8 @@ class FakeOpenAIServer:
             else:
                 choice = {"index": 0, "text": piece, "finish_reason": None}
                 obj = "text_completion"
-            yield f"data: {json.dumps({'id': 'fake', 'object': obj, 'created': created, 'model': model, 'choices': [choice]})}\n\n"
+            chunk = {"id": "fake", "object": obj, "created": created, "model": model, "choices": [choice]}
+            yield f"data: {json.dumps(chunk)}\n\n"
             await asyncio.sleep(0)
         yield "data: [DONE]\n\n"
 
@@ -143,8 +166,15 @@ class FakeOpenAIServer:
     def start(self) -> FakeOpenAIServer:
         import uvicorn
 
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off", backlog=2048, limit_concurrency=4096)
+        config = uvicorn.Config(
+            self.app(),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            backlog=2048,
+            limit_concurrency=4096,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="fake-openai", daemon=True)
         self._thread.start()

@@ -1,0 +1,111 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from workbench.badcases import BadCaseTracker, fingerprint
+from workbench.datasets import load_dataset
+from workbench.errors import StoreError
+from workbench.models.testing import FunctionModel, MockModel
+from workbench.prompts import PromptTemplate
+from workbench.runner import run
+from workbench.store import Store
+
+T = PromptTemplate.from_string("---\nname: bc\nassertions: [{type: equals}]\n---\nQ: {{ q }}")
+ROWS = [{"q": f"q{i}", "expected": "right"} for i in range(6)]
+
+
+def answers(wrong: set[int]):
+    """A model that gets the rows in ``wrong`` wrong (its own spec, so the cache keeps them apart)."""
+    spec = "function:wrong-" + "-".join(map(str, sorted(wrong)))
+    return FunctionModel(lambda p: "wrong" if int(p.split("q")[-1]) in wrong else "right", spec=spec)
+
+
+def test_capture_dedup_and_manual_marks(store):
+    tracker = BadCaseTracker(store)
+    result = run(T, ROWS, [answers({1, 2})], store=store, progress=False, capture_bad_cases=True)
+    cases = tracker.list()
+    assert [c.inputs["q"] for c in cases] == ["q1", "q2"]
+    assert cases[0].tags == ("scorer:equals",) and cases[0].found_in_run == result.run_id
+    run(T, ROWS, [answers({1, 2})], store=store, progress=False, cache=False, capture_bad_cases=True)
+    assert len(tracker.list()) == 2, "the same failing inputs are one case"
+    ok_record = result.records[0]
+    case = tracker.mark_bad(ok_record.id, tags=["hallucination"], note="sounds right, is not", expected="RIGHT")
+    assert case.status == "open" and case.expected == "RIGHT" and case.source == "manual"
+    assert tracker.mark_bad(ok_record, tags=["refusal"]).tags == ("hallucination", "refusal")
+    report = tracker.report()
+    assert report.loc["scorer:equals", "open"] == 2
+
+
+def test_status_transitions_including_regression(store):
+    tracker = BadCaseTracker(store)
+    run(T, ROWS, [answers({1, 2, 3})], store=store, progress=False, capture_bad_cases=True)
+    fixed_some = tracker.recheck(T.with_changes(version=2), [answers({3})], progress=False)
+    assert fixed_some.counts() == {"fixed": 2, "still failing": 1}
+    statuses = {c.inputs["q"]: c.status for c in tracker.list()}
+    assert statuses == {"q1": "fixed", "q2": "fixed", "q3": "open"}
+    again = tracker.recheck(T.with_changes(version=3), [answers({1, 3})], progress=False)
+    assert again.outcomes == {1: "regressed", 2: "still fixed", 3: "still failing"}
+    case = tracker.get(1)
+    assert case.status == "regressed" and [c["outcome"] for c in case.checks] == ["fixed", "regressed"]
+    tracker.set_status(3, "wontfix")
+    with pytest.raises(StoreError, match="Unknown status"):
+        tracker.set_status(3, "done")
+    assert {c.id for c in tracker.list(status="wontfix")} == {3}
+
+
+def test_export_then_run_as_dataset_round_trip(store, tmp_path):
+    tracker = BadCaseTracker(store)
+    run(T, ROWS, [answers({4, 5})], store=store, progress=False, capture_bad_cases=True)
+    tracker.tag(1, add=["format error"])
+    for suffix in (".jsonl", ".csv"):
+        path = tracker.export(tmp_path / f"regression{suffix}")
+        data = load_dataset(path)
+        assert [r["q"] for r in data] == ["q4", "q5"] and all(r["expected"] == "right" for r in data)
+        result = run(T, path, [answers(set())], store=store, progress=False)
+        assert result.pass_rate == 1.0
+        assert fingerprint(result.records[0].inputs) == fingerprint(tracker.get(1).inputs)
+
+
+def test_tags_and_notes(store):
+    tracker = BadCaseTracker(store)
+    result = run(T, ROWS[:1], [MockModel(default="x")], store=store, progress=False)
+    case = tracker.mark_bad(result.records[0].id, tags=["off-language"])
+    case = tracker.tag(case.id, add=["too long"], remove=["off-language"])
+    assert case.tags == ("too long",)
+    assert tracker.annotate(case.id, note="n", expected="e").note == "n"
+    assert not tracker.dataframe(tag="too long").empty
+    with pytest.raises(StoreError, match="No bad case #99"):
+        tracker.get(99)
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from workbench.badcases import BadCaseTracker
+    from workbench.models.testing import MockModel
+    from workbench.prompts import PromptTemplate
+    from workbench.runner import run
+    from workbench.store import Store
+    store = Store(sys.argv[1])
+    tag = sys.argv[2]
+    t = PromptTemplate.from_string("---\\nname: bc\\nassertions: [{type: equals}]\\n---\\nQ: {{ q }}")
+    rows = [{"q": f"{tag}-{i}", "expected": "right"} for i in range(40)]
+    result = run(t, rows, [MockModel(default="wrong")], store=store, progress=False, concurrency=1)
+    tracker = BadCaseTracker(store)
+    for record in result.records:
+        tracker.mark_bad(record.id, tags=[tag])
+""")
+
+
+def test_two_processes_write_one_store_without_loss(tmp_path):
+    db = tmp_path / "shared.db"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    Store(db).close()
+    procs = [subprocess.Popen([sys.executable, str(script), str(db), tag]) for tag in ("a", "b")]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0]
+    store = Store(db)
+    assert store.query("SELECT COUNT(*) FROM results")[0][0] == 80
+    cases = BadCaseTracker(store).list()
+    assert len(cases) == 80 and {c.tags[0] for c in cases} == {"a", "b"}

@@ -1,0 +1,110 @@
+import pytest
+
+from workbench.errors import ConfigError
+from workbench.models.testing import MockModel
+from workbench.prompts import PromptTemplate
+from workbench.scoring import Score, ScoreContext, Similarity, make_scorer, register_scorer, score_row
+
+LABEL_T = PromptTemplate.from_string(
+    "---\nname: s\noutput: {parser: label, labels: {positive: [good, 开心], negative: [bad, 难过]}}\n---\n{{ text }}"
+)
+
+
+def ctx(output, row=None, template=None, parsed=None, parse_error=None):
+    return ScoreContext(output, parsed, parse_error, row or {}, template)
+
+
+def score(config, context):
+    import asyncio
+
+    return asyncio.run(make_scorer(config).ascore(context))
+
+
+def test_equals_contains_regex():
+    assert score("equals", ctx(" Paris. ", {"expected": "paris"})).passed
+    assert not score({"type": "equals", "normalize": False}, ctx("Paris", {"expected": "paris"})).passed
+    assert score("contains", ctx("The capital is Paris", {"expected": "paris|lyon"})).passed
+    assert score({"type": "contains", "value": "{{ city }}"}, ctx("in Rome", {"city": "Rome"})).passed
+    assert not score({"type": "contains", "column": "keywords"}, ctx("nothing", {"keywords": "x|y"})).passed
+    assert score({"type": "regex", "pattern": r"^\d+$"}, ctx("42")).passed
+
+
+def test_label_scorer_uses_the_template_parser():
+    good = ctx("开心！", {"expected": "positive"}, LABEL_T, parsed="positive")
+    assert score("label", good).passed
+    expected_as_word = ctx("bad", {"expected": "难过"}, LABEL_T, parsed="negative")
+    assert score("label", expected_as_word).passed
+    unparsed = ctx("??", {"expected": "positive"}, LABEL_T, parse_error="no label")
+    result = score("label", unparsed)
+    assert not result.passed and "unparseable" in result.reason
+
+
+def test_json_scorers():
+    schema = {"type": "object", "required": ["name"]}
+    assert score({"type": "json_schema", "schema": schema}, ctx('{"name": "a"}')).passed
+    assert not score({"type": "json_schema", "schema": schema}, ctx('{"x": 1}')).passed
+    assert not score("json_valid", ctx("nope")).passed
+    fields = score(
+        {"type": "json_fields", "threshold": 0.5},
+        ctx('{"name": "李明", "email": "x"}', {"expected": {"name": "李明", "email": "y"}}),
+    )
+    assert fields.passed and fields.score == 0.5 and "email" in fields.reason
+
+
+def test_numeric_tolerance():
+    assert score({"type": "numeric", "tolerance": 0.01}, ctx("Answer: 3.004", {"expected": 3})).passed
+    assert not score("numeric", ctx("Answer: 4", {"expected": 3})).passed
+    assert not score("numeric", ctx("no number", {"expected": 3})).passed
+
+
+def test_similarity_with_an_embedder():
+    def embed(texts):
+        return [[1.0, 0.0] if "cat" in t else [0.0, 1.0] for t in texts]
+
+    assert Similarity(embedder=embed, threshold=0.9).score(ctx("a cat", {"expected": "the cat"})).passed
+    assert not Similarity(embedder=embed).score(ctx("a dog", {"expected": "the cat"})).passed
+
+
+def test_llm_judge_with_a_library_judge_prompt(library, monkeypatch, repo):
+    monkeypatch.chdir(repo)
+    judge = MockModel(default="PASS - same facts")
+    result = score(
+        {"type": "llm_judge", "model": judge}, ctx("Canberra", {"question": "Capital?", "expected": "Canberra"})
+    )
+    assert result.passed and "PASS" in result.reason
+    prompt, _ = judge.history[0]
+    assert "Answer to grade: Canberra" in prompt[-1].content
+    judge.enqueue("FAIL: wrong city")
+    assert not score({"type": "llm_judge", "model": judge}, ctx("Sydney", {"expected": "Canberra"})).passed
+
+
+def test_python_function_scorers():
+    assert make_scorer(lambda output, row: "please" in output).score(ctx("please")).passed
+    assert make_scorer(lambda output, row: (False, "rude")).score(ctx("x")).reason == "rude"
+    assert make_scorer(lambda output, row: 0.7).score(ctx("x")).score == 0.7
+    assert make_scorer({"type": "python", "function": "json:loads"}) is not None
+
+
+def test_registry_and_errors():
+    class Always(make_scorer("equals").__class__.__mro__[1]):  # a Scorer subclass
+        name = "always"
+
+        def score(self, context):
+            return Score("always", True, 1.0, "ok")
+
+    register_scorer("always", Always)
+    assert make_scorer("always").score(ctx("x")).passed
+    with pytest.raises(ConfigError, match="No scorer named 'nope'"):
+        make_scorer("nope")
+    with pytest.raises(ConfigError, match="Invalid options"):
+        make_scorer({"type": "equals", "bogus": 1})
+
+
+def test_failing_scorer_becomes_a_failed_score_not_a_crash():
+    import asyncio
+
+    def broken(output, row):
+        raise ZeroDivisionError("oops")
+
+    (result,) = asyncio.run(score_row([make_scorer(broken)], ctx("x")))
+    assert not result.passed and "ZeroDivisionError" in result.reason
