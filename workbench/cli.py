@@ -92,7 +92,10 @@ def run_command(
     prompts: Annotated[
         list[str], typer.Argument(help="Prompt names from the library (name or name@vN) or .prompty paths.")
     ],
-    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="CSV or JSONL file, one row per case.")],
+    dataset: Annotated[
+        Path | None,
+        typer.Option("--dataset", "-d", help="CSV or JSONL file, one row per case (default: the prompt's dataset)."),
+    ] = None,
     model: Annotated[
         list[str] | None,
         typer.Option(
@@ -120,6 +123,12 @@ def run_command(
     from workbench.runner import run
 
     params = {k: v for k, v in {"temperature": temperature, "max_tokens": max_tokens}.items() if v is not None}
+    if dataset is None:
+        from workbench.prompts import load_prompt
+
+        dataset = load_prompt(prompts[0]).dataset
+        if not dataset:
+            raise WorkbenchError(f"Prompt {prompts[0]!r} names no dataset: pass --dataset FILE.")
     result = run(
         prompts,
         dataset,
@@ -390,6 +399,27 @@ def bad_export(out: Path, store: StoreOpt = None, status: str | None = None, pro
     """Export bad cases as a regression dataset (.csv or .jsonl) with expected answers."""
     path = _tracker(store).export(out, status=status, prompt=prompt)
     typer.echo(f"wrote {path}")
+
+
+@app.command("nightly")
+def nightly_command(
+    profile: Annotated[str, typer.Option(help="Parameter profile from notebooks/profiles.yaml: ci or full.")] = "ci",
+    out: Annotated[Path, typer.Option(help="Folder for executed notebooks and the summary.")] = Path(".nightly"),
+    only: Annotated[list[str] | None, typer.Option(help="Run only these notebooks (names without .ipynb).")] = None,
+    no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip the nbval re-run.")] = False,
+) -> None:
+    """Execute every notebook with papermill, validate with nbval, write summary.md/html; exit 1 on failure."""
+    from workbench.nightly import run_nightly
+
+    outcomes = run_nightly(profile, out, only=only, validate=not no_validate)
+    for o in outcomes:
+        mark = "ok  " if o.status == "passed" else "FAIL"
+        typer.echo(f"{mark} {o.name:<24} {o.seconds:6.1f}s  {o.metrics}  {o.validation}")
+        if o.error:
+            typer.echo("     " + o.error.replace("\n", "\n     "))
+    typer.echo(f"summary: {out / 'summary.md'}")
+    if not outcomes or any(o.status != "passed" for o in outcomes):
+        raise typer.Exit(1)
 
 
 def main() -> None:

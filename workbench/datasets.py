@@ -169,7 +169,11 @@ def load_dataset(source: str | Path | Any, *, name: str | None = None) -> Datase
         return from_records(source, name=name or "records")
     path = Path(source)
     if not path.exists():
-        candidate = Path("datasets") / path
+        from workbench.paths import project_root
+
+        candidate = project_root() / path if not path.is_absolute() else path
+        if not candidate.exists():
+            candidate = project_root() / "datasets" / path
         if candidate.exists():
             path = candidate
         else:

@@ -478,11 +478,10 @@ def _parse_front_matter(front: str, where: str | None) -> dict[str, Any]:
 # The library: a folder of templates, with immutable history under _versions/
 # ---------------------------------------------------------------------------------------
 def default_library_path() -> Path:
-    """``./prompt_library`` if it exists, else the library that ships with the repository."""
-    cwd = Path.cwd() / "prompt_library"
-    if cwd.is_dir():
-        return cwd
-    return Path(__file__).resolve().parent.parent / "prompt_library"
+    """The project's ``prompt_library/`` (see :func:`workbench.paths.project_root`)."""
+    from workbench.paths import project_root
+
+    return project_root() / "prompt_library"
 
 
 @dataclass

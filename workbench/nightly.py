@@ -1,0 +1,169 @@
+"""The nightly notebook run: execute every notebook with papermill, validate with nbval, summarise.
+
+Per-profile parameters live in ``notebooks/profiles.yaml`` (``ci``: small and fast, ``full``)::
+
+    ci:
+      00_quickstart: {n_rows: 6}
+
+For each notebook: papermill executes it (parameters injected after its ``parameters`` cell) into
+the output folder; the run store it wrote is then removed, so nbval's re-execution calls the
+model again and the ``# NBVAL_CHECK_OUTPUT`` cells really compare two independent runs. Key
+metrics that notebooks report with :func:`record_metrics` land in the summary (Markdown + HTML).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ConfigError
+from workbench.paths import project_root
+
+METRICS_ENV = "WORKBENCH_METRICS_FILE"
+PROFILES_FILE = "profiles.yaml"
+
+
+def record_metrics(**metrics: Any) -> dict[str, Any]:
+    """Report a notebook's key results (accuracy, hit@k, TTFT...) to the nightly summary.
+
+    Outside a nightly run this only returns them, so notebooks can call it unconditionally.
+    """
+    target = os.environ.get(METRICS_ENV)
+    clean = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()}
+    if target:
+        path = Path(target)
+        existing = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        existing.update(clean)
+        path.write_text(json.dumps(existing, ensure_ascii=False, default=str), encoding="utf-8")
+    return clean
+
+
+@dataclass
+class NotebookOutcome:
+    name: str
+    status: str  # passed | failed
+    seconds: float
+    executed: Path
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    validation: str = ""
+
+
+def kernel_name() -> str:
+    """The project's registered kernel (``make install`` registers 'workbench'), else python3."""
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    return "workbench" if "workbench" in find_kernel_specs() else "python3"
+
+
+def load_profiles(notebooks_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    import yaml
+
+    path = notebooks_dir / PROFILES_FILE
+    if not path.exists():
+        return {"ci": {}, "full": {}}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def notebook_paths(notebooks_dir: Path) -> list[Path]:
+    return sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("_"))
+
+
+def execute_notebook(notebook: Path, out_dir: Path, parameters: dict[str, Any], *, kernel: str | None = None,
+                     validate: bool = True, timeout: int = 1800) -> NotebookOutcome:
+    """Execute one notebook with papermill, then validate the executed copy with nbval."""
+    import papermill
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / notebook.name
+    scratch = out_dir / f".{notebook.stem}"
+    scratch.mkdir(exist_ok=True)
+    store = scratch / "store.db"
+    metrics_file = scratch / "metrics.json"
+    metrics_file.unlink(missing_ok=True)
+    params = {"store": str(store), **parameters}
+    kernel = kernel or kernel_name()
+    os.environ[METRICS_ENV] = str(metrics_file)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name=kernel,
+                                   cwd=str(notebook.parent), progress_bar=False, execution_timeout=timeout)
+    except Exception as exc:  # papermill's PapermillExecutionError names the failing cell
+        return NotebookOutcome(notebook.stem, "failed", time.perf_counter() - start, executed,
+                               _metrics(metrics_file), error=_first_lines(str(exc)))
+    finally:
+        os.environ.pop(METRICS_ENV, None)
+    metrics = _metrics(metrics_file)
+    outcome = NotebookOutcome(notebook.stem, "passed", time.perf_counter() - start, executed, metrics)
+    if validate:
+        for suffix in ("", "-wal", "-shm"):  # nbval re-runs from scratch: a real second, independent run
+            Path(f"{store}{suffix}").unlink(missing_ok=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", kernel, str(executed),
+             "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(out_dir)],
+            cwd=str(out_dir), capture_output=True, text=True, timeout=timeout,
+        )
+        outcome.validation = _first_lines(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "")
+        if proc.returncode != 0:
+            outcome.status = "failed"
+            outcome.error = "nbval: " + _first_lines(proc.stdout[-3000:] + proc.stderr[-1000:], 12)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _metrics(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _first_lines(text: str, n: int = 6) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return "\n".join(lines[:n]) if len(lines) <= n else "\n".join(lines[-n:])
+
+
+def run_nightly(profile: str = "ci", out_dir: str | Path = ".nightly", *, only: list[str] | None = None,
+                validate: bool = True, notebooks_dir: Path | None = None) -> list[NotebookOutcome]:
+    """Execute every notebook for a profile and write ``summary.md`` / ``summary.html``."""
+    notebooks_dir = notebooks_dir or project_root() / "notebooks"
+    profiles = load_profiles(notebooks_dir)
+    if profile not in profiles:
+        raise ConfigError(f"No profile {profile!r} in {notebooks_dir / PROFILES_FILE}. Known: {', '.join(profiles)}.")
+    out = Path(out_dir).resolve()
+    outcomes = []
+    for notebook in notebook_paths(notebooks_dir):
+        if only and notebook.stem not in only:
+            continue
+        params = dict((profiles[profile] or {}).get(notebook.stem) or {})
+        outcomes.append(execute_notebook(notebook, out, params, validate=validate))
+    write_summary(outcomes, out, profile)
+    return outcomes
+
+
+def write_summary(outcomes: list[NotebookOutcome], out: Path, profile: str) -> tuple[Path, Path]:
+    rows = []
+    for o in outcomes:
+        metrics = ", ".join(f"{k}={v}" for k, v in o.metrics.items())
+        rows.append((o.name, "✅ passed" if o.status == "passed" else "❌ failed", f"{o.seconds:.1f}", metrics,
+                     o.validation, o.error.replace("\n", " ⏎ ")))
+    header = ("notebook", "status", "seconds", "metrics", "nbval", "error")
+    md = [f"# Nightly notebook run — profile `{profile}`", "",
+          f"{sum(o.status == 'passed' for o in outcomes)}/{len(outcomes)} notebooks passed.", "",
+          "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    md_path = out / "summary.md"
+    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    import html
+
+    cells = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    html_path = out / "summary.html"
+    html_path.write_text(
+        f"<!doctype html><meta charset='utf-8'><title>Nightly {profile}</title><h1>Nightly run ({profile})</h1>"
+        "<table border=1 cellpadding=4><tr>" + "".join(f"<th>{h}</th>" for h in header) + f"</tr>{cells}</table>",
+        encoding="utf-8",
+    )
+    return md_path, html_path
