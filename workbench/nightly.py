@@ -75,8 +75,15 @@ def notebook_paths(notebooks_dir: Path) -> list[Path]:
     return sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("_"))
 
 
-def execute_notebook(notebook: Path, out_dir: Path, parameters: dict[str, Any], *, kernel: str | None = None,
-                     validate: bool = True, timeout: int = 1800) -> NotebookOutcome:
+def execute_notebook(
+    notebook: Path,
+    out_dir: Path,
+    parameters: dict[str, Any],
+    *,
+    kernel: str | None = None,
+    validate: bool = True,
+    timeout: int = 1800,
+) -> NotebookOutcome:
     """Execute one notebook with papermill, then validate the executed copy with nbval."""
     import papermill
 
@@ -92,11 +99,24 @@ def execute_notebook(notebook: Path, out_dir: Path, parameters: dict[str, Any], 
     os.environ[METRICS_ENV] = str(metrics_file)
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name=kernel,
-                                   cwd=str(notebook.parent), progress_bar=False, execution_timeout=timeout)
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=params,
+            kernel_name=kernel,
+            cwd=str(notebook.parent),
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
     except Exception as exc:  # papermill's PapermillExecutionError names the failing cell
-        return NotebookOutcome(notebook.stem, "failed", time.perf_counter() - start, executed,
-                               _metrics(metrics_file), error=_first_lines(str(exc)))
+        return NotebookOutcome(
+            notebook.stem,
+            "failed",
+            time.perf_counter() - start,
+            executed,
+            _metrics(metrics_file),
+            error=_first_lines(str(exc)),
+        )
     finally:
         os.environ.pop(METRICS_ENV, None)
     metrics = _metrics(metrics_file)
@@ -105,9 +125,26 @@ def execute_notebook(notebook: Path, out_dir: Path, parameters: dict[str, Any], 
         for suffix in ("", "-wal", "-shm"):  # nbval re-runs from scratch: a real second, independent run
             Path(f"{store}{suffix}").unlink(missing_ok=True)
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", kernel, str(executed),
-             "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(out_dir)],
-            cwd=str(out_dir), capture_output=True, text=True, timeout=timeout,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--nbval-lax",
+                "--nbval-kernel-name",
+                kernel,
+                str(executed),
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "addopts=",
+                "--rootdir",
+                str(out_dir),
+            ],
+            cwd=str(out_dir),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         outcome.validation = _first_lines(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "")
         if proc.returncode != 0:
@@ -126,8 +163,14 @@ def _first_lines(text: str, n: int = 6) -> str:
     return "\n".join(lines[:n]) if len(lines) <= n else "\n".join(lines[-n:])
 
 
-def run_nightly(profile: str = "ci", out_dir: str | Path = ".nightly", *, only: list[str] | None = None,
-                validate: bool = True, notebooks_dir: Path | None = None) -> list[NotebookOutcome]:
+def run_nightly(
+    profile: str = "ci",
+    out_dir: str | Path = ".nightly",
+    *,
+    only: list[str] | None = None,
+    validate: bool = True,
+    notebooks_dir: Path | None = None,
+) -> list[NotebookOutcome]:
     """Execute every notebook for a profile and write ``summary.md`` / ``summary.html``."""
     notebooks_dir = notebooks_dir or project_root() / "notebooks"
     profiles = load_profiles(notebooks_dir)
@@ -148,12 +191,25 @@ def write_summary(outcomes: list[NotebookOutcome], out: Path, profile: str) -> t
     rows = []
     for o in outcomes:
         metrics = ", ".join(f"{k}={v}" for k, v in o.metrics.items())
-        rows.append((o.name, "✅ passed" if o.status == "passed" else "❌ failed", f"{o.seconds:.1f}", metrics,
-                     o.validation, o.error.replace("\n", " ⏎ ")))
+        rows.append(
+            (
+                o.name,
+                "✅ passed" if o.status == "passed" else "❌ failed",
+                f"{o.seconds:.1f}",
+                metrics,
+                o.validation,
+                o.error.replace("\n", " ⏎ "),
+            )
+        )
     header = ("notebook", "status", "seconds", "metrics", "nbval", "error")
-    md = [f"# Nightly notebook run — profile `{profile}`", "",
-          f"{sum(o.status == 'passed' for o in outcomes)}/{len(outcomes)} notebooks passed.", "",
-          "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md = [
+        f"# Nightly notebook run — profile `{profile}`",
+        "",
+        f"{sum(o.status == 'passed' for o in outcomes)}/{len(outcomes)} notebooks passed.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     md += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
     md_path = out / "summary.md"
     md_path.write_text("\n".join(md) + "\n", encoding="utf-8")

@@ -213,6 +213,10 @@ class PromptTemplate:
                 line=self._file_line(exc.lineno),
             ) from exc
 
+    @cached_property
+    def _compiled(self) -> Any:
+        return _env.from_string(self.body)
+
     def _check_body(self) -> None:
         ast = self._ast
         for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
@@ -309,7 +313,7 @@ class PromptTemplate:
             line = self._file_line(self._variable_lines.get(missing[0], 1))
             raise MissingVariablesError(missing, path=self._where, line=line)
         try:
-            return _env.from_string(self.body).render(values)
+            return self._compiled.render(values)
         except SecurityError as exc:
             raise TemplateError(f"Blocked by the template sandbox: {exc}", path=self._where) from exc
         except UndefinedError as exc:

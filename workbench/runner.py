@@ -307,8 +307,8 @@ async def arun(
     bar = _progress_bar(len(plan.cells), len(records), run_id) if progress else None
     gates = {m.spec: _ModelGate(m, concurrency, rate_limit) for m in plan.models}
 
-    def finish(record: ResultRecord) -> None:
-        stored = store.write_result(record)
+    def finish(record: ResultRecord, cache_entry: dict[str, Any] | None = None) -> None:
+        stored = store.write_result(record, cache_entry=cache_entry)
         records[record.cell_key] = stored
         if record.error:
             stats["errors"] += 1
@@ -329,6 +329,7 @@ async def arun(
         generation: Generation | None = None
         error: str | None = None
         cached = False
+        cache_entry: dict[str, Any] | None = None
         if use_cache(cell):
             hit = store.cache_get(cell.cache_key)
             if hit is not None:
@@ -347,14 +348,14 @@ async def arun(
                     error = str(exc)
                 except Exception as exc:  # a provider bug must not lose the other cells
                     error = f"[{cell.model.spec}] {type(exc).__name__}: {exc}"
-            if generation is not None and cache:
-                store.cache_put(
-                    cell.cache_key,
-                    model=cell.model.spec,
-                    params=cell.params.model_dump(mode="json"),
-                    prompt=prompt_as_text(cell.prompt),
-                    response=_cacheable(generation),
-                )
+            if generation is not None and cache:  # written with the result, in one transaction
+                cache_entry = {
+                    "key": cell.cache_key,
+                    "model": cell.model.spec,
+                    "params": cell.params.model_dump(mode="json"),
+                    "prompt": prompt_as_text(cell.prompt),
+                    "response": _cacheable(generation),
+                }
         else:
             stats["cached"] += 1
         record = ResultRecord(
@@ -376,7 +377,7 @@ async def arun(
                 plan.scorers[cell.template.ref], cell.template, generation.text, cell.inputs
             )
             record = _with_generation(record, generation, parsed, passed, score, scores)
-        finish(record)
+        finish(record, cache_entry)
 
     pending = [c for c in plan.cells if c.key not in records]
     tasks = [asyncio.ensure_future(process(c)) for c in pending]
@@ -400,6 +401,8 @@ async def arun(
         store.set_run_status(run_id, status)
         if bar is not None:
             bar.close()
+        for model in plan.models:
+            await model.aclose()
     ordered = [records[c.key] for c in plan.cells]
     result = RunResult(run_id, ordered, store, stats)
     if capture_bad_cases:

@@ -16,16 +16,32 @@ _KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-]{16,}|Bearer\s+[A-Za-z0-9_\-.=]{1
 MASK = "***"
 
 
+_name_is_secret: dict[bytes | str, bool] = {}
+
+
 def secret_values() -> list[str]:
-    values = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8]
-    return sorted(set(values), key=len, reverse=True)
+    """Current values of secret-looking environment variables, longest first.
+
+    Read fresh on every call (a key exported a moment ago must be masked too), but over the
+    bytes environment with a per-name memo, so it stays cheap enough to run on every write.
+    """
+    environ = getattr(os, "environb", os.environ)
+    values = set()
+    for key, value in environ.items():
+        secret = _name_is_secret.get(key)
+        if secret is None:
+            name = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+            secret = _name_is_secret[key] = bool(_SECRET_NAME.search(name))
+        if secret and len(value) >= 8:
+            values.add(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+    return sorted(values, key=len, reverse=True)
 
 
-def redact(text: str | None) -> str | None:
-    """``text`` with secrets masked (``None`` passes through)."""
+def redact(text: str | None, secrets: list[str] | None = None) -> str | None:
+    """``text`` with secrets masked (``None`` passes through). Pass ``secrets`` to reuse one scan."""
     if not text:
         return text
-    for value in secret_values():
+    for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
     return _KEY_SHAPES.sub(MASK, text)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import StoreError
-from workbench.secrets import redact
+from workbench.secrets import redact, secret_values
 
 DEFAULT_STORE = Path(".workbench") / "workbench.db"
 
@@ -332,9 +332,18 @@ class Store:
         return rows[0]["id"] if rows else None
 
     # -- results -------------------------------------------------------------------------
-    def write_result(self, record: ResultRecord) -> ResultRecord:
-        """Insert or replace one cell's result (a retried cell replaces its earlier error)."""
+    def write_result(self, record: ResultRecord, *, cache_entry: dict[str, Any] | None = None) -> ResultRecord:
+        """Insert or replace one cell's result (a retried cell replaces its earlier error).
+
+        ``cache_entry`` (the arguments of :meth:`cache_put`) is written in the same transaction,
+        so a cell costs one commit.
+        """
         created = record.created_at or now()
+        secrets = secret_values()  # one scan of the environment per cell, not per field
+
+        def clean(text: str | None) -> str | None:
+            return redact(text, secrets)
+
         values = (
             record.run_id,
             record.cell_key,
@@ -344,22 +353,24 @@ class Store:
             record.row_index,
             record.row_id,
             record.repeat,
-            redact(_json(record.inputs)),
-            redact(record.rendered),
-            redact(record.output),
-            None if record.parsed is None else redact(_json(record.parsed)),
+            clean(_json(record.inputs)),
+            clean(record.rendered),
+            clean(record.output),
+            None if record.parsed is None else clean(_json(record.parsed)),
             None if record.passed is None else int(record.passed),
             record.score,
-            redact(_json(list(record.scores))),
+            clean(_json(list(record.scores))),
             record.prompt_tokens,
             record.completion_tokens,
             record.latency_ms,
-            redact(record.error),
+            clean(record.error),
             int(record.cached),
             record.attempts,
             created,
         )
         with self.transaction() as db:
+            if cache_entry is not None:
+                self._cache_put(db, secrets=secrets, **cache_entry)
             cur = db.execute(
                 "INSERT INTO results (run_id, cell_key, prompt, version, model, row_index, row_id, repeat,"
                 " inputs, rendered, output, parsed, passed, score, scores, prompt_tokens, completion_tokens,"
@@ -399,19 +410,35 @@ class Store:
     # -- response cache ------------------------------------------------------------------
     def cache_get(self, key: str) -> dict[str, Any] | None:
         rows = self.query("SELECT response FROM cache WHERE key=?", (key,))
-        if not rows:
-            return None
-        with self.transaction() as db:
-            db.execute("UPDATE cache SET hits = hits + 1 WHERE key=?", (key,))
-        return json.loads(rows[0]["response"])
+        return json.loads(rows[0]["response"]) if rows else None
 
     def cache_put(self, key: str, *, model: str, params: dict[str, Any], prompt: str, response: dict[str, Any]) -> None:
         with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO cache (key, model, params, prompt, response, created_at, hits)"
-                " VALUES (?,?,?,?,?,?,0)",
-                (key, redact(model), _json(params), redact(prompt), redact(_json(response)), now()),
-            )
+            self._cache_put(db, key=key, model=model, params=params, prompt=prompt, response=response)
+
+    def _cache_put(
+        self,
+        db: sqlite3.Connection,
+        *,
+        key: str,
+        model: str,
+        params: dict[str, Any],
+        prompt: str,
+        response: dict[str, Any],
+        secrets: list[str] | None = None,
+    ) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO cache (key, model, params, prompt, response, created_at, hits)"
+            " VALUES (?,?,?,?,?,?,0)",
+            (
+                key,
+                redact(model, secrets),
+                _json(params),
+                redact(prompt, secrets),
+                redact(_json(response), secrets),
+                now(),
+            ),
+        )
 
     def cache_size(self) -> int:
         return self.query("SELECT COUNT(*) AS n FROM cache")[0]["n"]

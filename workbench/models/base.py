@@ -145,6 +145,10 @@ class Model(ABC):
         """Yield text chunks; providers without streaming yield the whole text once."""
         yield self._generate(prompt, params).text
 
+    async def aclose(self) -> None:
+        """Release resources bound to the running event loop (HTTP connection pools)."""
+        return None
+
     # -- what callers use ------------------------------------------------------------
     def generate(self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any) -> Generation:
         """Generate with retries. ``overrides`` are :class:`GenerationParams` fields."""

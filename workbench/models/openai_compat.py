@@ -151,6 +151,13 @@ class OpenAICompatibleModel(Model):
             self._async_clients = {loop_id: client}  # one loop at a time; drop stale clients
         return client
 
+    async def aclose(self) -> None:
+        import asyncio
+
+        client = self._async_clients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.close()
+
     def _use_chat(self, prompt: PromptInput) -> bool:
         if self.mode == "chat":
             return True

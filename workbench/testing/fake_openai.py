@@ -196,3 +196,21 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> None:
+    """``python -m workbench.testing.fake_openai --port 8000 --latency 0.05``: serve until Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    import uvicorn
+
+    server = FakeOpenAIServer(latency=args.latency, port=args.port)
+    uvicorn.run(server.app(), host="127.0.0.1", port=args.port, log_level="warning", backlog=2048)
+
+
+if __name__ == "__main__":
+    main()
