@@ -175,3 +175,8 @@ def test_langchain_round_trip():
     plain = PromptTemplate.from_langchain(LCPromptTemplate.from_template("Translate {text} to {lang}"), name="t")
     assert plain.render(text="hi", lang="fr") == "Translate hi to fr"
     assert plain.to_langchain().format(text="a", lang="b") == "Translate a to b"
+
+
+def test_yes_no_labels_stay_strings():
+    t = PromptTemplate.from_string("---\nname: yn\noutput: {parser: label, labels: [yes, no]}\nflag: true\n---\nhi")
+    assert t.parser.parse("Yes, it is.") == "yes" and t.extra["flag"] is True

@@ -401,6 +401,35 @@ def bad_export(out: Path, store: StoreOpt = None, status: str | None = None, pro
     typer.echo(f"wrote {path}")
 
 
+@app.command("serve")
+def serve_command(
+    prompt: Annotated[str, typer.Argument(help="Prompt name (name or name@vN) or .prompty path.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model spec (default: the prompt's).")] = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Require 'Authorization: Bearer' with the key in this environment variable.")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(help="Largest max_tokens a request may ask for.")] = 512,
+    store: StoreOpt = None,
+) -> None:
+    """Serve a prompt as an OpenAI-compatible API (/v1/chat/completions with SSE streaming, /v1/prompts/NAME)."""
+    import os
+
+    import uvicorn
+
+    from workbench.serve import create_app
+
+    api_key = None
+    if api_key_env:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise WorkbenchError(f"--api-key-env {api_key_env}: that environment variable is empty.")
+    app = create_app(prompt, model, api_key=api_key, store=str(store) if store else None, max_tokens_limit=max_tokens)
+    typer.echo(f"serving {app.state.config.prompt.ref} on {app.state.config.model.spec} at http://{host}:{port}/v1")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
 @app.command("nightly")
 def nightly_command(
     profile: Annotated[str, typer.Option(help="Parameter profile from notebooks/profiles.yaml: ci or full.")] = "ci",

@@ -9,6 +9,7 @@ retries with backoff that honour ``Retry-After``, and timing.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -194,29 +195,42 @@ class Model(ABC):
     async def astream(
         self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any
     ) -> AsyncIterator[str]:
-        """Async :meth:`stream`: chunks are produced in a worker thread and handed over."""
+        """Async :meth:`stream`: chunks are produced in a worker thread and handed over.
+
+        If the consumer stops early (a client disconnected), the worker is told to stop and the
+        model's generator is closed, so an in-process model does not keep generating for nobody.
+        """
         p = _params(params, overrides)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        stop = threading.Event()
 
         def produce() -> None:
+            chunks = self.stream(prompt, p)
             try:
-                for chunk in self._stream(prompt, p):
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
                     loop.call_soon_threadsafe(queue.put_nowait, ("chunk", chunk))
                 loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
             except BaseException as exc:  # handed to the consumer, re-raised there
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+            finally:
+                chunks.close()
 
         task = loop.run_in_executor(None, produce)
-        while True:
-            kind, value = await queue.get()
-            if kind == "chunk":
-                yield value
-            elif kind == "error":
-                raise value
-            else:
-                break
-        await task
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "chunk":
+                    yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    break
+        finally:
+            stop.set()
+            await asyncio.shield(task)
 
 
 def _with_attempts(result: Generation, attempt: int) -> Generation:
