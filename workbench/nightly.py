@@ -94,7 +94,10 @@ def execute_notebook(
     store = scratch / "store.db"
     metrics_file = scratch / "metrics.json"
     metrics_file.unlink(missing_ok=True)
-    params = {"store": str(store), **parameters}
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    scratch_paths = {"store": store, "chroma_path": scratch / "chroma"}  # never the user's own stores
+    params = {name: str(path) for name, path in scratch_paths.items() if name in declared}
+    params.update(parameters)
     kernel = kernel or kernel_name()
     os.environ[METRICS_ENV] = str(metrics_file)
     start = time.perf_counter()

@@ -49,6 +49,8 @@ class Cell:
     inputs: dict[str, Any]
     prompt: PromptInput
     params: GenerationParams
+    retrieved: tuple[dict[str, Any], ...] = ()  # chunk ids/sources/distances, stored with the result
+    retrieved_values: dict[str, str] = field(default_factory=dict, compare=False)  # e.g. the `context` text
 
     @property
     def key(self) -> str:
@@ -177,17 +179,21 @@ def plan_run(
     for template in templates:
         base_params = GenerationParams().merged(**template.model.parameters)
         run_params = base_params.merged(**dict(params or {}))
-        rendered_rows: list[tuple[int, dict[str, Any], PromptInput]] = []
-        for i, row in enumerate(data.rows):
-            inputs = public_fields(row)
+        rows = [public_fields(row) for row in data.rows]
+        retrieved = _retrieve(template, rows)
+        rendered_rows: list[tuple[int, dict[str, Any], PromptInput, list[dict[str, Any]], dict[str, str]]] = []
+        for i, inputs in enumerate(rows):
+            values, trace = retrieved[i]
             try:
-                rendered_rows.append((i, inputs, template.render(inputs)))
+                rendered_rows.append((i, inputs, template.render({**inputs, **values}), trace, values))
             except TemplateError as exc:
                 raise TemplateError(f"{exc} (while rendering {data.describe_row(i)})") from exc
         for model in resolved:
-            for i, inputs, prompt in rendered_rows:
+            for i, inputs, prompt, trace, values in rendered_rows:
                 for repeat in range(repeats):
-                    cells.append(Cell(template, model, i, data.row_id(i), repeat, inputs, prompt, run_params))
+                    cell = Cell(template, model, i, data.row_id(i), repeat, inputs, prompt, run_params, tuple(trace),
+                                values)  # fmt: skip
+                    cells.append(cell)
 
     config = {
         "prompts": [{"ref": t.ref, "hash": t.content_hash} for t in templates],
@@ -198,6 +204,15 @@ def plan_run(
         "scorers": [repr(s) for s in (scorers or [])],
     }
     return RunPlan(templates, resolved, data, cells, scorer_map, config)
+
+
+def _retrieve(template: PromptTemplate, rows: list[dict[str, Any]]) -> list[tuple[dict[str, str], list[dict]]]:
+    """Retrieval variables for every row (the [rag] extra is imported only for templates that retrieve)."""
+    if not template.retrieval:
+        return [({}, []) for _ in rows]
+    from workbench.rag.retrieval import retrieve_for_rows
+
+    return retrieve_for_rows(template, rows)
 
 
 class _ModelGate:
@@ -371,10 +386,14 @@ async def arun(
             rendered=prompt_as_text(cell.prompt),
             error=error,
             cached=cached,
+            retrieved=cell.retrieved,
         )
         if generation is not None:
             parsed, passed, score, scores = await _score(
-                plan.scorers[cell.template.ref], cell.template, generation.text, cell.inputs
+                plan.scorers[cell.template.ref],
+                cell.template,
+                generation.text,
+                {**cell.inputs, **cell.retrieved_values},
             )
             record = _with_generation(record, generation, parsed, passed, score, scores)
         finish(record, cache_entry)

@@ -349,6 +349,55 @@ class PythonScorer(Scorer):
         )
 
 
+_STOPWORDS = frozenset(
+    "the a an and or of to in on for is are was were be been it its this that with as by at from not no do does "
+    "can could would should will i you he she they we our your their".split()
+)
+
+
+def content_units(text: str) -> set[str]:
+    """Latin words (3+ letters, no stopwords) and CJK character bigrams: what an answer claims."""
+    text = normalize_text_keep_spaces(text)
+    words = {w for w in re.findall(r"[a-z0-9][a-z0-9'-]{2,}", text) if w not in _STOPWORDS}
+    cjk = re.findall(r"[\u3400-\u9fff]+", text)
+    bigrams = {run[i : i + 2] for run in cjk for i in range(max(1, len(run) - 1))}
+    return words | bigrams
+
+
+def normalize_text_keep_spaces(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@dataclass
+class Faithfulness(Scorer):
+    """A simple grounding check: the share of the answer's content words (or CJK bigrams) found in the context.
+
+    Cheap and model-free, so it runs on every row; it catches answers that bring in material the retrieved
+    context does not contain. It does not understand paraphrase: use ``llm_judge`` for that.
+    """
+
+    name: str = "faithfulness"
+    column: str = "context"
+    threshold: float = 0.6
+
+    def score(self, ctx: ScoreContext) -> Score:
+        context = ctx.row.get(self.column)
+        if context is None:
+            raise ConfigError(f"faithfulness needs the retrieved text in {self.column!r} (a retrieval variable).")
+        claims = content_units(ctx.output)
+        if not claims:
+            return self._result(True, "no content words to check", 1.0)
+        supported = claims & content_units(str(context))
+        share = len(supported) / len(claims)
+        unsupported = sorted(claims - supported)[:5]
+        reason = f"{len(supported)}/{len(claims)} content units found in the context"
+        if unsupported:
+            reason += f"; not found: {', '.join(unsupported)}"
+        return self._result(share >= self.threshold, reason, share)
+
+
 SCORERS: dict[str, type[Scorer]] = {
     "equals": Equals,
     "contains": Contains,
@@ -361,6 +410,7 @@ SCORERS: dict[str, type[Scorer]] = {
     "similarity": Similarity,
     "llm_judge": LLMJudge,
     "python": PythonScorer,
+    "faithfulness": Faithfulness,
 }
 
 

@@ -109,6 +109,12 @@ def m002_bad_cases(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_retrieved_chunks(db: sqlite3.Connection) -> None:
+    """Which knowledge-base chunks a result's prompt was built from (to trace bad answers to bad retrieval)."""
+    db.execute("ALTER TABLE results ADD COLUMN retrieved TEXT")
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -146,6 +152,7 @@ class ResultRecord:
     error: str | None = None
     cached: bool = False
     attempts: int = 1
+    retrieved: tuple[dict[str, Any], ...] = ()
     id: int | None = None
     created_at: str | None = None
 
@@ -167,6 +174,7 @@ def _row_to_result(row: sqlite3.Row) -> ResultRecord:
     data["scores"] = tuple(json.loads(data["scores"] or "[]"))
     data["passed"] = None if data["passed"] is None else bool(data["passed"])
     data["cached"] = bool(data["cached"])
+    data["retrieved"] = tuple(json.loads(data["retrieved"] or "[]"))
     return ResultRecord(**{k: data[k] for k in RESULT_FIELDS})
 
 
@@ -367,6 +375,7 @@ class Store:
             int(record.cached),
             record.attempts,
             created,
+            _json(list(record.retrieved)) if record.retrieved else None,
         )
         with self.transaction() as db:
             if cache_entry is not None:
@@ -374,14 +383,14 @@ class Store:
             cur = db.execute(
                 "INSERT INTO results (run_id, cell_key, prompt, version, model, row_index, row_id, repeat,"
                 " inputs, rendered, output, parsed, passed, score, scores, prompt_tokens, completion_tokens,"
-                " latency_ms, error, cached, attempts, created_at) VALUES"
-                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " latency_ms, error, cached, attempts, created_at, retrieved) VALUES"
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (run_id, cell_key) DO UPDATE SET output=excluded.output,"
                 " parsed=excluded.parsed, passed=excluded.passed, score=excluded.score,"
                 " scores=excluded.scores, prompt_tokens=excluded.prompt_tokens,"
                 " completion_tokens=excluded.completion_tokens, latency_ms=excluded.latency_ms,"
                 " error=excluded.error, cached=excluded.cached, attempts=excluded.attempts,"
-                " created_at=excluded.created_at RETURNING id",
+                " created_at=excluded.created_at, retrieved=excluded.retrieved RETURNING id",
                 values,
             )
             result_id = cur.fetchone()[0]

