@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test test-fast lint bench nightly clean
+.PHONY: install demo test test-fast lint bench nightly clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ demo: install
 lint: install
 	$(BIN)/ruff check workbench tests benchmarks
 
-test: install lint
+# The real-browser test drives Debian's Chromium (Playwright cannot download browsers here).
+browser-deps:
+	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for the browser test..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install lint browser-deps
 	$(BIN)/python -m pytest
 
 test-fast: install
@@ -34,7 +39,8 @@ test-fast: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_import.py
-	$(BIN)/python benchmarks/bench_runner.py
+	$(BIN)/python benchmarks/bench_runner.py --latency 0.2 --rows 960
+	$(BIN)/python benchmarks/bench_rag.py
 
 nightly: install
 	$(BIN)/workbench nightly --profile ci --out .nightly

@@ -46,9 +46,8 @@ def main() -> None:
             kb.query(q, k=3)
         single_q = len(questions) / (time.perf_counter() - start)
         print(f"chunk_size {chunk_size}: {report.added} chunks")
-        print(
-            f"  ingest            {ingest_rate:7.1f} chunks/s   bare embedder {raw_rate:7.1f}/s   ratio {ingest_rate / raw_rate:.2f}"
-        )
+        ratio = ingest_rate / raw_rate
+        print(f"  ingest            {ingest_rate:7.1f} chunks/s   bare embedder {raw_rate:7.1f}/s   ratio {ratio:.2f}")
         print(f"  re-ingest (no-op) {noop * 1000:7.0f} ms for {report.sources} unchanged files")
         print(
             f"  query, batched    {batch_q:7.1f} q/s        bare embedder {raw_q:7.1f}/s   ratio {batch_q / raw_q:.2f}"
