@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "Installing Prompt Workbench and its dependencies (first time: ~8 minutes, llama.cpp compiles)..."
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"  # the CPU build first, so nothing pulls a CUDA one
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m ipykernel install --prefix $(abspath $(VENV)) --name workbench --display-name "Python (workbench)" >/dev/null
 	touch $(STAMP)

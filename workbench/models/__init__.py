@@ -31,6 +31,7 @@ _BUILTIN: dict[str, str] = {
     "openai": "workbench.models.openai_compat:OpenAICompatibleModel",
     "mock": "workbench.models.testing:MockModel",
     "echo": "workbench.models.testing:EchoModel",
+    "hf": "workbench.finetune:HFModel",  # the [finetune] extra: transformers (+ a LoRA adapter)
 }
 _registry: dict[str, ProviderFactory | str] = dict(_BUILTIN)
 _instances: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}

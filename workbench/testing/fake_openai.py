@@ -52,6 +52,8 @@ class FakeOpenAIServer:
     hang_seconds: float = 30.0
     port: int = field(default_factory=free_port)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
     _attempts: Counter[str] = field(default_factory=Counter)
     _server: Any = None
     _thread: threading.Thread | None = None
@@ -139,8 +141,31 @@ class FakeOpenAIServer:
                 }
             )
 
+        async def upload_file(request: Request) -> Response:
+            form = await request.form()
+            upload = form["file"]
+            content = await upload.read()
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = content
+            return JSONResponse({"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
+                                 "filename": upload.filename, "purpose": form.get("purpose", "fine-tune"),
+                                 "status": "processed"})  # fmt: skip
+
+        async def create_job(request: Request) -> Response:
+            body = await request.json()
+            if body.get("training_file") not in self.files:
+                return JSONResponse({"error": {"message": "unknown training_file"}}, status_code=400)
+            job = {"id": f"ftjob-{len(self.jobs) + 1}", "object": "fine_tuning.job", "model": body["model"],
+                   "training_file": body["training_file"], "status": "queued", "created_at": int(time.time()),
+                   "hyperparameters": body.get("hyperparameters") or {}, "fine_tuned_model": None,
+                   "organization_id": "org-local", "result_files": [], "seed": 0, "validation_file": None}  # fmt: skip
+            self.jobs.append(job)
+            return JSONResponse(job)
+
         return Starlette(
             routes=[
+                Route("/v1/files", upload_file, methods=["POST"]),
+                Route("/v1/fine_tuning/jobs", create_job, methods=["POST"]),
                 Route("/v1/models", list_models, methods=["GET"]),
                 Route("/v1/completions", complete, methods=["POST"]),
                 Route("/v1/chat/completions", complete, methods=["POST"]),

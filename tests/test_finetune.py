@@ -1,0 +1,112 @@
+"""Fine-tuning: the supervised set, OpenAI's JSONL format, job submission, and real LoRA on the bundled model."""
+
+import json
+
+import pytest
+
+from workbench.errors import DatasetError
+from workbench.finetune import (
+    SFTExample,
+    build_sft_set,
+    check_openai_jsonl,
+    export_openai_jsonl,
+    lora_finetune,
+    split_examples,
+    submit_openai_job,
+    validate_sft_set,
+)
+from workbench.testing.fake_openai import FakeOpenAIServer
+
+
+@pytest.fixture
+def sentiment(library):
+    return library.get("sentiment_cloze_en")
+
+
+def test_build_uses_label_verbalisers(sentiment, repo):
+    examples = build_sft_set(sentiment, repo / "datasets/sentiment_en.csv")
+    assert len(examples) == 24
+    assert examples[0].prompt_text.endswith("Overall, it was") and examples[0].completion == " terrible"
+    assert examples[1].completion == " great"
+    train, test = split_examples(examples, test_fraction=0.5)
+    assert len(train) == len(test) == 12 and not {e.row for e in train} & {e.row for e in test}
+
+
+def test_validation_names_rows(sentiment):
+    examples = [
+        SFTExample("p", " great", 0, "d.csv line 2"),
+        SFTExample("p", " great", 1, "d.csv line 3"),
+        SFTExample("q", "", 2, "d.csv line 4"),
+        SFTExample("x " * 900, " great", 3, "d.csv line 5"),
+    ]
+    report = validate_sft_set(examples, max_tokens=256)
+    text = "\n".join(report.problems)
+    assert "d.csv line 3: duplicate of d.csv line 2" in text and "d.csv line 4: empty completion" in text
+    assert "d.csv line 5:" in text and "over the limit of 256" in text
+    assert report.total_tokens == sum(report.tokens_per_example) and not report.ok
+
+
+def test_missing_expected_column_fails_before_anything(sentiment):
+    with pytest.raises(DatasetError, match="no column 'expected'"):
+        build_sft_set(sentiment, [{"text": "hi"}])
+
+
+def test_openai_jsonl_export_passes_the_format_check(sentiment, repo, tmp_path):
+    path = export_openai_jsonl(build_sft_set(sentiment, repo / "datasets/sentiment_en.csv"), tmp_path / "ft.jsonl",
+                               system="Classify sentiment.")  # fmt: skip
+    first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
+    report = check_openai_jsonl(path)
+    assert report.ok and report.examples == 24 and report.epochs == 5  # ceil(100 / 24) for a small set
+    assert report.estimated_training_tokens == report.billed_tokens_per_epoch * 5 and report.estimated_cost_usd > 0
+
+
+def test_format_check_reports_bad_lines(tmp_path):
+    good = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({"messages": [{"role": "user", "content": "no answer"}]}),
+        json.dumps({"messages": [{"role": "robot", "content": "x"}, {"role": "assistant", "content": "y"}]}),
+        json.dumps({"messages": [{"role": "user", "content": "", "extra": 1}, {"role": "assistant", "content": "y"}]}),
+        json.dumps({"prompt": "legacy format"}),
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors = "\n".join(check_openai_jsonl(path).errors)
+    assert "line 2: not valid JSON" in errors
+    assert "line 3: no assistant message" in errors
+    assert "line 4, message 0: role 'robot'" in errors
+    assert "line 5, message 0: unrecognised key(s) extra" in errors and "line 5, message 0: missing or empty" in errors
+    assert 'line 6: needs a non-empty "messages" list' in errors
+    assert "line 1" not in errors
+
+
+def test_submit_without_a_key_explains_instead_of_sending(sentiment, repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    path = export_openai_jsonl(build_sft_set(sentiment, repo / "datasets/sentiment_en.csv"), tmp_path / "ft.jsonl")
+    plan = submit_openai_job(path)
+    assert plan["dry_run"] and plan["would_create_job"]["hyperparameters"] == {"n_epochs": 5}
+    assert "OPENAI_API_KEY" in capsys.readouterr().out
+
+
+def test_submit_to_a_local_stand_in_server(sentiment, repo, tmp_path):
+    path = export_openai_jsonl(build_sft_set(sentiment, repo / "datasets/sentiment_en.csv"), tmp_path / "ft.jsonl")
+    with FakeOpenAIServer() as server:
+        result = submit_openai_job(path, base_url=server.base_url, suffix="sentiment")
+        assert result["job_id"] == "ftjob-1" and result["status"] == "queued"
+        assert server.files["file-1"] == path.read_bytes() and server.jobs[0]["model"] == "gpt-4o-mini-2024-07-18"
+
+
+@pytest.mark.local_model
+def test_lora_really_trains_and_loads_back(sentiment, repo, tmp_path, store):
+    from workbench.runner import run
+
+    zero_shot = sentiment.with_changes(body="Text: {{ text }}\nOverall, it was", version=90)
+    examples = build_sft_set(zero_shot, repo / "datasets/sentiment_en.csv")[:8]
+    result = lora_finetune(examples, tmp_path / "adapter", steps=8, batch_size=4, learning_rate=3e-4)
+    assert len(result.losses) == 8 and result.losses[-1] < result.losses[0]
+    assert (tmp_path / "adapter" / "adapter_config.json").exists()
+    assert 0 < result.trainable_parameters < result.total_parameters / 100
+    tuned = run(zero_shot, repo / "datasets/sentiment_en.csv", [result.spec], store=store, progress=False, limit=4)
+    assert tuned.errors == [] and all(r.parsed in ("positive", "negative") for r in tuned.records)
