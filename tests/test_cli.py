@@ -47,12 +47,17 @@ def test_prompts_list_show_render_diff(repo, tmp_path):
     ]
 
 
-def test_run_export_runs_and_exit_codes(tmp_path, fake_server):
-    data = tmp_path / "d.csv"
-    data.write_text("text,expected\nhello,echo: hello\nbye,something else\n", encoding="utf-8")
-    prompt = tmp_path / "p.prompty"
+def equals_prompt_and_data(folder, csv_text):
+    """A one-variable prompt scored with `equals`, a CSV for it, and a store path."""
+    data = folder / "d.csv"
+    data.write_text(csv_text, encoding="utf-8")
+    prompt = folder / "p.prompty"
     prompt.write_text("---\nname: p\nassertions: [{type: equals}]\n---\n{{ text }}\n", encoding="utf-8")
-    store = tmp_path / "s.db"
+    return prompt, data, folder / "s.db"
+
+
+def test_run_export_runs_and_exit_codes(tmp_path, fake_server):
+    prompt, data, store = equals_prompt_and_data(tmp_path, "text,expected\nhello,echo: hello\nbye,something else\n")
     out = tmp_path / "r.jsonl"
     args = ["run", prompt, "-d", data, "-m", fake_server.spec(), "--store", store]
     result = invoke(*args, "--out", out)
@@ -102,11 +107,7 @@ def test_bad_input_exits_2_before_any_call(tmp_path, fake_server):
 
 
 def test_badcases_cli(tmp_path, fake_server):
-    data = tmp_path / "d.csv"
-    data.write_text("text,expected\nhello,nope\n", encoding="utf-8")
-    prompt = tmp_path / "p.prompty"
-    prompt.write_text("---\nname: p\nassertions: [{type: equals}]\n---\n{{ text }}\n", encoding="utf-8")
-    store = tmp_path / "s.db"
+    prompt, data, store = equals_prompt_and_data(tmp_path, "text,expected\nhello,nope\n")
     invoke("run", prompt, "-d", data, "-m", fake_server.spec(), "--store", store, "--capture-bad-cases")
     listing = invoke("badcases", "list", "--store", store)
     assert "scorer:equals" in listing.output and "open" in listing.output

@@ -171,10 +171,12 @@ def fault_plan(prompt: str, attempt: int):
 
 def test_fault_injection_loses_and_duplicates_nothing(store):
     rows = [{"text": f"row {i}", "expected": "positive"} for i in range(12)]
-    with FakeOpenAIServer(faults=fault_plan, hang_seconds=1.0, responder=lambda p: "positive") as server:
+    # Margins are wide on purpose: a normal answer must never look like a timeout on a busy CI machine,
+    # or the server would count a second success for that prompt.
+    with FakeOpenAIServer(faults=fault_plan, hang_seconds=3.0, responder=lambda p: "positive") as server:
         from workbench.models.openai_compat import OpenAICompatibleModel
 
-        model = OpenAICompatibleModel(server.spec(), timeout=0.3, concurrency=6)
+        model = OpenAICompatibleModel(server.spec(), timeout=1.0, concurrency=6)
         model.retry_policy = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.1)
         result = run(TEMPLATE, rows, [model], store=store, progress=False)
         successes = server.successes()
@@ -206,7 +208,7 @@ def test_killed_process_resumes_only_missing_rows(tmp_path):
     db = tmp_path / "kill.db"
     script = tmp_path / "job.py"
     script.write_text(KILL_SCRIPT)
-    with FakeOpenAIServer(latency=0.05) as server:
+    with FakeOpenAIServer(latency=0.1) as server:  # 40 rows at 2 concurrent: ~2 s, so the kill lands mid-run
         proc = subprocess.Popen([sys.executable, str(script), server.base_url, str(db)])
         deadline = time.time() + 60
         while time.time() < deadline:
