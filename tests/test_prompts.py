@@ -152,7 +152,7 @@ def test_every_library_template_renders_and_its_dataset_fits(library, repo):
         assert "expected" in data.columns or "keywords" in data.columns, template.name
         data.check_columns(template.required_variables, template_name=template.name)
         for row in data.rows:
-            template.render(row)
+            template.render({**template.retrieval_placeholders(), **row})
 
 
 def test_library_has_chinese_and_english_sentiment(library):

@@ -283,6 +283,15 @@ class PromptTemplate:
     def parser(self) -> OutputParser:
         return make_parser(self.output)
 
+    def parse_output(self, text: str) -> tuple[Any, str | None]:
+        """(parsed value, None), or (None, why it did not parse): a bad output is a verdict, not a crash."""
+        from workbench.errors import OutputParseError
+
+        try:
+            return self.parser.parse(text), None
+        except OutputParseError as exc:
+            return None, str(exc)
+
     @property
     def api(self) -> str:
         if self.model.api in ("chat", "completion"):
@@ -335,9 +344,17 @@ class PromptTemplate:
             return split_messages(text, where=self._where)
         return text
 
+    def retrieval_placeholders(self) -> dict[str, str]:
+        """Stand-ins for retriever-filled variables, for previews that should not query a knowledge base."""
+        return {
+            target: f"[top {spec.get('k', 4)} chunks from {spec.get('knowledge_base')} for {{{spec.get('query')}}}]"
+            for target, spec in self.retrieval.items()
+            if isinstance(spec, Mapping)
+        }
+
     def render_example(self) -> PromptInput:
-        """Render with the example values declared under ``inputs:``."""
-        return self.render(self.examples)
+        """Render with the example values declared under ``inputs:`` (retrieved variables as placeholders)."""
+        return self.render({**self.retrieval_placeholders(), **self.examples})
 
     # -- editing and serialising -------------------------------------------------------
     def with_changes(self, **changes: Any) -> PromptTemplate:

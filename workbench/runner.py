@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.datasets import Dataset, load_dataset, public_fields
-from workbench.errors import ModelError, OutputParseError, TemplateError, WorkbenchError
+from workbench.errors import ModelError, TemplateError, WorkbenchError
 from workbench.models import GenerationParams, Model, get_model
 from workbench.models.base import Generation, PromptInput, elapsed_ms, prompt_as_text
 from workbench.parsers import LabelParser
@@ -139,7 +139,8 @@ class RunPlan:
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    if isinstance(value, str | PromptTemplate | Model) or not isinstance(value, Iterable):
+    single = isinstance(value, str | PromptTemplate | Model) or hasattr(value, "invoke")  # a LangChain model
+    if single or not isinstance(value, Iterable):
         return [value]
     return list(value)
 
@@ -235,17 +236,10 @@ class _ModelGate:
         self.semaphore.release()
 
 
-def _parse(template: PromptTemplate, text: str) -> tuple[Any, str | None]:
-    try:
-        return template.parser.parse(text), None
-    except OutputParseError as exc:
-        return None, str(exc)
-
-
 async def _score(
     scorers: list[Scorer], template: PromptTemplate, text: str, inputs: dict[str, Any]
 ) -> tuple[Any, bool | None, float | None, list[Score]]:
-    parsed, parse_error = _parse(template, text)
+    parsed, parse_error = template.parse_output(text)
     if not scorers:
         return parsed, None, None, []
     scores = await score_row(scorers, ScoreContext(text, parsed, parse_error, inputs, template))
@@ -404,13 +398,7 @@ async def arun(
     try:
         if tasks:
             await asyncio.gather(*tasks)
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        status = "interrupted"
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    except BaseException:
+    except BaseException:  # Ctrl-C, kernel interrupt, Stop, or a bug: keep what finished, resumable later
         status = "interrupted"
         for task in tasks:
             task.cancel()

@@ -134,7 +134,7 @@ def create_app(
         rendered = _render(template, variables)
         async with gate:
             generation = await _generate(resolved, rendered, params)
-        parsed, parse_error = _parse(template, generation.text)
+        parsed, parse_error = template.parse_output(generation.text)
         _log(config, variables, rendered, generation.text, generation.latency_ms, parsed=parsed)
         return JSONResponse({
             "prompt": template.ref, "model": resolved.spec, "output": generation.text, "parsed": parsed,
@@ -227,15 +227,6 @@ def _render(template: PromptTemplate, variables: dict[str, Any]) -> Any:
     except TemplateError as exc:
         needed = ", ".join(template.required_variables)
         raise RequestError(400, f"{exc} This prompt takes: {needed}.") from exc
-
-
-def _parse(template: PromptTemplate, text: str) -> tuple[Any, str | None]:
-    from workbench.errors import OutputParseError
-
-    try:
-        return template.parser.parse(text), None
-    except OutputParseError as exc:
-        return None, str(exc)
 
 
 async def _generate(model: Model, prompt: Any, params: GenerationParams) -> Any:

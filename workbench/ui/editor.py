@@ -87,9 +87,7 @@ class TemplateEditor(w.VBox):
                 data = load_dataset(self.dataset.value)
                 self.row.max = max(0, len(data) - 1)
                 values.update(public_fields(data.rows[min(self.row.value, len(data) - 1)]))
-            if template.retrieval:
-                values.update({k: f"(filled by the retriever from {spec.get('knowledge_base')})"
-                               for k, spec in template.retrieval.items()})  # fmt: skip
+            values.update(template.retrieval_placeholders())
             self.preview.value = "<b>Preview</b>" + pre(prompt_as_text(template.render(values)))
         except WorkbenchError as exc:
             self.preview.value = error_html(exc)
