@@ -6,6 +6,7 @@ results table, marks a bad case, and saves a screenshot (test-artifacts/jupyterl
 """
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -98,9 +99,17 @@ def test_workbench_in_jupyterlab(lab):
             page.goto(f"{url}/lab/tree/workbench_e2e.ipynb")
             cell = page.locator(".jp-Notebook .jp-Cell").first
             expect(cell).to_be_visible()
-            expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1)
-            cell.click()
-            page.keyboard.press("Shift+Enter")
+            expect(page.get_by_text("Python (workbench) | Idle").or_(page.get_by_text("Python 3 (ipykernel) | Idle"))
+                   ).to_be_visible()  # fmt: skip
+            prompt = cell.locator(".jp-InputPrompt")
+            for _attempt in range(4):  # a keypress that lands before the kernel connects runs nothing: retry
+                cell.click()
+                page.keyboard.press("Shift+Enter")
+                try:
+                    expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=15_000)
+                    break
+                except AssertionError:
+                    continue
 
             editor = page.locator(".wb-template-text textarea")
             expect(editor).to_be_visible()
