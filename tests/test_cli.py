@@ -62,7 +62,7 @@ def test_run_export_runs_and_exit_codes(tmp_path, fake_server):
     args = ["run", prompt, "-d", data, "-m", fake_server.spec(), "--store", store]
     result = invoke(*args, "--out", out)
     assert result.exit_code == 0, result.output
-    assert "2 model calls" in result.output and "pass_rate" in result.output
+    assert "2 model calls" in result.output and "pass rate" in result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["passed"] for r in rows] == [True, False] and rows[0]["text"] == "hello"
     again = invoke(*args, "--fail-under", "0.9")

@@ -65,6 +65,16 @@ def _print_frame(df: Any, title: str | None = None, max_rows: int = 60) -> None:
         _console().print(f"… {len(df) - max_rows} more rows (use --out to export them all)")
 
 
+SUMMARY_HEADINGS = {"pass_rate": "pass rate", "mean_score": "score", "latency_p50_ms": "p50 ms",
+                    "latency_p95_ms": "p95 ms", "prompt_tokens": "tokens in", "completion_tokens": "tokens out",
+                    "cost_usd": "cost $"}  # fmt: skip
+
+
+def _print_summary(summary: Any, title: str) -> None:
+    """The summary with short headings, so it fits a terminal (the DataFrame keeps the descriptive names)."""
+    _print_frame(summary.rename(columns=SUMMARY_HEADINGS), title=title)
+
+
 def _print_results(records: list[Any]) -> None:
     import pandas as pd
 
@@ -145,7 +155,7 @@ def run_command(
     )
     if not quiet:
         _print_results(result.records)
-    _print_frame(result.summary(), title=f"Summary of run {result.run_id}")
+    _print_summary(result.summary(), title=f"Summary of run {result.run_id}")
     stats = result.stats
     _console().print(
         f"run {result.run_id}: {stats['cells']} cells — {stats['called']} model calls, {stats['cached']} from cache, "
@@ -282,7 +292,7 @@ def runs_show(
     if failed:
         records = [r for r in records if r.passed is False or r.error]
     _print_results(records)
-    _print_frame(summarize(s.results(run_id)), title=f"Summary of run {run_id}")
+    _print_summary(summarize(s.results(run_id)), title=f"Summary of run {run_id}")
 
 
 def _run_id(store: Any, run_id: str) -> str:
