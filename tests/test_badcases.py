@@ -36,6 +36,8 @@ def test_capture_dedup_and_manual_marks(store):
     assert tracker.mark_bad(ok_record, tags=["refusal"]).tags == ("hallucination", "refusal")
     report = tracker.report()
     assert report.loc["scorer:equals", "open"] == 2
+    timeline = tracker.over_time()
+    assert int(timeline["open"].sum()) == 2 + 1  # two captured failures and one manual mark, all opened today
 
 
 def test_status_transitions_including_regression(store):

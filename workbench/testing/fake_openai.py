@@ -43,6 +43,16 @@ def default_responder(prompt: str) -> str:
     return f"echo: {tail[-40:]}"
 
 
+def hashed_vector(text: str, dim: int = 16) -> list[float]:
+    """A deterministic bag-of-words vector (for the embeddings endpoint): shared words -> similar vectors."""
+    import hashlib
+
+    vector = [0.0] * dim
+    for word in text.lower().split():
+        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % dim] += 1.0
+    return vector
+
+
 @dataclass
 class FakeOpenAIServer:
     latency: float = 0.0
@@ -162,8 +172,16 @@ class FakeOpenAIServer:
             self.jobs.append(job)
             return JSONResponse(job)
 
+        async def embeddings(request: Request) -> Response:
+            body = await request.json()
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            data = [{"object": "embedding", "index": i, "embedding": hashed_vector(t)} for i, t in enumerate(texts)]
+            return JSONResponse({"object": "list", "data": data, "model": body.get("model"),
+                                 "usage": {"prompt_tokens": 0, "total_tokens": 0}})  # fmt: skip
+
         return Starlette(
             routes=[
+                Route("/v1/embeddings", embeddings, methods=["POST"]),
                 Route("/v1/files", upload_file, methods=["POST"]),
                 Route("/v1/fine_tuning/jobs", create_job, methods=["POST"]),
                 Route("/v1/models", list_models, methods=["GET"]),
