@@ -231,3 +231,22 @@ def test_killed_process_resumes_only_missing_rows(tmp_path):
     assert run_row["status"] == "completed" and run_row["done"] == 40
     keys = store.query("SELECT cell_key FROM results")
     assert len({k[0] for k in keys}) == 40
+
+
+def test_rate_limit_is_consulted_once_per_model_call(store, monkeypatch):
+    """Counts, not seconds: tests never assert on wall time (the limiter's pacing is aiolimiter's own, tested there)."""
+    import aiolimiter
+
+    acquired = []
+    original = aiolimiter.AsyncLimiter.acquire
+
+    async def counting(self, amount=1):
+        acquired.append((self.max_rate, self.time_period))
+        return await original(self, amount)
+
+    monkeypatch.setattr(aiolimiter.AsyncLimiter, "acquire", counting)
+    mock = MockModel(default="positive")
+    run(TEMPLATE, ROWS[:5], [mock], store=store, progress=False, rate_limit=600)
+    assert acquired == [(600, 60.0)] * 5 and mock.calls == 5
+    run(TEMPLATE, ROWS[:5], [mock], store=store, progress=False, rate_limit=600)  # answered from the cache
+    assert len(acquired) == 5, "cached rows do not spend the rate budget"
