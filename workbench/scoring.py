@@ -22,6 +22,7 @@ import asyncio
 import importlib
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -357,17 +358,11 @@ _STOPWORDS = frozenset(
 
 def content_units(text: str) -> set[str]:
     """Latin words (3+ letters, no stopwords) and CJK character bigrams: what an answer claims."""
-    text = normalize_text_keep_spaces(text)
+    text = unicodedata.normalize("NFKC", text).casefold()  # full-width to ASCII; spaces kept to split words
     words = {w for w in re.findall(r"[a-z0-9][a-z0-9'-]{2,}", text) if w not in _STOPWORDS}
     cjk = re.findall(r"[\u3400-\u9fff]+", text)
     bigrams = {run[i : i + 2] for run in cjk for i in range(max(1, len(run) - 1))}
     return words | bigrams
-
-
-def normalize_text_keep_spaces(text: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 @dataclass
