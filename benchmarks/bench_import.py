@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     baseline = timed("pass", args.runs)
     light = timed("import workbench", args.runs)
-    core = timed("import workbench.runner, workbench.prompts, workbench.store", args.runs)
+    core = timed("import workbench.pipeline, workbench.prompts, workbench.store", args.runs)
     pandas = timed("import pandas", args.runs)
 
     def line(label: str, ms: float) -> str:

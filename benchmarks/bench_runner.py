@@ -23,7 +23,7 @@ from pathlib import Path
 from workbench.models.openai_compat import OpenAICompatibleModel
 from workbench.models.testing import MockModel
 from workbench.prompts import PromptTemplate
-from workbench.runner import run
+from workbench.pipeline import run
 from workbench.testing.fake_openai import FakeOpenAIServer, free_port
 
 TEMPLATE = PromptTemplate.from_string("---\nname: bench\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}")

@@ -9,7 +9,7 @@ from workbench.datasets import load_dataset
 from workbench.errors import StoreError
 from workbench.models.testing import FunctionModel, MockModel
 from workbench.prompts import PromptTemplate
-from workbench.runner import run
+from workbench.pipeline import run
 from workbench.store import Store
 
 T = PromptTemplate.from_string("---\nname: bc\nassertions: [{type: equals}]\n---\nQ: {{ q }}")
@@ -22,32 +22,49 @@ def answers(wrong: set[int]):
     return FunctionModel(lambda p: "wrong" if int(p.split("q")[-1]) in wrong else "right", spec=spec)
 
 
+def version(n: int) -> PromptTemplate:
+    """Version n of the prompt: its text says which version it is, so one model can answer each differently."""
+    return T.with_changes(version=n, body=f"V{n} Q: {{{{ q }}}}")
+
+
+WRONG_PER_VERSION = {"V1": {1, 2, 3}, "V2": {3}, "V3": {1, 3}}
+ORACLE = FunctionModel(lambda p: "wrong" if int(p.split("q")[-1]) in WRONG_PER_VERSION[p.split()[0]] else "right",
+                       spec="function:oracle")  # fmt: skip
+
+
 def test_capture_dedup_and_manual_marks(store):
     tracker = BadCaseTracker(store)
-    result = run(T, ROWS, [answers({1, 2})], store=store, progress=False, capture_bad_cases=True)
+    result = run(T, ROWS, [answers({1, 2})], store=store, progress=False)
+    tracker.capture_failures(result)
     cases = tracker.list()
     assert [c.inputs["q"] for c in cases] == ["q1", "q2"]
     assert cases[0].tags == ("scorer:equals",) and cases[0].found_in_run == result.run_id
-    run(T, ROWS, [answers({1, 2})], store=store, progress=False, cache=False, capture_bad_cases=True)
+    tracker.capture_failures(run(T, ROWS, [answers({1, 2})], store=store, progress=False, cache=False))
     assert len(tracker.list()) == 2, "the same failing inputs are one case"
+    other_model = run(T, ROWS, [answers({1})], store=store, progress=False)
+    tracker.capture_failures(other_model)
+    assert len(tracker.list()) == 3, "the same input failing on another model is another case"
+    assert {c.model for c in tracker.list() if c.inputs["q"] == "q1"} == {"function:wrong-1-2", "function:wrong-1"}
     ok_record = result.records[0]
     case = tracker.mark_bad(ok_record.id, tags=["hallucination"], note="sounds right, is not", expected="RIGHT")
     assert case.status == "open" and case.expected == "RIGHT" and case.source == "manual"
     assert tracker.mark_bad(ok_record, tags=["refusal"]).tags == ("hallucination", "refusal")
     report = tracker.report()
-    assert report.loc["scorer:equals", "open"] == 2
+    assert report.loc["scorer:equals", "open"] == 3
     timeline = tracker.over_time()
-    assert int(timeline["open"].sum()) == 2 + 1  # two captured failures and one manual mark, all opened today
+    assert int(timeline["open"].sum()) == 3 + 1  # three captured failures and one manual mark, all opened today
 
 
 def test_status_transitions_including_regression(store):
     tracker = BadCaseTracker(store)
-    run(T, ROWS, [answers({1, 2, 3})], store=store, progress=False, capture_bad_cases=True)
-    fixed_some = tracker.recheck(T.with_changes(version=2), [answers({3})], progress=False)
+    tracker.capture_failures(run(version(1), ROWS, [ORACLE], store=store, progress=False))
+    fixed_some = tracker.recheck(version(2), [ORACLE], progress=False)  # each case on its own model
     assert fixed_some.counts() == {"fixed": 2, "still failing": 1}
     statuses = {c.inputs["q"]: c.status for c in tracker.list()}
     assert statuses == {"q1": "fixed", "q2": "fixed", "q3": "open"}
-    again = tracker.recheck(T.with_changes(version=3), [answers({1, 3})], progress=False)
+    with pytest.raises(StoreError, match="found on: function:oracle"):
+        tracker.recheck(version(3), ["function:someone-else"], progress=False)
+    again = tracker.recheck(version(3), [ORACLE], progress=False)
     assert again.outcomes == {1: "regressed", 2: "still fixed", 3: "still failing"}
     case = tracker.get(1)
     assert case.status == "regressed" and [c["outcome"] for c in case.checks] == ["fixed", "regressed"]
@@ -59,7 +76,7 @@ def test_status_transitions_including_regression(store):
 
 def test_export_then_run_as_dataset_round_trip(store, tmp_path):
     tracker = BadCaseTracker(store)
-    run(T, ROWS, [answers({4, 5})], store=store, progress=False, capture_bad_cases=True)
+    tracker.capture_failures(run(T, ROWS, [answers({4, 5})], store=store, progress=False))
     tracker.tag(1, add=["format error"])
     for suffix in (".jsonl", ".csv"):
         path = tracker.export(tmp_path / f"regression{suffix}")
@@ -87,7 +104,7 @@ WRITER = textwrap.dedent("""
     from workbench.badcases import BadCaseTracker
     from workbench.models.testing import MockModel
     from workbench.prompts import PromptTemplate
-    from workbench.runner import run
+    from workbench.pipeline import run
     from workbench.store import Store
     store = Store(sys.argv[1])
     tag = sys.argv[2]

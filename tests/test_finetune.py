@@ -100,7 +100,7 @@ def test_submit_to_a_local_stand_in_server(sentiment, repo, tmp_path):
 
 @pytest.mark.local_model
 def test_lora_really_trains_and_loads_back(sentiment, repo, tmp_path, store):
-    from workbench.runner import run
+    from workbench.pipeline import run
 
     zero_shot = sentiment.with_changes(body="Text: {{ text }}\nOverall, it was", version=90)
     examples = build_sft_set(zero_shot, repo / "datasets/sentiment_en.csv")[:8]

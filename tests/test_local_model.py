@@ -10,7 +10,7 @@ from workbench.badcases import BadCaseTracker
 from workbench.models import ChatMessage, get_model
 from workbench.models.local import LocalModel, default_model_path, format_gemma_chat
 from workbench.models.openai_compat import OpenAICompatibleModel
-from workbench.runner import run
+from workbench.pipeline import run
 from workbench.testing.fake_openai import free_port
 
 pytestmark = pytest.mark.local_model

@@ -24,7 +24,7 @@ from workbench.models.openai_compat import OpenAICompatibleModel, parse_openai_s
 from workbench.models.testing import MockModel
 from workbench.testing.fake_openai import FakeOpenAIServer
 
-FAST_RETRY = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.2)
+FAST_RETRY = RetryPolicy(retries=3, budget=5.0, initial_wait=0.01, max_wait=0.2)
 
 
 def test_params_forbid_typos_and_validate():
@@ -66,16 +66,26 @@ def test_retries_honour_retry_after_then_give_up():
         mock.generate("x")
 
 
-def test_retry_wait_prefers_retry_after():
-    from tenacity import RetryCallState
+def test_429s_are_retried_within_the_budget_and_5xx_up_to_the_count():
+    """Rate limits keep being retried while the budget lasts (here far more than `retries`); a 5xx gives up
+    after `retries` retries; a Retry-After longer than the budget stops at once."""
+    mock = MockModel(default="ok")
+    mock.retry_policy = RetryPolicy(retries=2, budget=5.0, initial_wait=0.001, max_wait=0.05)
+    mock.enqueue(*[RateLimitError("slow down", retry_after=0.001)] * 10)
+    assert mock.generate("x").attempts == 11
+    mock.enqueue(*[RetryableModelError("boom", status_code=500)] * 3)
+    with pytest.raises(RetryableModelError, match="gave up after 3 attempts"):
+        mock.generate("x")
+    mock.enqueue(RateLimitError("come back in an hour", retry_after=3600))
+    mock.retry_policy = RetryPolicy(retries=2, budget=1.0, initial_wait=0.001, max_wait=3600)
+    with pytest.raises(RateLimitError, match="gave up after 1 attempts"):
+        mock.generate("x")
 
-    policy = RetryPolicy(max_wait=5)
-    state = RetryCallState(None, None, (), {})
-    state.attempt_number = 1
-    state.set_exception((RateLimitError, RateLimitError("x", retry_after=2.5), None))
-    assert policy.wait_for(state) == 2.5
-    state.set_exception((RateLimitError, RateLimitError("x", retry_after=500), None))
-    assert policy.wait_for(state) == 5  # capped
+
+def test_backoff_has_jitter_and_a_ceiling():
+    policy = RetryPolicy(initial_wait=0.5, max_wait=4.0)
+    waits = [policy.backoff(n) for n in (1, 2, 3, 4, 5, 10) for _ in range(50)]
+    assert max(waits) <= 4.05 and len({round(w, 6) for w in waits}) > 100  # capped, and spread (jittered)
 
 
 def test_non_retryable_errors_are_not_retried():
@@ -116,7 +126,7 @@ def test_openai_provider_malformed_body_and_timeout():
         assert _model(server).generate("m").attempts == 2
     with FakeOpenAIServer(faults=lambda p, a: "timeout", hang_seconds=2) as server:
         model = _model(server, timeout=0.2)
-        model.retry_policy = RetryPolicy(attempts=2, initial_wait=0.01)
+        model.retry_policy = RetryPolicy(retries=1, initial_wait=0.01)
         with pytest.raises(ModelTimeoutError, match="within 0.2s"):
             model.generate("t")
 

@@ -7,7 +7,7 @@ import workbench
 
 def test_import_is_light():
     code = (
-        "import sys, workbench, workbench.prompts, workbench.runner, workbench.store; "
+        "import sys, workbench, workbench.prompts, workbench.pipeline, workbench.store; "
         "import json; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('llama_cpp','chromadb','torch','langchain_core','openai','pandas','ipywidgets','IPython'))))"
     )

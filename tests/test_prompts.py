@@ -4,6 +4,7 @@ from workbench.datasets import load_dataset
 from workbench.errors import ConfigError, MissingVariablesError, TemplateError
 from workbench.models.base import ChatMessage
 from workbench.prompts import PromptLibrary, PromptTemplate, diff_templates
+from workbench.prompts.langchain import from_langchain, to_langchain
 
 CHAT = """---
 name: greet
@@ -164,17 +165,17 @@ def test_library_has_chinese_and_english_sentiment(library):
 def test_langchain_round_trip():
     pytest.importorskip("langchain_core")
     t = PromptTemplate.from_string(CHAT)
-    lc = t.to_langchain()
+    lc = to_langchain(t)
     messages = lc.format_messages(who="Ada")
     assert messages[0].content == "You are terse." and messages[1].content == "Say hi to Ada."
-    back = PromptTemplate.from_langchain(lc, name="greet2")
+    back = from_langchain(lc, name="greet2")
     assert back.render(who="Bo")[1] == ChatMessage("user", "Say hi to Bo.")
 
     from langchain_core.prompts import PromptTemplate as LCPromptTemplate
 
-    plain = PromptTemplate.from_langchain(LCPromptTemplate.from_template("Translate {text} to {lang}"), name="t")
+    plain = from_langchain(LCPromptTemplate.from_template("Translate {text} to {lang}"), name="t")
     assert plain.render(text="hi", lang="fr") == "Translate hi to fr"
-    assert plain.to_langchain().format(text="a", lang="b") == "Translate a to b"
+    assert to_langchain(plain).format(text="a", lang="b") == "Translate a to b"
 
 
 def test_yes_no_labels_stay_strings():

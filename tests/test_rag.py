@@ -7,8 +7,9 @@ from workbench.errors import ConfigError, DatasetError
 from workbench.models.testing import EchoModel
 from workbench.rag import KnowledgeBase, evaluate_retrieval, open_knowledge_base
 from workbench.rag.knowledge import read_document, split_text
-from workbench.runner import run
-from workbench.scoring import Faithfulness, ScoreContext
+from workbench.pipeline import run
+from workbench.scoring import ScoreContext
+from workbench.scoring.semantic import Faithfulness
 
 
 def make_pdf(text: str) -> bytes:
@@ -167,7 +168,7 @@ def test_openai_compatible_embeddings_endpoint(tmp_path):
 
 
 def test_similarity_scorer_with_the_real_embedder():
-    from workbench.scoring import Similarity
+    from workbench.scoring.semantic import Similarity
 
     same = Similarity(threshold=0.85).score(ScoreContext("A cat is sleeping on the sofa.", None, None,
                                                          {"expected": "The cat sleeps on the couch."}))  # fmt: skip

@@ -38,7 +38,7 @@ def test_openai_client_non_stream_and_stream(served):
     )
     pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
     assert "".join(pieces).strip() == "yes indeed it is" and len([p for p in pieces if p]) > 1
-    assert [m.id for m in client.models.list()] == ["echoer"]
+    assert [m.id for m in client.models.list()] == ["echoer", "echoer@v1"]
     logged = store.query("SELECT inputs, output FROM results")
     assert len(logged) == 2 and json.loads(logged[0]["inputs"]) == {"question": "Is it?"}
 
@@ -63,7 +63,7 @@ def test_prompt_endpoint_returns_parsed_output(served):
 
 @pytest.mark.parametrize("path, body, status, phrase", [
     ("/prompts/echoer", {"wrong": "x"}, 400, "Missing variables: question"),
-    ("/prompts/other", {"question": "x"}, 404, "serves the prompt 'echoer'"),
+    ("/prompts/other", {"question": "x"}, 404, "does not serve 'other'. It serves: echoer"),
     ("/chat/completions", {"model": "echoer", "messages": []}, 400, "Send `messages`"),
     ("/chat/completions", {"model": "echoer", "max_tokens": 5000, "messages": [{"role": "user", "content": "x"}]},
      400, "over this server's limit"),

@@ -24,19 +24,25 @@ _EXPORTS = {
     "get_model": "workbench.models",
     "register_provider": "workbench.models",
     "Model": "workbench.models",
+    "Capabilities": "workbench.models",
     "GenerationParams": "workbench.models",
     "ChatMessage": "workbench.models",
-    "run": "workbench.runner",
-    "arun": "workbench.runner",
-    "RunResult": "workbench.runner",
+    "RetryPolicy": "workbench.models",
+    "run": "workbench.pipeline",
+    "arun": "workbench.pipeline",
+    "RunResult": "workbench.results",
+    "Column": "workbench.identity",
+    "CellKey": "workbench.identity",
     "Store": "workbench.store",
     "BadCaseTracker": "workbench.badcases",
     "make_scorer": "workbench.scoring",
     "register_scorer": "workbench.scoring",
+    "register_parser": "workbench.parsers",
     "Score": "workbench.scoring",
     "summarize": "workbench.reports",
-    "compare_records": "workbench.reports",
     "export_results": "workbench.reports",
+    "compare_runs": "workbench.compare",
+    "stability": "workbench.compare",
     "WorkbenchError": "workbench.errors",
 }
 
@@ -58,11 +64,23 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from workbench.badcases import BadCaseTracker
+    from workbench.compare import compare_runs, stability
     from workbench.datasets import Dataset, load_dataset
     from workbench.errors import WorkbenchError
-    from workbench.models import ChatMessage, GenerationParams, Model, get_model, register_provider
+    from workbench.identity import CellKey, Column
+    from workbench.models import (
+        Capabilities,
+        ChatMessage,
+        GenerationParams,
+        Model,
+        RetryPolicy,
+        get_model,
+        register_provider,
+    )
+    from workbench.parsers import register_parser
+    from workbench.pipeline import arun, run
     from workbench.prompts import PromptLibrary, PromptTemplate, load_prompt
-    from workbench.reports import compare_records, export_results, summarize
-    from workbench.runner import RunResult, arun, run
+    from workbench.reports import export_results, summarize
+    from workbench.results import RunResult
     from workbench.scoring import Score, make_scorer, register_scorer
     from workbench.store import Store

@@ -7,9 +7,11 @@ the expected answer if known, and a status::
     open ──recheck passes──▶ fixed ──recheck fails──▶ regressed ──recheck passes──▶ fixed
       └──────────── set_status("wontfix") / reopen ────────────┘
 
-Cases are deduplicated per prompt by a fingerprint of their inputs, so capturing the same
-failure from ten runs gives one case (with its tags merged). Rechecks run the cases through the
-normal runner, so every check is a stored run too. Export turns them into a regression dataset.
+A case belongs to one prompt on one model (its *column*, minus the version it was found in): it is
+deduplicated by a fingerprint of its inputs, so capturing the same failure from ten runs gives one case
+(with its tags merged), while the same input failing on another model is another case. Capturing happens
+after a run (``capture_failures(result)``), never inside it. Rechecks run the cases through the normal
+pipeline, so every check is a stored run too. Export turns them into a regression dataset.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from typing import Any
 
 from workbench.datasets import write_dataset
 from workbench.errors import StoreError
+from workbench.models import get_model
+from workbench.pipeline import run
+from workbench.pipeline.plan import as_list
+from workbench.prompts import load_prompt
 from workbench.secrets import redact
 from workbench.store import ResultRecord, Store, now
 
@@ -111,7 +117,8 @@ class BadCaseTracker:
         stamp = now()
         with self.store.transaction() as db:
             existing = db.execute(
-                "SELECT * FROM bad_cases WHERE prompt=? AND fingerprint=?", (record.prompt, fp)
+                "SELECT * FROM bad_cases WHERE prompt=? AND model=? AND fingerprint=?",
+                (record.prompt, record.model, fp),
             ).fetchone()
             if existing is None:
                 cur = db.execute(
@@ -126,7 +133,7 @@ class BadCaseTracker:
                         record.row_id,
                         redact(json.dumps(record.inputs, ensure_ascii=False, default=str)),
                         redact(record.output),
-                        None if expected is None else str(expected),
+                        None if expected is None else redact(str(expected)),
                         json.dumps(sorted(set(tags)), ensure_ascii=False),
                         redact(note) or "",
                         "open",
@@ -150,7 +157,7 @@ class BadCaseTracker:
                     (
                         json.dumps(merged, ensure_ascii=False),
                         redact(note) or existing["note"],
-                        None if expected is None else str(expected),
+                        None if expected is None else redact(str(expected)),
                         redact(record.output),
                         record.version,
                         record.model,
@@ -162,10 +169,12 @@ class BadCaseTracker:
                 )
         return self.get(case_id)
 
-    def capture_failures(self, records: Iterable[ResultRecord]) -> list[BadCase]:
-        """Turn every scored failure (not infrastructure errors) into a bad case, deduplicated."""
+    def capture_failures(self, records: Iterable[ResultRecord] | Any) -> list[BadCase]:
+        """Turn every scored failure (not infrastructure errors) of a run into a bad case, deduplicated.
+
+        Pass a :class:`~workbench.results.RunResult` or its records."""
         captured = []
-        for record in records:
+        for record in getattr(records, "records", records):
             if record.passed is False and record.error is None:
                 failed = [s["name"] for s in record.scores if not s.get("passed")]
                 reason = "; ".join(s["reason"] for s in record.scores if not s.get("passed"))
@@ -298,21 +307,30 @@ class BadCaseTracker:
         prompt_name: str | None = None,
         **run_options: Any,
     ) -> RecheckReport:
-        """Run the bad cases of a prompt against a (new) prompt version or model and update statuses."""
-        from workbench.prompts import load_prompt
-        from workbench.runner import run
+        """Run the bad cases of a prompt against a (new) prompt version and update their statuses.
 
+        Each case is checked on its own model; ``models`` (specs) limits the recheck to the cases found on
+        those models (default: every case's model).
+        """
         template = load_prompt(prompt)
         cases = self.list(status=list(statuses), prompt=prompt_name or template.name)
         if not cases:
             raise StoreError(f"No bad cases with status {', '.join(statuses)} for prompt {template.name!r}.")
-        result = run(template, self.as_rows(cases), models, store=self.store, **run_options)
-        by_row = {r.row_id: r for r in result.records if r.repeat == 0}
+        given = {(m if isinstance(m, str) else get_model(m).spec): m for m in as_list(models)}
+        if given:
+            found_on = sorted({c.model for c in cases})
+            cases = [c for c in cases if c.model in given]
+            if not cases:
+                raise StoreError(f"No bad cases of {template.name!r} on {', '.join(given)}; they were found on: "
+                                 f"{', '.join(found_on)}. Recheck with one of those models.")  # fmt: skip
+        chosen = [given.get(spec, spec) for spec in dict.fromkeys(c.model for c in cases)]
+        result = run(template, self.as_rows(cases), chosen, store=self.store, **run_options)
+        by_key = {(r.row_id, r.model): r for r in result.records if r.repeat == 0}
         outcomes: dict[int, str] = {}
         stamp = now()
         with self.store.transaction() as db:
             for case in cases:
-                record = by_row.get(f"bad-{case.id}")
+                record = by_key.get((f"bad-{case.id}", case.model))
                 if record is None:
                     continue
                 passed = bool(record.passed) and record.error is None

@@ -1,4 +1,5 @@
-"""Datasets: CSV / JSONL files or DataFrames, one row per case, columns named after variables.
+"""Datasets: CSV / TSV / JSONL / XLSX / Parquet files or DataFrames, one row per case, columns named after
+variables (reading files: :mod:`workbench.dataset_files`).
 
 Reserved columns are not template variables: ``expected`` (the reference answer the scorers
 use), ``id`` (a stable row id; otherwise the row number), and anything starting with ``__``
@@ -12,15 +13,16 @@ import csv
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from workbench import dataset_files as files
+from workbench.dataset_files import LINE_KEY
 from workbench.errors import DatasetError
 
 EXPECTED_COLUMN = "expected"
 ID_COLUMN = "id"
-LINE_KEY = "__line"  # where the loader remembers a row's line in its file
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Dataset:
     name: str = "data"
     source: str | None = None
     columns: tuple[str, ...] = field(default=())
+    encoding: str | None = None  # how a text file was decoded (e.g. "gb18030" for a CSV from Excel)
+    sheet: str | None = None  # the workbook sheet an .xlsx dataset came from
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -49,7 +53,7 @@ class Dataset:
         return str(value) if value not in (None, "") else str(index)
 
     def head(self, n: int) -> Dataset:
-        return Dataset(self.rows[:n], name=self.name, source=self.source, columns=self.columns)
+        return replace(self, rows=self.rows[:n])
 
     def sample(self, n: int, seed: int = 0) -> Dataset:
         import random
@@ -57,7 +61,7 @@ class Dataset:
         if n >= len(self.rows):
             return self
         picked = sorted(random.Random(seed).sample(range(len(self.rows)), n))
-        return Dataset(tuple(self.rows[i] for i in picked), name=self.name, source=self.source, columns=self.columns)
+        return replace(self, rows=tuple(self.rows[i] for i in picked))
 
     def to_dataframe(self) -> Any:
         import pandas as pd
@@ -65,11 +69,14 @@ class Dataset:
         return pd.DataFrame(list(self.rows), columns=list(self.columns) or None)
 
     def describe_row(self, index: int) -> str:
-        """How to point a person at a row: the file line for JSONL/CSV, else the row number."""
-        if self.source and self.source.endswith(".jsonl"):
-            return f"{self.source} line {self.rows[index].get(LINE_KEY, index + 1)}"
-        if self.source and self.source.endswith(".csv"):
-            return f"{self.source} line {self.rows[index].get(LINE_KEY, index + 2)}"
+        """How to point a person at a row: the file line (CSV/TSV/JSONL), the sheet row (.xlsx), else its number."""
+        line = self.rows[index].get(LINE_KEY)
+        if self.source and line is not None:
+            if self.sheet is not None:
+                return f"{self.source} sheet {self.sheet!r} row {line}"
+            if self.source.endswith(".parquet"):
+                return f"{self.source} row {line}"
+            return f"{self.source} line {line}"
         return f"row {index}"
 
     def check_columns(self, required: Iterable[str], *, template_name: str = "the template") -> None:
@@ -114,51 +121,29 @@ def from_records(records: Sequence[Mapping[str, Any]], *, name: str = "data", so
     return Dataset(rows, name=name, source=source, columns=tuple(columns))
 
 
-def _load_jsonl(path: Path) -> Dataset:
-    records = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(
-                    f"{path} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno}). "
-                    "Each line must be one JSON object."
-                ) from exc
-            if not isinstance(record, dict):
-                raise DatasetError(f"{path} line {lineno}: expected a JSON object, got {type(record).__name__}.")
-            record[LINE_KEY] = lineno
-            records.append(record)
-    return from_records(records, name=path.stem, source=str(path))
-
-
-def _load_csv(path: Path) -> Dataset:
-    records = []
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        if not header:
-            raise DatasetError(f"{path}: the file is empty or has no header row.")
-        dupes = {c for c in header if header.count(c) > 1}
-        if dupes:
-            raise DatasetError(f"{path} line 1: duplicate column name(s) {', '.join(sorted(dupes))}.")
-        for record in reader:
-            lineno = reader.line_num
-            if None in record:
-                raise DatasetError(
-                    f"{path} line {lineno}: more fields than the header has columns. Quote values that contain commas."
-                )
-            record = {k: v for k, v in record.items()}
-            record[LINE_KEY] = lineno
-            records.append(record)
+def _read(path: Path, sheet: str | None) -> Dataset:
+    suffix = path.suffix.lower()
+    encoding = sheet_name = None
+    if suffix in files.TEXT_SUFFIXES:
+        text, encoding = files.decode(path, path.read_bytes())
+        if suffix == ".jsonl":
+            records, header = files.read_jsonl(path, text), None
+        else:
+            records, header = files.read_delimited(path, text, "\t" if suffix == ".tsv" else ",")
+    elif suffix == ".xlsx":
+        records, header, sheet_name = files.read_xlsx(path, sheet)
+    elif suffix == ".parquet":
+        records, header = files.read_parquet(path)
+    else:
+        raise DatasetError(f"{path}: unsupported dataset format {suffix!r}. Use {', '.join(files.SUFFIXES)}.")
     dataset = from_records(records, name=path.stem, source=str(path))
-    return Dataset(dataset.rows, name=dataset.name, source=dataset.source, columns=tuple(header))
+    return replace(dataset, columns=tuple(header) if header else dataset.columns, encoding=encoding,
+                   sheet=sheet_name)  # fmt: skip
 
 
-def load_dataset(source: str | Path | Any, *, name: str | None = None) -> Dataset:
-    """Load a dataset from a CSV/JSONL path, a pandas DataFrame, a list of dicts, or a Dataset."""
+def load_dataset(source: str | Path | Any, *, name: str | None = None, sheet: str | None = None) -> Dataset:
+    """Load a dataset from a file (.csv .tsv .jsonl in any common encoding, .xlsx, .parquet), a pandas
+    DataFrame, a list of dicts, or a Dataset."""
     if isinstance(source, Dataset):
         return source
     if hasattr(source, "to_dict") and hasattr(source, "columns"):  # a DataFrame
@@ -177,17 +162,11 @@ def load_dataset(source: str | Path | Any, *, name: str | None = None) -> Datase
         if candidate.exists():
             path = candidate
         else:
-            raise DatasetError(f"No dataset file at {path}. Give a path to a .csv or .jsonl file.")
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        dataset = _load_jsonl(path)
-    elif suffix == ".csv":
-        dataset = _load_csv(path)
-    else:
-        raise DatasetError(f"{path}: unsupported dataset format {suffix!r}. Use .csv or .jsonl.")
+            raise DatasetError(f"No dataset file at {path}. Give a path to a {', '.join(files.SUFFIXES)} file.")
+    dataset = _read(path, sheet)
     if not dataset.rows:
         raise DatasetError(f"{path}: the dataset has no rows.")
-    return Dataset(dataset.rows, name=name or dataset.name, source=dataset.source, columns=dataset.columns)
+    return replace(dataset, name=name or dataset.name)
 
 
 def public_fields(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,10 +13,11 @@ file, line, row, column or model spec at fault and says what to do next.
     └── ModelError               a model call failed (carries the model spec)
         ├── ModelNotFoundError     the endpoint does not serve that model name
         ├── AuthenticationError    the key is missing or refused
-        ├── EndpointUnreachableError  nothing answers at the base URL
-        └── RetryableModelError    worth retrying: 429, 5xx, timeouts, malformed bodies
+        ├── EndpointUnreachableError  nothing answers at the base URL (found before a run starts)
+        └── RetryableModelError    worth retrying: 429, 5xx, timeouts, malformed bodies, dropped connections
             ├── RateLimitError       429, with the server's Retry-After when it sent one
-            └── ModelTimeoutError    the call took longer than the timeout
+            ├── ModelTimeoutError    the call took longer than the timeout
+            └── EndpointConnectionError  a connection refused, reset or dropped during a run
 """
 
 from __future__ import annotations
@@ -110,3 +111,7 @@ class RateLimitError(RetryableModelError):
 
 class ModelTimeoutError(RetryableModelError):
     """The model call exceeded its timeout."""
+
+
+class EndpointConnectionError(RetryableModelError):
+    """A connection was refused, reset or dropped during a run (the endpoint answered before)."""

@@ -14,7 +14,6 @@ Optional extra ``[finetune]`` (torch CPU build, transformers, peft, gguf). Stage
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import random
@@ -25,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.datasets import load_dataset, public_fields
-from workbench.errors import ConfigError, DatasetError, ModelError
-from workbench.models.base import ChatMessage, Generation, GenerationParams, Model, PromptInput, elapsed_ms
+from workbench.errors import DatasetError, ModelError
+from workbench.models.base import ChatMessage, PromptInput
+from workbench.models.hf import base_model_dir, load_hf_model, require_finetune_extra
 from workbench.parsers import LabelParser
 from workbench.prompts import PromptTemplate, load_prompt
 
@@ -269,111 +269,6 @@ def submit_openai_job(path: str | Path, model: str = "gpt-4o-mini-2024-07-18", *
 # ---------------------------------------------------------------------------------------------------------------
 # 4. LoRA on the bundled Gemma 3 270M, on a CPU
 # ---------------------------------------------------------------------------------------------------------------
-def hf_cache_dir() -> Path:
-    from workbench.models.local import model_cache_dir
-
-    return model_cache_dir().parent / "hf" / "gemma-3-270m"
-
-
-def _require_finetune_extra() -> None:
-    try:
-        import peft  # noqa: F401
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError(
-            "Fine-tuning needs the [finetune] extra: pip install torch==2.13.0 (the CPU build) first, then "
-            "pip install 'prompt-workbench[finetune]'."
-        ) from exc
-
-
-def base_model_dir() -> Path:
-    """The bundled GGUF converted to a transformers checkpoint, cached after the first (slow) conversion."""
-    _require_finetune_extra()
-    target = hf_cache_dir()
-    if (target / "config.json").exists() and any(target.glob("*.safetensors")):
-        return target
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from workbench.models.local import default_model_path
-
-    gguf = default_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
-    # The weights are dequantized to float32 on load, but the model stays flagged as GGUF-quantized, which
-    # save_pretrained refuses; clear the flag so the plain checkpoint can be cached.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    tmp = target.with_name(target.name + ".partial")
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if target.exists():
-        import shutil
-
-        shutil.rmtree(target)
-    tmp.replace(target)
-    return target
-
-
-@functools.lru_cache(maxsize=4)
-def _load_hf(path: str) -> tuple[Any, Any]:
-    """A base checkpoint or a LoRA adapter folder (adapter_config.json) on top of the cached base."""
-    _require_finetune_extra()
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    folder = Path(path)
-    if (folder / "adapter_config.json").exists():
-        from peft import PeftModel
-
-        base = AutoModelForCausalLM.from_pretrained(str(base_model_dir()), dtype=torch.float32)
-        model = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
-        tokenizer = AutoTokenizer.from_pretrained(str(base_model_dir()))
-    else:
-        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    model.eval()
-    return model, tokenizer
-
-
-class HFModel(Model):
-    """``hf:base`` (the bundled model via transformers) or ``hf:PATH`` (a LoRA adapter or merged checkpoint)."""
-
-    provider = "hf"
-    max_concurrency = 1
-
-    def __init__(self, spec: str):
-        super().__init__(spec)
-        target = spec.split(":", 1)[1] if ":" in spec else "base"
-        self.path = base_model_dir() if target == "base" else Path(target).expanduser()
-        if target != "base" and not self.path.is_dir():
-            raise ConfigError(f"{spec}: no folder at {self.path}. Give a LoRA adapter or checkpoint folder.")
-
-    def _generate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
-        import torch
-
-        if not isinstance(prompt, str):
-            from workbench.models.local import format_gemma_chat
-
-            prompt = format_gemma_chat(list(prompt))
-        model, tokenizer = _load_hf(str(self.path))
-        start = time.perf_counter()
-        inputs = tokenizer(prompt, return_tensors="pt")
-        with torch.no_grad():
-            out = model.generate(**inputs, max_new_tokens=params.max_tokens, do_sample=params.temperature > 0,
-                                 temperature=params.temperature or None, top_p=params.top_p,
-                                 pad_token_id=tokenizer.eos_token_id)  # fmt: skip
-        new_tokens = out[0][inputs["input_ids"].shape[1] :]
-        text = tokenizer.decode(new_tokens, skip_special_tokens=True)
-        for stop in params.stop:
-            if stop and stop in text:
-                text = text[: text.index(stop)]
-        return Generation(text=text, model=self.spec, prompt_tokens=int(inputs["input_ids"].shape[1]),
-                          completion_tokens=int(len(new_tokens)), latency_ms=elapsed_ms(start))  # fmt: skip
-
-
 @dataclass
 class LoRAResult:
     adapter_dir: Path
@@ -398,7 +293,7 @@ def lora_finetune(examples: Sequence[SFTExample], output_dir: str | Path, *, ste
                   max_length: int = 256, seed: int = 0,
                   on_step: Callable[[int, float], None] | None = None) -> LoRAResult:  # fmt: skip
     """Train a LoRA adapter on (prompt → completion) pairs; the loss counts completion tokens only."""
-    _require_finetune_extra()
+    require_finetune_extra()
     if not examples:
         raise DatasetError("No training examples.")
     import torch
@@ -450,5 +345,5 @@ def lora_finetune(examples: Sequence[SFTExample], output_dir: str | Path, *, ste
     (output / "workbench_training.json").write_text(json.dumps({
         "steps": steps, "learning_rate": learning_rate, "rank": rank, "alpha": alpha, "batch_size": batch_size,
         "examples": len(examples), "losses": losses}), encoding="utf-8")  # fmt: skip
-    _load_hf.cache_clear()
+    load_hf_model.cache_clear()
     return LoRAResult(output, losses, time.perf_counter() - start, steps, trainable, total)

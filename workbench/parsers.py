@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import ConfigError, OutputParseError
+from workbench.registry import Registry
 
 
 def normalize_text(text: str) -> str:
@@ -166,18 +167,20 @@ def _regex(config: dict[str, Any]) -> RegexParser:
     return RegexParser(pattern=pattern, group=config.get("group", 1))
 
 
-PARSERS: dict[str, Callable[[dict[str, Any]], OutputParser]] = {
-    "text": lambda config: OutputParser(),
-    "label": LabelParser.from_config,
-    "json": lambda config: JsonParser(schema=config.get("schema")),
-    "regex": _regex,
-}
+ParserFactory = Callable[[dict[str, Any]], OutputParser]
+PARSERS: Registry[ParserFactory] = Registry("output parser", group="workbench.parsers")
+PARSERS.register("text", lambda config: OutputParser())
+PARSERS.register("label", LabelParser.from_config)
+PARSERS.register("json", lambda config: JsonParser(schema=config.get("schema")))
+PARSERS.register("regex", _regex)
+
+
+def register_parser(name: str, factory: ParserFactory | str) -> None:
+    """Register ``factory(output_config) -> OutputParser`` under a name usable as ``output: {parser: NAME}``."""
+    PARSERS.register(name, factory)
 
 
 def make_parser(config: dict[str, Any] | None) -> OutputParser:
     """Build a parser from a template's ``output:`` section (``None`` means plain text)."""
     config = dict(config or {})
-    kind = config.get("parser", "text")
-    if kind not in PARSERS:
-        raise ConfigError(f"No output parser named {kind!r}. Known: {', '.join(PARSERS)}.")
-    return PARSERS[kind](config)
+    return PARSERS.get(str(config.get("parser", "text")))(config)

@@ -1,65 +1,25 @@
-"""Views of result records: DataFrames, summaries, run comparisons, exports, cost estimates.
+"""Views of result records: the per-cell DataFrame, the summary (pass rate with its 95 % interval), exports.
 
-Records are the state; everything here is a view of them (pandas is imported lazily).
+Records are the state; everything here is a view of them (pandas is imported lazily). Costs are what the
+recorder computed from each model's declared price when the call was made (``details.cost_usd``).
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench.compare import matrix, min_detectable_difference, wilson_interval
 from workbench.errors import WorkbenchError
 from workbench.store import ResultRecord
 
-# Prices in US dollars per million tokens (input, output). Extend with register_price();
-# unknown models cost "unknown" (NaN), local ones nothing.
-PRICES: dict[str, tuple[float, float]] = {
-    "local": (0.0, 0.0),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1": (2.00, 8.00),
-    "deepseek-chat": (0.27, 1.10),
-    "qwen-plus": (0.40, 1.20),
-}
-
 EXPORT_COLUMNS = [
-    "prompt",
-    "version",
-    "model",
-    "row_id",
-    "repeat",
-    "output",
-    "parsed",
-    "passed",
-    "score",
-    "reason",
-    "latency_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached",
-    "error",
-]
-
-
-def register_price(model: str, input_per_million: float, output_per_million: float) -> None:
-    PRICES[model] = (input_per_million, output_per_million)
-
-
-def price_for(model_spec: str) -> tuple[float, float] | None:
-    if model_spec.startswith(("local", "mock", "echo", "function")):
-        return PRICES["local"]
-    name = model_spec.split(":", 1)[-1].split("@", 1)[0]
-    return PRICES.get(name) or PRICES.get(model_spec)
-
-
-def estimate_cost(model_spec: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-    price = price_for(model_spec)
-    if price is None:
-        return None
-    return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
+    "column", "prompt", "version", "model", "row_id", "repeat", "output", "parsed", "passed", "score", "reason",
+    "latency_ms", "prompt_tokens", "completion_tokens", "cost_usd", "cached", "error",
+]  # fmt: skip
 
 
 def _reason(record: ResultRecord) -> str:
@@ -68,7 +28,7 @@ def _reason(record: ResultRecord) -> str:
 
 
 def results_dataframe(records: Sequence[ResultRecord]) -> Any:
-    """One row per cell: the dataset's columns, then prompt/version/model/output/passed/score/..."""
+    """One row per cell: the dataset's columns, then column/prompt/version/model/output/passed/score/..."""
     import pandas as pd
 
     rows = []
@@ -76,6 +36,7 @@ def results_dataframe(records: Sequence[ResultRecord]) -> Any:
         row = dict(r.inputs)
         row.update(
             {
+                "column": str(r.column),
                 "prompt": r.prompt,
                 "version": r.version,
                 "model": r.model,
@@ -89,6 +50,7 @@ def results_dataframe(records: Sequence[ResultRecord]) -> Any:
                 "latency_ms": r.latency_ms,
                 "prompt_tokens": r.prompt_tokens,
                 "completion_tokens": r.completion_tokens,
+                "cost_usd": r.details.get("cost_usd"),
                 "cached": r.cached,
                 "error": r.error,
                 "result_id": r.id,
@@ -101,98 +63,47 @@ def results_dataframe(records: Sequence[ResultRecord]) -> Any:
 
 
 def summarize(records: Sequence[ResultRecord]) -> Any:
-    """Per prompt version × model: cells, errors, pass rate, mean score, latency p50/p95, tokens, cost."""
+    """Per column (prompt version × model): cells, errors, passed/judged, pass rate with its Wilson 95 %
+    interval, the smallest difference this many rows can show to be real, mean score, latency p50/p95,
+    tokens and cost."""
     import pandas as pd
 
     df = results_dataframe(records)
     if df.empty:
         return pd.DataFrame()
     out = []
-    for (prompt, version, model), group in df.groupby(["prompt", "version", "model"], sort=False):
-        judged = group["passed"].dropna()
+    for column, group in df.groupby("column", sort=False):
+        judged = group["passed"].dropna().astype(bool)
         latency = group.loc[group["error"].isna() & ~group["cached"].astype(bool), "latency_ms"].dropna()
         if latency.empty:
             latency = group["latency_ms"].dropna()
-        p_tok = int(group["prompt_tokens"].fillna(0).sum())
-        c_tok = int(group["completion_tokens"].fillna(0).sum())
-        cost = estimate_cost(model, p_tok, c_tok)
+        costs = group["cost_usd"]
+        n, passed = len(judged), int(judged.sum())
         out.append(
             {
-                "prompt": f"{prompt}@v{version}",
-                "model": model,
+                "column": column,
                 "cells": len(group),
                 "errors": int(group["error"].notna().sum()),
-                "passed": int(judged.astype(bool).sum()),
-                "pass_rate": round(float(judged.astype(bool).mean()), 4) if len(judged) else None,
+                "passed": passed,
+                "judged": n,
+                "pass_rate": round(passed / n, 4) if n else None,
+                "ci95": wilson_interval(passed, n),
+                "min_detectable_diff": min_detectable_difference(n),
                 "mean_score": round(float(group["score"].dropna().mean()), 4) if group["score"].notna().any() else None,
                 "latency_p50_ms": round(float(latency.quantile(0.5)), 1) if len(latency) else None,
                 "latency_p95_ms": round(float(latency.quantile(0.95)), 1) if len(latency) else None,
-                "prompt_tokens": p_tok,
-                "completion_tokens": c_tok,
-                "cost_usd": None if cost is None else round(cost, 6),
+                "prompt_tokens": int(group["prompt_tokens"].fillna(0).sum()),
+                "completion_tokens": int(group["completion_tokens"].fillna(0).sum()),
+                "cost_usd": None if costs.isna().any() else round(float(costs.sum()), 6),
                 "cached": int(group["cached"].astype(bool).sum()),
             }
         )
     return pd.DataFrame(out)
 
 
-def _side_key(record: ResultRecord) -> tuple[str, int]:
-    return (record.row_id, record.repeat)
-
-
-def _change(a: bool | None, b: bool | None) -> str:
-    if a is None or b is None:
-        return "n/a"
-    if a and not b:
-        return "pass→fail"
-    if b and not a:
-        return "fail→pass"
-    return "still pass" if a else "still fail"
-
-
-def compare_records(before: Sequence[ResultRecord], after: Sequence[ResultRecord]) -> Any:
-    """Side by side on the same rows: output and verdict before/after, and what flipped."""
-    import pandas as pd
-
-    left = {_side_key(r): r for r in before}
-    right = {_side_key(r): r for r in after}
-    common = [k for k in right if k in left]
-    if not common:
-        raise WorkbenchError("The two result sets share no rows (compare runs over the same dataset).")
-    rows = []
-    for key in common:
-        a, b = left[key], right[key]
-        row = dict(b.inputs)
-        row.update(
-            {
-                "row_id": key[0],
-                "repeat": key[1],
-                "before": f"{a.prompt}@v{a.version} · {a.model}",
-                "after": f"{b.prompt}@v{b.version} · {b.model}",
-                "output_before": a.output,
-                "output_after": b.output,
-                "passed_before": a.passed,
-                "passed_after": b.passed,
-                "change": _change(a.passed, b.passed),
-            }
-        )
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def compare_versions(records: Sequence[ResultRecord], prompt: str, a: int, b: int, model: str | None = None) -> Any:
-    """Compare two versions of one prompt inside a single run."""
-    pick = [r for r in records if r.prompt == prompt and (model is None or r.model == model)]
-    return compare_records([r for r in pick if r.version == a], [r for r in pick if r.version == b])
-
-
-def flips(comparison: Any) -> dict[str, int]:
-    counts = comparison["change"].value_counts().to_dict()
-    return {k: int(counts.get(k, 0)) for k in ("fail→pass", "pass→fail", "still pass", "still fail")}
-
-
 def export_results(records: Sequence[ResultRecord], path: str | Path) -> Path:
-    """Write one row per cell to .csv, .jsonl or .html (dataset columns first)."""
+    """Write one row per cell to .csv or .jsonl (dataset columns first), or an HTML report: the summary with
+    intervals, then the matrix (one line per row, ✓/✗ per column, differing outputs highlighted)."""
     path = Path(path)
     df = results_dataframe(records)
     input_columns = [c for c in df.columns if c not in EXPORT_COLUMNS and c not in ("result_id", "run_id", "rendered")]
@@ -206,19 +117,65 @@ def export_results(records: Sequence[ResultRecord], path: str | Path) -> Path:
             for row in df.to_dict(orient="records"):
                 fh.write(json.dumps(_plain(row), ensure_ascii=False, default=str) + "\n")
     elif suffix in (".html", ".htm"):
-        summary = summarize(records)
-        html = (
-            "<!doctype html><meta charset='utf-8'><title>Workbench results</title>"
-            "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-            "padding:4px;vertical-align:top}</style><h1>Summary</h1>"
-            + summary.to_html(index=False, na_rep="")
-            + "<h1>Results</h1>"
-            + df.to_html(index=False, na_rep="")
-        )
-        path.write_text(html, encoding="utf-8")
+        path.write_text(html_report(records), encoding="utf-8")
     else:
         raise WorkbenchError(f"Cannot export to {path}: use a .csv, .jsonl or .html file name.")
     return path
+
+
+REPORT_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;margin:.5em 0}"
+    "td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}th{background:#f3f3f3}"
+    ".pass{background:#e6f4ea}.fail{background:#fce8e6}.na{background:#f1f3f4}.differs{outline:2px solid #f9ab00}"
+    ".mark{font-weight:bold}.flipped td:first-child{border-left:4px solid #f9ab00}"
+)
+
+
+def html_report(records: Sequence[ResultRecord], title: str = "Workbench results") -> str:
+    """A self-contained HTML page: summary with intervals, then the matrix with ✓/✗ colouring."""
+    summary = summarize(records)
+    if not summary.empty:
+        summary = summary.assign(ci95=summary["ci95"].map(lambda ci: "" if ci is None else f"{ci[0]:.1%}–{ci[1]:.1%}"))
+    table = matrix(records)
+    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title><style>{REPORT_STYLE}</style>"
+            f"<h1>{html.escape(title)}</h1><h2>Summary</h2>{summary.to_html(index=False, na_rep='')}"
+            f"<h2>Matrix</h2><p>One line per dataset row; flipped rows (the columns disagree) first.</p>"
+            f"{matrix_html(table)}")  # fmt: skip
+
+
+def matrix_html(table: Any) -> str:
+    """The matrix as an HTML table: ✓/✗ cells coloured, outputs that differ between columns outlined."""
+    if table.empty:
+        return "<p>No results.</p>"
+    columns = list(dict.fromkeys(c.split("|")[0] for c in table.columns if "|" in c))
+    inputs = [c for c in table.columns if "|" not in c and c not in ("row_id", "flipped")]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["row", *inputs, *columns])
+    body = []
+    for _, line in table.iterrows():
+        outputs = {c: line.get(f"{c}|output") for c in columns}
+        differs = len({str(v) for v in outputs.values()}) > 1
+        cells = [f"<td>{html.escape(str(line['row_id']))}</td>"]
+        cells += [f"<td>{html.escape(_short(line[c]))}</td>" for c in inputs]
+        for c in columns:
+            passed = line.get(f"{c}|passed")
+            kind, mark = _verdict_mark(passed)
+            extra = f" <small>{html.escape(str(line[f'{c}|passes']))}</small>" if f"{c}|passes" in line else ""
+            cls = f"{kind} differs" if differs else kind
+            cells.append(f"<td class='{cls}'><span class='mark'>{mark}</span>{extra} "
+                         f"{html.escape(_short(outputs[c]))}</td>")  # fmt: skip
+        body.append(f"<tr class='{'flipped' if line['flipped'] else ''}'>{''.join(cells)}</tr>")
+    return f"<table class='wb-matrix'><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _verdict_mark(passed: Any) -> tuple[str, str]:
+    if passed is None or passed != passed:  # None or NaN: not judged
+        return "na", "–"
+    return ("pass", "✓") if passed else ("fail", "✗")
+
+
+def _short(value: Any, width: int = 160) -> str:
+    text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,18 +1,22 @@
 """Keep secrets out of everything the workbench writes: the store, logs, exports, notebooks.
 
-``redact(text)`` replaces the values of secret-looking environment variables (names with KEY,
-TOKEN, SECRET or PASSWORD) and anything shaped like an API key with ``***``. The store applies
-it to every text it writes, so an error message that quoted a header, or a model that echoed
-its prompt, cannot leak a key into the SQLite file or an export.
+``redact(text)`` replaces with ``***``: the values of secret-looking environment variables (names with KEY,
+TOKEN, SECRET, PASSWORD or CREDENTIAL), anything shaped like an API key (``sk-…``, ``Bearer …``), and the
+``user:password@`` part of URLs. The store applies it (through :func:`workbench.store.records.redact_record`)
+to every record it writes and returns, so an error message that quoted a header, a model spec with a password
+in its URL, or a model that echoed its prompt cannot leak a key into the SQLite file, an export, a console
+table or a notebook.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 _KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-]{16,}|Bearer\s+[A-Za-z0-9_\-.=]{16,})")
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@:]+(?::[^/\s@]*)?@")
 MASK = "***"
 
 
@@ -44,4 +48,16 @@ def redact(text: str | None, secrets: list[str] | None = None) -> str | None:
     for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
-    return _KEY_SHAPES.sub(MASK, text)
+    return _URL_CREDENTIALS.sub(MASK + "@", _KEY_SHAPES.sub(MASK, text))
+
+
+def redact_value(value: Any, secrets: list[str] | None = None) -> Any:
+    """``value`` (str, or dicts/lists/tuples of them) with secrets masked in every string, keys included."""
+    secrets = secret_values() if secrets is None else secrets
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact_value(k, secrets): redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_value(v, secrets) for v in value)
+    return value

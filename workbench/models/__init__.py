@@ -1,70 +1,54 @@
 """Models: one protocol, providers behind one registry.
 
 ``get_model("local")``, ``get_model("openai:gpt-4o-mini")``,
-``get_model("openai:qwen2.5@http://127.0.0.1:8000/v1")`` or ``get_model(langchain_chat_model)``.
-Providers are peers: the built-in ones register here the same way a plugin does
-(``register_provider`` or the ``workbench.providers`` entry-point group). Provider modules
-are imported only when first used, so ``import workbench`` stays light.
+``get_model("openai:qwen2.5@http://127.0.0.1:8000/v1")``, ``get_model(langchain_chat_model_or_runnable)``.
+Providers are peers: the built-in ones register here the same way a plugin does (``register_provider`` or the
+``workbench.providers`` entry-point group). Provider modules are imported only when first used, so
+``import workbench`` stays light.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import ConfigError
 from workbench.models.base import (
+    Capabilities,
     ChatMessage,
     Generation,
     GenerationParams,
     Model,
     PromptInput,
-    RetryPolicy,
 )
+from workbench.models.retry import Retrier, RetryPolicy
+from workbench.registry import Registry
 
 ProviderFactory = Callable[..., Model]
 
-_BUILTIN: dict[str, str] = {
-    "local": "workbench.models.local:LocalModel",
-    "openai": "workbench.models.openai_compat:OpenAICompatibleModel",
-    "mock": "workbench.models.testing:MockModel",
-    "echo": "workbench.models.testing:EchoModel",
-    "hf": "workbench.finetune:HFModel",  # the [finetune] extra: transformers (+ a LoRA adapter)
-}
-_registry: dict[str, ProviderFactory | str] = dict(_BUILTIN)
+PROVIDERS: Registry[ProviderFactory] = Registry(
+    "model provider",
+    group="workbench.providers",
+    examples="Examples: local, openai:gpt-4o-mini, openai:qwen2.5@http://127.0.0.1:8000/v1",
+)
+PROVIDERS.register("local", "workbench.models.local:LocalModel")
+PROVIDERS.register("openai", "workbench.models.openai_compat:OpenAICompatibleModel")
+PROVIDERS.register("hf", "workbench.models.hf:HFModel")  # the [finetune] extra: transformers (+ a LoRA adapter)
+PROVIDERS.register("mock", "workbench.models.testing:MockModel")
+PROVIDERS.register("echo", "workbench.models.testing:EchoModel")
+
 _instances: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}
 _lock = threading.Lock()
-_entry_points_loaded = False
 
 
 def register_provider(name: str, factory: ProviderFactory | str) -> None:
     """Register a provider: ``factory(spec, **kwargs)`` returns a :class:`Model`."""
-    _registry[name] = factory
+    PROVIDERS.register(name, factory)
 
 
 def providers() -> list[str]:
-    _load_entry_points()
-    return sorted(_registry)
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group="workbench.providers"):
-        _registry.setdefault(ep.name, ep.value)
-
-
-def _resolve(factory: ProviderFactory | str) -> ProviderFactory:
-    if isinstance(factory, str):
-        module, _, attr = factory.partition(":")
-        return getattr(importlib.import_module(module), attr)
-    return factory
+    return PROVIDERS.names()
 
 
 def get_model(spec: str | Model | Any = "local", **kwargs: Any) -> Model:
@@ -72,36 +56,34 @@ def get_model(spec: str | Model | Any = "local", **kwargs: Any) -> Model:
     if isinstance(spec, Model):
         return spec
     if not isinstance(spec, str):
-        if hasattr(spec, "invoke"):
-            from workbench.models.langchain import LangChainModel
+        if hasattr(spec, "invoke"):  # a LangChain chat model, LLM or any Runnable
+            from workbench.models.langchain import from_langchain
 
-            return LangChainModel(spec, **kwargs)
-        raise ConfigError(f"Cannot use {spec!r} as a model: pass a spec string, a Model or a LangChain model.")
-    spec = spec.strip()
-    name = spec.split(":", 1)[0]
-    if name not in _registry:
-        _load_entry_points()
-    if name not in _registry:
+            return from_langchain(spec, **kwargs)
         raise ConfigError(
-            f"No model provider {name!r} (from spec {spec!r}). Known: {', '.join(providers())}. "
-            "Examples: local, openai:gpt-4o-mini, openai:qwen2.5@http://127.0.0.1:8000/v1"
+            f"Cannot use {spec!r} as a model: pass a spec string, a Model, or a LangChain model or Runnable."
         )
+    spec = spec.strip()
+    factory = PROVIDERS.get(spec.split(":", 1)[0])
     key = (spec, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
     with _lock:
         model = _instances.get(key)
         if model is None:
-            model = _resolve(_registry[name])(spec, **kwargs)
-            if name not in ("mock",):  # mocks hold per-test state
+            model = factory(spec, **kwargs)
+            if getattr(model, "shareable", True):
                 _instances[key] = model
     return model
 
 
 __all__ = [
+    "PROVIDERS",
+    "Capabilities",
     "ChatMessage",
     "Generation",
     "GenerationParams",
     "Model",
     "PromptInput",
+    "Retrier",
     "RetryPolicy",
     "get_model",
     "providers",

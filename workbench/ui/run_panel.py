@@ -15,7 +15,8 @@ from typing import Any
 import ipywidgets as w
 
 from workbench.errors import WorkbenchError
-from workbench.runner import RunResult, arun, run
+from workbench.pipeline import arun, run
+from workbench.results import RunResult
 from workbench.ui.state import WorkbenchState, error_html, info_html
 
 

@@ -1,4 +1,4 @@
-"""Prompt templates as files: YAML front matter + a sandboxed Jinja2 body.
+"""A prompt template: parsed front matter + a sandboxed Jinja2 body, immutable.
 
 A template file (``prompt_library/NAME.prompty``) looks like Microsoft's Prompty::
 
@@ -6,7 +6,6 @@ A template file (``prompt_library/NAME.prompty``) looks like Microsoft's Prompty
     name: sentiment_cloze_zh
     version: 2
     description: 情感分类（完形填空）
-    tags: [sentiment, zh]
     model: {spec: local, api: completion, parameters: {temperature: 0, max_tokens: 4}}
     inputs:
       text: {description: 一句话, example: 我今天考砸了。}
@@ -16,36 +15,39 @@ A template file (``prompt_library/NAME.prompty``) looks like Microsoft's Prompty
     ---
     {{ text }}我感觉很
 
-The body is plain completion text, or chat turns introduced by ``system:`` / ``user:`` /
-``assistant:`` on lines of their own (few-shot turns allowed; Jinja loops may emit them).
+The body is plain completion text, or chat turns introduced by ``system:`` / ``user:`` / ``assistant:`` on lines
+of their own (few-shot turns allowed; Jinja loops may emit them).
 
-Why a sandbox: a shared library of prompt files must not be able to run code, so bodies
-render in Jinja2's ``SandboxedEnvironment`` and attribute access to ``_private`` names is
-refused when the file is loaded, before any model call.
+Why a sandbox: a shared library of prompt files must not be able to run code, so bodies render in Jinja2's
+``SandboxedEnvironment`` and attribute access to ``_private`` names is refused when the file is loaded, before
+any model call. The file's exact text is kept (``source``), so what is saved and stored is what was written.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from workbench.errors import ConfigError, MissingVariablesError, TemplateError
+from workbench.errors import MissingVariablesError, TemplateError
+from workbench.identity import PromptRef
 from workbench.models.base import ChatMessage, PromptInput
 from workbench.parsers import OutputParser, make_parser
+from workbench.prompts.fileformat import (
+    TEMPLATE_SUFFIX,
+    dump_front_matter,
+    parse_front_matter,
+    split_front_matter,
+)
 
-TEMPLATE_SUFFIX = ".prompty"
-VERSIONS_DIR = "_versions"
 ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$", re.MULTILINE | re.IGNORECASE)
 KNOWN_KEYS = {
     "name",
@@ -63,6 +65,11 @@ KNOWN_KEYS = {
 }
 
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+
+
+def render_string(text: str, values: Mapping[str, Any]) -> str:
+    """Render a small Jinja2 string (an assertion's ``value:``) in the same sandbox as template bodies."""
+    return _env.from_string(text).render(dict(values))
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ class PromptTemplate:
     extra: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = field(default=None, compare=False)
     body_line: int = field(default=1, compare=False)  # file line where the body starts
+    source: str | None = field(default=None, compare=False, repr=False)  # the file's exact text, if read from one
 
     # -- construction ------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -131,9 +139,10 @@ class PromptTemplate:
     def from_string(cls, text: str, *, name: str | None = None, path: str | Path | None = None) -> PromptTemplate:
         """Parse a template file's text (front matter optional)."""
         where = str(path) if path else None
-        front, body, body_line = _split_front_matter(text, where)
-        meta = _parse_front_matter(front, where)
-        return cls._from_meta(meta, body, name=name, path=Path(path) if path else None, body_line=body_line)
+        front, body, body_line = split_front_matter(text, where)
+        meta = parse_front_matter(front, where)
+        template = cls._from_meta(meta, body, name=name, path=Path(path) if path else None, body_line=body_line)
+        return replace(template, source=text)
 
     @classmethod
     def load(cls, path: str | Path) -> PromptTemplate:
@@ -304,12 +313,38 @@ class PromptTemplate:
 
     @property
     def content_hash(self) -> str:
-        """sha256 of the canonical file text: identifies this exact version's content."""
+        """sha256 of the file text: identifies this exact version's content."""
         return hashlib.sha256(self.to_text().encode("utf-8")).hexdigest()
 
     @property
     def ref(self) -> str:
-        return f"{self.name}@v{self.version}"
+        """``name@vN``."""
+        return str(self.prompt_ref)
+
+    @property
+    def prompt_ref(self) -> PromptRef:
+        return PromptRef(self.name, self.version)
+
+    @cached_property
+    def static_prefix(self) -> str:
+        """The body's literal text before its first variable, loop or tag: the same for every row.
+
+        Models that can keep the evaluated state of a prefix (``capabilities.prefix_cache``) evaluate it once.
+        Empty for chat templates (their text is reformatted per model) and for bodies that start with a tag.
+        """
+        if self.api != "completion":
+            return ""
+        first = self._ast.body[0] if self._ast.body else None
+        if not isinstance(first, nodes.Output):
+            return ""
+        literal = []
+        for node in first.nodes:
+            if not isinstance(node, nodes.TemplateData):
+                break
+            literal.append(node.data)
+        prefix = "".join(literal)
+        more_follows = len(first.nodes) > len(literal) or len(self._ast.body) > 1
+        return prefix if prefix.strip() and more_follows else ""
 
     # -- rendering ---------------------------------------------------------------------
     def render_text(self, variables: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
@@ -358,8 +393,13 @@ class PromptTemplate:
 
     # -- editing and serialising -------------------------------------------------------
     def with_changes(self, **changes: Any) -> PromptTemplate:
-        """A new template object with fields changed (validated again)."""
-        return replace(self, **changes)
+        """A new template object with fields changed (validated again). Its text is re-serialised, unless only
+        the version or path changed (then the file's own text is kept, with its version line updated)."""
+        from workbench.prompts.fileformat import with_version
+
+        keep_source = self.source is not None and set(changes) <= {"version", "path"}
+        source = with_version(self.source, changes.get("version", self.version)) if keep_source else None
+        return replace(self, **changes, source=source)
 
     def front_matter(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "version": self.version}
@@ -383,59 +423,10 @@ class PromptTemplate:
         return data
 
     def to_text(self) -> str:
-        front = yaml.safe_dump(self.front_matter(), allow_unicode=True, sort_keys=False, width=100)
-        return f"---\n{front}---\n{self.body.rstrip()}\n"
-
-    # -- LangChain ---------------------------------------------------------------------
-    def to_langchain(self) -> Any:
-        """A LangChain ``ChatPromptTemplate`` (chat) or ``PromptTemplate`` (completion), jinja2 format."""
-        from langchain_core.prompts import ChatPromptTemplate
-        from langchain_core.prompts import PromptTemplate as LCPromptTemplate
-
-        if self.api == "chat":
-            turns = split_messages(self.body, where=self._where)
-            roles = {"system": "system", "user": "human", "assistant": "ai"}
-            return ChatPromptTemplate.from_messages(
-                [(roles[m.role], m.content) for m in turns], template_format="jinja2"
-            )
-        return LCPromptTemplate.from_template(self.body, template_format="jinja2")
-
-    @classmethod
-    def from_langchain(cls, lc_prompt: Any, *, name: str, **meta: Any) -> PromptTemplate:
-        """Build a template from a LangChain ``PromptTemplate`` or ``ChatPromptTemplate``."""
-        if hasattr(lc_prompt, "messages"):
-            roles = {"system": "system", "human": "user", "ai": "assistant"}
-            parts = []
-            for message in lc_prompt.messages:
-                prompt = getattr(message, "prompt", None)
-                template = getattr(prompt, "template", None)
-                fmt = getattr(prompt, "template_format", "f-string")
-                if template is None:
-                    template, fmt = str(getattr(message, "content", "")), "jinja2"
-                role = roles.get(getattr(message, "_msg_type", None) or _lc_role(message), "user")
-                parts.append(f"{role}:\n{_to_jinja(template, fmt)}")
-            body = "\n".join(parts)
-        else:
-            body = _to_jinja(lc_prompt.template, getattr(lc_prompt, "template_format", "f-string"))
-        return cls._from_meta({"name": name, **meta}, body, name=name, path=None, body_line=1)
-
-
-def _lc_role(message: Any) -> str:
-    kind = type(message).__name__.lower()
-    for role in ("system", "human", "ai"):
-        if kind.startswith(role):
-            return role
-    return "human"
-
-
-def _to_jinja(template: str, fmt: str) -> str:
-    if fmt == "jinja2":
-        return template
-    if fmt == "mustache":
-        return template
-    # f-string: {var} -> {{ var }}, {{ -> {, }} -> }
-    out = re.sub(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})", r"{{ \1 }}", template)
-    return out.replace("{{{{", "{").replace("}}}}", "}")
+        """The file text: exactly as read or typed when there is one, else front matter + body serialised."""
+        if self.source is not None:
+            return self.source
+        return f"---\n{dump_front_matter(self.front_matter())}---\n{self.body.rstrip()}\n"
 
 
 def _template_lineno(exc: BaseException) -> int | None:
@@ -465,190 +456,3 @@ def split_messages(text: str, *, where: str | None = None) -> list[ChatMessage]:
         content = text[match.end() : end].strip("\n").strip()
         messages.append(ChatMessage(match.group(1).lower(), content))  # type: ignore[arg-type]
     return messages
-
-
-def _split_front_matter(text: str, where: str | None) -> tuple[str, str, int]:
-    text = text.lstrip("\ufeff")
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
-        return "", text, 1
-    for i in range(1, len(lines)):
-        if lines[i].strip() == "---":
-            return "".join(lines[1:i]), "".join(lines[i + 1 :]), i + 2
-    raise TemplateError("Front matter starts with `---` but has no closing `---` line.", path=where, line=1)
-
-
-class _FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: only true/false, so labels like yes/no/on/off stay strings."""
-
-
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_FrontMatterLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _parse_front_matter(front: str, where: str | None) -> dict[str, Any]:
-    if not front.strip():
-        return {}
-    try:
-        meta = yaml.load(front, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1  # +1 for 0-based, +1 for the opening ---
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise TemplateError(
-            f"Broken YAML front matter: {problem}. Check indentation and quoting.", path=where, line=line
-        ) from exc
-    if not isinstance(meta, dict):
-        raise TemplateError("Front matter must be a YAML mapping (key: value lines).", path=where, line=2)
-    return meta
-
-
-# ---------------------------------------------------------------------------------------
-# The library: a folder of templates, with immutable history under _versions/
-# ---------------------------------------------------------------------------------------
-def default_library_path() -> Path:
-    """The project's ``prompt_library/`` (see :func:`workbench.paths.project_root`)."""
-    from workbench.paths import project_root
-
-    return project_root() / "prompt_library"
-
-
-@dataclass
-class PromptLibrary:
-    """A folder of ``*.prompty`` files (the current versions) plus ``_versions/NAME/vN.prompty``.
-
-    Saving an edit never overwrites an existing version: it writes the next version number,
-    and every version stays loadable and diffable. Versions are plain files, so ``git diff``
-    reads well too.
-    """
-
-    root: Path = field(default_factory=default_library_path)
-
-    def __post_init__(self) -> None:
-        self.root = Path(self.root)
-
-    def names(self) -> list[str]:
-        return sorted(p.name.removesuffix(TEMPLATE_SUFFIX) for p in self.root.glob(f"*{TEMPLATE_SUFFIX}"))
-
-    def templates(self) -> list[PromptTemplate]:
-        return [self.get(name) for name in self.names()]
-
-    def path_of(self, name: str) -> Path:
-        return self.root / f"{name}{TEMPLATE_SUFFIX}"
-
-    def _version_path(self, name: str, version: int) -> Path:
-        return self.root / VERSIONS_DIR / name / f"v{version}{TEMPLATE_SUFFIX}"
-
-    def get(self, name: str, version: int | None = None) -> PromptTemplate:
-        """The current template, or a given version. ``name@vN`` also works."""
-        if version is None and "@" in name:
-            name, _, v = name.partition("@")
-            version = int(v.lstrip("v"))
-        current_path = self.path_of(name)
-        if not current_path.exists():
-            close = difflib.get_close_matches(name, self.names(), n=3)
-            hint = f" Did you mean: {', '.join(close)}?" if close else f" Known: {', '.join(self.names())}."
-            raise ConfigError(f"No prompt named {name!r} in {self.root}.{hint}")
-        current = PromptTemplate.load(current_path)
-        if version is None or version == current.version:
-            return current
-        archived = self._version_path(name, version)
-        if not archived.exists():
-            raise ConfigError(
-                f"Prompt {name!r} has no version {version}. Versions: {', '.join(map(str, self.versions(name)))}."
-            )
-        return PromptTemplate.load(archived)
-
-    def versions(self, name: str) -> list[int]:
-        found = {self.get(name).version}
-        folder = self.root / VERSIONS_DIR / name
-        for path in folder.glob(f"v*{TEMPLATE_SUFFIX}"):
-            try:
-                found.add(int(path.name[1:].removesuffix(TEMPLATE_SUFFIX)))
-            except ValueError:
-                continue
-        return sorted(found)
-
-    def save(self, template: PromptTemplate) -> PromptTemplate:
-        """Save an edit as the next version; unchanged content is not a new version.
-
-        Returns the template as saved (with its new version number and path).
-        """
-        current_path = self.path_of(template.name)
-        if current_path.exists():
-            current = PromptTemplate.load(current_path)
-            if _same_content(current, template):
-                return current
-            self._archive(current)
-            next_version = max(self.versions(template.name)) + 1
-        else:
-            next_version = max(template.version, 1)
-        saved = template.with_changes(version=next_version, path=current_path)
-        self.root.mkdir(parents=True, exist_ok=True)
-        current_path.write_text(saved.to_text(), encoding="utf-8")
-        self._archive(saved)
-        return PromptTemplate.load(current_path)
-
-    def _archive(self, template: PromptTemplate) -> None:
-        target = self._version_path(template.name, template.version)
-        if target.exists():
-            return  # history is immutable
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(template.to_text(), encoding="utf-8")
-
-    def diff(self, name: str, a: int, b: int, *, rendered: bool = False) -> str:
-        """A unified diff between two versions: of the files, or of their renders with examples."""
-        ta, tb = self.get(name, a), self.get(name, b)
-        return diff_templates(ta, tb, rendered=rendered)
-
-
-def _same_content(a: PromptTemplate, b: PromptTemplate) -> bool:
-    return a.with_changes(version=0, path=None).to_text() == b.with_changes(version=0, path=None).to_text()
-
-
-def diff_templates(a: PromptTemplate, b: PromptTemplate, *, rendered: bool = False) -> str:
-    """Unified diff of two templates' files (or of their rendered examples)."""
-    if rendered:
-        examples = {**a.examples, **b.examples}
-        left, right = _render_for_diff(a, examples), _render_for_diff(b, examples)
-    else:
-        left, right = a.to_text(), b.to_text()
-    lines = difflib.unified_diff(
-        left.splitlines(keepends=True),
-        right.splitlines(keepends=True),
-        fromfile=a.ref,
-        tofile=b.ref,
-    )
-    return "".join(lines) or "(no differences)\n"
-
-
-def _render_for_diff(template: PromptTemplate, examples: Mapping[str, Any]) -> str:
-    from workbench.models.base import prompt_as_text
-
-    try:
-        return prompt_as_text(template.render(examples)) + "\n"
-    except TemplateError as exc:
-        return f"(cannot render: {exc})\n"
-
-
-def load_prompt(ref: str | Path | PromptTemplate, library: PromptLibrary | None = None) -> PromptTemplate:
-    """A template from a path (``x.prompty``), a library name (``name`` / ``name@v2``) or an object."""
-    if isinstance(ref, PromptTemplate):
-        return ref
-    text = str(ref)
-    if text.endswith(TEMPLATE_SUFFIX) or Path(text).is_file():
-        return PromptTemplate.load(text)
-    return (library or PromptLibrary()).get(text)
-
-
-def iter_variables(templates: Iterable[PromptTemplate]) -> list[str]:
-    seen: dict[str, None] = {}
-    for template in templates:
-        for v in template.required_variables:
-            seen.setdefault(v, None)
-    return list(seen)

@@ -1,0 +1,90 @@
+"""``workbench badcases``: the bad-case tracker on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from workbench.cli.common import StoreOpt
+from workbench.cli.output import print_frame
+
+bad_app = typer.Typer(help="The bad-case tracker.", no_args_is_help=True)
+
+
+# -- bad cases --------------------------------------------------------------------------
+def _tracker(store: Path | None) -> Any:
+    from workbench.badcases import BadCaseTracker
+
+    return BadCaseTracker(str(store) if store else None)
+
+
+@bad_app.command("list")
+def bad_list(
+    store: StoreOpt = None, status: str | None = None, tag: str | None = None, prompt: str | None = None
+) -> None:
+    """Bad cases, filtered by status, tag or prompt; then a report per category."""
+    tracker = _tracker(store)
+    df = tracker.dataframe(status=status, tag=tag, prompt=prompt)
+    if df.empty:
+        typer.echo("No bad cases. Capture them with `workbench run ... --capture-bad-cases` or mark_bad().")
+        return
+    print_frame(
+        df[["id", "prompt", "version", "model", "tags", "status", "output", "expected", "note"]], title="Bad cases"
+    )
+    report = tracker.report()
+    if not report.empty:
+        print_frame(report.reset_index(), title="By category")
+
+
+@bad_app.command("show")
+def bad_show(case_id: int, store: StoreOpt = None) -> None:
+    """One bad case with its history of checks."""
+    case = _tracker(store).get(case_id)
+    typer.echo(f"#{case.id} [{case.status}] {case.prompt}@v{case.version} · {case.model}  tags: {', '.join(case.tags)}")
+    for key, value in case.inputs.items():
+        typer.echo(f"  {key}: {value}")
+    typer.echo(f"  output:   {case.output}\n  expected: {case.expected}\n  note:     {case.note}")
+    for check in case.checks:
+        typer.echo(f"  check {check['checked_at']} run {check['run_id']} v{check['version']}: {check['outcome']}")
+
+
+@bad_app.command("tag")
+def bad_tag(
+    case_id: int,
+    add: Annotated[list[str] | None, typer.Option("--add")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove")] = None,
+    note: str | None = None,
+    expected: str | None = None,
+    status: str | None = None,
+    store: StoreOpt = None,
+) -> None:
+    """Add/remove tags, set the note, expected answer or status (open, fixed, regressed, wontfix)."""
+    tracker = _tracker(store)
+    case = tracker.tag(case_id, add or [], remove or [])
+    if note is not None or expected is not None:
+        case = tracker.annotate(case_id, note=note, expected=expected)
+    if status:
+        case = tracker.set_status(case_id, status)
+    typer.echo(f"#{case.id} [{case.status}] tags: {', '.join(case.tags)}")
+
+
+@bad_app.command("recheck")
+def bad_recheck(
+    prompt: str, model: Annotated[list[str] | None, typer.Option("--model", "-m")] = None, store: StoreOpt = None
+) -> None:
+    """Run open/regressed/fixed bad cases against a prompt version (name or name@vN) and update them."""
+    report = _tracker(store).recheck(prompt, model or None, progress=False)
+    for case_id, outcome in sorted(report.outcomes.items()):
+        typer.echo(f"#{case_id}: {outcome}")
+    typer.echo(f"run {report.run_id}: " + ", ".join(f"{k} {v}" for k, v in report.counts().items()))
+
+
+@bad_app.command("export")
+def bad_export(out: Path, store: StoreOpt = None, status: str | None = None, prompt: str | None = None) -> None:
+    """Export bad cases as a regression dataset (.csv or .jsonl) with expected answers."""
+    path = _tracker(store).export(out, status=status, prompt=prompt)
+    typer.echo(f"wrote {path}")
+
+

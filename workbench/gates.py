@@ -1,0 +1,156 @@
+"""Gates a degenerate model cannot pass: what a notebook, a test or a nightly job asserts about a run.
+
+A bare ``pass_rate >= 0.5`` passes a model that always answers "great" on a balanced set. Every gate here has
+three kinds of check:
+
+- an **absolute bar**, justified by a measured number written next to it (:data:`GATES`, measured by
+  ``benchmarks/bench_local.py`` and recorded in BENCHMARKS.md);
+- **better than the majority-class baseline**, tested, not eyeballed: a one-sided exact binomial test
+  (``scipy.stats.binomtest``) of the pass count against always answering the most common label, at α = 0.05;
+- **per-class recall** where rows have labels: a model that never predicts one class fails.
+
+A constant-answer and a random-answer model fail every gate in :data:`GATES` (``tests/test_gates.py``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import ConfigError, WorkbenchError
+
+ALPHA = 0.05
+
+
+class GateFailed(WorkbenchError, AssertionError):
+    """A run did not earn its pass: the message lists every failed check."""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class GateReport:
+    """The checks of one gate on one set of results; ``require()`` raises :class:`GateFailed` if any failed."""
+
+    name: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    def require(self) -> GateReport:
+        if not self.passed:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in self.checks if not c.passed)
+            raise GateFailed(f"Gate {self.name!r} failed — {failed}")
+        return self
+
+    def __str__(self) -> str:
+        lines = [f"gate {self.name}: {'PASSED' if self.passed else 'FAILED'}"]
+        lines += [f"  {'✓' if c.passed else '✗'} {c.name}: {c.detail}" for c in self.checks]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{'✓' if c.passed else '✗'}</td><td>{html.escape(c.name)}</td>"
+                       f"<td>{html.escape(c.detail)}</td></tr>" for c in self.checks)  # fmt: skip
+        verdict = "passed" if self.passed else "FAILED"
+        return f"<b>gate {html.escape(self.name)}: {verdict}</b><table>{rows}</table>"
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """A named gate: its bars and the measurement that justifies them (``prompt``/``dataset`` say what it gates)."""
+
+    prompt: str
+    dataset: str
+    min_pass_rate: float
+    measured: str
+    kind: str = "labels"  # labels (per-class recall + majority baseline) | rate (a pass rate with a baseline)
+    min_recall: float = 0.5
+    baseline: float | None = None  # for kind="rate": the pass rate of a trivial answer, measured
+
+
+def _judged(records: Iterable[Any]) -> list[Any]:
+    return [r for r in records if r.passed is not None and r.error is None]
+
+
+def _bar(passed: int, n: int, minimum: float) -> Check:
+    if n == 0:
+        return Check("absolute bar", False, "no judged rows")
+    detail = f"pass rate {passed}/{n} = {passed / n:.0%} (needs ≥ {minimum:.0%})"
+    return Check("absolute bar", passed / n >= minimum, detail)
+
+
+def _better_than(passed: int, n: int, baseline: float, alpha: float) -> Check:
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return Check("better than the baseline", False, "no judged rows")
+    if baseline >= 1.0:
+        return Check("better than the baseline", False, "the baseline is already 100%")
+    p = binomtest(passed, n, baseline, alternative="greater").pvalue
+    detail = f"{passed}/{n} vs baseline {baseline:.0%}: one-sided exact binomial p = {p:.3g} (needs < {alpha})"
+    return Check("better than the baseline", p < alpha, detail)
+
+
+def check_labels(records: Sequence[Any], *, min_pass_rate: float, min_recall: float = 0.5, alpha: float = ALPHA,
+                 name: str = "labels", label_of: Any = None) -> GateReport:  # fmt: skip
+    """A label task's gate: no errors, the absolute bar, beating the majority class, recall of every class.
+
+    ``label_of(record)`` gives a row's true label (default: its ``expected`` input)."""
+    records = list(records)
+    label_of = label_of or (lambda r: str(r.inputs.get("expected", "")).strip().casefold())
+    judged = _judged(records)
+    n, passed = len(judged), sum(bool(r.passed) for r in judged)
+    errors = sum(1 for r in records if r.error)
+    checks = [Check("no errors", errors == 0, f"{errors} errored cell(s)"), _bar(passed, n, min_pass_rate)]
+    classes = Counter(label_of(r) for r in judged)
+    majority = max(classes.values()) / n if n else 1.0
+    checks.append(_better_than(passed, n, majority, alpha))
+    for label, count in sorted(classes.items()):
+        hit = sum(bool(r.passed) for r in judged if label_of(r) == label)
+        checks.append(Check(f"recall of {label!r}", hit / count >= min_recall,
+                            f"{hit}/{count} = {hit / count:.0%} (needs ≥ {min_recall:.0%})"))  # fmt: skip
+    if len(classes) < 2:
+        checks.append(Check("both classes present", False, f"only {sorted(classes)}: a gate needs every class"))
+    return GateReport(name, checks)
+
+
+def check_rate(records: Sequence[Any], *, min_pass_rate: float, baseline: float, alpha: float = ALPHA,
+               name: str = "rate") -> GateReport:  # fmt: skip
+    """A gate for scored tasks without classes (RAG answers, extraction): no errors, the bar, beating a baseline."""
+    records = list(records)
+    judged = _judged(records)
+    n, passed = len(judged), sum(bool(r.passed) for r in judged)
+    errors = sum(1 for r in records if r.error)
+    return GateReport(name, [Check("no errors", errors == 0, f"{errors} errored cell(s)"),
+                             _bar(passed, n, min_pass_rate), _better_than(passed, n, baseline, alpha)])  # fmt: skip
+
+
+def check(name: str, records: Any) -> GateReport:
+    """Run the named gate of :data:`GATES` on a run's records (a :class:`RunResult` works too)."""
+    if name not in GATES:
+        raise ConfigError(f"No gate named {name!r}. Known: {', '.join(sorted(GATES))}.")
+    spec = GATES[name]
+    records = list(getattr(records, "records", records))
+    if spec.kind == "rate":
+        return check_rate(records, min_pass_rate=spec.min_pass_rate, baseline=spec.baseline or 0.0, name=name)
+    return check_labels(records, min_pass_rate=spec.min_pass_rate, min_recall=spec.min_recall, name=name)
+
+
+def require(name: str, records: Any) -> GateReport:
+    """:func:`check`, raising :class:`GateFailed` when the run did not earn its pass."""
+    return check(name, records).require()
+
+
+# The gates of the notebooks, the demo and the tests. Each bar sits below a number measured on the local model
+# (benchmarks/bench_local.py, BENCHMARKS.md), with room for the fewer rows a CI profile runs.
+GATES: dict[str, GateSpec] = {}

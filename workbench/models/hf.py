@@ -1,0 +1,124 @@
+"""``hf:`` models: the bundled Gemma (or a LoRA adapter on it) through transformers, for fine-tuning work.
+
+``hf:base`` is the bundled GGUF converted to a transformers checkpoint (cached after the first, slow
+conversion); ``hf:PATH`` is a LoRA adapter folder (``adapter_config.json``) or a merged checkpoint. The
+[finetune] extra (torch, transformers, peft, gguf) is imported only when such a model is used.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ConfigError
+from workbench.models.base import Capabilities, Generation, GenerationParams, Model, PromptInput, elapsed_ms
+from workbench.registry import missing_extra
+
+
+def hf_cache_dir() -> Path:
+    from workbench.models.local import model_cache_dir
+
+    return model_cache_dir().parent / "hf" / "gemma-3-270m"
+
+
+def require_finetune_extra() -> None:
+    """torch, transformers and peft, or an error naming the [finetune] extra (install torch's CPU build first)."""
+    try:
+        import peft  # noqa: F401
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise missing_extra(exc, "Fine-tuning (install torch==2.13.0, the CPU build, first)") from exc
+
+
+def base_model_dir() -> Path:
+    """The bundled GGUF converted to a transformers checkpoint, cached after the first (slow) conversion."""
+    require_finetune_extra()
+    target = hf_cache_dir()
+    if (target / "config.json").exists() and any(target.glob("*.safetensors")):
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from workbench.models.local import default_model_path
+
+    gguf = default_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+    # The weights are dequantized to float32 on load, but the model stays flagged as GGUF-quantized, which
+    # save_pretrained refuses; clear the flag so the plain checkpoint can be cached.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = target.with_name(target.name + ".partial")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    tmp.replace(target)
+    return target
+
+
+@functools.lru_cache(maxsize=4)
+def load_hf_model(path: str) -> tuple[Any, Any]:
+    """A base checkpoint or a LoRA adapter folder (adapter_config.json) on top of the cached base."""
+    require_finetune_extra()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    folder = Path(path)
+    if (folder / "adapter_config.json").exists():
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(str(base_model_dir()), dtype=torch.float32)
+        model = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
+        tokenizer = AutoTokenizer.from_pretrained(str(base_model_dir()))
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model.eval()
+    return model, tokenizer
+
+
+class HFModel(Model):
+    """``hf:base`` (the bundled model via transformers) or ``hf:PATH`` (a LoRA adapter or merged checkpoint)."""
+
+    provider = "hf"
+    capabilities = Capabilities(price=(0.0, 0.0))
+    max_concurrency = 1
+
+    def __init__(self, spec: str):
+        super().__init__(spec)
+        target = spec.split(":", 1)[1] if ":" in spec else "base"
+        self.path = base_model_dir() if target == "base" else Path(target).expanduser()
+        if target != "base" and not self.path.is_dir():
+            raise ConfigError(f"{spec}: no folder at {self.path}. Give a LoRA adapter or checkpoint folder.")
+
+    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
+        import torch
+
+        if not isinstance(prompt, str):
+            from workbench.models.local import format_gemma_chat
+
+            prompt = format_gemma_chat(list(prompt))
+        model, tokenizer = load_hf_model(str(self.path))
+        start = time.perf_counter()
+        inputs = tokenizer(prompt, return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=params.max_tokens, do_sample=params.temperature > 0,
+                                 temperature=params.temperature or None, top_p=params.top_p,
+                                 pad_token_id=tokenizer.eos_token_id)  # fmt: skip
+        new_tokens = out[0][inputs["input_ids"].shape[1] :]
+        text = tokenizer.decode(new_tokens, skip_special_tokens=True)
+        for stop in params.stop:
+            if stop and stop in text:
+                text = text[: text.index(stop)]
+        return Generation(text=text, model=self.spec, prompt_tokens=int(inputs["input_ids"].shape[1]),
+                          completion_tokens=int(len(new_tokens)), latency_ms=elapsed_ms(start))  # fmt: skip
+
+

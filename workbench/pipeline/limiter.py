@@ -1,0 +1,76 @@
+"""How many calls a run keeps in flight per model: an AIMD limiter, plus an optional requests/minute cap.
+
+Additive increase, multiplicative decrease (TCP's congestion control, and what promptfoo does for rate
+limits): the limit starts at the run's concurrency; when the endpoint pushes back (429, 5xx, a dropped
+connection) it halves — at most once per ``cooldown`` seconds, so one burst of errors counts once — and each
+success raises it by ``1/limit``, so it climbs back by about one per round of calls, up to the configured
+concurrency. One gate per model per run; a call holds a slot only while it is in flight, never while it
+waits to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from workbench.errors import RetryableModelError
+
+
+class AdaptiveLimiter:
+    """An async context manager: ``async with limiter:`` around one attempt of one call."""
+
+    def __init__(self, limit: int, *, minimum: int = 1, cooldown: float = 1.0, rate_limit: float | None = None,
+                 cancel_event: Any = None):  # fmt: skip
+        self.maximum = max(1, limit)
+        self.minimum = max(1, min(minimum, self.maximum))
+        self.limit = float(self.maximum)
+        self.cooldown = cooldown
+        self.in_flight = 0
+        self.pushbacks = 0
+        self._last_decrease = 0.0
+        self._condition: asyncio.Condition | None = None
+        self.cancel_event = cancel_event  # a threading.Event: Stop / kernel interrupt, checked once a slot is free
+        self._rate = None
+        if rate_limit:
+            from aiolimiter import AsyncLimiter
+
+            self._rate = AsyncLimiter(rate_limit, 60.0)
+
+    @property
+    def current(self) -> int:
+        return max(self.minimum, int(self.limit))
+
+    def _cond(self) -> asyncio.Condition:
+        if self._condition is None:
+            self._condition = asyncio.Condition()
+        return self._condition
+
+    async def __aenter__(self) -> AdaptiveLimiter:
+        cond = self._cond()
+        async with cond:
+            await cond.wait_for(lambda: self.in_flight < self.current)
+            if self.cancel_event is not None and self.cancel_event.is_set():
+                raise asyncio.CancelledError
+            self.in_flight += 1
+        if self._rate is not None:
+            await self._rate.acquire()
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is None:
+            self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+        elif isinstance(exc, RetryableModelError):
+            self.pushback()
+        cond = self._cond()
+        async with cond:
+            self.in_flight -= 1
+            cond.notify_all()
+
+    def pushback(self) -> None:
+        """The endpoint said "too much": halve the limit (once per cooldown)."""
+        now = time.monotonic()
+        if now - self._last_decrease >= self.cooldown:
+            self._last_decrease = now
+            self.limit = max(float(self.minimum), self.limit / 2)
+            self.pushbacks += 1

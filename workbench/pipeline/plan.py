@@ -1,0 +1,220 @@
+"""Planning a run: load and validate every input and render every cell before any model is called.
+
+A cell is one prompt version × one model × one dataset row × one repeat. Planning is where bad input is
+caught (a missing column names the file and the columns present; a render error names the row), so a run
+never spends a model call before it knows it can finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from workbench.datasets import Dataset, load_dataset, public_fields
+from workbench.errors import ConfigError, TemplateError, WorkbenchError
+from workbench.identity import CellKey, Column
+from workbench.models import GenerationParams, Model, get_model
+from workbench.models.base import PromptInput
+from workbench.parsers import LabelParser
+from workbench.prompts import PromptTemplate, load_prompt
+from workbench.scoring import Scorer, make_scorer
+
+
+def stable_hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def sample_seed(base: int | None, row_id: str, repeat: int) -> int:
+    """The seed of one (row, repeat) sample: stable across processes, different for every repeat."""
+    return zlib.crc32(f"{base or 0}|{row_id}|{repeat}".encode()) & 0x7FFFFFFF
+
+
+def _prompt_payload(prompt: PromptInput) -> Any:
+    return prompt if isinstance(prompt, str) else [m.to_dict() for m in prompt]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: a rendered prompt for one model and one dataset row (and repeat)."""
+
+    template: PromptTemplate
+    model: Model
+    row_index: int
+    row_id: str
+    repeat: int
+    inputs: dict[str, Any]
+    prompt: PromptInput
+    params: GenerationParams
+    retrieved: tuple[dict[str, Any], ...] = ()  # chunk ids/sources/distances, stored with the result
+    retrieved_values: dict[str, str] = field(default_factory=dict, compare=False)  # e.g. the `context` text
+
+    @property
+    def column(self) -> Column:
+        return Column(self.template.name, self.template.version, self.model.spec)
+
+    @property
+    def key(self) -> CellKey:
+        return CellKey(self.column, self.row_id, self.repeat)
+
+    @property
+    def prefix(self) -> str | None:
+        """The template's fixed leading text, when this cell's prompt really starts with it."""
+        prefix = self.template.static_prefix
+        return prefix if prefix and isinstance(self.prompt, str) and self.prompt.startswith(prefix) else None
+
+    @property
+    def uses_logprob_labels(self) -> bool:
+        """The template asks for label scoring by log-probability and the model can do it."""
+        return (
+            self.template.output.get("method") == "logprob"
+            and self.model.capabilities.logprob_labels
+            and isinstance(self.template.parser, LabelParser)
+            and isinstance(self.prompt, str)
+        )
+
+    @property
+    def scorer_inputs(self) -> dict[str, Any]:
+        return {**self.inputs, **self.retrieved_values}
+
+    @cached_property
+    def cache_key(self) -> str:
+        payload: dict[str, Any] = {
+            "model": self.model.spec,
+            "params": self.params.model_dump(mode="json"),
+            "prompt": _prompt_payload(self.prompt),
+            "mode": self.model.evaluation_mode(self.prefix),
+        }
+        if self.uses_logprob_labels:
+            payload["labels"] = self.template.output.get("labels")
+        if self.params.temperature > 0:
+            payload["repeat"] = self.repeat  # each sample is its own entry (its seed differs too)
+        if self.model.capabilities.takes_inputs:
+            payload["inputs"] = self.inputs
+        return stable_hash(payload)
+
+
+@dataclass
+class RunPlan:
+    """Everything decided before any model is called."""
+
+    templates: list[PromptTemplate]
+    models: list[Model]
+    dataset: Dataset
+    cells: list[Cell]
+    scorers: dict[str, list[Scorer]]
+    config: dict[str, Any]
+
+    @property
+    def config_hash(self) -> str:
+        return stable_hash(self.config)
+
+
+def as_list(value: Any) -> list[Any]:
+    """One prompt/model, or an iterable of them, as a list (a string or a model object is one)."""
+    if value is None:
+        return []
+    if isinstance(value, str | PromptTemplate | Model) or hasattr(value, "invoke"):  # a LangChain object is one
+        return [value]
+    if not isinstance(value, Iterable):
+        return [value]
+    return list(value)
+
+
+def resolve_models(models: Any, default: str | None, options: Mapping[str, Any] | None = None) -> list[Model]:
+    specs = as_list(models) or [default or "local"]
+    return [get_model(m, **dict(options or {})) if isinstance(m, str) else get_model(m) for m in specs]
+
+
+def plan_run(
+    prompts: Any,
+    dataset: Any,
+    models: Any = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    repeats: int = 1,
+    scorers: Sequence[Any] | None = None,
+    limit: int | None = None,
+    model_options: Mapping[str, Any] | None = None,
+) -> RunPlan:
+    """Validate inputs and render every cell. Raises before any model call on any bad input."""
+    templates = list({t.ref: t for t in (load_prompt(p) for p in as_list(prompts))}.values())  # each version once
+    if not templates:
+        raise WorkbenchError("No prompt given. Pass a library name (e.g. 'sentiment_cloze_en') or a path.")
+    if repeats < 1:
+        raise ConfigError("repeats must be at least 1.")
+    data = load_dataset(dataset)
+    if limit:
+        data = data.head(limit)
+    resolved = list({m.spec: m for m in resolve_models(models, templates[0].model.spec, model_options)}.values())
+    for template in templates:
+        data.check_columns(
+            template.required_variables, template_name=f"prompt {template.ref} ({template.path or 'in memory'})"
+        )
+    extra_scorers = [make_scorer(s) for s in (scorers or [])]
+    scorer_map = {t.ref: [make_scorer(a) for a in t.assertions] + extra_scorers for t in templates}
+    rows = [public_fields(row) for row in data.rows]
+    cells: list[Cell] = []
+    for template in templates:
+        run_params = GenerationParams().merged(**template.model.parameters).merged(**dict(params or {}))
+        rendered = _render_rows(template, rows, data)
+        for model in resolved:
+            for i, (inputs, prompt, trace, values) in enumerate(rendered):
+                row_id = data.row_id(i)
+                for repeat in range(repeats):
+                    cell_params = run_params
+                    if run_params.temperature > 0:
+                        cell_params = run_params.merged(seed=sample_seed(run_params.seed, row_id, repeat))
+                    cells.append(Cell(template, model, i, row_id, repeat, inputs, prompt, cell_params,
+                                      tuple(trace), values))  # fmt: skip
+    config = {
+        "prompts": [{"ref": t.ref, "hash": t.content_hash} for t in templates],
+        "models": [m.spec for m in resolved],
+        "dataset": data.content_hash,
+        "params": dict(params or {}),
+        "repeats": repeats,
+        "scorers": [repr(s) for s in (scorers or [])],
+    }
+    return RunPlan(templates, resolved, data, cells, scorer_map, config)
+
+
+def _render_rows(
+    template: PromptTemplate, rows: list[dict[str, Any]], data: Dataset
+) -> list[tuple[dict[str, Any], PromptInput, list[dict[str, Any]], dict[str, str]]]:
+    retrieved = _retrieve(template, rows)
+    rendered = []
+    for i, inputs in enumerate(rows):
+        values, trace = retrieved[i]
+        try:
+            rendered.append((inputs, template.render({**inputs, **values}), trace, values))
+        except TemplateError as exc:
+            raise TemplateError(f"{exc} (while rendering {data.describe_row(i)})") from exc
+    return rendered
+
+
+def _retrieve(template: PromptTemplate, rows: list[dict[str, Any]]) -> list[tuple[dict[str, str], list[dict]]]:
+    """Retrieval variables for every row (the [rag] extra is imported only for templates that retrieve)."""
+    if not template.retrieval:
+        return [({}, []) for _ in rows]
+    from workbench.rag.retrieval import retrieve_for_rows
+
+    return retrieve_for_rows(template, rows)
+
+
+def plan_request(
+    template: PromptTemplate,
+    model: Model,
+    variables: Mapping[str, Any],
+    *,
+    params: GenerationParams,
+    row_id: str,
+) -> Cell:
+    """One cell for a request that did not come from a dataset (a served request): the same stages apply."""
+    inputs = dict(variables)
+    retrieved = _retrieve(template, [inputs])[0]
+    prompt = template.render({**inputs, **retrieved[0]})
+    return Cell(template, model, 0, row_id, 0, inputs, prompt, params, tuple(retrieved[1]), retrieved[0])

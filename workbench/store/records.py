@@ -1,0 +1,118 @@
+"""The record of one cell, and the one redaction boundary every stored or shown result passes through.
+
+:func:`redact_record` masks secrets in every text a record carries (inputs, prompt, output, parsed value, scores,
+error, model spec, retrieved chunks, details). The store writes the redacted record and returns *it*, so every
+artefact built from results — exports, console tables, DataFrames saved into notebooks — shows what the store
+holds, never the raw text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from workbench.identity import CellKey, Column
+from workbench.secrets import redact, redact_value, secret_values
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """One cell of a run: a (prompt version, model, dataset row, repeat) and what came of it."""
+
+    run_id: str
+    cell_key: str
+    prompt: str
+    version: int
+    model: str
+    row_index: int
+    row_id: str
+    repeat: int
+    inputs: dict[str, Any]
+    rendered: str
+    output: str | None = None
+    parsed: Any = None
+    passed: bool | None = None
+    score: float | None = None
+    scores: tuple[dict[str, Any], ...] = ()
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+    cached: bool = False
+    attempts: int = 1
+    retrieved: tuple[dict[str, Any], ...] = ()
+    id: int | None = None
+    created_at: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def column(self) -> Column:
+        return Column(self.prompt, self.version, self.model)
+
+    @property
+    def key(self) -> CellKey:
+        return CellKey(self.column, self.row_id, self.repeat)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RESULT_FIELDS = [f.name for f in fields(ResultRecord)]
+TEXT_FIELDS = ("cell_key", "model", "rendered", "output", "error")
+VALUE_FIELDS = ("inputs", "parsed", "scores", "retrieved", "details")
+
+
+def redact_record(record: ResultRecord, secrets: list[str] | None = None) -> ResultRecord:
+    """The record with every secret masked (one scan of the environment for all its fields)."""
+    secrets = secret_values() if secrets is None else secrets
+    changes: dict[str, Any] = {name: redact(getattr(record, name), secrets) for name in TEXT_FIELDS}
+    for name in VALUE_FIELDS:
+        changes[name] = redact_value(getattr(record, name), secrets)
+    return replace(record, **changes)
+
+
+def record_values(record: ResultRecord) -> tuple[Any, ...]:
+    """The columns of the ``results`` table, in insert order (the record is redacted already)."""
+    return (
+        record.run_id, record.cell_key, record.prompt, record.version, record.model, record.row_index,
+        record.row_id, record.repeat, to_json(record.inputs), record.rendered, record.output,
+        None if record.parsed is None else to_json(record.parsed),
+        None if record.passed is None else int(record.passed), record.score, to_json(list(record.scores)),
+        record.prompt_tokens, record.completion_tokens, record.latency_ms, record.error, int(record.cached),
+        record.attempts, record.created_at, to_json(list(record.retrieved)) if record.retrieved else None,
+        to_json(record.details) if record.details else None,
+    )  # fmt: skip
+
+
+INSERT_RESULT = (
+    "INSERT INTO results (run_id, cell_key, prompt, version, model, row_index, row_id, repeat, inputs, rendered,"
+    " output, parsed, passed, score, scores, prompt_tokens, completion_tokens, latency_ms, error, cached, attempts,"
+    " created_at, retrieved, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (run_id, cell_key) DO UPDATE SET output=excluded.output, parsed=excluded.parsed,"
+    " passed=excluded.passed, score=excluded.score, scores=excluded.scores, prompt_tokens=excluded.prompt_tokens,"
+    " completion_tokens=excluded.completion_tokens, latency_ms=excluded.latency_ms, error=excluded.error,"
+    " cached=excluded.cached, attempts=excluded.attempts, created_at=excluded.created_at,"
+    " retrieved=excluded.retrieved, details=excluded.details RETURNING id"
+)
+
+
+def row_to_record(row: sqlite3.Row) -> ResultRecord:
+    data = dict(row)
+    data["inputs"] = json.loads(data["inputs"])
+    data["parsed"] = json.loads(data["parsed"]) if data["parsed"] is not None else None
+    data["scores"] = tuple(json.loads(data["scores"] or "[]"))
+    data["passed"] = None if data["passed"] is None else bool(data["passed"])
+    data["cached"] = bool(data["cached"])
+    data["retrieved"] = tuple(json.loads(data["retrieved"] or "[]"))
+    data["details"] = json.loads(data.get("details") or "{}")
+    return ResultRecord(**{k: data[k] for k in RESULT_FIELDS})
