@@ -69,13 +69,16 @@ class ConfigError(WorkbenchError):
 
 
 class ModelError(WorkbenchError):
-    """A model call failed. ``spec`` names the model as the user wrote it (never a key)."""
+    """A model call failed. ``spec`` names the model as the user wrote it; the message shows it redacted (a
+    password in a URL, a key-shaped string) because messages reach notebooks, logs and the store."""
 
     def __init__(self, message: str, *, spec: str = "", status_code: int | None = None):
+        from workbench.secrets import redact
+
         self.spec = spec
         self.status_code = status_code
-        prefix = f"[{spec}] " if spec else ""
-        super().__init__(prefix + message)
+        prefix = f"[{redact(spec)}] " if spec else ""
+        super().__init__(redact(prefix + message) or "")
 
 
 class ModelNotFoundError(ModelError):

@@ -112,6 +112,7 @@ def execute_notebook(
             execution_timeout=timeout,
         )
     except Exception as exc:  # papermill's PapermillExecutionError names the failing cell
+        redact_notebook(executed)
         return NotebookOutcome(
             notebook.stem,
             "failed",
@@ -122,6 +123,7 @@ def execute_notebook(
         )
     finally:
         os.environ.pop(METRICS_ENV, None)
+    redact_notebook(executed)
     metrics = _metrics(metrics_file)
     outcome = NotebookOutcome(notebook.stem, "passed", time.perf_counter() - start, executed, metrics)
     if validate:
@@ -155,6 +157,19 @@ def execute_notebook(
             outcome.error = "nbval: " + _first_lines(proc.stdout[-3000:] + proc.stderr[-1000:], 12)
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def redact_notebook(path: Path) -> None:
+    """Mask secrets in an executed notebook — sources too, because papermill writes the injected parameters
+    (a model spec with a password in its URL, say) into the notebook it saves."""
+    if not path.exists():
+        return
+    from workbench.secrets import redact_value
+
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    cleaned = redact_value(notebook)
+    if cleaned != notebook:
+        path.write_text(json.dumps(cleaned, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 def _metrics(path: Path) -> dict[str, Any]:

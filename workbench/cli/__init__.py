@@ -124,7 +124,9 @@ def main() -> None:
     try:
         app()
     except WorkbenchError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        from workbench.secrets import redact
+
+        print(f"Error: {redact(str(exc))}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("Interrupted. Finished cells are stored; run the same command again to resume.", file=sys.stderr)

@@ -43,7 +43,9 @@ def serve_command(
     app = create_app(prompts or None, model, api_key=api_key, store=str(store) if store else None,
                      max_tokens_limit=max_tokens)  # fmt: skip
     service = app.state.service
-    typer.echo(f"serving {', '.join(service.prompts.names())} on {service.model.spec} at http://{host}:{port}/v1")
+    from workbench.secrets import redact
+
+    typer.echo(f"serving {', '.join(service.prompts.names())} on {redact(service.model.spec)} at http://{host}:{port}/v1")
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -121,7 +121,9 @@ class Model(ABC):
         self.spec = spec
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.spec}>"
+        from workbench.secrets import redact
+
+        return f"<{type(self).__name__} {redact(self.spec)}>"
 
     # -- what a provider implements -------------------------------------------------
     @abstractmethod

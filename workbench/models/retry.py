@@ -51,7 +51,7 @@ class RetryBudget:
     """The 429 budget shared by every call to one model in one run: it is renewed by each success."""
 
     seconds: float = DEFAULT_BUDGET
-    last_success: float = field(default_factory=time.monotonic)
+    last_success: float = field(default_factory=lambda: time.monotonic())
 
     def succeeded(self) -> None:
         self.last_success = time.monotonic()
@@ -138,8 +138,10 @@ def exhausted(retry_error: RetryError) -> ModelError:
     attempts = retry_error.last_attempt.attempt_number
     exc = retry_error.last_attempt.exception()
     assert isinstance(exc, RetryableModelError)
+    from workbench.secrets import redact
+
     text = str(exc)
-    prefix = f"[{exc.spec}] "
+    prefix = f"[{redact(exc.spec)}] "
     text = text[len(prefix) :] if exc.spec and text.startswith(prefix) else text
     return type(exc)(
         f"{text} (gave up after {attempts} attempts)",

@@ -157,6 +157,10 @@ def plan_run(
         )
     extra_scorers = [make_scorer(s) for s in (scorers or [])]
     scorer_map = {t.ref: [make_scorer(a) for a in t.assertions] + extra_scorers for t in templates}
+    for template in templates:
+        for scorer in scorer_map[template.ref]:
+            data.check_columns(scorer.required_columns(),
+                               template_name=f"the {scorer.name!r} assertion of {template.ref}")  # fmt: skip
     rows = [public_fields(row) for row in data.rows]
     cells: list[Cell] = []
     for template in templates:

@@ -58,6 +58,11 @@ class Scorer:
 
     name: str = "scorer"
 
+    def required_columns(self) -> tuple[str, ...]:
+        """Dataset columns this scorer reads (checked before any model call; a served request without them is
+        answered but not scored by this scorer)."""
+        return ()
+
     def score(self, ctx: ScoreContext) -> Score:
         raise NotImplementedError
 

@@ -26,6 +26,9 @@ class ExpectedMixin:
     value: Any = None
     column: str = "expected"
 
+    def required_columns(self) -> tuple[str, ...]:
+        return () if self.value is not None else (self.column,)
+
     def expected_for(self, ctx: ScoreContext) -> Any:
         if self.value is not None:
             return render_value(self.value, ctx.row)

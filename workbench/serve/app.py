@@ -35,6 +35,7 @@ from workbench.pipeline import Cell, Recorder, evaluate, execute, plan_request
 from workbench.pipeline.limiter import AdaptiveLimiter
 from workbench.prompts import PromptLibrary, PromptTemplate, load_prompt
 from workbench.scoring import Scorer, make_scorer
+from workbench.secrets import redact
 from workbench.serve.protocol import (
     RequestError,
     ServedPrompts,
@@ -67,10 +68,13 @@ class Service:
     def __post_init__(self) -> None:
         self.gate = AdaptiveLimiter(self.model.max_concurrency)
 
-    def scorers(self, template: PromptTemplate) -> list[Scorer]:
+    def scorers(self, cell: Cell) -> list[Scorer]:
+        """The prompt's assertions that this request can be judged by (an `expected` it did not send cannot)."""
+        template = cell.template
         if template.ref not in self._scorers:
             self._scorers[template.ref] = [make_scorer(a) for a in template.assertions]
-        return self._scorers[template.ref]
+        values = cell.scorer_inputs
+        return [s for s in self._scorers[template.ref] if all(c in values for c in s.required_columns())]
 
     def cell(self, template: PromptTemplate, variables: dict[str, Any], params: GenerationParams) -> Cell:
         try:
@@ -92,7 +96,7 @@ class Service:
             except ModelError as exc:
                 self.recorder.record(self.run_id, cell, error=str(exc))
                 raise RequestError(502, f"The model failed: {exc}", "upstream_error") from exc
-        verdict = await evaluate(cell, generation, self.scorers(cell.template))
+        verdict = await evaluate(cell, generation, self.scorers(cell))
         return self.recorder.record(self.run_id, cell, generation=generation, verdict=verdict, cached=cached,
                                     cache=self._cache_allowed(cell))  # fmt: skip
 
@@ -113,7 +117,7 @@ class Service:
                     yield piece
             finished = True
             generation = _streamed(cell, "".join(parts), start)
-            verdict = await evaluate(cell, generation, self.scorers(cell.template))
+            verdict = await evaluate(cell, generation, self.scorers(cell))
             self.recorder.record(self.run_id, cell, generation=generation, verdict=verdict,
                                  cache=self._cache_allowed(cell))  # fmt: skip
         finally:
@@ -191,12 +195,12 @@ def _routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "prompts": service.prompts.names(), "model": service.model.spec,
+        return {"status": "ok", "prompts": service.prompts.names(), "model": redact(service.model.spec),
                 "run_id": service.run_id}  # fmt: skip
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        return {"object": "list", "data": service.prompts.listing(service.model.spec)}
+        return {"object": "list", "data": service.prompts.listing(redact(service.model.spec) or "")}
 
     @app.post("/v1/prompts/{name}")
     async def run_prompt(name: str, request: Request) -> JSONResponse:
@@ -208,7 +212,7 @@ def _routes(app: FastAPI, service: Service) -> None:
         params = request_params(template, body.get("parameters") or {}, service.max_tokens_limit)
         record = await service.answer(service.cell(template, variables, params))
         return JSONResponse({
-            "id": record.row_id, "prompt": template.ref, "model": service.model.spec, "output": record.output,
+            "id": record.row_id, "prompt": template.ref, "model": record.model, "output": record.output,
             "parsed": record.parsed, "passed": record.passed, "scores": list(record.scores), "cached": record.cached,
             "latency_ms": record.latency_ms, "result_id": record.id,
             "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": record.completion_tokens},
