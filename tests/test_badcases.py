@@ -8,8 +8,8 @@ from workbench.badcases import BadCaseTracker, fingerprint
 from workbench.datasets import load_dataset
 from workbench.errors import StoreError
 from workbench.models.testing import FunctionModel, MockModel
-from workbench.prompts import PromptTemplate
 from workbench.pipeline import run
+from workbench.prompts import PromptTemplate
 from workbench.store import Store
 
 T = PromptTemplate.from_string("---\nname: bc\nassertions: [{type: equals}]\n---\nQ: {{ q }}")

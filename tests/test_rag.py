@@ -5,9 +5,9 @@ import pytest
 
 from workbench.errors import ConfigError, DatasetError
 from workbench.models.testing import EchoModel
+from workbench.pipeline import run
 from workbench.rag import KnowledgeBase, evaluate_retrieval, open_knowledge_base
 from workbench.rag.knowledge import read_document, split_text
-from workbench.pipeline import run
 from workbench.scoring import ScoreContext
 from workbench.scoring.semantic import Faithfulness
 

@@ -13,8 +13,8 @@ import pytest
 from workbench.errors import DatasetError, TemplateError
 from workbench.models import RetryPolicy
 from workbench.models.testing import FunctionModel, MockModel
-from workbench.prompts import PromptTemplate
 from workbench.pipeline import plan_run, run
+from workbench.prompts import PromptTemplate
 from workbench.store import Store
 from workbench.testing.fake_openai import FakeOpenAIServer
 

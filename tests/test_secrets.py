@@ -111,8 +111,8 @@ def test_no_canary_reaches_any_artefact(tmp_path, monkeypatch):
                 "model": "sentiment_cloze_en", "stream": True,
                 "messages": [{"role": "user", "content": f"again {ROW_CANARY}"}]}) as stream:  # fmt: skip
                 captured["serve stream"] = "".join(stream.iter_text())
-            feedback = httpx.post(f"{base}/feedback", json={"id": reply["id"], "rating": "down",
-                                  "note": f"leaked {ENV_CANARY}", "expected": "negative"}, timeout=30).json()  # fmt: skip
+            thumbs_down = {"id": reply["id"], "rating": "down", "note": f"leaked {ENV_CANARY}", "expected": "negative"}
+            feedback = httpx.post(f"{base}/feedback", json=thumbs_down, timeout=30).json()
             assert feedback["bad_case_id"], feedback
         finally:
             proc.terminate()
