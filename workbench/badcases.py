@@ -83,6 +83,53 @@ class RecheckReport:
         return f"<RecheckReport run {self.run_id}: {self.counts()}>"
 
 
+def _insert_case(db: Any, record: ResultRecord, fp: str, tags: list[str], note: str, expected: str | None,
+                 source: str) -> int:  # fmt: skip
+    stamp = now()
+    cur = db.execute(
+        "INSERT INTO bad_cases (fingerprint, prompt, version, model, row_id, inputs, output, expected, tags, note,"
+        " status, source, found_in_run, result_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " RETURNING id",
+        (fp, record.prompt, record.version, record.model, record.row_id,
+         redact(json.dumps(record.inputs, ensure_ascii=False, default=str)), redact(record.output), expected,
+         json.dumps(tags, ensure_ascii=False), redact(note) or "", "open", source, record.run_id, record.id, stamp,
+         stamp),
+    )  # fmt: skip
+    return cur.fetchone()[0]
+
+
+def _update_case(db: Any, existing: Any, record: ResultRecord, tags: list[str], note: str,
+                 expected: str | None) -> None:  # fmt: skip
+    merged = sorted(set(json.loads(existing["tags"])) | set(tags))
+    status = "regressed" if existing["status"] == "fixed" else existing["status"]  # failed again after a fix
+    db.execute(
+        "UPDATE bad_cases SET tags=?, note=?, expected=COALESCE(?, expected), output=?, version=?, model=?,"
+        " result_id=?, status=?, updated_at=? WHERE id=?",
+        (json.dumps(merged, ensure_ascii=False), redact(note) or existing["note"], expected, redact(record.output),
+         record.version, record.model, record.id, status, now(), existing["id"]),
+    )  # fmt: skip
+
+
+def _record_check(db: Any, case: BadCase, record: ResultRecord, run_id: str) -> str:
+    """Store one recheck of a case and move its status: fixed / still failing / regressed / still fixed."""
+    passed = bool(record.passed) and record.error is None
+    if passed:
+        outcome, status = ("still fixed" if case.status == "fixed" else "fixed"), "fixed"
+    elif case.status in ("fixed", "regressed"):
+        outcome, status = "regressed", "regressed"
+    else:
+        outcome, status = "still failing", case.status
+    stamp = now()
+    db.execute(
+        "INSERT INTO bad_case_checks (bad_case_id, run_id, result_id, prompt, version, model, output, passed, outcome,"
+        " checked_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (case.id, run_id, record.id, record.prompt, record.version, record.model, redact(record.output),
+         None if record.passed is None else int(record.passed), outcome, stamp),
+    )  # fmt: skip
+    db.execute("UPDATE bad_cases SET status=?, updated_at=? WHERE id=?", (status, stamp, case.id))
+    return outcome
+
+
 def _row_to_case(row: Any, checks: Sequence[dict[str, Any]] = ()) -> BadCase:
     data = dict(row)
     data["inputs"] = json.loads(data["inputs"])
@@ -112,61 +159,19 @@ class BadCaseTracker:
         if record.id is None:
             raise StoreError("That result was never stored; mark results that came from a run.")
         expected = expected if expected is not None else record.inputs.get("expected")
+        expected_text = None if expected is None else redact(str(expected))
         fp = fingerprint(record.inputs)
-        tags = [t.strip() for t in tags if t and t.strip()]
-        stamp = now()
+        tags = sorted({t.strip() for t in tags if t and t.strip()})
         with self.store.transaction() as db:
             existing = db.execute(
                 "SELECT * FROM bad_cases WHERE prompt=? AND model=? AND fingerprint=?",
                 (record.prompt, record.model, fp),
             ).fetchone()
             if existing is None:
-                cur = db.execute(
-                    "INSERT INTO bad_cases (fingerprint, prompt, version, model, row_id, inputs, output, expected,"
-                    " tags, note, status, source, found_in_run, result_id, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-                    (
-                        fp,
-                        record.prompt,
-                        record.version,
-                        record.model,
-                        record.row_id,
-                        redact(json.dumps(record.inputs, ensure_ascii=False, default=str)),
-                        redact(record.output),
-                        None if expected is None else redact(str(expected)),
-                        json.dumps(sorted(set(tags)), ensure_ascii=False),
-                        redact(note) or "",
-                        "open",
-                        source,
-                        record.run_id,
-                        record.id,
-                        stamp,
-                        stamp,
-                    ),
-                )
-                case_id = cur.fetchone()[0]
+                case_id = _insert_case(db, record, fp, tags, note, expected_text, source)
             else:
                 case_id = existing["id"]
-                merged = sorted(set(json.loads(existing["tags"])) | set(tags))
-                status = existing["status"]
-                if status == "fixed":
-                    status = "regressed"  # it failed again after being fixed
-                db.execute(
-                    "UPDATE bad_cases SET tags=?, note=?, expected=COALESCE(?, expected), output=?, version=?,"
-                    " model=?, result_id=?, status=?, updated_at=? WHERE id=?",
-                    (
-                        json.dumps(merged, ensure_ascii=False),
-                        redact(note) or existing["note"],
-                        None if expected is None else redact(str(expected)),
-                        redact(record.output),
-                        record.version,
-                        record.model,
-                        record.id,
-                        status,
-                        stamp,
-                        case_id,
-                    ),
-                )
+                _update_case(db, existing, record, tags, note, expected_text)
         return self.get(case_id)
 
     def capture_failures(self, records: Iterable[ResultRecord] | Any) -> list[BadCase]:
@@ -327,37 +332,11 @@ class BadCaseTracker:
         result = run(template, self.as_rows(cases), chosen, store=self.store, **run_options)
         by_key = {(r.row_id, r.model): r for r in result.records if r.repeat == 0}
         outcomes: dict[int, str] = {}
-        stamp = now()
         with self.store.transaction() as db:
             for case in cases:
                 record = by_key.get((f"bad-{case.id}", case.model))
-                if record is None:
-                    continue
-                passed = bool(record.passed) and record.error is None
-                if passed:
-                    outcome, status = ("still fixed" if case.status == "fixed" else "fixed"), "fixed"
-                elif case.status in ("fixed", "regressed"):
-                    outcome, status = "regressed", "regressed"
-                else:
-                    outcome, status = "still failing", case.status
-                outcomes[case.id] = outcome
-                db.execute(
-                    "INSERT INTO bad_case_checks (bad_case_id, run_id, result_id, prompt, version, model, output,"
-                    " passed, outcome, checked_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        case.id,
-                        result.run_id,
-                        record.id,
-                        record.prompt,
-                        record.version,
-                        record.model,
-                        redact(record.output),
-                        None if record.passed is None else int(record.passed),
-                        outcome,
-                        stamp,
-                    ),
-                )
-                db.execute("UPDATE bad_cases SET status=?, updated_at=? WHERE id=?", (status, stamp, case.id))
+                if record is not None:
+                    outcomes[case.id] = _record_check(db, case, record, result.run_id)
         return RecheckReport(result.run_id, outcomes, result)
 
     def export(self, path: str | Path, **filters: Any) -> Path:

@@ -80,83 +80,77 @@ def execute_notebook(
     out_dir: Path,
     parameters: dict[str, Any],
     *,
+    variant: str = "",
     kernel: str | None = None,
     validate: bool = True,
     timeout: int = 1800,
 ) -> NotebookOutcome:
-    """Execute one notebook with papermill, then validate the executed copy with nbval."""
+    """Execute one notebook with papermill, then validate the executed copy with nbval from fresh state.
+
+    ``variant`` names a variant of the run (``zh``, ``solutions``...) so its executed copy has its own file."""
+    name = notebook.stem + (f".{variant}" if variant else "")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / f"{name}.ipynb"
+    scratch = out_dir / f".{name}"
+    _fresh(scratch)
+    kernel = kernel or kernel_name()
+    params = {**_scratch_parameters(notebook, scratch), **parameters}
+    start = time.perf_counter()
+    outcome = _papermill(notebook, executed, params, kernel, timeout, scratch / "metrics.json", name)
+    if outcome.status == "passed" and validate:
+        _fresh(scratch)  # nbval re-runs with no store, vector store, adapters or cached answers left: a real rerun
+        _nbval(outcome, executed, out_dir, kernel, timeout)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _fresh(scratch: Path) -> None:
+    """An empty scratch folder: everything a notebook writes (stores, Chroma, adapters, metrics) lives there."""
+    import shutil
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+
+
+def _scratch_parameters(notebook: Path, scratch: Path) -> dict[str, str]:
+    """Point the notebook's storage parameters (those it declares) into the scratch folder, never the user's."""
     import papermill
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    executed = out_dir / notebook.name
-    scratch = out_dir / f".{notebook.stem}"
-    scratch.mkdir(exist_ok=True)
-    store = scratch / "store.db"
-    metrics_file = scratch / "metrics.json"
-    metrics_file.unlink(missing_ok=True)
     declared = set(papermill.inspect_notebook(str(notebook)))
-    scratch_paths = {"store": store, "chroma_path": scratch / "chroma"}  # never the user's own stores
-    params = {name: str(path) for name, path in scratch_paths.items() if name in declared}
-    params.update(parameters)
-    kernel = kernel or kernel_name()
+    paths = {"store": scratch / "store.db", "chroma_path": scratch / "chroma", "work_dir": scratch / "work"}
+    return {name: str(path) for name, path in paths.items() if name in declared}
+
+
+def _papermill(notebook: Path, executed: Path, params: dict[str, Any], kernel: str, timeout: int, metrics_file: Path,
+               name: str) -> NotebookOutcome:  # fmt: skip
+    import papermill
+
     os.environ[METRICS_ENV] = str(metrics_file)
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(executed),
-            parameters=params,
-            kernel_name=kernel,
-            cwd=str(notebook.parent),
-            progress_bar=False,
-            execution_timeout=timeout,
-        )
+        papermill.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name=kernel,
+                                   cwd=str(notebook.parent), progress_bar=False, execution_timeout=timeout)  # fmt: skip
     except Exception as exc:  # papermill's PapermillExecutionError names the failing cell
-        redact_notebook(executed)
-        return NotebookOutcome(
-            notebook.stem,
-            "failed",
-            time.perf_counter() - start,
-            executed,
-            _metrics(metrics_file),
-            error=_first_lines(str(exc)),
-        )
+        status, error = "failed", _first_lines(str(exc))
+    else:
+        status, error = "passed", ""
     finally:
         os.environ.pop(METRICS_ENV, None)
-    redact_notebook(executed)
-    metrics = _metrics(metrics_file)
-    outcome = NotebookOutcome(notebook.stem, "passed", time.perf_counter() - start, executed, metrics)
-    if validate:
-        for suffix in ("", "-wal", "-shm"):  # nbval re-runs from scratch: a real second, independent run
-            Path(f"{store}{suffix}").unlink(missing_ok=True)
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "--nbval-lax",
-                "--nbval-kernel-name",
-                kernel,
-                str(executed),
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-o",
-                "addopts=",
-                "--rootdir",
-                str(out_dir),
-            ],
-            cwd=str(out_dir),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        outcome.validation = _first_lines(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "")
-        if proc.returncode != 0:
-            outcome.status = "failed"
-            outcome.error = "nbval: " + _first_lines(proc.stdout[-3000:] + proc.stderr[-1000:], 12)
-    outcome.seconds = time.perf_counter() - start
-    return outcome
+        redact_notebook(executed)
+    return NotebookOutcome(name, status, time.perf_counter() - start, executed, _metrics(metrics_file), error=error)
+
+
+def _nbval(outcome: NotebookOutcome, executed: Path, out_dir: Path, kernel: str, timeout: int) -> None:
+    """Re-run the executed copy under ``pytest --nbval-lax``; any exit but 0 (including "no tests ran") fails."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", kernel, str(executed), "-q", "-p",
+         "no:cacheprovider", "-o", "addopts=", "--rootdir", str(out_dir)],
+        cwd=str(out_dir), capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    outcome.validation = _first_lines(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "")
+    if proc.returncode != 0:
+        outcome.status = "failed"
+        outcome.error = "nbval: " + _first_lines(proc.stdout[-3000:] + proc.stderr[-1000:], 12)
 
 
 def redact_notebook(path: Path) -> None:

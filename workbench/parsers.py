@@ -98,6 +98,51 @@ class LabelParser(OutputParser):
         return {"parser": self.kind, "labels": {k: list(v) for k, v in self.labels.items()}}
 
 
+_LETTER = re.compile(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])")
+
+
+@dataclass(frozen=True)
+class ChoiceParser(LabelParser):
+    """Multiple-choice answers (C-Eval / MMLU style): the output's first standalone option letter.
+
+    ``output: {parser: choice, options: [A, B, C, D], method: logprob, score_by: letter}`` — with ``method:
+    logprob`` each option is scored by the log-probability of its letter (``score_by: letter``) or of the row's
+    option text (``score_by: text``), and the best one is the answer.
+    """
+
+    kind: str = "choice"
+    score_by: str = "letter"
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ChoiceParser:
+        options = [str(o).strip() for o in config.get("options") or ["A", "B", "C", "D"]]
+        if not options or any(len(o) != 1 or not o.isalpha() for o in options):
+            raise ConfigError("A choice parser needs `options:` — single letters, e.g. [A, B, C, D].")
+        score_by = str(config.get("score_by", "letter"))
+        if score_by not in ("letter", "text"):
+            raise ConfigError(f"`score_by: {score_by}` — use letter or text.")
+        # " A": after "Answer:" the model writes the letter after a space, so that is the token to score
+        return cls(labels={o.upper(): (o.upper(), f" {o.upper()}") for o in options}, score_by=score_by)
+
+    def candidates(self, row: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """What to score per option: its letter, or the row's text for that option (``score_by: text``)."""
+        if self.score_by == "text":
+            return {letter: (f" {row.get(letter, '')}".rstrip(),) for letter in self.labels}
+        return {letter: (f" {letter}",) for letter in self.labels}
+
+    def parse(self, text: str) -> str:
+        for match in _LETTER.finditer(unicodedata.normalize("NFKC", text).upper()):
+            if match.group(1) in self.labels:
+                return match.group(1)
+        raise OutputParseError(
+            f"Output {text.strip()[:60]!r} names none of the options {', '.join(self.labels)}. "
+            "Ask for the letter only (end the prompt with 'Answer:'), or score by log-probability (method: logprob)."
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {"parser": self.kind, "options": list(self.labels), "score_by": self.score_by}
+
+
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
@@ -173,6 +218,7 @@ PARSERS.register("text", lambda config: OutputParser())
 PARSERS.register("label", LabelParser.from_config)
 PARSERS.register("json", lambda config: JsonParser(schema=config.get("schema")))
 PARSERS.register("regex", _regex)
+PARSERS.register("choice", ChoiceParser.from_config)
 
 
 def register_parser(name: str, factory: ParserFactory | str) -> None:

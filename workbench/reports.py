@@ -101,6 +101,23 @@ def summarize(records: Sequence[ResultRecord]) -> Any:
     return pd.DataFrame(out)
 
 
+def breakdown(records: Sequence[ResultRecord], by: str) -> Any:
+    """Per column and per value of a dataset column (an exam's ``subject``, a ``lang``): n, passed, pass rate and
+    its Wilson 95 % interval — the per-subject accuracy table of a C-Eval / MMLU style exam."""
+    import pandas as pd
+
+    df = results_dataframe(records)
+    if df.empty or by not in df.columns:
+        raise WorkbenchError(f"No column {by!r} in these results' inputs; columns: {', '.join(map(str, df.columns))}.")
+    lines = []
+    for (column, group_value), group in df.groupby(["column", by], sort=True):
+        judged = group["passed"].dropna().astype(bool)
+        n, passed = len(judged), int(judged.sum())
+        lines.append({"column": column, by: group_value, "n": n, "passed": passed,
+                      "pass_rate": round(passed / n, 4) if n else None, "ci95": wilson_interval(passed, n)})  # fmt: skip
+    return pd.DataFrame(lines)
+
+
 def export_results(records: Sequence[ResultRecord], path: str | Path) -> Path:
     """Write one row per cell to .csv or .jsonl (dataset columns first), or an HTML report: the summary with
     intervals, then the matrix (one line per row, ✓/✗ per column, differing outputs highlighted)."""

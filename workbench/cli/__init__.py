@@ -69,6 +69,9 @@ def run_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Export results: .csv, .jsonl or .html.")] = None,
     store: StoreOpt = None,
     fail_under: Annotated[float | None, typer.Option(help="Exit 1 if the pass rate is below this (0-1).")] = None,
+    gate: Annotated[
+        str | None, typer.Option(help="Exit 1 unless the run passes this named gate (workbench/gates.py).")
+    ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Call the models even for cached prompts.")] = False,
     no_preflight: Annotated[
         bool, typer.Option("--no-preflight", help="Skip the endpoint check before the run.")
@@ -118,6 +121,13 @@ def run_command(
         shown = "n/a" if rate is None else f"{rate:.4g}"
         console().print(f"[red]pass rate {shown} is under --fail-under {fail_under}[/red]")
         raise typer.Exit(1)
+    if gate:
+        from workbench.gates import check
+
+        report = check(gate, result)
+        console().print(str(report), highlight=False)
+        if not report.passed:
+            raise typer.Exit(1)
 
 
 def main() -> None:

@@ -104,6 +104,13 @@ def format_gemma_chat(messages: list[ChatMessage]) -> str:
     return "".join(parts)
 
 
+def continuation(prompt: str, word: str) -> str:
+    """How ``word`` follows ``prompt``: with a leading space when it is a Latin word after a non-space."""
+    if word[:1].isascii() and word[:1].isalnum() and prompt[-1:] and not prompt[-1:].isspace():
+        return " " + word
+    return word
+
+
 _LOCKS: dict[str, threading.RLock] = {}
 
 
@@ -268,11 +275,15 @@ class LocalModel(Model):
         """Pick the label whose words are most likely to continue ``prompt``.
 
         A label's score is the log-sum-exp of its words' log-probabilities, so a label with several good
-        words ("难过", "累", "伤心") is not penalised for the model's favourite.
+        words ("难过", "累", "伤心") is not penalised for the model's favourite. A word is scored as it would be
+        written after the prompt: English words after a non-space get their leading space (" great" is one
+        token, "great" without it another that the model rarely writes there).
         Returns (best word of the best label, per-label scores).
         """
         words = sorted({w for ws in labels.values() for w in ws})
-        word_scores = self.label_logprobs(prompt, words, prefix=prefix)
+        forms = {w: continuation(prompt, w) for w in words}
+        scored = self.label_logprobs(prompt, list(forms.values()), prefix=prefix)
+        word_scores = {w: scored[form] for w, form in forms.items()}
         label_scores = {
             label: math.log(sum(math.exp(word_scores[w]) for w in ws)) if ws else -math.inf
             for label, ws in labels.items()

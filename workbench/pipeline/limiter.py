@@ -51,6 +51,7 @@ class AdaptiveLimiter:
         async with cond:
             await cond.wait_for(lambda: self.in_flight < self.current)
             if self.cancel_event is not None and self.cancel_event.is_set():
+                cond.notify(1)  # pass the wake-up on: the next waiter sees the cancel too
                 raise asyncio.CancelledError
             self.in_flight += 1
         if self._rate is not None:
@@ -65,7 +66,7 @@ class AdaptiveLimiter:
         cond = self._cond()
         async with cond:
             self.in_flight -= 1
-            cond.notify_all()
+            cond.notify(max(1, self.current - self.in_flight))  # wake only as many waiters as there are free slots
 
     def pushback(self) -> None:
         """The endpoint said "too much": halve the limit (once per cooldown)."""

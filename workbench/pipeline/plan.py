@@ -20,7 +20,7 @@ from workbench.errors import ConfigError, TemplateError, WorkbenchError
 from workbench.identity import CellKey, Column
 from workbench.models import GenerationParams, Model, get_model
 from workbench.models.base import PromptInput
-from workbench.parsers import LabelParser
+from workbench.parsers import ChoiceParser, LabelParser
 from workbench.prompts import PromptTemplate, load_prompt
 from workbench.scoring import Scorer, make_scorer
 
@@ -78,6 +78,14 @@ class Cell:
         )
 
     @property
+    def labels(self) -> dict[str, tuple[str, ...]]:
+        """What log-probability scoring compares: the label words, or a choice question's options for this row."""
+        parser = self.template.parser
+        if isinstance(parser, ChoiceParser):
+            return parser.candidates(self.inputs)
+        return dict(parser.labels) if isinstance(parser, LabelParser) else {}
+
+    @property
     def scorer_inputs(self) -> dict[str, Any]:
         return {**self.inputs, **self.retrieved_values}
 
@@ -90,7 +98,7 @@ class Cell:
             "mode": self.model.evaluation_mode(self.prefix),
         }
         if self.uses_logprob_labels:
-            payload["labels"] = self.template.output.get("labels")
+            payload["labels"] = self.labels
         if self.params.temperature > 0:
             payload["repeat"] = self.repeat  # each sample is its own entry (its seed differs too)
         if self.model.capabilities.takes_inputs:

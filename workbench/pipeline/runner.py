@@ -20,7 +20,7 @@ from typing import Any
 
 from workbench import provenance
 from workbench.errors import ModelError, RetryableModelError
-from workbench.models import Model
+from workbench.models import Generation, Model
 from workbench.models.retry import Retrier, RetryBudget, RetryPolicy
 from workbench.pipeline.limiter import AdaptiveLimiter
 from workbench.pipeline.plan import Cell, RunPlan, plan_run
@@ -68,6 +68,54 @@ async def _preflight(models: Sequence[Model]) -> None:
     await asyncio.gather(*(m.preflight() for m in models))
 
 
+class _Worker:
+    """Answers one cell at a time for a run: resumed → cache → execute (retries, the model's gate) → evaluate →
+    record. One per run, shared by all the run's tasks."""
+
+    def __init__(self, plan: RunPlan, recorder: Recorder, state: _RunState, *, cache: bool, timeout: float | None,
+                 retries: int | None, retry_budget: float | None, concurrency: int | None, rate_limit: float | None,
+                 cancel_event: threading.Event | None):  # fmt: skip
+        self.plan, self.recorder, self.state, self.cache = plan, recorder, state, cache
+        self.timeout, self.cancel_event = timeout, cancel_event
+        self.policy = {m.spec: _policy(m, retries, retry_budget) for m in plan.models}
+        self.budget = {spec: RetryBudget(p.budget) for spec, p in self.policy.items()}
+        self.gate = {m.spec: AdaptiveLimiter(concurrency or m.max_concurrency, rate_limit=rate_limit,
+                                             cancel_event=cancel_event) for m in plan.models}  # fmt: skip
+
+    async def _generate(self, cell: Cell) -> tuple[Generation | None, str | None]:
+        spec = cell.model.spec
+        retrier = Retrier(self.policy[spec], self.budget[spec], gate=self.gate[spec], timeout=self.timeout, spec=spec)
+        try:
+            generation = await execute(cell, retrier=retrier)
+        except ModelError as exc:
+            if isinstance(exc, RetryableModelError):
+                self.state.retryable.add(str(cell.key))
+            return None, str(exc)
+        except Exception as exc:  # a provider bug must not lose the other cells
+            return None, f"[{spec}] {type(exc).__name__}: {exc}"
+        self.state.stats["called"] += 1
+        return generation, None
+
+    async def process(self, cell: Cell, *, sweep: bool = False) -> None:
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            raise asyncio.CancelledError
+        generation = self.recorder.cached(cell) if self.cache else None
+        cached, error = generation is not None, None
+        if generation is None:
+            generation, error = await self._generate(cell)
+        else:
+            self.state.stats["cached"] += 1
+        verdict = None
+        if generation is not None:
+            self.state.retryable.discard(str(cell.key))
+            verdict = await evaluate(cell, generation, self.plan.scorers[cell.template.ref])
+        record = self.recorder.record(self.state.session.run_id, cell, generation=generation, verdict=verdict,
+                                      error=error, cached=cached, cache=self.cache)  # fmt: skip
+        self.state.done(cell, record, replacing=sweep)
+        if sweep and record.error is None:
+            self.state.stats["errors"] -= 1
+
+
 async def arun(
     prompts: Any,
     dataset: Any,
@@ -99,47 +147,15 @@ async def arun(
     recorder = Recorder(store)
     session = recorder.begin(plan, name=name, provenance=provenance.collect(plan.models))
     state = _RunState(plan, session, progress, on_result)
-    policy_of = {m.spec: _policy(m, retries, retry_budget) for m in plan.models}
-    budgets = {spec: RetryBudget(p.budget) for spec, p in policy_of.items()}
-    gates = {m.spec: AdaptiveLimiter(concurrency or m.max_concurrency, rate_limit=rate_limit, cancel_event=cancel_event)
-             for m in plan.models}  # fmt: skip
-
-    async def process(cell: Cell, *, sweep: bool = False) -> None:
-        if cancel_event is not None and cancel_event.is_set():
-            raise asyncio.CancelledError
-        spec = cell.model.spec
-        generation = recorder.cached(cell) if cache else None
-        error, cached = None, generation is not None
-        if generation is None:
-            retrier = Retrier(policy_of[spec], budgets[spec], gate=gates[spec], timeout=timeout, spec=spec)
-            try:
-                generation = await execute(cell, retrier=retrier)
-                state.stats["called"] += 1
-            except ModelError as exc:
-                error = str(exc)
-                if isinstance(exc, RetryableModelError):
-                    state.retryable.add(str(cell.key))
-            except Exception as exc:  # a provider bug must not lose the other cells
-                error = f"[{spec}] {type(exc).__name__}: {exc}"
-        else:
-            state.stats["cached"] += 1
-        verdict = None
-        if generation is not None:
-            state.retryable.discard(str(cell.key))
-            verdict = await evaluate(cell, generation, plan.scorers[cell.template.ref])
-        record = recorder.record(session.run_id, cell, generation=generation, verdict=verdict, error=error,
-                                 cached=cached, cache=cache)  # fmt: skip
-        state.done(cell, record, replacing=sweep)
-        if sweep and record.error is None:
-            state.stats["errors"] -= 1
-
+    worker = _Worker(plan, recorder, state, cache=cache, timeout=timeout, retries=retries, retry_budget=retry_budget,
+                     concurrency=concurrency, rate_limit=rate_limit, cancel_event=cancel_event)  # fmt: skip
     status = "completed"
     tasks: list[asyncio.Future[Any]] = []
     try:
-        tasks = [asyncio.ensure_future(process(c)) for c in state.pending()]
+        tasks = [asyncio.ensure_future(worker.process(c)) for c in state.pending()]
         if tasks:
             await asyncio.gather(*tasks)
-        await _final_sweep(state, process)
+        await _final_sweep(state, worker.process)
     except BaseException:  # Ctrl-C, kernel interrupt, Stop, or a bug: keep what finished, resumable later
         status = "interrupted"
         for task in tasks:
@@ -231,7 +247,10 @@ def run(
                    model_options=model_options, preflight=preflight)  # fmt: skip
     try:
         asyncio.get_running_loop()
+        in_a_loop = True  # Jupyter's kernel loop: run on a private loop in a worker thread
     except RuntimeError:
+        in_a_loop = False
+    if not in_a_loop:
         return asyncio.run(arun(prompts, dataset, models, **options))
     return _run_in_thread(lambda: arun(prompts, dataset, models, **options), cancel_event)
 

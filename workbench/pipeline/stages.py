@@ -9,11 +9,12 @@ bad-case recheck all go through these two functions, so a prompt and row give th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from workbench.models import Generation
 from workbench.models.retry import Retrier
+from workbench.parsers import ChoiceParser
 from workbench.pipeline.plan import Cell
 from workbench.scoring import Score, ScoreContext, Scorer, score_row
 
@@ -22,8 +23,11 @@ async def execute(cell: Cell, *, retrier: Retrier | None = None) -> Generation:
     """One model call for a cell (with retries); raises :class:`ModelError` when it cannot be answered."""
     model = cell.model
     if cell.uses_logprob_labels:
-        labels = cell.template.parser.labels  # type: ignore[attr-defined]
-        return await model.aclassify(cell.prompt, labels, prefix=cell.prefix)  # type: ignore[arg-type]
+        generation = await model.aclassify(cell.prompt, cell.labels, prefix=cell.prefix)  # type: ignore[arg-type]
+        if isinstance(cell.template.parser, ChoiceParser) and generation.label_scores:
+            best = max(generation.label_scores, key=generation.label_scores.__getitem__)
+            generation = replace(generation, text=best)  # a choice's answer is its letter, whatever was scored
+        return generation
     return await model.agenerate(cell.prompt, cell.params, prefix=cell.prefix, inputs=cell.inputs, retrier=retrier)
 
 

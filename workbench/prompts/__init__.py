@@ -7,7 +7,8 @@
 
 from workbench.prompts.fileformat import TEMPLATE_SUFFIX
 from workbench.prompts.library import PromptLibrary, default_library_path, diff_templates, iter_variables, load_prompt
-from workbench.prompts.template import InputSpec, ModelDefaults, PromptTemplate, render_string, split_messages
+from workbench.prompts.spec import InputSpec, ModelDefaults, split_messages
+from workbench.prompts.template import PromptTemplate, render_string
 
 __all__ = [
     "TEMPLATE_SUFFIX",

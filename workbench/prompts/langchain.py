@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workbench.prompts.template import PromptTemplate, split_messages
+from workbench.prompts.spec import split_messages
+from workbench.prompts.template import PromptTemplate
 
 
 def to_langchain(template: PromptTemplate) -> Any:

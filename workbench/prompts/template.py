@@ -26,7 +26,6 @@ any model call. The file's exact text is kept (``source``), so what is saved and
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -39,7 +38,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workbench.errors import MissingVariablesError, TemplateError
 from workbench.identity import PromptRef
-from workbench.models.base import ChatMessage, PromptInput
+from workbench.models.base import PromptInput
 from workbench.parsers import OutputParser, make_parser
 from workbench.prompts.fileformat import (
     TEMPLATE_SUFFIX,
@@ -47,22 +46,7 @@ from workbench.prompts.fileformat import (
     parse_front_matter,
     split_front_matter,
 )
-
-ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$", re.MULTILINE | re.IGNORECASE)
-KNOWN_KEYS = {
-    "name",
-    "version",
-    "description",
-    "tags",
-    "model",
-    "inputs",
-    "output",
-    "assertions",
-    "sample",
-    "authors",
-    "retrieval",
-    "dataset",
-}
+from workbench.prompts.spec import ROLE_LINE, InputSpec, ModelDefaults, split_messages, template_fields
 
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
 
@@ -71,44 +55,6 @@ def render_string(text: str, values: Mapping[str, Any]) -> str:
     """Render a small Jinja2 string (an assertion's ``value:``) in the same sandbox as template bodies."""
     return _env.from_string(text).render(dict(values))
 
-
-@dataclass(frozen=True)
-class InputSpec:
-    """A declared input variable: what it means and an example value for previews."""
-
-    name: str
-    description: str = ""
-    example: Any = None
-    default: Any = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        if self.description:
-            data["description"] = self.description
-        if self.example is not None:
-            data["example"] = self.example
-        if self.default is not None:
-            data["default"] = self.default
-        return data
-
-
-@dataclass(frozen=True)
-class ModelDefaults:
-    """The model and sampling parameters a template was written for (overridable per run)."""
-
-    spec: str | None = None
-    api: str = "auto"  # auto | completion | chat
-    parameters: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        if self.spec:
-            data["spec"] = self.spec
-        if self.api != "auto":
-            data["api"] = self.api
-        if self.parameters:
-            data["parameters"] = dict(self.parameters)
-        return data
 
 
 @dataclass(frozen=True)
@@ -161,56 +107,7 @@ class PromptTemplate:
     def _from_meta(
         cls, meta: dict[str, Any], body: str, *, name: str | None, path: Path | None, body_line: int
     ) -> PromptTemplate:
-        where = str(path) if path else None
-        try:
-            model_meta = meta.get("model") or {}
-            if isinstance(model_meta, str):
-                model_meta = {"spec": model_meta}
-            if not isinstance(model_meta, dict):
-                raise TypeError("`model:` must be a mapping (spec, api, parameters)")
-            config = model_meta.get("configuration") or {}  # Prompty layout
-            spec = model_meta.get("spec") or config.get("spec")
-            model = ModelDefaults(
-                spec=spec,
-                api=str(model_meta.get("api", "auto")),
-                parameters=dict(model_meta.get("parameters") or {}),
-            )
-            samples = meta.get("sample") or {}
-            inputs = {}
-            for key, value in (meta.get("inputs") or {}).items():
-                value = value if isinstance(value, dict) else {"example": value}
-                inputs[str(key)] = InputSpec(
-                    name=str(key),
-                    description=str(value.get("description", "")),
-                    example=value.get("example", value.get("sample", samples.get(key))),
-                    default=value.get("default"),
-                )
-            tags = meta.get("tags") or ()
-            assertions = meta.get("assertions") or ()
-            if not isinstance(assertions, list | tuple):
-                raise TypeError("`assertions:` must be a list of {type: ...} entries")
-            version = int(meta.get("version", 1))
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise TemplateError(f"Invalid front matter: {exc}", path=where, line=1) from exc
-        template_name = str(meta.get("name") or name or "untitled")
-        return cls(
-            name=template_name,
-            body=body,
-            version=version,
-            description=str(meta.get("description", "")),
-            tags=tuple(map(str, tags)),
-            model=model,
-            inputs=inputs,
-            output=dict(meta.get("output") or {}),
-            assertions=tuple(dict(a) for a in assertions),
-            retrieval=dict(meta.get("retrieval") or {}),
-            dataset=meta.get("dataset"),
-            extra={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
-            path=path,
-            body_line=body_line,
-        )
-
-    # -- checks made when a template is built, before any model call --------------------
+        return cls(body=body, path=path, body_line=body_line, **template_fields(meta, name=name, path=path))
     @cached_property
     def _ast(self) -> nodes.Template:
         try:
@@ -437,22 +334,3 @@ def _template_lineno(exc: BaseException) -> int | None:
             lineno = tb.tb_lineno
         tb = tb.tb_next
     return lineno
-
-
-def split_messages(text: str, *, where: str | None = None) -> list[ChatMessage]:
-    """Split rendered chat text on ``role:`` lines into messages."""
-    matches = list(ROLE_LINE.finditer(text))
-    if not matches:
-        return [ChatMessage("user", text.strip())]
-    leading = text[: matches[0].start()].strip()
-    if leading:
-        raise TemplateError(
-            "Chat body has text before its first `system:`/`user:` line. Put a role line first.",
-            path=where,
-        )
-    messages = []
-    for i, match in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        content = text[match.end() : end].strip("\n").strip()
-        messages.append(ChatMessage(match.group(1).lower(), content))  # type: ignore[arg-type]
-    return messages

@@ -172,6 +172,13 @@ def create_app(
 
 
 def _routes(app: FastAPI, service: Service) -> None:
+    _guard(app, service)
+    _endpoints(app, service)
+
+
+def _guard(app: FastAPI, service: Service) -> None:
+    """Errors as OpenAI-style bodies; the bearer key and the body-size limit before any route runs."""
+
     @app.exception_handler(RequestError)
     async def request_error(request: Request, exc: RequestError) -> JSONResponse:
         return JSONResponse(error_body(str(exc), exc.code), status_code=exc.status)
@@ -193,6 +200,8 @@ def _routes(app: FastAPI, service: Service) -> None:
             )
         return await call_next(request)
 
+
+def _endpoints(app: FastAPI, service: Service) -> None:
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "prompts": service.prompts.names(), "model": redact(service.model.spec),

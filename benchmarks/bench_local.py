@@ -1,0 +1,264 @@
+"""The embedded local model: speed of the prefix cache, determinism, accuracy with intervals, the exam.
+
+Every ratio is against a baseline measured in the same run, on the same rows:
+
+A. ``sentiment_cloze_zh`` over ``datasets/reviews_zh_test.csv`` (200 held-out reviews), rows/s and accuracy:
+   - bare llama.cpp (xllamacpp), each prompt evaluated whole from an empty cache — what ``reset()`` before
+     every call did, i.e. the workbench before the prefix cache (the baseline, 1.00×);
+   - bare llama.cpp reusing the KV cache of whatever prompt ran before (the practical limit; order-dependent);
+   - the workbench (``wb.run`` on ``local``: prefix state restored per row, scoring, SQLite) — the target;
+   - llama-cpp-python with ``reset()`` (the previous engine), when it is installed;
+   - naive batching: 4 sequences decoded together (llama.cpp's continuous batching), kept only if it helps.
+B. Determinism: the same rows forward, shuffled and as two subsets; how many outputs differ.
+C. Accuracy with Wilson 95 % intervals: the cloze prompts, generation vs log-probability scoring, on the bundled
+   24-row sets and the held-out test sets (these numbers justify the gates in ``workbench/gates.py``).
+D. The multiple-choice exam (``exam_mc``), per subject, scored by letter and by option text.
+
+Usage: python benchmarks/bench_local.py [--rows 200] [--skip-accuracy] [--skip-exam]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import workbench as wb
+from workbench.compare import wilson_interval
+from workbench.datasets import load_dataset
+from workbench.errors import OutputParseError
+from workbench.models.local import default_model_path
+from workbench.reports import breakdown
+
+ROOT = Path(__file__).resolve().parent.parent
+THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def bare_server(parallel: int = 1):
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(default_model_path())
+    params.n_ctx = 2048 * parallel
+    params.n_parallel = parallel
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = THREADS
+    params.cache_ram_mib, params.swa_full, params.warmup, params.verbosity = 0, True, False, 0
+    params.hostnames = [os.path.join(tempfile.mkdtemp(), "bench.sock")]
+    return xllamacpp.Server(params)
+
+
+def body(template: wb.PromptTemplate, prompt: str, cache: bool) -> dict:
+    p = template.model.parameters
+    return {"prompt": prompt, "max_tokens": p["max_tokens"], "temperature": 0, "top_k": 1, "stop": p["stop"],
+            "seed": 0, "cache_prompt": cache}  # fmt: skip
+
+
+def accuracy(template: wb.PromptTemplate, outputs: list[str], expected: list[str]) -> tuple[int, int]:
+    right = 0
+    for out, want in zip(outputs, expected, strict=True):
+        with contextlib.suppress(OutputParseError):  # an unparsed output is a wrong answer
+            right += template.parser.parse(out) == template.parser.normalize_label(want)
+    return right, len(outputs)
+
+
+def timed(fn: Callable[[list[str]], list[str]], texts: list[str]) -> tuple[float, list[str]]:
+    start = time.perf_counter()
+    outputs = fn(texts)
+    return len(texts) / (time.perf_counter() - start), outputs
+
+
+METHODS = {
+    "reset": "bare llama.cpp (xllamacpp), each prompt whole from an empty cache — baseline",
+    "llama-cpp-python": "llama-cpp-python with reset() — the previous engine and method (“today”)",
+    "reuse": "bare llama.cpp reusing the previous prompt's KV cache (the practical limit; order-dependent)",
+    "workbench": "workbench `local`: prefix state restored per row (+ parsing, scoring, SQLite)",
+    "batched": "naive batching: 4 sequences decoded together (continuous batching)",
+}
+
+
+def method_runner(method: str, template: wb.PromptTemplate) -> Callable[[list[str]], list[str]] | None:
+    """One way of answering the rows; each runs in its own process so engines never share a machine's threads."""
+    if method in ("reset", "reuse"):
+        server = bare_server()
+        return lambda items: [server.handle_completions(body(template, template.render(text=t), method == "reuse"))
+                              ["choices"][0]["text"] for t in items]  # fmt: skip
+    if method == "workbench":
+        def workbench_run(items: list[str]) -> list[str]:
+            result = wb.run(template, [{"text": t, "expected": "positive"} for t in items], ["local"],
+                            store=Path(tempfile.mkdtemp()) / "bench.db", cache=False, progress=False)  # fmt: skip
+            return [r.output for r in result.records]
+
+        return workbench_run
+    if method == "batched":
+        return _batched(template)
+    return _llama_cpp_python(template)
+
+
+def measure(method: str, rows: int) -> None:
+    """Child process: time one method over the rows (after a warm-up), then answer them shuffled; print JSON."""
+    template = wb.load_prompt("sentiment_cloze_zh")
+    texts = [r["text"] for r in load_dataset(ROOT / "datasets/reviews_zh_test.csv").head(rows)]
+    fn = method_runner(method, template)
+    if fn is None:
+        print(json.dumps(None))
+        return
+    fn(texts[:3])  # load the model and evaluate the prefix once, outside the timing
+    rate, outputs = timed(fn, texts)
+    shuffled = texts[:]
+    random.Random(7).shuffle(shuffled)
+    again = dict(zip(shuffled, fn(shuffled), strict=True))
+    subsets = {}
+    if method == "workbench":
+        for subset in (texts[1::2], texts[len(texts) // 2 :]):
+            subsets.update({f"{t}#{len(subset)}": o for t, o in zip(subset, fn(subset), strict=True)})
+    print(json.dumps({"rate": rate, "outputs": outputs, "shuffled": [again[t] for t in texts], "subsets": subsets},
+                     ensure_ascii=False))  # fmt: skip
+
+
+def speed_section(rows: int, rounds: int) -> None:
+    template = wb.load_prompt("sentiment_cloze_zh")
+    data = load_dataset(ROOT / "datasets/reviews_zh_test.csv").head(rows)
+    texts, expected = [r["text"] for r in data], [r["expected"] for r in data]
+    results: dict[str, list[dict]] = {m: [] for m in METHODS}
+    for _ in range(rounds):  # interleaved rounds: a slow minute on a shared machine hits every method alike
+        for method in METHODS:
+            done = subprocess.run([sys.executable, __file__, "--measure", method, "--rows", str(rows)],
+                                  capture_output=True, text=True, check=True)  # fmt: skip
+            value = json.loads(done.stdout.strip().splitlines()[-1])
+            if value is not None:
+                results[method].append(value)
+    print(f"\n### A. {template.ref} over {len(texts)} held-out reviews (datasets/reviews_zh_test.csv), "
+          f"median of {rounds} interleaved rounds, each method in its own process\n")
+    print("| method | rows/s | vs baseline | vs “today” | accuracy | 95% CI | outputs that change when the rows are "
+          "shuffled |\n|---|---|---|---|---|---|---|")  # fmt: skip
+    rate = {m: statistics.median(r["rate"] for r in runs) for m, runs in results.items() if runs}
+    for method, runs in results.items():
+        if not runs:
+            print(f"| {METHODS[method]} | not installed | | | | | |")
+            continue
+        right, n = accuracy(template, runs[0]["outputs"], expected)
+        changed = sum(a != b for a, b in zip(runs[0]["outputs"], runs[0]["shuffled"], strict=True))
+        today = f"{rate[method] / rate['llama-cpp-python']:.2f}×" if "llama-cpp-python" in rate else "–"
+        ci = wilson_interval(right, n)
+        print(f"| {METHODS[method]} | {rate[method]:.2f} | {rate[method] / rate['reset']:.2f}× | {today} | "
+              f"{right}/{n} = {right / n:.1%} | {ci[0]:.1%}–{ci[1]:.1%} | {changed}/{n} |")  # fmt: skip
+    first = results["workbench"][0]
+    forward = dict(zip(texts, first["outputs"], strict=True))
+    shuffled_differ = sum(a != b for a, b in zip(first["outputs"], first["shuffled"], strict=True))
+    subsets_differ = sum(forward[key.rsplit("#", 1)[0]] != out for key, out in first["subsets"].items())
+    print(f"\n### B. Determinism of the workbench path\n\nThe same rows forward and shuffled: {shuffled_differ} of "
+          f"{len(texts)} outputs differ; as two subsets (every other row; the second half — {len(first['subsets'])} "
+          f"outputs): {subsets_differ} differ.")  # fmt: skip
+
+
+def _llama_cpp_python(template: wb.PromptTemplate) -> Callable[[list[str]], list[str]] | None:
+    try:
+        from llama_cpp import Llama
+    except ImportError:  # not a dependency any more; `pip install llama-cpp-python` (it compiles) to compare
+        return None
+    llm = Llama(model_path=str(default_model_path()), n_ctx=2048, n_threads=THREADS, n_batch=512, verbose=False,
+                flash_attn=True)  # fmt: skip
+    p = template.model.parameters
+
+    def run(items: list[str]) -> list[str]:
+        out = []
+        for t in items:
+            llm.reset()
+            response = llm.create_completion(prompt=template.render(text=t), max_tokens=p["max_tokens"],
+                                             temperature=0, top_k=1, stop=p["stop"], seed=0)  # fmt: skip
+            out.append(response["choices"][0]["text"])
+        return out
+
+    return run
+
+
+def _batched(template: wb.PromptTemplate) -> Callable[[list[str]], list[str]]:
+    server = bare_server(parallel=4)
+
+    def run(items: list[str]) -> list[str]:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            replies = pool.map(lambda t: server.handle_completions(body(template, template.render(text=t), True)),
+                               items)  # fmt: skip
+            return [r["choices"][0]["text"] for r in replies]
+
+    return run
+
+
+def accuracy_section() -> None:
+    print("\n### C. Accuracy on the local model (greedy), with Wilson 95% intervals\n")
+    print("| prompt | scoring | dataset | passed | accuracy | 95% CI | unparsed | rows/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    sets = {"sentiment_cloze_en": ["sentiment_en.csv", "reviews_en_test.csv"],
+            "sentiment_cloze_zh@v1": ["sentiment_zh.csv", "reviews_zh_test.csv"],
+            "sentiment_cloze_zh": ["sentiment_zh.csv", "reviews_zh_test.csv"]}  # fmt: skip
+    store = Path(tempfile.mkdtemp()) / "acc.db"
+    for name, files in sets.items():
+        base = wb.load_prompt(name)
+        by_logprob = base.with_changes(output={**base.output, "method": "logprob"}, version=base.version + 100)
+        variants = [("generate + label words", base), ("log-probability of the label words", by_logprob)]
+        for method, template in variants:
+            for file in files:
+                start = time.perf_counter()
+                result = wb.run(template, ROOT / "datasets" / file, ["local"], store=store, cache=False, progress=False)
+                rate = len(result.records) / (time.perf_counter() - start)
+                judged = [r for r in result.records if r.passed is not None]
+                passed = sum(bool(r.passed) for r in judged)
+                unparsed = sum(1 for r in result.records if r.parsed is None)
+                ci = wilson_interval(passed, len(judged))
+                print(f"| {base.ref} | {method} | {file} | {passed}/{len(judged)} | {passed / len(judged):.1%} | "
+                      f"{ci[0]:.1%}–{ci[1]:.1%} | {unparsed} | {rate:.1f} |")  # fmt: skip
+
+
+def exam_section() -> None:
+    print("\n### D. Multiple-choice exam (exam_mc, 48 questions), per subject\n")
+    store = Path(tempfile.mkdtemp()) / "exam.db"
+    base = wb.load_prompt("exam_mc")
+    by_text = base.with_changes(output={**base.output, "score_by": "text"}, version=base.version + 100)
+    for label, template in (("option letter", base), ("option text", by_text)):
+        result = wb.run(template, ROOT / "datasets/exam_mc.jsonl", ["local"], store=store, cache=False, progress=False)
+        table = breakdown(result.records, "subject")
+        letters = {}
+        for r in result.records:
+            letters[r.output] = letters.get(r.output, 0) + 1
+        given = dict(sorted(letters.items()))
+        print(f"scored by {label}: overall {result.pass_rate:.1%} (chance 25%); answers given: {given}\n")
+        print("| subject | passed | accuracy | 95% CI |\n|---|---|---|---|")
+        for _, line in table.iterrows():
+            print(f"| {line['subject']} | {line['passed']}/{line['n']} | {line['pass_rate']:.0%} | "
+                  f"{line['ci95'][0]:.0%}–{line['ci95'][1]:.0%} |")  # fmt: skip
+        print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=200)
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-exam", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: one method, in a child process
+    args = parser.parse_args()
+    if args.measure:
+        measure(args.measure, args.rows)
+        return
+    print(f"# bench_local — {os.cpu_count()} cores, {THREADS} llama.cpp threads")
+    if not args.skip_speed:
+        speed_section(args.rows, args.rounds)
+    if not args.skip_accuracy:
+        accuracy_section()
+    if not args.skip_exam:
+        exam_section()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Every gate a notebook, the demo or a test asserts fails a model that did not earn it: one that always gives
+the same answer, and one that answers at random. (The real local model passing them is checked where they are
+used: tests/test_local_model.py, tests/test_cli.py's demo test, the notebooks.)"""
+
+from __future__ import annotations
+
+import random
+import zlib
+
+import pytest
+
+from workbench.gates import GATES, GateFailed, check, check_labels, check_rate, require
+from workbench.models.testing import FunctionModel
+from workbench.parsers import LabelParser
+from workbench.pipeline import run
+from workbench.prompts import load_prompt
+
+
+def _answers(template):
+    parser = template.parser
+    if isinstance(parser, LabelParser):
+        return [words[-1] for words in parser.labels.values()]  # one word per label
+    return ["I do not know.", "It depends.", "Yes."]
+
+
+def constant_model(template):
+    word = _answers(template)[0]
+    return FunctionModel(lambda prompt: word, spec=f"function:always-{word.strip()}")
+
+
+def random_model(template, seed: int):
+    words = _answers(template)
+
+    def answer(prompt: str) -> str:  # seeded by the prompt: the same prompt gets the same random answer
+        return random.Random(zlib.crc32(prompt.encode()) + seed).choice(words)
+
+    return FunctionModel(answer, spec=f"function:random-{seed}")
+
+
+CASES = [(name, rows) for name, spec in sorted(GATES.items()) for rows in spec.row_counts]
+
+
+@pytest.mark.parametrize("name, rows", CASES, ids=[f"{n}-{r}rows" for n, r in CASES])
+def test_a_constant_and_a_random_model_fail_every_gate(repo, store, name, rows):
+    spec = GATES[name]
+    template = load_prompt(spec.prompt)
+    data = repo / spec.dataset
+    degenerate = [constant_model(template)] + [random_model(template, seed) for seed in range(3)]
+    for model in degenerate:
+        result = run(template, data, [model], store=store, progress=False, limit=rows)
+        report = check(name, result)
+        assert not report.passed, f"{model.spec} passed gate {name} on {rows} rows:\n{report}"
+        with pytest.raises(GateFailed, match=name):
+            require(name, result)
+
+
+def test_every_gate_states_the_measurement_behind_it():
+    for name, spec in GATES.items():
+        assert "bench_local" in spec.measured or "benchmarks/" in spec.measured, name
+        assert 0 < spec.min_pass_rate < 1 and spec.row_counts, name
+
+
+class R:  # a minimal record for the pure checks
+    def __init__(self, expected, passed, error=None):
+        self.inputs, self.passed, self.error = {"expected": expected}, passed, error
+
+
+def test_label_checks_catch_each_way_a_model_can_cheat():
+    balanced = [R("pos", True)] * 5 + [R("neg", False)] * 5  # always "pos": half right
+    report = check_labels(balanced, min_pass_rate=0.5)
+    failed = {c.name for c in report.checks if not c.passed}
+    assert failed == {"better than the baseline", "recall of 'neg'"}
+    good = [R("pos", True)] * 10 + [R("neg", True)] * 9 + [R("neg", False)]
+    assert check_labels(good, min_pass_rate=0.8).passed
+    errored = good[:-1] + [R("neg", None, error="timeout")]
+    assert not check_labels(errored, min_pass_rate=0.8).passed, "an errored cell is not a pass"
+    one_class = [R("pos", True)] * 20
+    assert not check_labels(one_class, min_pass_rate=0.8).passed, "a gate needs every class present"
+    skewed = [R("pos", True)] * 18 + [R("neg", False)] * 2  # 90% by always saying "pos" on a 90/10 set
+    assert not check_labels(skewed, min_pass_rate=0.8).passed
+
+
+def test_rate_checks_need_to_beat_the_baseline():
+    rows = [R(None, True)] * 14 + [R(None, False)] * 6
+    assert check_rate(rows, min_pass_rate=0.6, baseline=0.2).passed
+    assert not check_rate(rows, min_pass_rate=0.6, baseline=0.6).passed  # 70% vs a 60% baseline: not shown
+    assert not check_rate([], min_pass_rate=0.1, baseline=0.0).passed
