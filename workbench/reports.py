@@ -113,8 +113,9 @@ def breakdown(records: Sequence[ResultRecord], by: str) -> Any:
     for (column, group_value), group in df.groupby(["column", by], sort=True):
         judged = group["passed"].dropna().astype(bool)
         n, passed = len(judged), int(judged.sum())
-        lines.append({"column": column, by: group_value, "n": n, "passed": passed,
-                      "pass_rate": round(passed / n, 4) if n else None, "ci95": wilson_interval(passed, n)})  # fmt: skip
+        rate = round(passed / n, 4) if n else None
+        lines.append({"column": column, by: group_value, "n": n, "passed": passed, "pass_rate": rate,
+                      "ci95": wilson_interval(passed, n)})  # fmt: skip
     return pd.DataFrame(lines)
 
 
