@@ -119,8 +119,8 @@ def measure(method: str, rows: int) -> None:
     again = dict(zip(shuffled, fn(shuffled), strict=True))
     subsets = {}
     if method == "workbench":
-        for subset in (texts[1::2], texts[len(texts) // 2 :]):
-            subsets.update({f"{t}#{len(subset)}": o for t, o in zip(subset, fn(subset), strict=True)})
+        for index, subset in enumerate((texts[1::2], texts[len(texts) // 2 :])):
+            subsets.update({f"{t}#{index}": o for t, o in zip(subset, fn(subset), strict=True)})
     print(json.dumps({"rate": rate, "outputs": outputs, "shuffled": [again[t] for t in texts], "subsets": subsets},
                      ensure_ascii=False))  # fmt: skip
 

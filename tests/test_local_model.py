@@ -107,7 +107,7 @@ def test_the_evaluation_mode_is_part_of_the_cache_key(local):
     template = load_prompt("sentiment_cloze_en")
     (cell,) = plan_run(template, [{"text": "Great!", "expected": "positive"}], [local]).cells
     assert cell.prefix and local.evaluation_mode(cell.prefix) == PREFIX_MODE
-    whole = plan_run(template.with_changes(body="{% if true %}" + template.body + "{% endif %}", version=99),
+    whole = plan_run(template.with_changes(body="{% if true %}" + template.body.rstrip() + "{% endif %}", version=99),
                      [{"text": "Great!", "expected": "positive"}], [local]).cells[0]  # fmt: skip
     assert whole.prefix is None and local.evaluation_mode(whole.prefix) == WHOLE_MODE
     assert whole.prompt == cell.prompt and whole.cache_key != cell.cache_key, "same text, another method: new key"

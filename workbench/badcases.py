@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench import events
 from workbench.datasets import write_dataset
 from workbench.errors import StoreError
 from workbench.models import get_model
@@ -172,6 +173,8 @@ class BadCaseTracker:
             else:
                 case_id = existing["id"]
                 _update_case(db, existing, record, tags, note, expected_text)
+        if source != "scorer":  # captured failures notify once, together
+            events.emit(events.BAD_CASES_CHANGED, case_id)
         return self.get(case_id)
 
     def capture_failures(self, records: Iterable[ResultRecord] | Any) -> list[BadCase]:
@@ -186,6 +189,7 @@ class BadCaseTracker:
                 captured.append(
                     self.mark_bad(record, tags=[f"scorer:{n}" for n in failed], note=reason, source="scorer")
                 )
+        events.emit(events.BAD_CASES_CHANGED, captured)
         return captured
 
     # -- reading ------------------------------------------------------------------------
@@ -291,6 +295,7 @@ class BadCaseTracker:
         columns = ", ".join(f"{k}=?" for k in changes)
         with self.store.transaction() as db:
             db.execute(f"UPDATE bad_cases SET {columns}, updated_at=? WHERE id=?", (*changes.values(), now(), case_id))
+        events.emit(events.BAD_CASES_CHANGED, case_id)
 
     # -- recheck and export -------------------------------------------------------------
     def as_rows(self, cases: Sequence[BadCase]) -> list[dict[str, Any]]:
@@ -337,6 +342,7 @@ class BadCaseTracker:
                 record = by_key.get((f"bad-{case.id}", case.model))
                 if record is not None:
                     outcomes[case.id] = _record_check(db, case, record, result.run_id)
+        events.emit(events.BAD_CASES_CHANGED, outcomes)
         return RecheckReport(result.run_id, outcomes, result)
 
     def export(self, path: str | Path, **filters: Any) -> Path:

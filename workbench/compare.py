@@ -79,7 +79,8 @@ def _row_verdict(samples: Sequence[ResultRecord]) -> bool | None:
 # ---------------------------------------------------------------------------------------------------------------
 def matrix(records: Sequence[ResultRecord]) -> Any:
     """One line per dataset row: ``row_id``, its inputs, then per column ``COLUMN|output``, ``|parsed``,
-    ``|passed`` (with repeats: ``|passes`` "k/K" and ``|flaky``), and ``flipped`` (the columns disagree)."""
+    ``|passed`` (with repeats: ``|passes`` "k/K", ``|flaky`` and ``|agreement`` of the parsed answers), and
+    ``flipped`` (the columns disagree)."""
     import pandas as pd
 
     columns = columns_of(records)
@@ -105,6 +106,8 @@ def matrix(records: Sequence[ResultRecord]) -> Any:
                 passes = sum(bool(s.passed) for s in samples)
                 line[f"{name}|passes"] = f"{passes}/{len(samples)}"
                 line[f"{name}|flaky"] = 0 < passes < len(samples)
+                agreeing = _majority([s.parsed for s in samples])[1]
+                line[f"{name}|agreement"] = round(agreeing / len(samples), 4) if samples else None
             if verdict is not None:
                 verdicts.append(verdict)
         line["flipped"] = len(set(verdicts)) > 1

@@ -53,13 +53,11 @@ def by_version(table: Any) -> Any:
 def plot_trend(table: Any, path: str | Path | None = None, *, title: str = "") -> Any:
     """Pass rate per run with 95 % error bars, one series per model, version labels on the points.
     Saved as PNG or SVG when ``path`` is given; returns the matplotlib figure."""
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4))
+    from workbench.plotting import figure
+
+    fig, ax = figure(8, 4)
     for model, group in table.groupby("model", sort=False):
         x = list(range(len(group))) if len(table["model"].unique()) == 1 else list(group.index)
         low = group["pass_rate"] - group["ci_low"]

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from workbench import provenance
+from workbench import events, provenance
 from workbench.errors import ModelError, RetryableModelError
 from workbench.models import Generation, Model
 from workbench.models.retry import Retrier, RetryBudget, RetryPolicy
@@ -169,7 +169,9 @@ async def arun(
         for model in plan.models:
             await model.aclose()
     ordered = [state.records[str(c.key)] for c in plan.cells]
-    return RunResult(session.run_id, ordered, recorder.store, state.stats)
+    result = RunResult(session.run_id, ordered, recorder.store, state.stats)
+    events.emit(events.RUN_FINISHED, result)
+    return result
 
 
 async def _final_sweep(state: _RunState, process: Callable[..., Any]) -> None:

@@ -1,4 +1,9 @@
-"""The whole workbench in one widget: editor, run panel, results and bad-case review as tabs."""
+"""The whole workbench in one widget: editor, run panel, results and bad-case review as tabs.
+
+It follows what happens outside it: a run finished by notebook code (or a recheck) in this kernel shows up in
+Results at once (the core's in-process events), and **Refresh** picks up runs and bad cases made by the CLI or
+another process.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,16 @@ from typing import Any
 
 import ipywidgets as w
 
+from workbench import events
 from workbench.prompts import PromptLibrary
 from workbench.store import Store
 from workbench.ui.editor import TemplateEditor
 from workbench.ui.results import ResultsView
 from workbench.ui.review import BadCaseReview
 from workbench.ui.run_panel import RunPanel
-from workbench.ui.state import WorkbenchState
+from workbench.ui.state import WorkbenchState, button
+
+TITLES = ["Template", "Run", "Results", "Bad cases"]
 
 
 class Workbench(w.VBox):
@@ -32,8 +40,26 @@ class Workbench(w.VBox):
         self.run_panel = RunPanel(state)
         self.results = ResultsView(state)
         self.review = BadCaseReview(state)
-        self.tabs = w.Tab(children=[self.editor, self.run_panel, self.results, self.review])
-        for i, title in enumerate(["Template", "Run", "Results", "Bad cases"]):
-            self.tabs.set_title(i, title)
+        self.tabs = w.Tab(children=[self.editor, self.run_panel, self.results, self.review], titles=TITLES)
+        self.refresh_button = button("Refresh", icon="refresh", tooltip="re-read the library, runs and bad cases")
+        self.refresh_button.on_click(lambda b: self.refresh())
         state.on("run_finished", lambda result: setattr(self.tabs, "selected_index", 2))
-        super().__init__([w.HTML("<h2>Prompt Workbench</h2>"), self.tabs], **kwargs)
+        events.on(events.RUN_FINISHED, self._on_run_elsewhere)
+        events.on(events.BAD_CASES_CHANGED, self._on_bad_cases)
+        header = w.HBox([w.HTML("<h2 style='margin:4px 12px 4px 0'>Prompt Workbench</h2>"), self.refresh_button],
+                        layout=w.Layout(align_items="center"))  # fmt: skip
+        super().__init__([header, self.tabs], layout=w.Layout(width="100%", max_width="100%"), **kwargs)
+        self.add_class("wb-app")
+
+    def refresh(self) -> None:
+        """Pick up templates, runs and bad cases made in code, by the CLI or by another process."""
+        self.run_panel.refresh()
+        self.results.refresh_runs()
+        self.review.refresh()
+
+    def _on_run_elsewhere(self, result: Any) -> None:
+        if result.store.path.resolve() == self.state.store.path.resolve():
+            self.results.refresh_runs(select=result.run_id)
+
+    def _on_bad_cases(self, payload: Any) -> None:
+        self.review.refresh()

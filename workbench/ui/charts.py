@@ -1,49 +1,56 @@
-"""Small inline SVG charts (no plotting library needed): pass rate per version/model, latency histogram."""
+"""Charts people read at a glance, as inline SVG (they render in JupyterLab and in exported HTML): pass rate per
+column with its 95 % interval as an error bar, and the latency distribution with labelled axes."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any
+
+from workbench.plotting import figure, to_svg
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, maximum: float = 1.0,
-              fmt: str = "{:.0%}") -> str:  # fmt: skip
-    width, row, label_w = 520, 22, 220
-    height = row * len(labels) + 30
-    bars = []
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = 24 + i * row
-        w = 0 if maximum <= 0 else max(0.0, min(1.0, value / maximum)) * (width - label_w - 60)
-        bars.append(
-            f"<text x='0' y='{y + 14}' font-size='12'>{html.escape(label[:34])}</text>"
-            f"<rect x='{label_w}' y='{y}' width='{w:.1f}' height='{row - 6}' fill='#3f7fbf'/>"
-            f"<text x='{label_w + w + 4:.1f}' y='{y + 13}' font-size='12'>{html.escape(fmt.format(value))}</text>"
-        )
-    return (
-        f"<svg class='wb-chart' width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>"
-        f"<text x='0' y='14' font-size='13' font-weight='bold'>{html.escape(title)}</text>{''.join(bars)}</svg>"
-    )
+def pass_rate_chart(summary: Any) -> str:
+    """One bar per column (prompt version × model): the pass rate, its Wilson 95 % interval, and n."""
+    if summary is None or summary.empty:
+        return ""
+    rows = summary.reset_index(drop=True)
+    fig, ax = figure(7.5, 0.55 * len(rows) + 1.3)
+    labels = [str(c) for c in rows["column"]]
+    rates = [float(r) if r is not None and r == r else 0.0 for r in rows["pass_rate"]]
+    lows = [rate - (ci[0] if ci else rate) for rate, ci in zip(rates, rows["ci95"], strict=True)]
+    highs = [(ci[1] if ci else rate) - rate for rate, ci in zip(rates, rows["ci95"], strict=True)]
+    positions = list(range(len(rows)))[::-1]
+    judged = [int(j) for j in rows["judged"]]
+    colors = ["#3f7fbf" if j else "#bbbbbb" for j in judged]
+    ax.barh(positions, rates, xerr=[lows, highs], color=colors, capsize=4, error_kw={"elinewidth": 1.2})
+    for y, rate, n, errors in zip(positions, rates, judged, rows["errors"], strict=True):
+        text = f"{rate:.0%} of {n}" if n else f"no judged rows ({int(errors)} errors)"
+        ax.text(1.02, y, text, va="center", fontsize=9, transform=ax.get_yaxis_transform())
+    ax.set_yticks(positions, labels, fontsize=9)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("pass rate (bars: 95% confidence interval)")
+    ax.set_title("Pass rate per prompt version × model", fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    return to_svg(fig)
 
 
-def histogram(values: Sequence[float], *, title: str, bins: int = 10, unit: str = "ms") -> str:
-    values = [v for v in values if v is not None]
+def latency_histogram(latencies: Sequence[float | None], *, title: str = "Latency per call") -> str:
+    values = [float(v) for v in latencies if v is not None]
     if not values:
-        return f"<div>{html.escape(title)}: no data</div>"
-    lo, hi = min(values), max(values)
-    step = (hi - lo) / bins or 1.0
-    counts = [0] * bins
-    for v in values:
-        counts[min(bins - 1, int((v - lo) / step))] += 1
-    width, height, top = 520, 140, max(counts)
-    bar_w = (width - 20) / bins
-    bars = "".join(
-        f"<rect x='{10 + i * bar_w:.1f}' y='{20 + (height - 40) * (1 - c / top):.1f}' width='{bar_w - 2:.1f}' "
-        f"height='{(height - 40) * c / top:.1f}' fill='#7f9f3f'><title>{c}</title></rect>"
-        for i, c in enumerate(counts)
-    )
-    return (
-        f"<svg class='wb-chart' width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>"
-        f"<text x='0' y='14' font-size='13' font-weight='bold'>{html.escape(title)}</text>{bars}"
-        f"<text x='10' y='{height - 5}' font-size='11'>{lo:.0f} {unit}</text>"
-        f"<text x='{width - 80}' y='{height - 5}' font-size='11'>{hi:.0f} {unit}</text></svg>"
-    )
+        return f"<div>{html.escape(title)}: no timed calls (all answered from the cache)</div>"
+    fig, ax = figure(7.0, 2.8)
+    ax.hist(values, bins=min(20, max(5, len(values) // 3)), color="#7f9f3f", edgecolor="white")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("calls")
+    ax.set_title(f"{title} (n = {len(values)}, median {sorted(values)[len(values) // 2]:.0f} ms)", fontsize=11)
+    ax.grid(axis="y", alpha=0.3)
+    return to_svg(fig)
+
+
+def trend_chart(table: Any, title: str) -> str:
+    from workbench.trend import plot_trend
+
+    if table is None or table.empty:
+        return ""
+    return to_svg(plot_trend(table, title=title))

@@ -1,155 +1,325 @@
-"""Results view: filterable, paginated table; side-by-side comparison; row detail; charts; mark as bad."""
+"""Results view: the run's matrix as an interactive table, the paired comparison of two columns, row details
+with word and template diffs, charts, exports, and marking bad cases.
+
+The matrix has one line per dataset row (its input and expected answer), then per prompt version × model the
+output with ✓/✗; itables (DataTables, bundled offline) sorts, searches and pages it. Filters narrow it to failed,
+errored, flipped or flaky rows. Choosing columns A and B shows the paired verdict (exact McNemar test), each pass
+rate's 95 % interval and the rows that flipped; selecting a row shows every column's output, a coloured word diff
+of B against A, and the template diff that separates the two versions.
+"""
 
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
-from workbench.compare import compare_runs
+from workbench.compare import Comparison, compare_runs, matrix
 from workbench.errors import WorkbenchError
-from workbench.reports import results_dataframe, summarize
+from workbench.prompts import diff_templates
+from workbench.reports import html_report, summarize
 from workbench.store import ResultRecord
-from workbench.ui.charts import bar_chart, histogram
-from workbench.ui.state import WorkbenchState, error_html, info_html, pre
+from workbench.ui.charts import latency_histogram, pass_rate_chart
+from workbench.ui.diff import unified_diff_html, word_diff
+from workbench.ui.state import WIDE, Messages, WorkbenchState, button, pre
 
-PAGE_SIZE = 10
-TABLE_COLUMNS = ["result_id", "row_id", "prompt", "version", "model", "output", "parsed", "expected", "passed"]
+FILTERS = ["all", "failed", "errors", "flipped", "flaky"]
+SUMMARY_COLUMNS = {"column": "column", "cells": "cells", "errors": "errors", "passed": "passed", "judged": "judged",
+                   "pass_rate": "pass rate", "ci95": "95% CI", "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms",
+                   "cost_usd": "cost $"}  # fmt: skip
+MARK = {True: ("#e6f4ea", "✓"), False: ("#fce8e6", "✗"), None: ("#f1f3f4", "–")}
+
+
+def _cell(passed: Any, output: Any, extra: str = "") -> str:
+    verdict = None if passed is None or passed != passed else bool(passed)
+    color, mark = MARK[verdict]
+    text = html.escape(str(output or ""))
+    return (f"<div style='background:{color};padding:2px 4px;white-space:pre-wrap'><b>{mark}</b> {text}"
+            f"{extra}</div>")  # fmt: skip
 
 
 class ResultsView(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, **kwargs: Any):
+        from itables.widget import ITable
+
         self.state = state or WorkbenchState()
-        self.run_picker = w.Dropdown(description="Run", layout=w.Layout(width="60%"))
-        self.compare_picker = w.Dropdown(description="Compare with", layout=w.Layout(width="60%"))
-        self.filter = w.ToggleButtons(options=["all", "failed", "errors", "flipped"], value="all")
-        self.page = w.BoundedIntText(description="Page", min=1, max=1, value=1, layout=w.Layout(width="150px"))
-        self.table = w.HTML()
-        self.table.add_class("wb-results-table")
+        self.run_picker = w.Dropdown(description="Run", style=WIDE, layout=w.Layout(width="min(760px, 100%)"))
+        self.refresh_button = button("Refresh", icon="refresh", tooltip="pick up runs made in code or elsewhere")
+        self.filter = w.ToggleButtons(options=FILTERS, value="all", style={"button_width": "auto"})
+        self.search = w.Text(placeholder="search outputs and inputs", layout=w.Layout(width="260px"))
+        self.table = ITable(pd_empty(), allow_html=True, select=True, pageLength=10, scrollX=True, classes="display compact")
+        self.table.add_class("wb-matrix")
+        self.filter.add_class("wb-filter")
+        self.count = w.HTML()
+        self.column_a = w.Dropdown(description="A", style=WIDE, layout=w.Layout(width="auto"))
+        self.column_b = w.Dropdown(description="B", style=WIDE, layout=w.Layout(width="auto"))
+        self.comparison = w.HTML()
+        self.comparison.add_class("wb-comparison")
+        self.detail = w.HTML()
+        self.detail.add_class("wb-row-detail")
+        self.mark_column = w.Dropdown(description="Result of", style=WIDE, layout=w.Layout(width="auto"))
+        self.tags = w.Text(description="Tags", placeholder="wrong label, format error", style=WIDE)
+        self.note = w.Text(description="Note", style=WIDE)
+        self.expected = w.Text(description="Expected", style=WIDE)
+        self.column_a.add_class("wb-column-a")
+        self.column_b.add_class("wb-column-b")
+        self.mark_column.add_class("wb-mark-column")
+        self.mark_button = button("Mark as bad case", icon="flag", button_style="warning")
+        self.mark_button.add_class("wb-mark-bad")
+        self.messages = Messages()
+        self.messages.add_class("wb-results-messages")
+        self.export_csv = button("Export CSV", icon="download")
+        self.export_html = button("Export HTML", icon="download")
         self.summary = w.HTML()
         self.charts = w.HTML()
-        self.row_picker = w.Dropdown(description="Row")
-        self.detail = w.HTML()
-        self.tags = w.Text(description="Tags", placeholder="wrong label, format error")
-        self.note = w.Text(description="Note")
-        self.expected = w.Text(description="Expected")
-        self.mark_button = w.Button(description="Mark as bad case", icon="flag", button_style="warning")
-        self.mark_button.add_class("wb-mark-bad")
-        self.message = w.HTML()
         self.records: list[ResultRecord] = []
+        self.frame: Any = pd_empty()
+        self.visible_ids: list[str] = []
+        self.selected_row: str | None = None
+        self.result_comparison: Comparison | None = None
         self.run_picker.observe(self._load_run, "value")
-        for widget in (self.compare_picker, self.filter, self.page):
-            widget.observe(self._render, "value")
-        self.row_picker.observe(self._show_detail, "value")
+        for widget in (self.filter, self.search):
+            widget.observe(self._render_table, "value")
+        for widget in (self.column_a, self.column_b):
+            widget.observe(self._update_comparison, "value")
+        self.table.observe(self._on_select, "selected_rows")
+        self.mark_column.observe(self._fill_expected, "value")
+        self.refresh_button.on_click(lambda b: self.refresh_runs())
         self.mark_button.on_click(self.mark_bad)
+        self.export_csv.on_click(lambda b: self.export("csv"))
+        self.export_html.on_click(lambda b: self.export("html"))
         self.state.on("run_finished", lambda result: self.refresh_runs(select=result.run_id))
+        row = w.Layout(flex_flow="row wrap", align_items="center")
         super().__init__([
-            w.HTML("<h3>Results</h3>"), self.run_picker, self.compare_picker, w.HBox([self.filter, self.page]),
-            self.table, self.summary, self.charts, w.HTML("<h4>Row</h4>"), self.row_picker, self.detail,
-            w.HBox([self.tags, self.note, self.expected]), self.mark_button, self.message,
+            w.HBox([self.run_picker, self.refresh_button], layout=row),
+            w.HBox([self.filter, self.search, self.export_csv, self.export_html], layout=row), self.count, self.table,
+            w.HTML("<h4>Compare two columns</h4>"), w.HBox([self.column_a, self.column_b], layout=row),
+            self.comparison, w.HTML("<h4>Selected row</h4>"), self.detail,
+            w.HBox([self.mark_column, self.tags, self.note, self.expected, self.mark_button], layout=row),
+            self.messages, w.HTML("<h4>Summary</h4>"), self.summary, self.charts,
         ], **kwargs)  # fmt: skip
         self.refresh_runs()
 
+    # -- runs -----------------------------------------------------------------------------------
     def refresh_runs(self, select: str | None = None) -> None:
-        runs = self.state.store.runs(limit=100)
-        options = [(f"{r['id']} · {', '.join(_json_list(r['prompts']))} · {r['status']}", r["id"]) for r in runs]
+        """Every run in the store — from this panel, notebook code, the CLI, a recheck, or another process."""
+        runs = self.state.store.runs(limit=200)
+        options = [(f"{r['id']} · {', '.join(_json_list(r['prompts']))} · {r['status']} · {r['done']}/{r['n_cells']}",
+                    r["id"]) for r in runs]  # fmt: skip
+        current = select or self.run_picker.value
         self.run_picker.options = options
-        self.compare_picker.options = [("(none)", None), *options]
+        ids = [o[1] for o in options]
         if options:
-            self.run_picker.value = select if select in [o[1] for o in options] else options[0][1]
+            self.run_picker.value = current if current in ids else ids[0]
         self._load_run()
 
     def _load_run(self, change: Any = None) -> None:
+        self.messages.clear()
+        with self.hold_trait_notifications():  # a new run starts unfiltered: the old filter was about the old run
+            self.filter.value, self.search.value = "all", ""
         self.records = self.state.store.results(self.run_picker.value) if self.run_picker.value else []
-        self.page.value = 1
-        self._render()
+        self.frame = matrix(self.records) if self.records else pd_empty()
+        run_columns = list(dict.fromkeys(r.column for r in self.records))
+        columns = [str(c) for c in run_columns]
+        in_order = [str(c) for c in sorted(run_columns)]  # A: the older version (or first model), B: the next
+        with self.hold_trait_notifications():
+            self.column_a.options, self.column_b.options = columns, columns
+            self.mark_column.options = columns
+            if columns:
+                self.column_a.value = in_order[0]
+                self.column_b.value = in_order[1] if len(in_order) > 1 else in_order[0]
+        self.selected_row = None
+        self._update_comparison()
+        self._render_summary()
 
-    def visible_records(self) -> list[ResultRecord]:
+    # -- the matrix -----------------------------------------------------------------------------
+    def visible(self) -> Any:
+        df = self.frame
+        if df.empty:
+            return df
+        columns = list(self.column_a.options)
         mode = self.filter.value
         if mode == "failed":
-            return [r for r in self.records if r.passed is False]
-        if mode == "errors":
-            return [r for r in self.records if r.error]
-        if mode == "flipped":
-            if not self.compare_picker.value:
-                return []
-            before = {(r.row_id, r.repeat): r.passed for r in self.state.store.results(self.compare_picker.value)}
-            return [r for r in self.records
-                    if (r.row_id, r.repeat) in before and before[(r.row_id, r.repeat)] != r.passed]  # fmt: skip
-        return self.records
+            df = df[df[[f"{c}|passed" for c in columns]].eq(False).any(axis=1)]
+        elif mode == "errors":
+            outputs = df[[f"{c}|output" for c in columns]].astype(str)
+            df = df[outputs.apply(lambda s: s.str.startswith("ERROR")).any(axis=1)]
+        elif mode == "flipped":
+            flipped = {f["row_id"] for f in self.result_comparison.flipped} if self.result_comparison else set()
+            df = df[df["row_id"].isin(flipped) if self.result_comparison else df["flipped"]]
+        elif mode == "flaky":
+            flaky = [f"{c}|flaky" for c in columns if f"{c}|flaky" in df.columns]
+            df = df[df[flaky].any(axis=1)] if flaky else df.iloc[0:0]
+        needle = self.search.value.strip().casefold()
+        if needle:
+            df = df[df.astype(str).apply(lambda s: s.str.casefold().str.contains(needle, regex=False)).any(axis=1)]
+        return df
 
-    def _render(self, change: Any = None) -> None:
-        records = self.visible_records()
-        pages = max(1, -(-len(records) // PAGE_SIZE))
-        self.page.max = pages
-        shown = records[(self.page.value - 1) * PAGE_SIZE : self.page.value * PAGE_SIZE]
-        if self.compare_picker.value and self.records:
-            try:
-                other = self.state.store.results(self.compare_picker.value)
-                comparison = compare_runs(other, self.records)
-                table = comparison.flipped_frame()
-                self.table.value = html.escape(str(comparison)).replace("\n", "<br>") + (
-                    table.to_html(index=False, escape=True) if len(table) else "<i>no flipped rows</i>")
-            except WorkbenchError as exc:
-                self.table.value = error_html(exc)
-        elif shown:
-            df = results_dataframe(shown)
-            df["expected"] = [r.inputs.get("expected") for r in shown]
-            self.table.value = df[TABLE_COLUMNS].to_html(index=False, escape=True, na_rep="")
-        else:
-            self.table.value = "<i>no rows to show</i>"
-        self.table.value += f"<div>{len(records)} rows · page {self.page.value} of {pages}</div>"
-        self.row_picker.options = [(f"#{r.id} row {r.row_id} · {r.prompt}@v{r.version} · {r.model}", r.id)
-                                   for r in shown]  # fmt: skip
-        if shown and self.row_picker.value is None:  # ipywidgets 8 leaves the value empty on new options
-            self.row_picker.value = shown[0].id
-        self._render_summary()
+    def display_frame(self, df: Any) -> Any:
+        import pandas as pd
+
+        columns = list(self.column_a.options)
+        inputs = [c for c in df.columns if "|" not in c and c not in ("row_id", "flipped", "id", "expected")]
+        out = pd.DataFrame({"row": df["row_id"]})
+        if inputs:
+            out["input"] = df[inputs[0]].astype(str).str.slice(0, 160)
+        if "expected" in df.columns:
+            out["expected"] = df["expected"]
+        for c in columns:
+            extra = [""] * len(df)
+            if f"{c}|passes" in df.columns:
+                extra = [f" <small>({p}{', flaky' if fl else ''}, agreement {a:.0%})</small>" for p, fl, a in
+                         zip(df[f"{c}|passes"], df[f"{c}|flaky"], df[f"{c}|agreement"], strict=True)]  # fmt: skip
+            out[c] = [_cell(p, o, e) for p, o, e in zip(df[f"{c}|passed"], df[f"{c}|output"], extra, strict=True)]
+        return out.reset_index(drop=True)
+
+    def _render_table(self, change: Any = None) -> None:
+        df = self.visible()
+        self.visible_ids = list(df["row_id"]) if not df.empty else []
+        self.table.update(self.display_frame(df) if not df.empty else pd_empty(), selected_rows=[], allow_html=True,
+                          select=True, pageLength=10, scrollX=True, classes="display compact")  # fmt: skip
+        total = len(self.frame)
+        self.count.value = f"<small>{len(df)} of {total} rows ({self.filter.value})</small>"
+
+    def _on_select(self, change: Any) -> None:
+        rows = change["new"] or []
+        self.selected_row = self.visible_ids[rows[0]] if rows and rows[0] < len(self.visible_ids) else None
+        self.messages.clear()
         self._show_detail()
 
-    def _render_summary(self) -> None:
-        if not self.records:
-            self.summary.value, self.charts.value = "", ""
-            return
-        summary = summarize(self.records)
-        self.summary.value = summary.to_html(index=False, na_rep="")
-        labels = list(summary["column"])
-        rates = [float(x) if x == x and x is not None else 0.0 for x in summary["pass_rate"]]
-        latencies = [r.latency_ms for r in self.records if r.latency_ms is not None]
-        self.charts.value = (bar_chart(labels, rates, title="Pass rate per prompt version × model")
-                             + histogram(latencies, title="Latency distribution"))  # fmt: skip
+    def select_row(self, row_id: str) -> None:
+        """Select a row by id (as clicking it in the table does)."""
+        if row_id not in self.visible_ids:
+            self.filter.value, self.search.value = "all", ""
+        self.table.selected_rows = [self.visible_ids.index(row_id)]
 
-    def _selected(self) -> ResultRecord | None:
-        return next((r for r in self.records if r.id == self.row_picker.value), None)
+    # -- comparison and detail ------------------------------------------------------------------
+    def _update_comparison(self, change: Any = None) -> None:
+        a, b = self.column_a.value, self.column_b.value
+        self.result_comparison = None
+        if not a or not b or a == b:
+            self.comparison.value = "<i>Choose two different columns to compare.</i>" if a else ""
+        else:
+            try:
+                self.result_comparison = compare_runs(self.records, a=a, b=b)
+                self.comparison.value = _comparison_html(self.result_comparison)
+            except WorkbenchError as exc:
+                self.comparison.value = f"<i>{html.escape(str(exc))}</i>"
+        self._render_table()
+        self._show_detail()
 
-    def _show_detail(self, change: Any = None) -> None:
-        record = self._selected()
-        if record is None:
-            self.detail.value = ""
+    def _records_of(self, row_id: str) -> dict[str, ResultRecord]:
+        return {str(r.column): r for r in self.records if r.row_id == row_id and r.repeat == 0}
+
+    def _show_detail(self) -> None:
+        if self.selected_row is None:
+            self.detail.value = "<i>Select a row in the table.</i>"
             return
-        scores = "".join(f"<li>{html.escape(s['name'])}: {'✓' if s['passed'] else '✗'} {html.escape(s['reason'])}</li>"
-                         for s in record.scores)  # fmt: skip
-        retrieved = ", ".join(c["id"] for c in record.retrieved)
-        self.detail.value = (
-            f"<b>Inputs</b>{pre(str(record.inputs))}<b>Rendered prompt</b>{pre(record.rendered)}"
-            f"<b>Output</b>{pre(record.output or '')}"
-            + (error_html(record.error) if record.error else "")
-            + (f"<b>Scores</b><ul>{scores}</ul>" if scores else "")
-            + (f"<b>Retrieved</b> {html.escape(retrieved)}" if retrieved else "")
-        )
-        self.expected.value = str(record.inputs.get("expected") or "")
+        by_column = self._records_of(self.selected_row)
+        first = next(iter(by_column.values()))
+        parts = [f"<b>Row {html.escape(self.selected_row)}</b>{pre(str(first.inputs))}"]
+        for column, record in by_column.items():
+            shown = record.output if record.error is None else f"ERROR: {record.error}"
+            parts.append(f"<div><b>{html.escape(column)}</b> → {_cell(record.passed, shown)}</div>")
+        a, b = by_column.get(self.column_a.value), by_column.get(self.column_b.value)
+        if a is not None and b is not None and a is not b:
+            parts.append(f"<b>B against A</b> (word diff): {word_diff(a.output, b.output)}")
+            parts.append(self._template_diff(a, b))
+        self.detail.value = "".join(parts)
+        self._fill_expected()
+
+    def _template_diff(self, a: ResultRecord, b: ResultRecord) -> str:
+        if a.prompt != b.prompt or a.version == b.version:
+            return ""
+        try:
+            left, right = self.state.library.get(a.prompt, a.version), self.state.library.get(b.prompt, b.version)
+        except WorkbenchError:
+            left = right = None
+        if left is None or right is None:
+            source_a = self.state.store.prompt_version_source(a.prompt, a.version)
+            source_b = self.state.store.prompt_version_source(b.prompt, b.version)
+            if source_a is None or source_b is None:
+                return ""
+            from workbench.prompts import PromptTemplate
+
+            left, right = PromptTemplate.from_string(source_a), PromptTemplate.from_string(source_b)
+        return f"<b>What changed between the versions</b>{unified_diff_html(diff_templates(left, right))}"
+
+    def _fill_expected(self, change: Any = None) -> None:
+        record = self._records_of(self.selected_row).get(self.mark_column.value) if self.selected_row else None
+        self.expected.value = "" if record is None else str(record.inputs.get("expected") or "")
 
     def mark_bad(self, button: Any = None) -> Any:
-        record = self._selected()
+        self.messages.clear()
+        record = self._records_of(self.selected_row).get(self.mark_column.value) if self.selected_row else None
         if record is None:
-            self.message.value = error_html("Choose a row first.")
+            self.messages.error("Select a row in the table first (and the column whose result is wrong).")
             return None
         tags = [t.strip() for t in self.tags.value.split(",") if t.strip()]
         case = self.state.tracker.mark_bad(record.id, tags=tags, note=self.note.value,
                                            expected=self.expected.value or None)  # fmt: skip
-        self.message.value = info_html(f"Bad case #{case.id} ({case.status}) tags: {', '.join(case.tags) or '-'}")
+        self.tags.value = self.note.value = ""  # the next case must not inherit this one's note
+        self.messages.info(f"Bad case #{case.id} ({case.status}) for {record.column}, row {record.row_id}; "
+                           f"tags: {', '.join(case.tags) or '-'}")  # fmt: skip
         self.state.emit("bad_case_marked", case)
         return case
+
+    # -- summary, charts, exports ---------------------------------------------------------------
+    def _render_summary(self) -> None:
+        if not self.records:
+            self.summary.value = self.charts.value = ""
+            return
+        summary = summarize(self.records)
+        shown = summary[list(SUMMARY_COLUMNS)].rename(columns=SUMMARY_COLUMNS)
+        shown["95% CI"] = shown["95% CI"].map(lambda ci: "" if ci is None else f"{ci[0]:.0%}–{ci[1]:.0%}")
+        shown["pass rate"] = shown["pass rate"].map(lambda r: "" if r is None or r != r else f"{r:.0%}")
+        self.summary.value = ("<div style='overflow-x:auto'>" + shown.to_html(index=False, na_rep="") + "</div>")
+        latencies = [r.latency_ms for r in self.records if r.latency_ms is not None and not r.cached]
+        self.charts.value = pass_rate_chart(summary) + latency_histogram(latencies)
+
+    def export(self, kind: str) -> Path | None:
+        """The visible rows of the matrix as CSV, or the run's HTML report (summary + coloured matrix)."""
+        self.messages.clear()
+        run_id = self.run_picker.value
+        if not run_id:
+            self.messages.error("No run to export.")
+            return None
+        folder = self.state.store.path.parent / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        if kind == "csv":
+            path = folder / f"{run_id}-matrix.csv"
+            self.visible().to_csv(path, index=False)
+        else:
+            path = folder / f"{run_id}.html"
+            rows = set(self.visible_ids)
+            path.write_text(html_report([r for r in self.records if r.row_id in rows], title=f"Run {run_id}"),
+                            encoding="utf-8")  # fmt: skip
+        self.messages.info(f"Exported to {path}")
+        return path
+
+
+def _comparison_html(c: Comparison) -> str:
+    def side(label: str, s: Any) -> str:
+        ci = "" if s.ci95 is None else f" <small>[95% CI {s.ci95[0]:.0%}–{s.ci95[1]:.0%}]</small>"
+        rate = "n/a" if s.pass_rate is None else f"{s.pass_rate:.0%}"
+        return f"<b>{label}</b> {html.escape(s.column)}: {s.passed}/{s.n} = {rate}{ci}"
+
+    color = {"better": "#1b5e20", "worse": "#b00020"}.get(c.verdict, "#444")
+    verdict = "B is better than A" if c.verdict == "better" else "B is worse than A" if c.verdict == "worse" \
+        else "no significant difference"  # fmt: skip
+    hint = (f"<br><small>With {c.pairs} paired rows a difference smaller than {c.min_detectable_difference:.0%} "
+            "cannot be shown to be real.</small>") if c.min_detectable_difference else ""  # fmt: skip
+    return (f"<div class='wb-verdict'>{side('A', c.a)}<br>{side('B', c.b)}<br>{c.pairs} paired rows: {c.b_only} pass "
+            f"only in B, {c.a_only} only in A · exact McNemar p = {c.p_value:.3g} → "
+            f"<b style='color:{color}' class='wb-verdict-text'>{verdict}</b>{hint}</div>")  # fmt: skip
+
+
+def pd_empty() -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({"row": []})
 
 
 def _json_list(value: str) -> list[str]:

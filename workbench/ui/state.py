@@ -1,4 +1,4 @@
-"""What the panels share: the prompt library, the run store, the bad-case tracker and the latest run."""
+"""What the panels share: the prompt library, the run store, the bad-case tracker, and messages that clear."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ipywidgets as w
+
 from workbench.badcases import BadCaseTracker
 from workbench.paths import project_root
-from workbench.prompts import PromptLibrary
+from workbench.prompts import PromptLibrary, PromptTemplate
 from workbench.store import Store
+
+DATASET_SUFFIXES = (".csv", ".tsv", ".jsonl", ".xlsx", ".parquet")
 
 
 @dataclass
@@ -27,8 +31,25 @@ class WorkbenchState:
         return BadCaseTracker(self.store)
 
     def dataset_files(self) -> list[str]:
-        found = sorted(p for p in self.datasets_dir.glob("*") if p.suffix in (".csv", ".jsonl"))
+        found = sorted(p for p in self.datasets_dir.glob("*") if p.suffix in DATASET_SUFFIXES)
         return [str(p) for p in found]
+
+    def dataset_options(self) -> list[tuple[str, str]]:
+        """(file name, path) pairs for dropdowns: short labels, full paths as values."""
+        return [(Path(f).name, f) for f in self.dataset_files()]
+
+    def dataset_of(self, template: PromptTemplate | None) -> str | None:
+        """The template's own dataset (its ``dataset:`` line), as one of :meth:`dataset_files`."""
+        if template is None or not template.dataset:
+            return None
+        name = Path(template.dataset).name
+        return next((f for f in self.dataset_files() if Path(f).name == name), None)
+
+    def newest_ref(self, name: str) -> str | None:
+        try:
+            return f"{name}@v{max(self.library.versions(name))}"
+        except Exception:
+            return None
 
     def on(self, event: str, callback: Callable[..., None]) -> None:
         self.listeners.setdefault(event, []).append(callback)
@@ -36,6 +57,23 @@ class WorkbenchState:
     def emit(self, event: str, *args: Any) -> None:
         for callback in self.listeners.get(event, []):
             callback(*args)
+
+
+class Messages(w.HTML):
+    """A panel's message line: every action replaces (or clears) what the previous one said."""
+
+    def error(self, exc: BaseException | str) -> None:
+        self.value = error_html(exc)
+
+    def info(self, text: str) -> None:
+        self.value = info_html(text)
+
+    def warn(self, text: str) -> None:
+        self.value = (f"<div class='wb-warning' style='color:#8a6100;background:#fff8c5;padding:2px 6px'>"
+                      f"{html.escape(text)}</div>")  # fmt: skip
+
+    def clear(self) -> None:
+        self.value = ""
 
 
 def error_html(exc: BaseException | str) -> str:
@@ -50,3 +88,11 @@ def info_html(text: str) -> str:
 
 def pre(text: str) -> str:
     return f"<pre style='white-space:pre-wrap;max-height:24em;overflow:auto'>{html.escape(text)}</pre>"
+
+
+def button(description: str, **kwargs: Any) -> w.Button:
+    """A button sized to its label, so nothing is cut off ("Save as new v…")."""
+    return w.Button(description=description, layout=w.Layout(width="auto", min_width="fit-content"), **kwargs)
+
+
+WIDE = {"description_width": "initial"}  # labels are never truncated ("Temperat…")
