@@ -26,6 +26,8 @@ from workbench.ui.diff import unified_diff_html, word_diff
 from workbench.ui.state import WIDE, Messages, WorkbenchState, button, pre
 
 FILTERS = ["all", "failed", "errors", "flipped", "flaky"]
+# cells hold ✓/✗ and coloured HTML; long inputs wrap (no "nowrap") so the matrix fits the page
+TABLE_OPTIONS = {"allow_html": True, "select": True, "pageLength": 10, "scrollX": True, "classes": "display compact"}
 SUMMARY_COLUMNS = {"column": "column", "cells": "cells", "errors": "errors", "passed": "passed", "judged": "judged",
                    "pass_rate": "pass rate", "ci95": "95% CI", "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms",
                    "cost_usd": "cost $"}  # fmt: skip
@@ -49,7 +51,7 @@ class ResultsView(w.VBox):
         self.refresh_button = button("Refresh", icon="refresh", tooltip="pick up runs made in code or elsewhere")
         self.filter = w.ToggleButtons(options=FILTERS, value="all", style={"button_width": "auto"})
         self.search = w.Text(placeholder="search outputs and inputs", layout=w.Layout(width="260px"))
-        self.table = ITable(pd_empty(), allow_html=True, select=True, pageLength=10, scrollX=True, classes="display compact")
+        self.table = ITable(pd_empty(), **TABLE_OPTIONS)
         self.table.add_class("wb-matrix")
         self.filter.add_class("wb-filter")
         self.count = w.HTML()
@@ -178,8 +180,7 @@ class ResultsView(w.VBox):
     def _render_table(self, change: Any = None) -> None:
         df = self.visible()
         self.visible_ids = list(df["row_id"]) if not df.empty else []
-        self.table.update(self.display_frame(df) if not df.empty else pd_empty(), selected_rows=[], allow_html=True,
-                          select=True, pageLength=10, scrollX=True, classes="display compact")  # fmt: skip
+        self.table.update(self.display_frame(df) if not df.empty else pd_empty(), selected_rows=[], **TABLE_OPTIONS)
         total = len(self.frame)
         self.count.value = f"<small>{len(df)} of {total} rows ({self.filter.value})</small>"
 
