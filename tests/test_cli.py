@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from workbench.cli import app
@@ -32,7 +33,9 @@ def test_prompts_list_show_render_diff(repo, tmp_path):
         "--row",
         "2",
     )
-    assert "It rained all day" in result.output
+    from workbench.datasets import load_dataset
+
+    assert load_dataset(repo / "datasets/sentiment_en.csv").rows[2]["text"] in result.output
 
     from workbench.prompts import PromptLibrary
 
@@ -119,3 +122,84 @@ def test_badcases_cli(tmp_path, fake_server):
     out = tmp_path / "reg.csv"
     assert invoke("badcases", "export", out, "--store", store).exit_code == 0
     assert "hello" in out.read_text(encoding="utf-8")
+
+
+def _two_versions_run(tmp_path):
+    """A run of two versions × two models on 8 rows with known verdicts (v2 fixes rows 0-5 on model a)."""
+    from workbench.models.testing import FunctionModel
+    from workbench.pipeline import run
+    from workbench.prompts import PromptTemplate
+
+    v1 = PromptTemplate.from_string("---\nname: cmp\nassertions: [{type: equals}]\n---\nv1 {{ text }}")
+    v2 = v1.with_changes(body="v2 {{ text }}", version=2)
+    rows = [{"id": f"r{i}", "text": f"t{i}", "expected": "yes"} for i in range(8)]
+
+    def answer(prompt: str) -> str:
+        version, text = prompt.split()
+        return "yes" if version == "v2" or text in ("t6", "t7") else "no"
+
+    models = [FunctionModel(answer, spec="function:a"), FunctionModel(lambda p: "yes", spec="function:b")]
+    return run([v1, v2], rows, models, store=tmp_path / "c.db", progress=False)
+
+
+def test_runs_compare_json_fields_and_fail_if_worse(tmp_path):
+    result = _two_versions_run(tmp_path)
+    store = tmp_path / "c.db"
+    out = invoke("runs", "compare", result.run_id, "--a", "cmp@v1/function:a", "--b", "cmp@v2/function:a",
+                 "--format", "json", "--store", store)  # fmt: skip
+    data = json.loads(out.output)
+    assert {"a", "b", "pairs", "a_only", "b_only", "p_value", "verdict", "flipped"} <= set(data)
+    assert set(data["a"]) >= {"column", "n", "passed", "pass_rate", "ci95"} and len(data["a"]["ci95"]) == 2
+    assert (data["pairs"], data["a_only"], data["b_only"], data["verdict"]) == (8, 0, 6, "better")
+    assert data["p_value"] == 0.03125 and {f["row_id"] for f in data["flipped"]} == {f"r{i}" for i in range(6)}
+    assert set(data["flipped"][0]) == {"row_id", "a", "b"} and set(data["flipped"][0]["a"]) == {"output", "passed"}
+    worse = invoke("runs", "compare", result.run_id, "--a", "cmp@v2/function:a", "--b", "cmp@v1/function:a",
+                   "--fail-if-worse", "--store", store)  # fmt: skip
+    assert worse.exit_code == 1 and "B is worse than A" in worse.output
+    ambiguous = invoke("runs", "compare", result.run_id, "--store", store)
+    assert ambiguous.exit_code != 0 and "Pass --a COLUMN" in str(ambiguous.exception)
+
+
+def test_runs_show_matrix_stability_and_trend(tmp_path):
+    result = _two_versions_run(tmp_path)
+    store = tmp_path / "c.db"
+    shown = invoke("runs", "show", result.run_id, "--matrix", "--store", store)
+    assert shown.exit_code == 0 and "cmp@v1/function:a" in shown.output and "cmp@v2/function:b" in shown.output
+    table_lines = [line for line in shown.output.splitlines() if line.startswith("│ r")]
+    assert len(table_lines) == 8 and table_lines[0].startswith("│ r0"), "one line per row, flipped rows first"
+    stable = invoke("runs", "stability", result.run_id, "--format", "json", "--store", store)
+    columns = json.loads(stable.output)["columns"]
+    assert [c["column"] for c in columns] == ["cmp@v1/function:a", "cmp@v1/function:b", "cmp@v2/function:a",
+                                              "cmp@v2/function:b"]  # fmt: skip
+    assert set(columns[0]) == {"column", "k", "rows", "pass_rate", "pass_at_k", "pass_all_k", "flaky", "agreement"}
+    trend = invoke("runs", "trend", "cmp", "--plot", tmp_path / "trend.png", "--format", "json", "--store", store)
+    data = json.loads(trend.output.split("plot saved")[0])
+    assert {v["version"] for v in data["versions"]} == {1, 2} and (tmp_path / "trend.png").stat().st_size > 1000
+
+
+@pytest.mark.local_model
+def test_the_demo_commands_pass_their_gates_on_the_local_model(repo, tmp_path):
+    """The exact commands `make demo` runs (read from the Makefile), on the local model, with their gates."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recipe, inside = [], False
+    for line in (repo / "Makefile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("demo:"):
+            inside = True
+            continue
+        if inside:
+            if not line.startswith("\t"):
+                break
+            recipe.append(line.strip())
+    assert len(recipe) == 2 and all("--fail-under" in c and "--gate" in c and "--model local" in c for c in recipe)
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "WORKBENCH_ROOT": str(repo)}
+    for command in recipe:
+        args = shlex.split(command.replace("$(BIN)", bin_dir))
+        done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert "gate cloze_" in done.stdout and "PASSED" in done.stdout and "24 model calls" in done.stdout

@@ -24,10 +24,13 @@ def sentiment(library):
 
 
 def test_build_uses_label_verbalisers(sentiment, repo):
+    from workbench.datasets import load_dataset
+
     examples = build_sft_set(sentiment, repo / "datasets/sentiment_en.csv")
-    assert len(examples) == 24
-    assert examples[0].prompt_text.endswith("Overall, it was") and examples[0].completion == " terrible"
-    assert examples[1].completion == " great"
+    rows = load_dataset(repo / "datasets/sentiment_en.csv").rows
+    assert len(examples) == 24 and all(e.prompt_text.endswith("Overall, it was") for e in examples)
+    words = {"positive": " great", "negative": " terrible"}  # each label's first verbaliser word after the label
+    assert [e.completion for e in examples] == [words[r["expected"]] for r in rows]
     train, test = split_examples(examples, test_fraction=0.5)
     assert len(train) == len(test) == 12 and not {e.row for e in train} & {e.row for e in test}
 
