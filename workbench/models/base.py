@@ -86,6 +86,7 @@ class Capabilities:
     cacheable: bool = True
     prefix_cache: bool = False
     takes_inputs: bool = False
+    seeded_sampling: bool = True  # takes a seed, so a sampled run gets a seed per (row, repeat) and reproduces
     price: tuple[float, float] | None = None
 
 

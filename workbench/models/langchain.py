@@ -82,7 +82,6 @@ class LangChainModel(Model):
     """A LangChain ``BaseChatModel``/``BaseLLM`` behind the workbench protocol."""
 
     provider = "langchain"
-    capabilities = Capabilities(streaming=True)
 
     def __init__(self, lc_model: Any, *, spec: str | None = None, concurrency: int = 4,
                  ignore_params: Sequence[str] = ()):  # fmt: skip
@@ -91,6 +90,8 @@ class LangChainModel(Model):
         self.max_concurrency = concurrency
         self.ignore_params = frozenset(ignore_params)
         self._configured: dict[tuple[tuple[str, Any], ...], Any] = {}
+        fields = set(getattr(type(lc_model), "model_fields", {}) or {})
+        self.capabilities = Capabilities(streaming=True, seeded_sampling=bool(fields & set(PARAM_FIELDS["seed"])))
 
     def _model_for(self, params: GenerationParams) -> Any:
         """A copy of the LangChain model with the run's parameters set on its own fields."""
@@ -174,7 +175,7 @@ class LangChainRunnable(Model):
     """Any LangChain Runnable as the system under test: row inputs in, answer out, retrieved documents kept."""
 
     provider = "langchain"
-    capabilities = Capabilities(takes_inputs=True, chat=False, completion=False)
+    capabilities = Capabilities(takes_inputs=True, chat=False, completion=False, seeded_sampling=False)
 
     def __init__(self, runnable: Any, *, spec: str | None = None, input_key: str | None = None,
                  concurrency: int = 4):  # fmt: skip

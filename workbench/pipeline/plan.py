@@ -179,7 +179,7 @@ def plan_run(
                 row_id = data.row_id(i)
                 for repeat in range(repeats):
                     cell_params = run_params
-                    if run_params.temperature > 0:
+                    if run_params.temperature > 0 and model.capabilities.seeded_sampling:
                         cell_params = run_params.merged(seed=sample_seed(run_params.seed, row_id, repeat))
                     cells.append(Cell(template, model, i, row_id, repeat, inputs, prompt, cell_params,
                                       tuple(trace), values))  # fmt: skip

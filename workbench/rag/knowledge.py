@@ -29,7 +29,9 @@ from workbench.rag.embeddings import Embedder, get_embedder
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
-SEPARATORS = ["\n## ", "\n# ", "\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
+# Regular expressions, most to least structural. Headings and sentence ends are zero-width (look-ahead/behind), so a
+# heading starts its chunk and punctuation stays with its sentence: no stray "##" or "。" at a chunk's edge.
+SEPARATORS = [r"(?=\n#{1,6} )", r"\n\n", r"\n", r"(?<=[。！？；])", r"(?<=[.!?;])\s", r"(?<=[，,、])", r"\s", ""]
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
 
@@ -119,8 +121,8 @@ def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[str]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=SEPARATORS, keep_separator="end",
-        strip_whitespace=True,
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=SEPARATORS, is_separator_regex=True,
+        keep_separator="end", strip_whitespace=True,
     )  # fmt: skip
     return [c for c in splitter.split_text(text) if c.strip()]
 
@@ -284,6 +286,18 @@ class KnowledgeBase:
                 for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
             ])  # fmt: skip
         return out
+
+    def as_retriever(self, k: int = 4) -> Any:
+        """This knowledge base as a LangChain retriever (for chains; needs langchain-core)."""
+        from workbench.rag.langchain import KnowledgeBaseRetriever
+
+        return KnowledgeBaseRetriever(knowledge_base=self, k=k)
+
+    def as_vectorstore(self) -> Any:
+        """This knowledge base as a LangChain ``VectorStore``."""
+        from workbench.rag.langchain import KnowledgeBaseVectorStore
+
+        return KnowledgeBaseVectorStore(self)
 
     def delete(self) -> None:
         self._client.delete_collection(self.name)

@@ -243,3 +243,26 @@ def test_rate_limit_is_consulted_once_per_model_call(store, monkeypatch):
     assert acquired == [(600, 60.0)] * 5 and mock.calls == 5
     run(TEMPLATE, ROWS[:5], [mock], store=store, progress=False, rate_limit=600)  # answered from the cache
     assert len(acquired) == 5, "cached rows do not spend the rate budget"
+
+
+def test_runs_store_their_provenance(store, repo):
+    from workbench.models.testing import MockModel
+
+    result = run(TEMPLATE, ROWS[:2], [MockModel(default="positive")], store=store, progress=False)
+    origin = store.run(result.run_id)["provenance"]
+    assert origin["git"].get("commit") and isinstance(origin["git"]["dirty"], bool)
+    assert origin["packages"]["prompt-workbench"] and origin["python"] and origin["host"]["name"]
+    assert origin["models"] == [{"spec": "mock", "provider": "mock"}]
+
+
+def test_capabilities_not_types_decide_what_a_model_does():
+    from workbench.models import get_model
+    from workbench.models.local import LocalModel
+    from workbench.models.openai_compat import OpenAICompatibleModel
+
+    local = LocalModel()  # not loaded: capabilities are declared, not discovered
+    assert local.capabilities.logprob_labels and local.capabilities.prefix_cache and local.capabilities.price == (0, 0)
+    priced = OpenAICompatibleModel("openai:gpt-4o-mini@http://127.0.0.1:9/v1")
+    assert priced.capabilities.price == (0.15, 0.60) and not priced.capabilities.logprob_labels
+    assert OpenAICompatibleModel("openai:my-own@http://127.0.0.1:9/v1").capabilities.price is None
+    assert not get_model("mock").capabilities.logprob_labels

