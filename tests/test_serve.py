@@ -257,3 +257,29 @@ def test_run_serve_and_recheck_give_the_same_record(tmp_path, repo, method):
     assert ran.details["mode"] == served.details["mode"] == rechecked.details["mode"] == "prefix-state/1"
     if method == "logprob":
         assert ran.details["label_scores"] == served.details["label_scores"] == rechecked.details["label_scores"]
+
+
+def test_the_gradio_page_chats_and_a_thumbs_down_becomes_a_bad_case(tmp_path):
+    """The deploy notebook's Gradio front end, driven headless through its API (gradio_client)."""
+    from gradio_client import Client
+
+    from workbench.badcases import BadCaseTracker
+    from workbench.serve.gradio_app import build_demo
+
+    store = Store(tmp_path / "s.db")
+    app = create_app(TEMPLATE, MockModel(default="no it is not"), store=store)
+    with ServerThread(app, port=free_port()) as server:
+        demo = build_demo(server.base_url, "echoer")
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        try:
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            assert "Nothing to rate" in client.predict("", "", api_name="/thumbs_down")
+            history, cleared, status = client.predict("Is the sky green?", [], api_name="/send")
+            assert "no it is not" in str(history[-1]["content"]) and cleared == "" and status.startswith("answer cmpl-")
+            thanks = client.predict("the sky is not green, but it answered oddly", "no", api_name="/thumbs_down")
+        finally:
+            demo.close()
+    assert "recorded as bad case #1" in thanks
+    (case,) = BadCaseTracker(store).list()
+    assert case.source == "feedback" and case.inputs == {"question": "Is the sky green?"} and case.expected == "no"
