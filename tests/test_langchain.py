@@ -59,6 +59,7 @@ def test_a_parameter_a_langchain_model_cannot_take_is_refused_not_ignored(store)
 
 def test_any_runnable_is_a_system_under_test_with_its_documents_recorded(tmp_path, store):
     from workbench.rag import KnowledgeBase
+    from workbench.rag.langchain import retriever
 
     kb = KnowledgeBase("lc-kb", path=tmp_path / "chroma")
     kb.ingest_texts([("lora.md", "LoRA freezes the base weights and trains two small low-rank matrices."),
@@ -67,7 +68,7 @@ def test_any_runnable_is_a_system_under_test_with_its_documents_recorded(tmp_pat
     def answer(inputs: dict) -> str:  # a student's "LLM": quotes the first retrieved sentence
         return inputs["context"][0].page_content
 
-    chain = {"context": kb.as_retriever(k=1), "question": RunnablePassthrough()} | RunnableLambda(answer)
+    chain = {"context": retriever(kb, k=1), "question": RunnablePassthrough()} | RunnableLambda(answer)
     model = get_model(chain, input_key="question")
     assert isinstance(model, LangChainRunnable) and model.capabilities.takes_inputs
     rows = [{"question": "What does LoRA train?", "expected": "low-rank"},
@@ -82,14 +83,14 @@ def test_any_runnable_is_a_system_under_test_with_its_documents_recorded(tmp_pat
 
 def test_the_knowledge_base_as_vectorstore_and_the_embedder_as_embeddings(tmp_path):
     from workbench.rag import KnowledgeBase
-    from workbench.rag.langchain import E5Embeddings, KnowledgeBaseVectorStore
+    from workbench.rag.langchain import E5Embeddings, KnowledgeBaseVectorStore, vectorstore
 
     embeddings = E5Embeddings()
     query, documents = embeddings.embed_query("向量检索"), embeddings.embed_documents(["向量数据库", "做饭"])
     assert len(query) == 384 and len(documents) == 2
     similarity = [sum(a * b for a, b in zip(query, d, strict=True)) for d in documents]
     assert similarity[0] > similarity[1], "Chinese text embeds meaningfully"
-    store = KnowledgeBase("lc-store", path=tmp_path / "chroma").as_vectorstore()
+    store = vectorstore(KnowledgeBase("lc-store", path=tmp_path / "chroma"))
     added = store.add_texts(["Chroma keeps vectors on disk.", "分块大小影响检索。"],
                             metadatas=[{"source": "chroma.md"}, {"source": "chunk_zh.md"}])  # fmt: skip
     assert added == ["chroma.md", "chunk_zh.md"]

@@ -21,14 +21,27 @@ MASK = "***"
 
 
 _name_is_secret: dict[bytes | str, bool] = {}
+_last: tuple[dict, list[str]] | None = None
 
 
 def secret_values() -> list[str]:
     """Current values of secret-looking environment variables, longest first.
 
-    Read fresh on every call (a key exported a moment ago must be masked too), but over the
-    bytes environment with a per-name memo, so it stays cheap enough to run on every write.
+    Fresh on every call (a key exported a moment ago must be masked too), yet cheap enough for every write: the
+    environment is compared with the snapshot of the last scan (one dict comparison, in C) and rescanned only
+    when it changed.
     """
+    global _last
+    data = getattr(os.environ, "_data", None)
+    if _last is not None and data is not None and _last[0] == data:
+        return _last[1]
+    values = _scan()
+    if data is not None:
+        _last = (dict(data), values)
+    return values
+
+
+def _scan() -> list[str]:
     environ = getattr(os, "environb", os.environ)
     values = set()
     for key, value in environ.items():

@@ -82,8 +82,8 @@ class Retrier:
         self.timeout = timeout
         self.spec = spec
 
-    def _controls(self) -> dict[str, object]:
-        other_failures = 0
+    def _controls(self, failed_first: BaseException | None = None) -> dict[str, object]:
+        other_failures = 0 if failed_first is None or isinstance(failed_first, RateLimitError) else 1
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
@@ -123,28 +123,55 @@ class Retrier:
                 raise ModelTimeoutError(f"No answer within {self.timeout:g}s.", spec=self.spec) from None
 
     async def acall(self, fn: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+        """Most calls succeed at once: try once directly, and set up tenacity's machinery only after a failure."""
         try:
-            async for attempt in AsyncRetrying(**self._controls()):
+            result = await self._attempt(fn)
+        except RetryableModelError as first:
+            failed_first: RetryableModelError = first
+        else:
+            self.budget.succeeded()
+            return result, 1
+        if self._gives_up(failed_first):
+            raise type(failed_first)(f"{_message(failed_first)} (gave up after 1 attempts)", spec=failed_first.spec,
+                                     status_code=failed_first.status_code,
+                                     retry_after=failed_first.retry_after) from failed_first  # fmt: skip
+        await asyncio.sleep(self._first_wait(failed_first))
+        try:
+            async for attempt in AsyncRetrying(**self._controls(failed_first)):
                 with attempt:
                     result = await self._attempt(fn)
         except RetryError as exc:
-            raise exhausted(exc) from exc.last_attempt.exception()
+            raise exhausted(exc, offset=1) from exc.last_attempt.exception()
         self.budget.succeeded()
-        return result, attempt.retry_state.attempt_number
+        return result, attempt.retry_state.attempt_number + 1
+
+    def _first_wait(self, error: RetryableModelError) -> float:
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return min(float(error.retry_after), self.policy.max_wait)
+        return self.policy.backoff(1)
+
+    def _gives_up(self, error: RetryableModelError) -> bool:
+        if isinstance(error, RateLimitError):
+            return not self.budget.allows(self._first_wait(error))
+        return self.policy.retries < 1
 
 
-def exhausted(retry_error: RetryError) -> ModelError:
-    """The last error, saying how many attempts were made."""
-    attempts = retry_error.last_attempt.attempt_number
-    exc = retry_error.last_attempt.exception()
-    assert isinstance(exc, RetryableModelError)
+def _message(exc: ModelError) -> str:
+    """The error's message without its ``[spec]`` prefix (the new error adds it back)."""
     from workbench.secrets import redact
 
     text = str(exc)
     prefix = f"[{redact(exc.spec)}] "
-    text = text[len(prefix) :] if exc.spec and text.startswith(prefix) else text
+    return text[len(prefix) :] if exc.spec and text.startswith(prefix) else text
+
+
+def exhausted(retry_error: RetryError, offset: int = 0) -> ModelError:
+    """The last error, saying how many attempts were made (``offset``: attempts made before tenacity's)."""
+    attempts = retry_error.last_attempt.attempt_number + offset
+    exc = retry_error.last_attempt.exception()
+    assert isinstance(exc, RetryableModelError)
     return type(exc)(
-        f"{text} (gave up after {attempts} attempts)",
+        f"{_message(exc)} (gave up after {attempts} attempts)",
         spec=exc.spec,
         status_code=exc.status_code,
         retry_after=exc.retry_after,

@@ -48,12 +48,15 @@ class AdaptiveLimiter:
 
     async def __aenter__(self) -> AdaptiveLimiter:
         cond = self._cond()
-        async with cond:
-            await cond.wait_for(lambda: self.in_flight < self.current)
-            if self.cancel_event is not None and self.cancel_event.is_set():
-                cond.notify(1)  # pass the wake-up on: the next waiter sees the cancel too
-                raise asyncio.CancelledError
-            self.in_flight += 1
+        if self.in_flight < self.current and not cond._waiters and not self._cancelled():  # type: ignore[attr-defined]
+            self.in_flight += 1  # a free slot and nobody queued: take it (one thread, no await: atomic)
+        else:
+            async with cond:
+                await cond.wait_for(lambda: self.in_flight < self.current)
+                if self._cancelled():
+                    cond.notify(1)  # pass the wake-up on: the next waiter sees the cancel too
+                    raise asyncio.CancelledError
+                self.in_flight += 1
         if self._rate is not None:
             await self._rate.acquire()
         return self
@@ -63,10 +66,14 @@ class AdaptiveLimiter:
             self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
         elif isinstance(exc, RetryableModelError):
             self.pushback()
+        self.in_flight -= 1
         cond = self._cond()
-        async with cond:
-            self.in_flight -= 1
-            cond.notify(max(1, self.current - self.in_flight))  # wake only as many waiters as there are free slots
+        if cond._waiters:  # type: ignore[attr-defined]
+            async with cond:
+                cond.notify(max(1, self.current - self.in_flight))  # wake as many waiters as there are free slots
+
+    def _cancelled(self) -> bool:
+        return self.cancel_event is not None and self.cancel_event.is_set()
 
     def pushback(self) -> None:
         """The endpoint said "too much": halve the limit (once per cooldown)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.models import Generation, Model
@@ -16,7 +16,7 @@ from workbench.pipeline.plan import Cell, RunPlan
 from workbench.pipeline.stages import Verdict
 from workbench.prompts import PromptTemplate
 from workbench.secrets import redact
-from workbench.store import ResultRecord, Store
+from workbench.store import ResultRecord, Store, now
 
 
 @dataclass
@@ -27,8 +27,11 @@ class RunSession:
     resumed: bool = False
     done: dict[str, ResultRecord] = field(default_factory=dict)
 
-    def finished(self, cell: Cell) -> ResultRecord | None:
-        return self.done.get(redact(str(cell.key)) or "")
+    def finished(self, cell: Cell, secrets: list[str] | None = None) -> ResultRecord | None:
+        """The stored result of a cell finished before (stored keys are redacted: compare redacted)."""
+        if not self.done:
+            return None
+        return self.done.get(redact(str(cell.key), secrets) or "")
 
 
 def call_cost(model: Model, generation: Generation) -> float | None:
@@ -123,21 +126,13 @@ class Recorder:
         extra: dict[str, Any] | None = None,
     ) -> ResultRecord:
         """Write one cell's result (and its cache entry, in the same transaction); return the stored record."""
-        record = ResultRecord(
-            run_id=run_id,
-            cell_key=str(cell.key),
-            prompt=cell.template.name,
-            version=cell.template.version,
-            model=cell.model.spec,
-            row_index=cell.row_index,
-            row_id=cell.row_id,
-            repeat=cell.repeat,
-            inputs=cell.inputs,
-            rendered=prompt_as_text(cell.prompt),
-            error=error,
-            cached=cached,
-            retrieved=cell.retrieved,
-        )
+        fields: dict[str, Any] = {
+            "run_id": run_id, "cell_key": str(cell.key), "prompt": cell.template.name,
+            "version": cell.template.version, "model": cell.model.spec, "row_index": cell.row_index,
+            "row_id": cell.row_id, "repeat": cell.repeat, "inputs": cell.inputs,
+            "rendered": prompt_as_text(cell.prompt),
+            "error": error, "cached": cached, "retrieved": cell.retrieved, "created_at": now(),
+        }  # fmt: skip
         cache_entry = None
         if generation is not None:
             details: dict[str, Any] = {"mode": cell.model.evaluation_mode(cell.prefix), **(extra or {})}
@@ -146,31 +141,26 @@ class Recorder:
             if generation.label_scores:
                 details["label_scores"] = {k: round(v, 4) for k, v in generation.label_scores.items()}
             details["cost_usd"] = 0.0 if cached else call_cost(cell.model, generation)
-            record = _with_generation(record, generation, verdict, details)
+            fields.update(_generation_fields(generation, verdict, details, cell.retrieved))
             if cache and not cached and cell.model.capabilities.cacheable:
                 cache_entry = {"key": cell.cache_key, "model": cell.model.spec,
-                               "params": cell.params.model_dump(mode="json"), "prompt": record.rendered,
+                               "params": cell.params.model_dump(mode="json"), "prompt": fields["rendered"],
                                "response": _cacheable(generation)}  # fmt: skip
-        return self.store.write_result(record, cache_entry=cache_entry)
+        return self.store.write_result(ResultRecord(**fields), cache_entry=cache_entry)
 
     def finish(self, run_id: str, status: str) -> None:
         self.store.set_run_status(run_id, status)
 
 
-def _with_generation(
-    record: ResultRecord, generation: Generation, verdict: Verdict | None, details: dict[str, Any]
-) -> ResultRecord:
-    retrieved = record.retrieved or generation.retrieved
-    changes: dict[str, Any] = {
-        "output": generation.text,
-        "prompt_tokens": generation.prompt_tokens,
-        "completion_tokens": generation.completion_tokens,
-        "latency_ms": generation.latency_ms,
-        "attempts": generation.attempts,
-        "retrieved": retrieved,
-        "details": details,
-    }
+def _generation_fields(
+    generation: Generation, verdict: Verdict | None, details: dict[str, Any], retrieved: tuple[dict[str, Any], ...]
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "output": generation.text, "prompt_tokens": generation.prompt_tokens,
+        "completion_tokens": generation.completion_tokens, "latency_ms": generation.latency_ms,
+        "attempts": generation.attempts, "retrieved": retrieved or generation.retrieved, "details": details,
+    }  # fmt: skip
     if verdict is not None:
-        changes.update(parsed=verdict.parsed, passed=verdict.passed, score=verdict.score,
-                       scores=tuple(s.to_dict() for s in verdict.scores))  # fmt: skip
-    return replace(record, **changes)
+        fields.update(parsed=verdict.parsed, passed=verdict.passed, score=verdict.score,
+                      scores=tuple(s.to_dict() for s in verdict.scores))  # fmt: skip
+    return fields

@@ -27,6 +27,7 @@ from workbench.pipeline.plan import Cell, RunPlan, plan_run
 from workbench.pipeline.recorder import Recorder, RunSession
 from workbench.pipeline.stages import evaluate, execute
 from workbench.results import RunResult
+from workbench.secrets import secret_values
 from workbench.store import ResultRecord, Store
 
 ProgressCallback = Callable[[ResultRecord, int, int], None]
@@ -42,8 +43,9 @@ class _RunState:
         self.stats = {"cells": len(plan.cells), "resumed": 0, "cached": 0, "called": 0, "errors": 0, "retried": 0}
         self.retryable: set[str] = set()
         self.on_result = on_result
+        secrets = secret_values()  # one scan of the environment for every cell's key
         for cell in plan.cells:
-            done = session.finished(cell)
+            done = session.finished(cell, secrets)
             if done is not None:
                 self.records[str(cell.key)] = done
                 self.stats["resumed"] += 1

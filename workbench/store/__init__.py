@@ -222,8 +222,10 @@ class Store:
         ``cache_entry`` (the arguments of :meth:`cache_put`) is written in the same transaction, so a cell
         costs one commit.
         """
-        secrets = secret_values()  # one scan of the environment per cell, not per field
-        clean = redact_record(replace(record, created_at=record.created_at or now()), secrets)
+        secrets = secret_values()  # one look at the environment per cell, not per field
+        if record.created_at is None:
+            record = replace(record, created_at=now())
+        clean = redact_record(record, secrets)
         with self.transaction() as db:
             if cache_entry is not None:
                 self._cache_put(db, secrets=secrets, **cache_entry)
