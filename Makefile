@@ -54,7 +54,7 @@ test-fast: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_import.py
-	$(BIN)/python benchmarks/bench_runner.py --latency 0.2 --rows 960
+	$(BIN)/python benchmarks/bench_runner.py --latency 0.2 --rows 960 --rounds 5
 	$(BIN)/python benchmarks/bench_local.py
 	$(BIN)/python benchmarks/bench_rag.py
 	$(BIN)/python benchmarks/bench_finetune.py

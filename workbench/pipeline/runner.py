@@ -13,6 +13,8 @@ the response cache.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -83,6 +85,7 @@ class _Worker:
         self.budget = {spec: RetryBudget(p.budget) for spec, p in self.policy.items()}
         self.gate = {m.spec: AdaptiveLimiter(concurrency or m.max_concurrency, rate_limit=rate_limit,
                                              cancel_event=cancel_event) for m in plan.models}  # fmt: skip
+        self.writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="workbench-store")
 
     async def _generate(self, cell: Cell) -> tuple[Generation | None, str | None]:
         spec = cell.model.spec
@@ -98,6 +101,17 @@ class _Worker:
         self.state.stats["called"] += 1
         return generation, None
 
+    async def _write(self, cell: Cell, generation: Generation | None, verdict: Any, error: str | None,
+                     cached: bool) -> ResultRecord:  # fmt: skip
+        """Write one result. Answers from a concurrent endpoint are written by the run's writer thread, beside the
+        event loop, so the calls in flight keep moving while it commits; cached answers and in-process models
+        (nothing else in flight) are written at once, without the thread hop."""
+        write = functools.partial(self.recorder.record, self.state.session.run_id, cell, generation=generation,
+                                  verdict=verdict, error=error, cached=cached, cache=self.cache)  # fmt: skip
+        if cached or cell.model.max_concurrency <= 1:
+            return write()
+        return await asyncio.get_running_loop().run_in_executor(self.writer, write)
+
     async def process(self, cell: Cell, *, sweep: bool = False) -> None:
         if self.cancel_event is not None and self.cancel_event.is_set():
             raise asyncio.CancelledError
@@ -111,8 +125,7 @@ class _Worker:
         if generation is not None:
             self.state.retryable.discard(str(cell.key))
             verdict = await evaluate(cell, generation, self.plan.scorers[cell.template.ref])
-        record = self.recorder.record(self.state.session.run_id, cell, generation=generation, verdict=verdict,
-                                      error=error, cached=cached, cache=self.cache)  # fmt: skip
+        record = await self._write(cell, generation, verdict, error, cached)
         self.state.done(cell, record, replacing=sweep)
         if sweep and record.error is None:
             self.state.stats["errors"] -= 1
@@ -165,6 +178,7 @@ async def arun(
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
     finally:
+        worker.writer.shutdown(wait=True)  # every result reaches the store before the run is marked finished
         recorder.finish(session.run_id, status)
         if state.bar is not None:
             state.bar.close()
