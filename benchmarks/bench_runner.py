@@ -91,7 +91,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     print(f"endpoint latency L = {latency * 1000:.0f} ms, {n} rows per measurement, median of {args.rounds} "
           "interleaved rounds (raw client, then workbench)\n")  # fmt: skip
-    print("| C | ideal C/L (rows/s) | bare AsyncOpenAI | workbench | workbench / bare | workbench / ideal | lost rows |")
+    print("| C | ideal C/L (rows/s) | bare AsyncOpenAI | workbench | workbench / bare | workbench / ideal "
+          "| lost rows |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     with endpoint_process(latency) as server:
         for concurrency in (1, 8, 32):
