@@ -260,7 +260,7 @@ def paired(side_a: Sequence[ResultRecord], side_b: Sequence[ResultRecord], name_
         a=Side(name_a, n, passed_a, _rate(passed_a, n), wilson_interval(passed_a, n)),
         b=Side(name_b, n, passed_b, _rate(passed_b, n), wilson_interval(passed_b, n)),
         pairs=n, a_only=counts["a_only"], b_only=counts["b_only"], both_pass=counts["both_pass"],
-        both_fail=counts["both_fail"], excluded=counts["excluded"], p_value=round(p, 6), verdict=verdict,
+        both_fail=counts["both_fail"], excluded=counts["excluded"], p_value=float(f"{p:.6g}"), verdict=verdict,
         flipped=flipped, alpha=alpha, min_detectable_difference=min_detectable_difference(n, alpha),
     )  # fmt: skip
 
