@@ -67,7 +67,7 @@ lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet "torch==2.13.0"
 	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
-	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v "^-e" > constraints.txt
+	(echo '# Versions make test passed with (pip constraints). Refresh: make lock, then make clean test.'; .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e') > constraints.txt
 	rm -rf .lock-venv
 	@echo "constraints.txt refreshed; run 'make clean test' before committing it."
 
