@@ -213,3 +213,19 @@ def test_local_model_override_path_must_exist(monkeypatch):
     finally:
         monkeypatch.delenv("WORKBENCH_LOCAL_MODEL")
         default_model_path.cache_clear()
+
+
+def test_a_constrained_schema_makes_the_local_model_return_json_of_that_shape(repo, store):
+    """llama.cpp compiles the template's schema into a grammar: every answer parses and validates."""
+    import json
+
+    import jsonschema
+
+    template = load_prompt(repo / "prompt_library" / "extract_contact_json.prompty")
+    schema = template.output["schema"]
+    constrained = template.with_changes(output={**template.output, "constrain": True}, version=90)
+    result = run(constrained, repo / "datasets" / "extract_contacts.jsonl", ["local"], store=store, progress=False,
+                 limit=1, params={"max_tokens": 96})  # fmt: skip
+    for record in result.records:
+        assert record.error is None, record.error
+        jsonschema.validate(json.loads(record.output), schema)

@@ -12,6 +12,7 @@ import pytest
 
 from workbench.errors import DatasetError, TemplateError
 from workbench.models import RetryPolicy
+from workbench.models.base import Capabilities
 from workbench.models.testing import FunctionModel, MockModel
 from workbench.pipeline import plan_run, run
 from workbench.prompts import PromptTemplate
@@ -266,3 +267,44 @@ def test_capabilities_not_types_decide_what_a_model_does():
     assert priced.capabilities.price == (0.15, 0.60) and not priced.capabilities.logprob_labels
     assert OpenAICompatibleModel("openai:my-own@http://127.0.0.1:9/v1").capabilities.price is None
     assert not get_model("mock").capabilities.logprob_labels
+
+
+class _SchemaModel(FunctionModel):
+    """Records the schema each call was constrained to (a model that can constrain decoding, like llama.cpp)."""
+
+    capabilities = Capabilities(structured_output=True, price=(0.0, 0.0))
+
+    def __init__(self):
+        super().__init__(lambda prompt: '{"name": "Ada"}', spec="schema-model")
+        self.schemas = []
+
+    def _generate(self, prompt, params, **hints):
+        self.schemas.append(hints.get("json_schema"))
+        return super()._generate(prompt, params)
+
+
+def _json_template(constrain: bool) -> PromptTemplate:
+    return PromptTemplate.from_string(
+        f"---\nname: extract\nversion: {2 if constrain else 1}\noutput:\n  parser: json\n"
+        f"  constrain: {str(constrain).lower()}\n"
+        "  schema: {type: object, required: [name], properties: {name: {type: string}}}\n---\nText: {{ text }}\nJSON:"
+    )
+
+
+def test_a_constrained_json_template_hands_its_schema_to_a_model_that_can_use_it(store):
+    model = _SchemaModel()
+    result = run(_json_template(True), ROWS[:2], [model], store=store, progress=False)
+    assert model.schemas == [{"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}] * 2
+    assert [r.parsed for r in result.records] == [{"name": "Ada"}] * 2
+
+    unconstrained = _SchemaModel()
+    run(_json_template(False), ROWS[:2], [unconstrained], store=store, progress=False)
+    assert unconstrained.schemas == [None, None], "without constrain: true the model decodes freely"
+    plain = FunctionModel(lambda p: "{}", spec="no-grammar")  # a model that cannot constrain never gets the hint
+    run(_json_template(True), ROWS[:1], [plain], store=store, progress=False)
+
+
+def test_constraining_changes_the_cache_key(store):
+    first = run(_json_template(False), ROWS[:2], [_SchemaModel()], store=store, progress=False)
+    second = run(_json_template(True), ROWS[:2], [_SchemaModel()], store=store, progress=False)
+    assert first.stats["called"] == 2 and second.stats["called"] == 2, "a constrained answer is not the free one"

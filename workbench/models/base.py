@@ -86,6 +86,7 @@ class Capabilities:
     cacheable: bool = True
     prefix_cache: bool = False
     takes_inputs: bool = False
+    structured_output: bool = False  # can constrain decoding to a JSON schema (llama.cpp grammars)
     seeded_sampling: bool = True  # takes a seed, so a sampled run gets a seed per (row, repeat) and reproduces
     price: tuple[float, float] | None = None
 
@@ -132,8 +133,8 @@ class Model(ABC):
         """One call, no retries. Raise a :class:`ModelError` subclass on failure.
 
         ``hints`` carries ``prefix`` (the template's fixed leading text) to providers whose capabilities say
-        ``prefix_cache``, and ``inputs`` (the row's values) to those that say ``takes_inputs``; others never
-        receive them.
+        ``prefix_cache``, ``inputs`` (the row's values) to those that say ``takes_inputs``, and ``json_schema``
+        (constrain the output) to those that say ``structured_output``; others never receive them.
         """
 
     async def _agenerate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
@@ -165,12 +166,15 @@ class Model(ABC):
         return None
 
     # -- what callers use ------------------------------------------------------------
-    def _hints(self, prefix: str | None, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def _hints(self, prefix: str | None, inputs: Mapping[str, Any] | None = None,
+               json_schema: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
         hints: dict[str, Any] = {}
         if prefix and self.capabilities.prefix_cache:
             hints["prefix"] = prefix
         if self.capabilities.takes_inputs:
             hints["inputs"] = dict(inputs or {})
+        if json_schema and self.capabilities.structured_output:
+            hints["json_schema"] = dict(json_schema)
         return hints
 
     def generate(
@@ -180,12 +184,13 @@ class Model(ABC):
         *,
         prefix: str | None = None,
         inputs: Mapping[str, Any] | None = None,
+        json_schema: Mapping[str, Any] | None = None,
         retrier: Retrier | None = None,
         **overrides: Any,
     ) -> Generation:
         """Generate with retries. ``overrides`` are :class:`GenerationParams` fields."""
         p = (params or GenerationParams()).merged(**overrides)
-        hints = self._hints(prefix, inputs)
+        hints = self._hints(prefix, inputs, json_schema)
         result, attempts = (retrier or Retrier(self.retry_policy)).call(lambda: self._generate(prompt, p, **hints))
         return _with_attempts(result, attempts)
 
@@ -196,12 +201,13 @@ class Model(ABC):
         *,
         prefix: str | None = None,
         inputs: Mapping[str, Any] | None = None,
+        json_schema: Mapping[str, Any] | None = None,
         retrier: Retrier | None = None,
         **overrides: Any,
     ) -> Generation:
         """Async :meth:`generate`, for notebooks, the runner and the server."""
         p = (params or GenerationParams()).merged(**overrides)
-        hints = self._hints(prefix, inputs)
+        hints = self._hints(prefix, inputs, json_schema)
         result, attempts = await (retrier or Retrier(self.retry_policy)).acall(
             lambda: self._agenerate(prompt, p, **hints)
         )

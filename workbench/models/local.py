@@ -118,7 +118,8 @@ class LocalModel(Model):
     """Gemma 3 270M (or any GGUF given by path) running in this process."""
 
     provider = "local"
-    capabilities = Capabilities(streaming=True, logprob_labels=True, prefix_cache=True, price=(0.0, 0.0))
+    capabilities = Capabilities(streaming=True, logprob_labels=True, prefix_cache=True, structured_output=True,
+                                price=(0.0, 0.0))  # fmt: skip
     max_concurrency = 1
 
     def __init__(
@@ -192,13 +193,17 @@ class LocalModel(Model):
             return self.engine.complete_after_prefix(prefix, text[len(prefix) :], body)
         return self.engine.complete({**body, "prompt": text, "cache_prompt": False})
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, *, prefix: str | None = None) -> Generation:
+    def _generate(self, prompt: PromptInput, params: GenerationParams, *, prefix: str | None = None,
+                  json_schema: dict[str, Any] | None = None) -> Generation:  # fmt: skip
         text, stop = self._text_and_stop(prompt, params)
         prefix = prefix if isinstance(prompt, str) else None
+        body = self._body(params, stop)
+        if json_schema:
+            body["json_schema"] = json_schema  # llama.cpp compiles it into a grammar: the output fits the schema
         with self._lock:
             self._check_length(text, params.max_tokens)
             start = time.perf_counter()
-            response = self._request(text, self._body(params, stop), prefix)
+            response = self._request(text, body, prefix)
             latency = elapsed_ms(start)
         choice = response["choices"][0]
         usage = response.get("usage") or {}

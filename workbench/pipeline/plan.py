@@ -78,6 +78,15 @@ class Cell:
         )
 
     @property
+    def json_schema(self) -> dict[str, Any] | None:
+        """The schema to constrain decoding to: the template's JSON schema with ``constrain: true``, if the model
+        can (llama.cpp turns it into a grammar, so the output is valid JSON of that shape)."""
+        output = self.template.output
+        if output.get("parser") == "json" and output.get("constrain") and output.get("schema"):
+            return dict(output["schema"]) if self.model.capabilities.structured_output else None
+        return None
+
+    @property
     def labels(self) -> dict[str, tuple[str, ...]]:
         """What log-probability scoring compares: the label words, or a choice question's options for this row."""
         parser = self.template.parser
@@ -103,6 +112,8 @@ class Cell:
             payload["repeat"] = self.repeat  # each sample is its own entry (its seed differs too)
         if self.model.capabilities.takes_inputs:
             payload["inputs"] = self.inputs
+        if self.json_schema:
+            payload["schema"] = self.json_schema
         return stable_hash(payload)
 
 
