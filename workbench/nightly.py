@@ -3,7 +3,15 @@
 Per-profile parameters live in ``notebooks/profiles.yaml`` (``ci``: small and fast, ``full``)::
 
     ci:
-      00_quickstart: {n_rows: 6}
+      variants:                      # every notebook runs once per variant, with these parameters on top
+        en: {lang: en}
+        zh: {lang: zh}
+        solutions: {lang: en, solutions: true}
+      validate: [en]                 # the variants nbval re-runs from fresh state
+      notebooks:
+        00_quickstart: {n_rows: 12}
+
+A profile without ``variants`` is a plain ``{notebook: parameters}`` mapping, run once each.
 
 For each notebook: papermill executes it (parameters injected after its ``parameters`` cell) into
 the output folder; the run store it wrote is then removed, so nbval's re-execution calls the
@@ -69,6 +77,41 @@ def load_profiles(notebooks_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     if not path.exists():
         return {"ci": {}, "full": {}}
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One profile of ``profiles.yaml``: parameters per notebook, the variants each runs in, which nbval checks."""
+
+    name: str
+    notebooks: dict[str, dict[str, Any]]
+    variants: dict[str, dict[str, Any]]
+    validate: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, name: str, raw: dict[str, Any] | None) -> Profile:
+        raw = raw or {}
+        if "notebooks" not in raw and "variants" not in raw:  # the plain form: {notebook: parameters}
+            return cls(name, {k: dict(v or {}) for k, v in raw.items()}, {"": {}}, ("",))
+        variants = {str(k): dict(v or {}) for k, v in (raw.get("variants") or {"": {}}).items()}
+        validate = tuple(str(v) for v in raw.get("validate", list(variants)))
+        unknown = sorted(set(validate) - set(variants))
+        if unknown:
+            raise ConfigError(f"Profile {name!r}: validate names unknown variants {unknown}; known: {list(variants)}.")
+        notebooks = {k: dict(v or {}) for k, v in (raw.get("notebooks") or {}).items()}
+        return cls(name, notebooks, variants, validate)
+
+    def runs(self, notebook: str) -> list[tuple[str, dict[str, Any], bool]]:
+        """(variant, parameters, validate?) for each run of ``notebook``."""
+        base = self.notebooks.get(notebook) or {}
+        return [(variant, {**base, **extra}, variant in self.validate) for variant, extra in self.variants.items()]
+
+
+def load_profile(notebooks_dir: Path, name: str) -> Profile:
+    profiles = load_profiles(notebooks_dir)
+    if name not in profiles:
+        raise ConfigError(f"No profile {name!r} in {notebooks_dir / PROFILES_FILE}. Known: {', '.join(profiles)}.")
+    return Profile.parse(name, profiles[name])
 
 
 def notebook_paths(notebooks_dir: Path) -> list[Path]:
@@ -183,18 +226,19 @@ def run_nightly(
     validate: bool = True,
     notebooks_dir: Path | None = None,
 ) -> list[NotebookOutcome]:
-    """Execute every notebook for a profile and write ``summary.md`` / ``summary.html``."""
+    """Execute every notebook for a profile, once per variant, and write ``summary.md`` / ``summary.html``.
+
+    ``only`` picks notebooks (``00_quickstart``) or single runs (``00_quickstart.zh``)."""
     notebooks_dir = notebooks_dir or project_root() / "notebooks"
-    profiles = load_profiles(notebooks_dir)
-    if profile not in profiles:
-        raise ConfigError(f"No profile {profile!r} in {notebooks_dir / PROFILES_FILE}. Known: {', '.join(profiles)}.")
+    spec = load_profile(notebooks_dir, profile)
     out = Path(out_dir).resolve()
     outcomes = []
     for notebook in notebook_paths(notebooks_dir):
-        if only and notebook.stem not in only:
-            continue
-        params = dict((profiles[profile] or {}).get(notebook.stem) or {})
-        outcomes.append(execute_notebook(notebook, out, params, validate=validate))
+        for variant, params, check in spec.runs(notebook.stem):
+            label = notebook.stem + (f".{variant}" if variant else "")
+            if only and notebook.stem not in only and label not in only:
+                continue
+            outcomes.append(execute_notebook(notebook, out, params, variant=variant, validate=validate and check))
     write_summary(outcomes, out, profile)
     return outcomes
 

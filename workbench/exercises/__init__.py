@@ -1,0 +1,16 @@
+"""The course notebooks' exercises, one module per notebook; importing the package registers them all.
+
+Each exercise has a checker (what is wrong, in English and Chinese), a worked solution (the ``solutions`` profile
+uses it) and the message an untouched exercise shows. :mod:`workbench.teaching` runs them.
+"""
+
+from workbench.exercises import (  # noqa: F401
+    deploy,
+    evaluation,
+    finetune,
+    quickstart,
+    rag,
+    sampling,
+    techniques,
+    tuning,
+)
