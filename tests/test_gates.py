@@ -47,7 +47,8 @@ def test_a_constant_and_a_random_model_fail_every_gate(repo, store, name, rows):
     template = load_prompt(spec.prompt)
     data = repo / spec.dataset
     if template.retrieval:  # a degenerate model ignores the context anyway: give it none, skip the vector store
-        template = template.with_changes(retrieval={}, inputs={**template.inputs, "context": template.inputs["question"]})
+        inputs = {**template.inputs, "context": template.inputs["question"]}
+        template = template.with_changes(retrieval={}, inputs=inputs)
         data = [{**row, "context": "(none)"} for row in load_dataset(data).rows]
     degenerate = [constant_model(template)] + [random_model(template, seed) for seed in range(3)]
     for model in degenerate:

@@ -85,3 +85,16 @@ def test_nightly_summary_lists_every_run(repo, tmp_path):
     assert (tmp_path / "summary.html").exists()
     with pytest.raises(Exception, match="No profile 'weekly'"):
         run_nightly("weekly", tmp_path)
+
+
+@pytest.mark.parametrize("name, lang, word", [("00_quickstart", "en", "great"), ("00_quickstart", "zh", "开心"),
+                                              ("01_prompt_tuning", "en", "great")])
+def test_an_endpoint_that_always_gives_the_same_answer_fails_the_notebook_gate(repo, tmp_path, name, lang, word):
+    from workbench.nightly import execute_notebook
+    from workbench.testing.fake_openai import FakeOpenAIServer
+
+    with FakeOpenAIServer(responder=lambda prompt: f" {word}") as server:
+        outcome = execute_notebook(repo / "notebooks" / f"{name}.ipynb", tmp_path,
+                                   {"model": server.spec(), "lang": lang}, validate=False)  # fmt: skip
+    assert outcome.status == "failed"
+    assert "GateFailed" in outcome.error and f"cloze_{lang}" in outcome.error, outcome.error
