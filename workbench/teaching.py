@@ -91,6 +91,21 @@ def finish(solutions: bool, keys: list[str]) -> dict[str, str]:
     return outcomes
 
 
+# -- small comparisons the checkers share ----------------------------------------------------------------------
+def row_ids(value: Any) -> list[str]:
+    """A student's list of row ids, sorted and as strings, so order and int/str do not matter."""
+    return sorted(str(v) for v in value)
+
+
+def close(value: Any, wanted: float, tolerance: float = 1e-6) -> bool:
+    return abs(float(value) - wanted) < tolerance
+
+
+def not_a_function(name: str) -> tuple[str, str]:
+    """The message for an exercise that asks for a function and got something else."""
+    return f"`{name}` should be a function.", f"`{name}` 应该是一个函数。"
+
+
 def text(lang: str, en: str, zh: str) -> str:
     """The English or Chinese version of a label or message, by the notebook's ``lang``."""
     return zh if lang.startswith("zh") else en

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workbench.teaching import exercise
+from workbench.teaching import exercise, not_a_function
 
 _STREAM = ('data: {"choices": [{"delta": {"role": "assistant"}}]}\n\n'
            'data: {"choices": [{"delta": {"content": "Over"}}]}\n\n'
@@ -35,7 +35,7 @@ def _solution_sse(context: dict[str, Any]) -> Any:
                       "跳过注释行和 `[DONE]`。"))
 def _check_sse(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     if not callable(value):
-        return ("`text_of_stream` should be a function.", "`text_of_stream` 应该是一个函数。")
+        return not_a_function("text_of_stream")
     got = value(_STREAM)
     if got == "Overall, 很好":
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from workbench.teaching import exercise
+from workbench.teaching import close, exercise
 
 
 def _most_common_letter(context: dict[str, Any]) -> float:
@@ -19,9 +19,9 @@ def _most_common_letter(context: dict[str, Any]) -> float:
                       "把 `letter_baseline` 设为“总是回答考试中最常见的正确选项字母”的准确率（用 `exam_answers`）。"))
 def _check_letter(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _most_common_letter(context)
-    if abs(float(value) - wanted) < 1e-6:
+    if close(value, wanted):
         return None
-    if abs(float(value) - 0.25) < 1e-6:
+    if close(value, 0.25):
         return ("0.25 is a uniform random guess; the question asks for always picking the most common letter.",
                 "0.25 是均匀随机猜测；题目问的是总选最常见的那个字母。")
     return ("count how often each letter is the correct answer; divide the largest count by the number of questions.",
@@ -41,12 +41,12 @@ def _kappa(context: dict[str, Any]) -> float:
                       "(观测一致率 − 随机一致率) / (1 − 随机一致率)。"))
 def _check_kappa(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _kappa(context)
-    if abs(float(value) - wanted) < 1e-3:
+    if close(value, wanted, 1e-3):
         return None
     table = context["table"]
     total = sum(sum(row) for row in table)
     observed = (table[0][0] + table[1][1]) / total
-    if abs(float(value) - observed) < 1e-3:
+    if close(value, observed, 1e-3):
         return ("that is the observed agreement; kappa also subtracts the agreement expected by chance.",
                 "这是观测一致率；kappa 还要减去随机情况下的期望一致率。")
     return ("chance agreement = Σ over labels of (row share × column share); check that term.",

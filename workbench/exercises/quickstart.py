@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from workbench.teaching import exercise
+from workbench.teaching import close, exercise, row_ids
 
 
 def _rendered(context: dict[str, Any]) -> str:
@@ -39,7 +39,7 @@ def _failures(context: dict[str, Any]) -> list[str]:
                       "把 `failed_rows` 设为模型答错的行号列表（提示：`record.passed`）。"))
 def _check_failures(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _failures(context)
-    got = sorted(str(v) for v in value)
+    got = row_ids(value)
     if got == wanted:
         return None
     extra, missing = sorted(set(got) - set(wanted)), sorted(set(wanted) - set(got))
@@ -58,7 +58,7 @@ def _majority(context: dict[str, Any]) -> float:
                       "把 `baseline` 设为“总是回答最常见标签”的模型在这些行上的通过率（0 到 1 之间的数）。"))
 def _check_majority(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _majority(context)
-    if abs(float(value) - wanted) < 1e-6:
+    if close(value, wanted):
         return None
     if float(value) > 1:
         return ("give a share between 0 and 1, not a count or a percentage.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.teaching import exercise
+from workbench.teaching import close, exercise
 
 
 def _hit_at_k(context: dict[str, Any]) -> float:
@@ -19,11 +19,11 @@ def _hit_at_k(context: dict[str, Any]) -> float:
                       "（`rows` 里每个问题是（期望笔记，检索到的来源））。"))
 def _check_hit(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _hit_at_k(context)
-    if abs(float(value) - wanted) < 1e-6:
+    if close(value, wanted):
         return None
     k = context["k"]
     hit1 = sum(bool(set(e) & set(s[:1])) for e, s in context["rows"]) / len(context["rows"])
-    if abs(float(value) - hit1) < 1e-6 and k > 1:
+    if close(value, hit1) and k > 1:
         return (f"that is hit@1: look at the first {k} sources, not only the first.",
                 f"这是 hit@1：要看前 {k} 个来源，而不只是第一个。")
     return ("count a question as a hit if any of its first k sources is one of its expected notes, then divide "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.teaching import exercise
+from workbench.teaching import exercise, not_a_function
 
 _CASES = [(5, 2, 1), (5, 2, 3), (10, 0, 5), (10, 10, 1), (20, 3, 10), (4, 1, 4)]
 
@@ -26,7 +26,7 @@ def _solution_pass_at_k(context: dict[str, Any]) -> Any:
                       "1 − C(n−c, k) / C(n, k)。"))
 def _check_pass_at_k(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     if not callable(value):
-        return ("`pass_at_k` should be a function.", "`pass_at_k` 应该是一个函数。")
+        return not_a_function("pass_at_k")
     for n, c, k in _CASES:
         got, wanted = float(value(n, c, k)), _exact_pass_at_k(n, c, k)
         if abs(got - wanted) > 1e-6:

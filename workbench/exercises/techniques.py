@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from workbench.teaching import exercise
+from workbench.teaching import exercise, not_a_function
 
 _VOTES = [(["4", "5", "4"], "4"), (["12", "12", "7", "7", "12"], "12"), (["9"], "9"), ([None, "3", None, "3"], "3")]
 
@@ -24,7 +24,7 @@ def _solution_vote(context: dict[str, Any]) -> Any:
                       "定义 `majority_vote(answers)`，返回出现最多的答案，忽略 None（解析失败的答案）。"))
 def _check_vote(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     if not callable(value):
-        return ("`majority_vote` should be a function.", "`majority_vote` 应该是一个函数。")
+        return not_a_function("majority_vote")
     for answers, wanted in _VOTES:
         got = value(list(answers))
         if got != wanted:

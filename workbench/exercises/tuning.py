@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.teaching import exercise
+from workbench.teaching import exercise, row_ids
 
 
 def _fixed(context: dict[str, Any]) -> list[str]:
@@ -17,7 +17,7 @@ def _fixed(context: dict[str, Any]) -> list[str]:
                       "把 `fixed_rows` 设为版本 1 答错、版本 2 答对的行号列表。"))
 def _check_fixed(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _fixed(context)
-    got = sorted(str(v) for v in value)
+    got = row_ids(value)
     if got == wanted:
         return None
     if set(got) > set(wanted):
