@@ -308,3 +308,15 @@ def test_constraining_changes_the_cache_key(store):
     first = run(_json_template(False), ROWS[:2], [_SchemaModel()], store=store, progress=False)
     second = run(_json_template(True), ROWS[:2], [_SchemaModel()], store=store, progress=False)
     assert first.stats["called"] == 2 and second.stats["called"] == 2, "a constrained answer is not the free one"
+
+
+def test_the_exam_runs_on_an_openai_compatible_endpoint_by_generation(store, repo):
+    """Without log-probabilities the choice is parsed from the generated letter; per-subject accuracy follows."""
+    with FakeOpenAIServer(responder=lambda prompt: " B") as server:
+        result = run("exam_mc", repo / "datasets" / "exam_mc.jsonl", [server.spec()], store=store, progress=False)
+    assert len(result.records) == 48 and not result.errors
+    assert {r.parsed for r in result.records} == {"B"}
+    assert [r.passed for r in result.records] == [r.inputs["expected"] == "B" for r in result.records]
+    frame = result.to_dataframe()
+    per_subject = frame.groupby("subject")["passed"].mean()
+    assert set(per_subject.index) == {"arithmetic", "biology", "computing", "geography"}
