@@ -40,26 +40,35 @@ def rate(records: list) -> str:
 def main() -> None:
     start = time.perf_counter()
     base_model_dir()
-    print(f"# bench_finetune — GGUF → transformers checkpoint ready after {time.perf_counter() - start:.1f} s "
-          "(cached after the first conversion)\n")  # fmt: skip
+    print(
+        f"# bench_finetune — GGUF → transformers checkpoint ready after {time.perf_counter() - start:.1f} s "
+        "(cached after the first conversion)\n"
+    )
     store = Path(tempfile.mkdtemp()) / "finetune.db"
-    print("| language | train / held out | steps × batch | training | s/step | loss first → last | held-out base | "
-          "held-out LoRA | paired verdict |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    print(
+        "| language | train / held out | steps × batch | training | s/step | loss first → last | held-out base | "
+        "held-out LoRA | paired verdict |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for lang, steps, batch, lr, held_out in SETTINGS:
         zero_shot = wb.load_prompt(f"sentiment_zeroshot_{lang}")
         train = build_sft_set(zero_shot, [dict(r) for r in load_dataset(ROOT / f"datasets/sentiment_{lang}.csv").rows])
         test_rows = [dict(r) for r in load_dataset(ROOT / f"datasets/reviews_{lang}_test.csv").rows][:held_out]
         before = wb.run(zero_shot, test_rows, ["hf:base"], store=store, progress=False)
-        result = lora_finetune(train, Path(tempfile.mkdtemp()) / "adapter", steps=steps, learning_rate=lr, rank=8,
-                               batch_size=batch)  # fmt: skip
+        result = lora_finetune(
+            train, Path(tempfile.mkdtemp()) / "adapter", steps=steps, learning_rate=lr, rank=8, batch_size=batch
+        )
         after = wb.run(zero_shot, test_rows, [result.spec], store=store, progress=False)
         verdict = paired(before.records, after.records, "base", "LoRA")
         losses = f"{result.losses[0]:.2f} → {result.losses[-1]:.3f}"
-        print(f"| {lang} | {len(train)} / {len(test_rows)} | {steps} × {batch} | {result.seconds:.0f} s | "
-              f"{result.seconds / steps:.1f} | {losses} | {rate(before.records)} | {rate(after.records)} | "
-              f"{verdict.verdict} (p = {verdict.p_value:.3g}) |")  # fmt: skip
-    print(f"\n{result.trainable_parameters:,} trainable parameters of {result.total_parameters:,} "
-          f"({100 * result.trainable_parameters / result.total_parameters:.2f}%), rank 8 on q/k/v/o")  # fmt: skip
+        print(
+            f"| {lang} | {len(train)} / {len(test_rows)} | {steps} × {batch} | {result.seconds:.0f} s | "
+            f"{result.seconds / steps:.1f} | {losses} | {rate(before.records)} | {rate(after.records)} | "
+            f"{verdict.verdict} (p = {verdict.p_value:.3g}) |"
+        )
+    print(
+        f"\n{result.trainable_parameters:,} trainable parameters of {result.total_parameters:,} "
+        f"({100 * result.trainable_parameters / result.total_parameters:.2f}%), rank 8 on q/k/v/o"
+    )
 
 
 if __name__ == "__main__":

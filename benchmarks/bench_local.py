@@ -59,8 +59,15 @@ def bare_server(parallel: int = 1):
 
 def body(template: wb.PromptTemplate, prompt: str, cache: bool) -> dict:
     p = template.model.parameters
-    return {"prompt": prompt, "max_tokens": p["max_tokens"], "temperature": 0, "top_k": 1, "stop": p["stop"],
-            "seed": 0, "cache_prompt": cache}  # fmt: skip
+    return {
+        "prompt": prompt,
+        "max_tokens": p["max_tokens"],
+        "temperature": 0,
+        "top_k": 1,
+        "stop": p["stop"],
+        "seed": 0,
+        "cache_prompt": cache,
+    }
 
 
 def accuracy(template: wb.PromptTemplate, outputs: list[str], expected: list[str]) -> tuple[int, int]:
@@ -90,12 +97,21 @@ def method_runner(method: str, template: wb.PromptTemplate) -> Callable[[list[st
     """One way of answering the rows; each runs in its own process so engines never share a machine's threads."""
     if method in ("reset", "reuse"):
         server = bare_server()
-        return lambda items: [server.handle_completions(body(template, template.render(text=t), method == "reuse"))
-                              ["choices"][0]["text"] for t in items]  # fmt: skip
+        return lambda items: [
+            server.handle_completions(body(template, template.render(text=t), method == "reuse"))["choices"][0]["text"]
+            for t in items
+        ]
     if method == "workbench":
+
         def workbench_run(items: list[str]) -> list[str]:
-            result = wb.run(template, [{"text": t, "expected": "positive"} for t in items], ["local"],
-                            store=Path(tempfile.mkdtemp()) / "bench.db", cache=False, progress=False)  # fmt: skip
+            result = wb.run(
+                template,
+                [{"text": t, "expected": "positive"} for t in items],
+                ["local"],
+                store=Path(tempfile.mkdtemp()) / "bench.db",
+                cache=False,
+                progress=False,
+            )
             return [r.output for r in result.records]
 
         return workbench_run
@@ -121,8 +137,12 @@ def measure(method: str, rows: int) -> None:
     if method == "workbench":
         for index, subset in enumerate((texts[1::2], texts[len(texts) // 2 :])):
             subsets.update({f"{t}#{index}": o for t, o in zip(subset, fn(subset), strict=True)})
-    print(json.dumps({"rate": rate, "outputs": outputs, "shuffled": [again[t] for t in texts], "subsets": subsets},
-                     ensure_ascii=False))  # fmt: skip
+    print(
+        json.dumps(
+            {"rate": rate, "outputs": outputs, "shuffled": [again[t] for t in texts], "subsets": subsets},
+            ensure_ascii=False,
+        )
+    )
 
 
 def speed_section(rows: int, rounds: int) -> None:
@@ -132,15 +152,23 @@ def speed_section(rows: int, rounds: int) -> None:
     results: dict[str, list[dict]] = {m: [] for m in METHODS}
     for _ in range(rounds):  # interleaved rounds: a slow minute on a shared machine hits every method alike
         for method in METHODS:
-            done = subprocess.run([sys.executable, __file__, "--measure", method, "--rows", str(rows)],
-                                  capture_output=True, text=True, check=True)  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, __file__, "--measure", method, "--rows", str(rows)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             value = json.loads(done.stdout.strip().splitlines()[-1])
             if value is not None:
                 results[method].append(value)
-    print(f"\n### A. {template.ref} over {len(texts)} held-out reviews (datasets/reviews_zh_test.csv), "
-          f"median of {rounds} interleaved rounds, each method in its own process\n")
-    print("| method | rows/s | vs baseline | vs “today” | accuracy | 95% CI | outputs that change when the rows are "
-          "shuffled |\n|---|---|---|---|---|---|---|")  # fmt: skip
+    print(
+        f"\n### A. {template.ref} over {len(texts)} held-out reviews (datasets/reviews_zh_test.csv), "
+        f"median of {rounds} interleaved rounds, each method in its own process\n"
+    )
+    print(
+        "| method | rows/s | vs baseline | vs “today” | accuracy | 95% CI | outputs that change when the rows are "
+        "shuffled |\n|---|---|---|---|---|---|---|"
+    )
     rate = {m: statistics.median(r["rate"] for r in runs) for m, runs in results.items() if runs}
     for method, runs in results.items():
         if not runs:
@@ -150,15 +178,19 @@ def speed_section(rows: int, rounds: int) -> None:
         changed = sum(a != b for a, b in zip(runs[0]["outputs"], runs[0]["shuffled"], strict=True))
         today = f"{rate[method] / rate['llama-cpp-python']:.2f}×" if "llama-cpp-python" in rate else "–"
         ci = wilson_interval(right, n)
-        print(f"| {METHODS[method]} | {rate[method]:.2f} | {rate[method] / rate['reset']:.2f}× | {today} | "
-              f"{right}/{n} = {right / n:.1%} | {ci[0]:.1%}–{ci[1]:.1%} | {changed}/{n} |")  # fmt: skip
+        print(
+            f"| {METHODS[method]} | {rate[method]:.2f} | {rate[method] / rate['reset']:.2f}× | {today} | "
+            f"{right}/{n} = {right / n:.1%} | {ci[0]:.1%}–{ci[1]:.1%} | {changed}/{n} |"
+        )
     first = results["workbench"][0]
     forward = dict(zip(texts, first["outputs"], strict=True))
     shuffled_differ = sum(a != b for a, b in zip(first["outputs"], first["shuffled"], strict=True))
     subsets_differ = sum(forward[key.rsplit("#", 1)[0]] != out for key, out in first["subsets"].items())
-    print(f"\n### B. Determinism of the workbench path\n\nThe same rows forward and shuffled: {shuffled_differ} of "
-          f"{len(texts)} outputs differ; as two subsets (every other row; the second half — {len(first['subsets'])} "
-          f"outputs): {subsets_differ} differ.")  # fmt: skip
+    print(
+        f"\n### B. Determinism of the workbench path\n\nThe same rows forward and shuffled: {shuffled_differ} of "
+        f"{len(texts)} outputs differ; as two subsets (every other row; the second half — {len(first['subsets'])} "
+        f"outputs): {subsets_differ} differ."
+    )
 
 
 def _llama_cpp_python(template: wb.PromptTemplate) -> Callable[[list[str]], list[str]] | None:
@@ -166,16 +198,23 @@ def _llama_cpp_python(template: wb.PromptTemplate) -> Callable[[list[str]], list
         from llama_cpp import Llama
     except ImportError:  # not a dependency any more; `pip install llama-cpp-python` (it compiles) to compare
         return None
-    llm = Llama(model_path=str(default_model_path()), n_ctx=2048, n_threads=THREADS, n_batch=512, verbose=False,
-                flash_attn=True)  # fmt: skip
+    llm = Llama(
+        model_path=str(default_model_path()), n_ctx=2048, n_threads=THREADS, n_batch=512, verbose=False, flash_attn=True
+    )
     p = template.model.parameters
 
     def run(items: list[str]) -> list[str]:
         out = []
         for t in items:
             llm.reset()
-            response = llm.create_completion(prompt=template.render(text=t), max_tokens=p["max_tokens"],
-                                             temperature=0, top_k=1, stop=p["stop"], seed=0)  # fmt: skip
+            response = llm.create_completion(
+                prompt=template.render(text=t),
+                max_tokens=p["max_tokens"],
+                temperature=0,
+                top_k=1,
+                stop=p["stop"],
+                seed=0,
+            )
             out.append(response["choices"][0]["text"])
         return out
 
@@ -187,8 +226,9 @@ def _batched(template: wb.PromptTemplate) -> Callable[[list[str]], list[str]]:
 
     def run(items: list[str]) -> list[str]:
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            replies = pool.map(lambda t: server.handle_completions(body(template, template.render(text=t), True)),
-                               items)  # fmt: skip
+            replies = pool.map(
+                lambda t: server.handle_completions(body(template, template.render(text=t), True)), items
+            )
             return [r["choices"][0]["text"] for r in replies]
 
     return run
@@ -198,9 +238,11 @@ def accuracy_section() -> None:
     print("\n### C. Accuracy on the local model (greedy), with Wilson 95% intervals\n")
     print("| prompt | scoring | dataset | passed | accuracy | 95% CI | unparsed | rows/s |")
     print("|---|---|---|---|---|---|---|---|")
-    sets = {"sentiment_cloze_en": ["sentiment_en.csv", "reviews_en_test.csv"],
-            "sentiment_cloze_zh@v1": ["sentiment_zh.csv", "reviews_zh_test.csv"],
-            "sentiment_cloze_zh": ["sentiment_zh.csv", "reviews_zh_test.csv"]}  # fmt: skip
+    sets = {
+        "sentiment_cloze_en": ["sentiment_en.csv", "reviews_en_test.csv"],
+        "sentiment_cloze_zh@v1": ["sentiment_zh.csv", "reviews_zh_test.csv"],
+        "sentiment_cloze_zh": ["sentiment_zh.csv", "reviews_zh_test.csv"],
+    }
     store = Path(tempfile.mkdtemp()) / "acc.db"
     for name, files in sets.items():
         base = wb.load_prompt(name)
@@ -215,8 +257,10 @@ def accuracy_section() -> None:
                 passed = sum(bool(r.passed) for r in judged)
                 unparsed = sum(1 for r in result.records if r.parsed is None)
                 ci = wilson_interval(passed, len(judged))
-                print(f"| {base.ref} | {method} | {file} | {passed}/{len(judged)} | {passed / len(judged):.1%} | "
-                      f"{ci[0]:.1%}–{ci[1]:.1%} | {unparsed} | {rate:.1f} |")  # fmt: skip
+                print(
+                    f"| {base.ref} | {method} | {file} | {passed}/{len(judged)} | {passed / len(judged):.1%} | "
+                    f"{ci[0]:.1%}–{ci[1]:.1%} | {unparsed} | {rate:.1f} |"
+                )
 
 
 def exam_section() -> None:
@@ -234,8 +278,10 @@ def exam_section() -> None:
         print(f"scored by {label}: overall {result.pass_rate:.1%} (chance 25%); answers given: {given}\n")
         print("| subject | passed | accuracy | 95% CI |\n|---|---|---|---|")
         for _, line in table.iterrows():
-            print(f"| {line['subject']} | {line['passed']}/{line['n']} | {line['pass_rate']:.0%} | "
-                  f"{line['ci95'][0]:.0%}–{line['ci95'][1]:.0%} |")  # fmt: skip
+            print(
+                f"| {line['subject']} | {line['passed']}/{line['n']} | {line['pass_rate']:.0%} | "
+                f"{line['ci95'][0]:.0%}–{line['ci95'][1]:.0%} |"
+            )
         print()
 
 

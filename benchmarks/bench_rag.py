@@ -31,8 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def quality(kb: KnowledgeBase, chunk_size: int) -> None:
     summary, _ = evaluate_retrieval(kb, ROOT / "datasets" / "rag_questions.jsonl")
     for _, line in summary.iterrows():
-        print(f"| {chunk_size} | {line['group']} | {line['questions']} | {line['hit@1']:.2f} | {line['hit@3']:.2f} | "
-              f"{line['hit@5']:.2f} | {line['mrr']:.2f} |")  # fmt: skip
+        print(
+            f"| {chunk_size} | {line['group']} | {line['questions']} | {line['hit@1']:.2f} | {line['hit@3']:.2f} | "
+            f"{line['hit@5']:.2f} | {line['mrr']:.2f} |"
+        )
 
 
 def answers(k: int = 3, rows_per_group: int = 12) -> None:
@@ -52,8 +54,10 @@ def answers(k: int = 3, rows_per_group: int = 12) -> None:
         verdict = paired(closed.records, rag.records, "closed-book", "RAG")
         hits, base = sum(bool(r.passed) for r in rag.records), sum(bool(r.passed) for r in closed.records)
         totals = [totals[0] + len(subset), totals[1] + hits, totals[2] + base]
-        print(f"| {group} | {len(subset)} | {hits}/{len(subset)} | {base}/{len(subset)} | "
-              f"{verdict.verdict} (p = {verdict.p_value:.3g}) |")
+        print(
+            f"| {group} | {len(subset)} | {hits}/{len(subset)} | {base}/{len(subset)} | "
+            f"{verdict.verdict} (p = {verdict.p_value:.3g}) |"
+        )
     print(f"| both | {totals[0]} | {totals[1]}/{totals[0]} | {totals[2]}/{totals[0]} | |")
 
 
@@ -73,8 +77,9 @@ def main() -> None:
             start = time.perf_counter()
             embedder.embed_documents(texts)
             raw_rates.append(len(texts) / (time.perf_counter() - start))
-            kb = KnowledgeBase(f"bench-{chunk_size}-{round_}", path=tempfile.mkdtemp(), chunk_size=chunk_size,
-                               chunk_overlap=overlap)  # fmt: skip
+            kb = KnowledgeBase(
+                f"bench-{chunk_size}-{round_}", path=tempfile.mkdtemp(), chunk_size=chunk_size, chunk_overlap=overlap
+            )
             start = time.perf_counter()
             report = kb.ingest(docs)
             ingest_rates.append(report.added / (time.perf_counter() - start))

@@ -89,10 +89,13 @@ def main() -> None:
     latency, n = args.latency, args.rows
     rows = [{"i": i} for i in range(n)]
     tmp = Path(tempfile.mkdtemp())
-    print(f"endpoint latency L = {latency * 1000:.0f} ms, {n} rows per measurement, median of {args.rounds} "
-          "interleaved rounds (raw client, then workbench)\n")  # fmt: skip
-    print("| C | ideal C/L (rows/s) | bare AsyncOpenAI | workbench | workbench / bare | workbench / ideal "
-          "| lost rows |")  # fmt: skip
+    print(
+        f"endpoint latency L = {latency * 1000:.0f} ms, {n} rows per measurement, median of {args.rounds} "
+        "interleaved rounds (raw client, then workbench)\n"
+    )
+    print(
+        "| C | ideal C/L (rows/s) | bare AsyncOpenAI | workbench | workbench / bare | workbench / ideal | lost rows |"
+    )
     print("|---|---|---|---|---|---|---|")
     with endpoint_process(latency) as server:
         for concurrency in (1, 8, 32):
@@ -100,13 +103,16 @@ def main() -> None:
             raws, ours, lost = [], [], 0
             for round_ in range(args.rounds):
                 raws.append(asyncio.run(raw_baseline(server.base_url, count, concurrency)))
-                rate, missing = measure_workbench(server.spec(), rows[:count], concurrency,
-                                                  str(tmp / f"c{concurrency}-{round_}.db"))  # fmt: skip
+                rate, missing = measure_workbench(
+                    server.spec(), rows[:count], concurrency, str(tmp / f"c{concurrency}-{round_}.db")
+                )
                 ours.append(rate)
                 lost += missing
             raw, achieved, ideal = statistics.median(raws), statistics.median(ours), concurrency / latency
-            print(f"| {concurrency} | {ideal:.1f} | {raw:.1f} | {achieved:.1f} | {achieved / raw:.2f} | "
-                  f"{achieved / ideal:.2f} | {lost} |")  # fmt: skip
+            print(
+                f"| {concurrency} | {ideal:.1f} | {raw:.1f} | {achieved:.1f} | {achieved / raw:.2f} | "
+                f"{achieved / ideal:.2f} | {lost} |"
+            )
         model = OpenAICompatibleModel(server.spec(), concurrency=32)
         store = str(tmp / "cache.db")
         run(TEMPLATE, rows, [model], store=store, progress=False)
@@ -117,13 +123,21 @@ def main() -> None:
     overhead = {}
     for cache in (True, False):
         start = time.perf_counter()
-        run(TEMPLATE, rows, [MockModel(default="echo", concurrency=32)], store=str(tmp / f"mock-{cache}.db"),
-            progress=False, cache=cache)  # fmt: skip
+        run(
+            TEMPLATE,
+            rows,
+            [MockModel(default="echo", concurrency=32)],
+            store=str(tmp / f"mock-{cache}.db"),
+            progress=False,
+            cache=cache,
+        )
         overhead[cache] = (time.perf_counter() - start) / n * 1000
     print(f"\ncached re-run: {cached_rate:.0f} rows/s (0 model calls)")
-    print(f"per-row overhead with a zero-latency model (plan, render, parse, score, one SQLite commit): "
-          f"{overhead[True]:.2f} ms with the response cache written in the same commit, "
-          f"{overhead[False]:.2f} ms without it")  # fmt: skip
+    print(
+        f"per-row overhead with a zero-latency model (plan, render, parse, score, one SQLite commit): "
+        f"{overhead[True]:.2f} ms with the response cache written in the same commit, "
+        f"{overhead[False]:.2f} ms without it"
+    )
 
 
 if __name__ == "__main__":

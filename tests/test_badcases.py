@@ -28,8 +28,9 @@ def version(n: int) -> PromptTemplate:
 
 
 WRONG_PER_VERSION = {"V1": {1, 2, 3}, "V2": {3}, "V3": {1, 3}}
-ORACLE = FunctionModel(lambda p: "wrong" if int(p.split("q")[-1]) in WRONG_PER_VERSION[p.split()[0]] else "right",
-                       spec="function:oracle")  # fmt: skip
+ORACLE = FunctionModel(
+    lambda p: "wrong" if int(p.split("q")[-1]) in WRONG_PER_VERSION[p.split()[0]] else "right", spec="function:oracle"
+)
 
 
 def test_capture_dedup_and_manual_marks(store):

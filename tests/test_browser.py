@@ -43,8 +43,9 @@ def notebook(repo: Path, tmp: Path) -> dict:
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": code}],
         "metadata": {"kernelspec": {"name": kernel_name(), "display_name": "workbench", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }  # fmt: skip
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
 
 
 @pytest.fixture
@@ -57,12 +58,25 @@ def lab(repo, tmp_path):
     port = free_port()
     log = (tmp_path / "lab.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--IdentityProvider.token=", "--ServerApp.password=",
-         "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={tmp_path}", "--LabApp.news_url=",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={tmp_path}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while True:
@@ -109,8 +123,9 @@ def _start(page, url):
         news.click(timeout=10_000)
     cell = page.locator(".jp-Notebook .jp-Cell").first
     expect(cell).to_be_visible()
-    expect(page.get_by_text("Python (workbench) | Idle").or_(page.get_by_text("Python 3 (ipykernel) | Idle"))
-           ).to_be_visible()  # fmt: skip
+    expect(
+        page.get_by_text("Python (workbench) | Idle").or_(page.get_by_text("Python 3 (ipykernel) | Idle"))
+    ).to_be_visible()
     prompt = cell.locator(".jp-InputPrompt")
     for _attempt in range(4):  # a keypress that lands before the kernel connects runs nothing: retry
         cell.click()
@@ -238,9 +253,18 @@ def test_the_whole_loop_through_the_widgets(lab):
     ARTIFACTS.mkdir(exist_ok=True)
     expect.set_options(timeout=120_000)  # a kernel start, imports and the local model all take a while
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(120_000)
         steps = Steps(page)
@@ -260,7 +284,12 @@ def test_the_whole_loop_through_the_widgets(lab):
     from workbench.store import Store
 
     store = Store(tmp / "ui.db")
-    assert store.query("SELECT COUNT(*) FROM results WHERE prompt='sentiment_cloze_en' AND run_id IN "
-                       "(SELECT id FROM runs WHERE name IS NULL) AND row_id NOT LIKE 'bad-%'")[0][0] >= 24  # fmt: skip
+    assert (
+        store.query(
+            "SELECT COUNT(*) FROM results WHERE prompt='sentiment_cloze_en' AND run_id IN "
+            "(SELECT id FROM runs WHERE name IS NULL) AND row_id NOT LIKE 'bad-%'"
+        )[0][0]
+        >= 24
+    )
     assert store.query("SELECT status FROM bad_cases")[0][0] == "fixed"
     assert (tmp / "lib" / "_versions" / "sentiment_cloze_en" / "v2.prompty").exists()

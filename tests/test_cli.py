@@ -145,16 +145,37 @@ def _two_versions_run(tmp_path):
 def test_runs_compare_json_fields_and_fail_if_worse(tmp_path):
     result = _two_versions_run(tmp_path)
     store = tmp_path / "c.db"
-    out = invoke("runs", "compare", result.run_id, "--a", "cmp@v1/function:a", "--b", "cmp@v2/function:a",
-                 "--format", "json", "--store", store)  # fmt: skip
+    out = invoke(
+        "runs",
+        "compare",
+        result.run_id,
+        "--a",
+        "cmp@v1/function:a",
+        "--b",
+        "cmp@v2/function:a",
+        "--format",
+        "json",
+        "--store",
+        store,
+    )
     data = json.loads(out.output)
     assert {"a", "b", "pairs", "a_only", "b_only", "p_value", "verdict", "flipped"} <= set(data)
     assert set(data["a"]) >= {"column", "n", "passed", "pass_rate", "ci95"} and len(data["a"]["ci95"]) == 2
     assert (data["pairs"], data["a_only"], data["b_only"], data["verdict"]) == (8, 0, 6, "better")
     assert data["p_value"] == 0.03125 and {f["row_id"] for f in data["flipped"]} == {f"r{i}" for i in range(6)}
     assert set(data["flipped"][0]) == {"row_id", "a", "b"} and set(data["flipped"][0]["a"]) == {"output", "passed"}
-    worse = invoke("runs", "compare", result.run_id, "--a", "cmp@v2/function:a", "--b", "cmp@v1/function:a",
-                   "--fail-if-worse", "--store", store)  # fmt: skip
+    worse = invoke(
+        "runs",
+        "compare",
+        result.run_id,
+        "--a",
+        "cmp@v2/function:a",
+        "--b",
+        "cmp@v1/function:a",
+        "--fail-if-worse",
+        "--store",
+        store,
+    )
     assert worse.exit_code == 1 and "B is worse than A" in worse.output
     ambiguous = invoke("runs", "compare", result.run_id, "--store", store)
     assert ambiguous.exit_code != 0 and "Pass --a COLUMN" in str(ambiguous.exception)
@@ -169,8 +190,12 @@ def test_runs_show_matrix_stability_and_trend(tmp_path):
     assert len(table_lines) == 8 and table_lines[0].startswith("│ r0"), "one line per row, flipped rows first"
     stable = invoke("runs", "stability", result.run_id, "--format", "json", "--store", store)
     columns = json.loads(stable.output)["columns"]
-    assert [c["column"] for c in columns] == ["cmp@v1/function:a", "cmp@v1/function:b", "cmp@v2/function:a",
-                                              "cmp@v2/function:b"]  # fmt: skip
+    assert [c["column"] for c in columns] == [
+        "cmp@v1/function:a",
+        "cmp@v1/function:b",
+        "cmp@v2/function:a",
+        "cmp@v2/function:b",
+    ]
     assert set(columns[0]) == {"column", "k", "rows", "pass_rate", "pass_at_k", "pass_all_k", "flaky", "agreement"}
     trend = invoke("runs", "trend", "cmp", "--plot", tmp_path / "trend.png", "--format", "json", "--store", store)
     data = json.loads(trend.output.split("plot saved")[0])

@@ -75,9 +75,17 @@ def test_js_sources_are_pinned():
     package = json.loads((JS_DIR / "package.json").read_text(encoding="utf-8"))
     assert package["private"] is True
     deps = {**package["dependencies"], **package["devDependencies"]}
-    for name in ("codemirror", "@codemirror/state", "@codemirror/view", "@codemirror/language",
-                 "@codemirror/legacy-modes", "@codemirror/search", "@codemirror/commands", "@codemirror/lint",
-                 "esbuild"):  # fmt: skip
+    for name in (
+        "codemirror",
+        "@codemirror/state",
+        "@codemirror/view",
+        "@codemirror/language",
+        "@codemirror/legacy-modes",
+        "@codemirror/search",
+        "@codemirror/commands",
+        "@codemirror/lint",
+        "esbuild",
+    ):
         assert re.fullmatch(r"\d+\.\d+\.\d+", deps[name]), (name, deps[name])
     assert (JS_DIR / "package-lock.json").is_file()
     assert (JS_DIR / "src" / "code_editor.js").is_file()

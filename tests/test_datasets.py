@@ -74,14 +74,17 @@ def _csv(rows, encoding: str, delimiter: str = ",") -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
-@pytest.mark.parametrize("encoding, rows, reported", [
-    ("gbk", SIMPLIFIED, "gb18030"),  # what Excel writes for "CSV" on Chinese Windows
-    ("gb18030", SIMPLIFIED, "gb18030"),
-    ("big5", TRADITIONAL, "big5"),  # Excel on Traditional Chinese Windows
-    ("utf-8-sig", SIMPLIFIED, "utf-8-sig"),  # Excel's "CSV UTF-8"
-    ("utf-16", SIMPLIFIED, "utf-16"),
-    ("utf-8", SIMPLIFIED, "utf-8"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "encoding, rows, reported",
+    [
+        ("gbk", SIMPLIFIED, "gb18030"),  # what Excel writes for "CSV" on Chinese Windows
+        ("gb18030", SIMPLIFIED, "gb18030"),
+        ("big5", TRADITIONAL, "big5"),  # Excel on Traditional Chinese Windows
+        ("utf-8-sig", SIMPLIFIED, "utf-8-sig"),  # Excel's "CSV UTF-8"
+        ("utf-16", SIMPLIFIED, "utf-16"),
+        ("utf-8", SIMPLIFIED, "utf-8"),
+    ],
+)
 def test_csv_in_the_encodings_users_have_loads_with_the_right_text(tmp_path, encoding, rows, reported):
     path = tmp_path / f"{encoding}.csv"
     path.write_bytes(_csv(rows, encoding))

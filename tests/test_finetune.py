@@ -55,8 +55,11 @@ def test_missing_expected_column_fails_before_anything(sentiment):
 
 
 def test_openai_jsonl_export_passes_the_format_check(sentiment, repo, tmp_path):
-    path = export_openai_jsonl(build_sft_set(sentiment, repo / "datasets/sentiment_en.csv"), tmp_path / "ft.jsonl",
-                               system="Classify sentiment.")  # fmt: skip
+    path = export_openai_jsonl(
+        build_sft_set(sentiment, repo / "datasets/sentiment_en.csv"),
+        tmp_path / "ft.jsonl",
+        system="Classify sentiment.",
+    )
     first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
     assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
     report = check_openai_jsonl(path)

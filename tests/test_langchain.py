@@ -18,8 +18,10 @@ from workbench.models.langchain import LangChainModel, LangChainRunnable
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 
-T = PromptTemplate.from_string("---\nname: lc\nmodel: {parameters: {temperature: 0.3, max_tokens: 7}}\n"
-                               "assertions: [{type: contains}]\n---\nQ: {{ question }}")  # fmt: skip
+T = PromptTemplate.from_string(
+    "---\nname: lc\nmodel: {parameters: {temperature: 0.3, max_tokens: 7}}\n"
+    "assertions: [{type: contains}]\n---\nQ: {{ question }}"
+)
 
 
 class SettingsEcho(BaseChatModel):
@@ -32,15 +34,22 @@ class SettingsEcho(BaseChatModel):
     def _llm_type(self) -> str:
         return "settings-echo"
 
-    def _generate(self, messages: list[Any], stop: list[str] | None = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:  # fmt: skip
+    def _generate(
+        self, messages: list[Any], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         text = f"t={self.temperature} max={self.max_tokens} stop={stop} q={messages[-1].content}"
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
 def test_a_langchain_chat_model_receives_the_runs_parameters(store):
-    result = run(T, [{"question": "why?", "expected": "t=0.3"}], [SettingsEcho()], store=store, progress=False,
-                 params={"stop": ["\n\n"]})  # fmt: skip
+    result = run(
+        T,
+        [{"question": "why?", "expected": "t=0.3"}],
+        [SettingsEcho()],
+        store=store,
+        progress=False,
+        params={"stop": ["\n\n"]},
+    )
     (record,) = result.records
     assert record.output == "t=0.3 max=7 stop=['\\n\\n'] q=Q: why?" and record.passed
 
@@ -62,8 +71,12 @@ def test_any_runnable_is_a_system_under_test_with_its_documents_recorded(tmp_pat
     from workbench.rag.langchain import retriever
 
     kb = KnowledgeBase("lc-kb", path=tmp_path / "chroma")
-    kb.ingest_texts([("lora.md", "LoRA freezes the base weights and trains two small low-rank matrices."),
-                     ("temp.md", "Temperature 0 always picks the most likely token: greedy decoding.")])  # fmt: skip
+    kb.ingest_texts(
+        [
+            ("lora.md", "LoRA freezes the base weights and trains two small low-rank matrices."),
+            ("temp.md", "Temperature 0 always picks the most likely token: greedy decoding."),
+        ]
+    )
 
     def answer(inputs: dict) -> str:  # a student's "LLM": quotes the first retrieved sentence
         return inputs["context"][0].page_content
@@ -71,8 +84,10 @@ def test_any_runnable_is_a_system_under_test_with_its_documents_recorded(tmp_pat
     chain = {"context": retriever(kb, k=1), "question": RunnablePassthrough()} | RunnableLambda(answer)
     model = get_model(chain, input_key="question")
     assert isinstance(model, LangChainRunnable) and model.capabilities.takes_inputs
-    rows = [{"question": "What does LoRA train?", "expected": "low-rank"},
-            {"question": "What happens at temperature zero?", "expected": "greedy"}]  # fmt: skip
+    rows = [
+        {"question": "What does LoRA train?", "expected": "low-rank"},
+        {"question": "What happens at temperature zero?", "expected": "greedy"},
+    ]
     result = run(T, rows, [model], store=store, progress=False)
     assert result.pass_rate == 1.0 and [r.retrieved[0]["source"] for r in result.records] == ["lora.md", "temp.md"]
     stored = store.results(result.run_id)
@@ -91,13 +106,16 @@ def test_the_knowledge_base_as_vectorstore_and_the_embedder_as_embeddings(tmp_pa
     similarity = [sum(a * b for a, b in zip(query, d, strict=True)) for d in documents]
     assert similarity[0] > similarity[1], "Chinese text embeds meaningfully"
     store = vectorstore(KnowledgeBase("lc-store", path=tmp_path / "chroma"))
-    added = store.add_texts(["Chroma keeps vectors on disk.", "分块大小影响检索。"],
-                            metadatas=[{"source": "chroma.md"}, {"source": "chunk_zh.md"}])  # fmt: skip
+    added = store.add_texts(
+        ["Chroma keeps vectors on disk.", "分块大小影响检索。"],
+        metadatas=[{"source": "chroma.md"}, {"source": "chunk_zh.md"}],
+    )
     assert added == ["chroma.md", "chunk_zh.md"]
     (doc,) = store.similarity_search("怎样分块？", k=1)
     assert doc.metadata["source"] == "chunk_zh.md" and doc.id == "chunk_zh.md#0"
     (scored,) = store.similarity_search_with_score("vectors on disk", k=1)
     assert scored[0].metadata["source"] == "chroma.md" and 0 <= scored[1] < 1
-    built = KnowledgeBaseVectorStore.from_texts(["a note about LoRA"], embeddings, name="from-texts",
-                                                path=tmp_path / "chroma2")  # fmt: skip
+    built = KnowledgeBaseVectorStore.from_texts(
+        ["a note about LoRA"], embeddings, name="from-texts", path=tmp_path / "chroma2"
+    )
     assert built.as_retriever(search_kwargs={"k": 1}).invoke("LoRA")[0].page_content == "a note about LoRA"

@@ -107,8 +107,11 @@ def test_the_evaluation_mode_is_part_of_the_cache_key(local):
     template = load_prompt("sentiment_cloze_en")
     (cell,) = plan_run(template, [{"text": "Great!", "expected": "positive"}], [local]).cells
     assert cell.prefix and local.evaluation_mode(cell.prefix) == PREFIX_MODE
-    whole = plan_run(template.with_changes(body="{% if true %}" + template.body.rstrip() + "{% endif %}", version=99),
-                     [{"text": "Great!", "expected": "positive"}], [local]).cells[0]  # fmt: skip
+    whole = plan_run(
+        template.with_changes(body="{% if true %}" + template.body.rstrip() + "{% endif %}", version=99),
+        [{"text": "Great!", "expected": "positive"}],
+        [local],
+    ).cells[0]
     assert whole.prefix is None and local.evaluation_mode(whole.prefix) == WHOLE_MODE
     assert whole.prompt == cell.prompt and whole.cache_key != cell.cache_key, "same text, another method: new key"
 
@@ -122,8 +125,9 @@ def test_label_logprobs_follow_the_prompt_and_use_the_prefix_state(local):
     with_prefix = local.classify(shots + "我中了彩票。我感觉很", labels, prefix=shots)
     scores = with_prefix.label_scores
     assert with_prefix.text in ("开心", "高兴") and scores["positive"] > scores["negative"]
-    english = local.classify("Text: I love it, best purchase ever.\nOverall, it was",
-                             {"positive": ("great",), "negative": ("terrible",)})  # fmt: skip
+    english = local.classify(
+        "Text: I love it, best purchase ever.\nOverall, it was", {"positive": ("great",), "negative": ("terrible",)}
+    )
     assert english.text == "great", "English words are scored with their leading space"
 
 
@@ -134,7 +138,8 @@ def test_logprob_labels_are_order_independent_in_a_run(repo, store):
     forward = run(template, rows, ["local"], store=store, cache=False, progress=False)
     backward = run(template, rows[::-1], ["local"], store=store, cache=False, progress=False)
     assert {r.row_id: (r.output, r.details["label_scores"]) for r in forward.records} == {
-        r.row_id: (r.output, r.details["label_scores"]) for r in backward.records}  # fmt: skip
+        r.row_id: (r.output, r.details["label_scores"]) for r in backward.records
+    }
     assert all(r.details["mode"] == PREFIX_MODE for r in forward.records)
 
 
@@ -166,8 +171,9 @@ def test_the_bad_case_loop_fixes_cases_on_the_local_model(repo, store, tmp_path)
     for case in tracker.list():
         assert case.status == ("fixed" if v2[str(case.id)] else "open"), case
     assert report.counts().get("fixed", 0) >= 2, "few-shot fixes zero-shot's failures"
-    regression = run(few_shot, tracker.export(tmp_path / "regression.csv", status="fixed"), ["local"], store=store,
-                     progress=False)  # fmt: skip
+    regression = run(
+        few_shot, tracker.export(tmp_path / "regression.csv", status="fixed"), ["local"], store=store, progress=False
+    )
     assert regression.pass_rate == 1.0 and len(regression.records) == report.counts()["fixed"]
 
 
@@ -175,8 +181,17 @@ def test_openai_provider_against_llama_cpp_server(tmp_path, repo):
     """The HTTP path on the real thing: llama.cpp's own OpenAI-compatible server running the same Gemma."""
     port = free_port()
     log = (tmp_path / "server.log").open("w")  # a pipe nobody reads would fill up and block the server
-    command = [sys.executable, "-m", "workbench.models.llama_server", "--port", str(port), "--alias", "gemma-270m",
-               "--n-ctx", "1024"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "workbench.models.llama_server",
+        "--port",
+        str(port),
+        "--alias",
+        "gemma-270m",
+        "--n-ctx",
+        "1024",
+    ]
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         model = OpenAICompatibleModel(f"openai:gemma-270m@http://127.0.0.1:{port}/v1", timeout=60)
@@ -192,8 +207,14 @@ def test_openai_provider_against_llama_cpp_server(tmp_path, repo):
         result = model.generate("The capital of France is", max_tokens=8)
         assert result.text.strip() and result.completion_tokens
         assert "".join(model.stream("The capital of France is", max_tokens=8)).strip()
-        served = run("sentiment_cloze_en", repo / "datasets/sentiment_en.csv", [model], store=tmp_path / "s.db",
-                     progress=False, limit=12)  # fmt: skip
+        served = run(
+            "sentiment_cloze_en",
+            repo / "datasets/sentiment_en.csv",
+            [model],
+            store=tmp_path / "s.db",
+            progress=False,
+            limit=12,
+        )
         print(gates.require("cloze_en", served))  # the same model over HTTP earns the same gate
     finally:
         proc.terminate()
@@ -224,8 +245,15 @@ def test_a_constrained_schema_makes_the_local_model_return_json_of_that_shape(re
     template = load_prompt(repo / "prompt_library" / "extract_contact_json.prompty")
     schema = template.output["schema"]
     constrained = template.with_changes(output={**template.output, "constrain": True}, version=90)
-    result = run(constrained, repo / "datasets" / "extract_contacts.jsonl", ["local"], store=store, progress=False,
-                 limit=1, params={"max_tokens": 96})  # fmt: skip
+    result = run(
+        constrained,
+        repo / "datasets" / "extract_contacts.jsonl",
+        ["local"],
+        store=store,
+        progress=False,
+        limit=1,
+        params={"max_tokens": 96},
+    )
     for record in result.records:
         assert record.error is None, record.error
         jsonschema.validate(json.loads(record.output), schema)

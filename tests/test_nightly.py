@@ -13,11 +13,14 @@ def test_a_plain_profile_runs_each_notebook_once_and_validates_it():
 
 
 def test_variants_layer_their_parameters_over_the_notebooks_and_only_validate_those_named():
-    profile = Profile.parse("ci", {
-        "variants": {"en": {"lang": "en"}, "zh": {"lang": "zh"}, "solutions": {"lang": "en", "solutions": True}},
-        "validate": ["en"],
-        "notebooks": {"00_quickstart": {"n_rows": 12, "lang": "fr"}},
-    })  # fmt: skip
+    profile = Profile.parse(
+        "ci",
+        {
+            "variants": {"en": {"lang": "en"}, "zh": {"lang": "zh"}, "solutions": {"lang": "en", "solutions": True}},
+            "validate": ["en"],
+            "notebooks": {"00_quickstart": {"n_rows": 12, "lang": "fr"}},
+        },
+    )
     assert profile.runs("00_quickstart") == [
         ("en", {"n_rows": 12, "lang": "en"}, True),
         ("zh", {"n_rows": 12, "lang": "zh"}, False),

@@ -34,7 +34,8 @@ def test_every_notebook_is_bilingual_parameterised_and_has_exercises(repo):
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 assert CJK.search(cell.source) and ENGLISH.search(cell.source.lower()), (
-                    f"{path.name}: a markdown cell is not in both English and Chinese: {cell.source[:80]!r}")
+                    f"{path.name}: a markdown cell is not in both English and Chinese: {cell.source[:80]!r}"
+                )
         narrative = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
         assert len(CJK.findall(narrative)) > 300, f"{path.name}: the Chinese narrative is too short"
         checks = re.findall(r'teaching\.check\("(\w+)"', "".join(c.source for c in nb.cells))
@@ -87,14 +88,17 @@ def test_nightly_summary_lists_every_run(repo, tmp_path):
         run_nightly("weekly", tmp_path)
 
 
-@pytest.mark.parametrize("name, lang, word", [("00_quickstart", "en", "great"), ("00_quickstart", "zh", "开心"),
-                                              ("01_prompt_tuning", "en", "great")])
+@pytest.mark.parametrize(
+    "name, lang, word",
+    [("00_quickstart", "en", "great"), ("00_quickstart", "zh", "开心"), ("01_prompt_tuning", "en", "great")],
+)
 def test_an_endpoint_that_always_gives_the_same_answer_fails_the_notebook_gate(repo, tmp_path, name, lang, word):
     from workbench.nightly import execute_notebook
     from workbench.testing.fake_openai import FakeOpenAIServer
 
     with FakeOpenAIServer(responder=lambda prompt: f" {word}") as server:
-        outcome = execute_notebook(repo / "notebooks" / f"{name}.ipynb", tmp_path,
-                                   {"model": server.spec(), "lang": lang}, validate=False)  # fmt: skip
+        outcome = execute_notebook(
+            repo / "notebooks" / f"{name}.ipynb", tmp_path, {"model": server.spec(), "lang": lang}, validate=False
+        )
     assert outcome.status == "failed"
     assert "GateFailed" in outcome.error and f"cloze_{lang}" in outcome.error, outcome.error

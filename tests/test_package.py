@@ -12,8 +12,20 @@ import pytest
 import workbench
 
 PACKAGE = Path(workbench.__file__).parent
-HEAVY = ("llama_cpp", "xllamacpp", "chromadb", "torch", "langchain_core", "openai", "pandas", "scipy", "ipywidgets",
-         "IPython", "fastapi", "matplotlib")  # fmt: skip
+HEAVY = (
+    "llama_cpp",
+    "xllamacpp",
+    "chromadb",
+    "torch",
+    "langchain_core",
+    "openai",
+    "pandas",
+    "scipy",
+    "ipywidgets",
+    "IPython",
+    "fastapi",
+    "matplotlib",
+)
 
 
 def test_import_is_light():
@@ -72,7 +84,7 @@ def test_there_is_no_import_cycle():
         if node in done:
             return
         if node in visiting:
-            cycles.append(trail[trail.index(node):] + [node])
+            cycles.append(trail[trail.index(node) :] + [node])
             return
         visiting.add(node)
         for target in sorted(graph.get(node, ())):

@@ -147,8 +147,9 @@ def test_bundled_knowledge_base_metrics_by_group(repo, tmp_path):
 
 
 def test_runner_fills_retrieval_and_stores_chunk_ids(repo, store):
-    result = run("rag_qa_kb", repo / "datasets/rag_questions.jsonl", [EchoModel()], store=store, progress=False,
-                 limit=4)  # fmt: skip
+    result = run(
+        "rag_qa_kb", repo / "datasets/rag_questions.jsonl", [EchoModel()], store=store, progress=False, limit=4
+    )
     record = store.results(result.run_id)[0]
     assert len(record.retrieved) == 3  # the template's k
     for chunk in record.retrieved:
@@ -185,12 +186,15 @@ def test_openai_compatible_embeddings_endpoint(tmp_path):
 def test_similarity_scorer_with_the_real_embedder():
     from workbench.scoring.semantic import Similarity
 
-    same = Similarity(threshold=0.85).score(ScoreContext("A cat is sleeping on the sofa.", None, None,
-                                                         {"expected": "The cat sleeps on the couch."}))  # fmt: skip
-    other = Similarity(threshold=0.85).score(ScoreContext("Interest rates rose again.", None, None,
-                                                          {"expected": "The cat sleeps on the couch."}))  # fmt: skip
-    cross = Similarity(threshold=0.85).score(ScoreContext("猫在沙发上睡觉。", None, None,
-                                                          {"expected": "The cat sleeps on the couch."}))  # fmt: skip
+    same = Similarity(threshold=0.85).score(
+        ScoreContext("A cat is sleeping on the sofa.", None, None, {"expected": "The cat sleeps on the couch."})
+    )
+    other = Similarity(threshold=0.85).score(
+        ScoreContext("Interest rates rose again.", None, None, {"expected": "The cat sleeps on the couch."})
+    )
+    cross = Similarity(threshold=0.85).score(
+        ScoreContext("猫在沙发上睡觉。", None, None, {"expected": "The cat sleeps on the couch."})
+    )
     assert same.passed and not other.passed and same.score > other.score and cross.score > other.score
 
 

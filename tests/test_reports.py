@@ -12,8 +12,14 @@ ROWS = [{"text": f"t{i}", "expected": "yes"} for i in range(4)]
 
 
 def test_summary_gives_each_pass_rate_its_interval(store):
-    result = run(T, ROWS, [MockModel(default="yes").enqueue("no", "yes", "yes", "yes")], store=store, progress=False,
-                 concurrency=1)  # fmt: skip
+    result = run(
+        T,
+        ROWS,
+        [MockModel(default="yes").enqueue("no", "yes", "yes", "yes")],
+        store=store,
+        progress=False,
+        concurrency=1,
+    )
     line = summarize(result.records).iloc[0]
     assert line["column"] == "r@v1/mock" and (line["passed"], line["judged"], line["pass_rate"]) == (3, 4, 0.75)
     low, high = line["ci95"]
@@ -24,8 +30,19 @@ def test_summary_gives_each_pass_rate_its_interval(store):
 
 def test_exports_have_dataset_columns_and_result_columns(store, tmp_path):
     result = run(T, ROWS, [MockModel(default="yes")], store=store, progress=False)
-    required = {"text", "expected", "column", "prompt", "version", "model", "output", "passed", "score", "latency_ms",
-                "error"}  # fmt: skip
+    required = {
+        "text",
+        "expected",
+        "column",
+        "prompt",
+        "version",
+        "model",
+        "output",
+        "passed",
+        "score",
+        "latency_ms",
+        "error",
+    }
     csv_path = export_results(result.records, tmp_path / "r.csv")
     header = csv_path.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert required <= set(header)

@@ -46,32 +46,56 @@ def test_no_canary_reaches_any_artefact(tmp_path, monkeypatch):
     out.mkdir()
     store = out / "store.db"
     data = out / "rows.csv"
-    data.write_text("id,text,expected\n"
-                    f"r1,My key is {ROW_CANARY} please keep it,positive\n"
-                    f"r2,The env secret {ENV_CANARY} leaked into a review,negative\n"
-                    "r3,A plain review with nothing secret,positive\n", encoding="utf-8")  # fmt: skip
+    data.write_text(
+        "id,text,expected\n"
+        f"r1,My key is {ROW_CANARY} please keep it,positive\n"
+        f"r2,The env secret {ENV_CANARY} leaked into a review,negative\n"
+        "r3,A plain review with nothing secret,positive\n",
+        encoding="utf-8",
+    )
     captured: dict[str, str] = {}
     with FakeOpenAIServer() as server:  # echoes the prompt's last line: outputs carry the canaries too
         spec = f"openai:fake-model@http://canary:{URL_CANARY}@127.0.0.1:{server.port}/v1"
         env = {**os.environ, "WORKBENCH_CANARY_TOKEN": ENV_CANARY, "WORKBENCH_STORE": str(store)}
 
         def cli(*args: str) -> None:
-            done = subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True, text=True,
-                                  env=env, cwd=out, timeout=120)  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-m", "workbench.cli", *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=out,
+                timeout=120,
+            )
             captured[f"workbench {args[0]} {args[1]} stdout"] = done.stdout
             captured[f"workbench {args[0]} {args[1]} stderr"] = done.stderr
 
         # the CLI: a run with exports and bad cases, then every export command
-        cli("run", "sentiment_cloze_en", "--dataset", str(data), "--model", spec, "--out", str(out / "run.html"),
-            "--capture-bad-cases")  # fmt: skip
+        cli(
+            "run",
+            "sentiment_cloze_en",
+            "--dataset",
+            str(data),
+            "--model",
+            spec,
+            "--out",
+            str(out / "run.html"),
+            "--capture-bad-cases",
+        )
         cli("runs", "show", "latest", "--matrix")
         cli("runs", "export", "latest", str(out / "export.csv"))
         cli("badcases", "list")
         cli("badcases", "export", str(out / "badcases.jsonl"))
         assert "echo" in captured["workbench runs show stdout"], captured["workbench runs show stderr"]
         # an endpoint that refuses: the error message names the spec, redacted
-        cli("run", "sentiment_cloze_en", "--dataset", str(data), "--model",
-            f"openai:m@http://canary:{URL_CANARY}@127.0.0.1:{free_port()}/v1")  # fmt: skip
+        cli(
+            "run",
+            "sentiment_cloze_en",
+            "--dataset",
+            str(data),
+            "--model",
+            f"openai:m@http://canary:{URL_CANARY}@127.0.0.1:{free_port()}/v1",
+        )
         assert "Cannot reach" in captured["workbench run sentiment_cloze_en stderr"]
 
         # the Python API: results, DataFrames and exports
@@ -86,16 +110,36 @@ def test_no_canary_reaches_any_artefact(tmp_path, monkeypatch):
         # fails the quickstart's gate, and the executed notebook is written and grepped all the same
         from workbench.nightly import execute_notebook
 
-        outcome = execute_notebook(REPO / "notebooks/00_quickstart.ipynb", out / "nb",
-                                   {"model": spec, "dataset": str(data), "n_rows": 3}, validate=False)  # fmt: skip
+        outcome = execute_notebook(
+            REPO / "notebooks/00_quickstart.ipynb",
+            out / "nb",
+            {"model": spec, "dataset": str(data), "n_rows": 3},
+            validate=False,
+        )
         captured["notebook error"] = outcome.error
 
         # the server: requests, a stream, a thumbs-down that becomes a bad case; its logs captured
         port = free_port()
         log = (tmp_path / "serve.log").open("w")
-        proc = subprocess.Popen([sys.executable, "-m", "workbench.cli", "serve", "sentiment_cloze_en", "--model",
-                                 spec, "--port", str(port), "--store", str(out / "serve.db")], stdout=log,
-                                stderr=subprocess.STDOUT, env=env, cwd=out)  # fmt: skip
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "workbench.cli",
+                "serve",
+                "sentiment_cloze_en",
+                "--model",
+                spec,
+                "--port",
+                str(port),
+                "--store",
+                str(out / "serve.db"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=out,
+        )
         try:
             base = f"http://127.0.0.1:{port}/v1"
             for _ in range(200):
@@ -104,12 +148,22 @@ def test_no_canary_reaches_any_artefact(tmp_path, monkeypatch):
                     break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            reply = httpx.post(f"{base}/completions", json={"model": "sentiment_cloze_en",
-                               "prompt": f"token {ENV_CANARY} and {ROW_CANARY}"}, timeout=30).json()  # fmt: skip
+            reply = httpx.post(
+                f"{base}/completions",
+                json={"model": "sentiment_cloze_en", "prompt": f"token {ENV_CANARY} and {ROW_CANARY}"},
+                timeout=30,
+            ).json()
             captured["serve reply"] = str(reply)
-            with httpx.stream("POST", f"{base}/chat/completions", timeout=30, json={
-                "model": "sentiment_cloze_en", "stream": True,
-                "messages": [{"role": "user", "content": f"again {ROW_CANARY}"}]}) as stream:  # fmt: skip
+            with httpx.stream(
+                "POST",
+                f"{base}/chat/completions",
+                timeout=30,
+                json={
+                    "model": "sentiment_cloze_en",
+                    "stream": True,
+                    "messages": [{"role": "user", "content": f"again {ROW_CANARY}"}],
+                },
+            ) as stream:
                 captured["serve stream"] = "".join(stream.iter_text())
             thumbs_down = {"id": reply["id"], "rating": "down", "note": f"leaked {ENV_CANARY}", "expected": "negative"}
             feedback = httpx.post(f"{base}/feedback", json=thumbs_down, timeout=30).json()
@@ -123,8 +177,18 @@ def test_no_canary_reaches_any_artefact(tmp_path, monkeypatch):
         cli("badcases", "export", str(out / "served_badcases.csv"))
 
     produced = sorted(p.name for p in out.iterdir())
-    for expected in ("store.db", "run.html", "export.csv", "badcases.jsonl", "api.db", "frame.csv", "api.jsonl",
-                     "nb", "serve.db", "served_badcases.csv"):  # fmt: skip
+    for expected in (
+        "store.db",
+        "run.html",
+        "export.csv",
+        "badcases.jsonl",
+        "api.db",
+        "frame.csv",
+        "api.jsonl",
+        "nb",
+        "serve.db",
+        "served_badcases.csv",
+    ):
         assert expected in produced, f"{expected} was not produced: {produced}"
     assert (out / "nb" / "00_quickstart.ipynb").exists()
     assert "***" in (out / "export.csv").read_text(encoding="utf-8"), "the secrets were there, and masked"

@@ -62,15 +62,26 @@ def test_prompt_endpoint_returns_parsed_output(served):
     assert r.status_code == 200 and r.json()["parsed"] == "yes" and r.json()["output"] == "yes indeed it is"
 
 
-@pytest.mark.parametrize("path, body, status, phrase", [
-    ("/prompts/echoer", {"wrong": "x"}, 400, "Missing variables: question"),
-    ("/prompts/other", {"question": "x"}, 404, "does not serve 'other'. It serves: echoer"),
-    ("/chat/completions", {"model": "echoer", "messages": []}, 400, "Send `messages`"),
-    ("/chat/completions", {"model": "echoer", "max_tokens": 5000, "messages": [{"role": "user", "content": "x"}]},
-     400, "over this server's limit"),
-    ("/chat/completions", {"model": "echoer", "temperature": -3, "messages": [{"role": "user", "content": "x"}]},
-     400, "Invalid temperature"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "path, body, status, phrase",
+    [
+        ("/prompts/echoer", {"wrong": "x"}, 400, "Missing variables: question"),
+        ("/prompts/other", {"question": "x"}, 404, "does not serve 'other'. It serves: echoer"),
+        ("/chat/completions", {"model": "echoer", "messages": []}, 400, "Send `messages`"),
+        (
+            "/chat/completions",
+            {"model": "echoer", "max_tokens": 5000, "messages": [{"role": "user", "content": "x"}]},
+            400,
+            "over this server's limit",
+        ),
+        (
+            "/chat/completions",
+            {"model": "echoer", "temperature": -3, "messages": [{"role": "user", "content": "x"}]},
+            400,
+            "Invalid temperature",
+        ),
+    ],
+)
 def test_bad_requests_get_helpful_4xx(served, path, body, status, phrase):
     server, model, _ = served
     r = httpx.post(f"{server.base_url}{path}", json=body)
@@ -128,10 +139,18 @@ def test_real_client_streams_from_the_local_model_and_survives_disconnects(tmp_p
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == text  # greedy: same text
 
         # A client that walks away mid-stream must not wedge the single in-process model.
-        with httpx.stream("POST", f"{server.base_url}/chat/completions", timeout=30, json={
-            "model": template.name, "stream": True, "max_tokens": 64, "stop": [],
-            "messages": [{"role": "user", "content": "Tell me a long story about a dragon."}],
-        }) as response:  # fmt: skip
+        with httpx.stream(
+            "POST",
+            f"{server.base_url}/chat/completions",
+            timeout=30,
+            json={
+                "model": template.name,
+                "stream": True,
+                "max_tokens": 64,
+                "stop": [],
+                "messages": [{"role": "user", "content": "Tell me a long story about a dragon."}],
+            },
+        ) as response:
             for _ in zip(range(3), response.iter_lines(), strict=False):
                 pass
         after = client.chat.completions.create(model=template.name, messages=message)
@@ -161,8 +180,13 @@ def test_the_library_is_served_by_name_and_version(tmp_path, repo):
     with ServerThread(app, port=free_port()) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="unused")
         ids = {m.id for m in client.models.list()}
-        assert {"sentiment_cloze_en", "sentiment_cloze_en@v1", "sentiment_cloze_en@v2", "sentiment_cloze_zh",
-                "sentiment_cloze_zh@v2"} <= ids  # fmt: skip
+        assert {
+            "sentiment_cloze_en",
+            "sentiment_cloze_en@v1",
+            "sentiment_cloze_en@v2",
+            "sentiment_cloze_zh",
+            "sentiment_cloze_zh@v2",
+        } <= ids
         client.completions.create(model="sentiment_cloze_en", prompt="Loved it.")
         assert model.history[-1][0].endswith("Review: Loved it.\nVerdict:"), "plain name: the current version"
         old = client.completions.create(model="sentiment_cloze_en@v1", prompt="Loved it.")
@@ -176,7 +200,11 @@ def test_the_library_is_served_by_name_and_version(tmp_path, repo):
             client.completions.create(model="sentiment_cloze_en@v7", prompt="x")
     logged = Store(tmp_path / "s.db").results(app.state.service.run_id)
     assert [str(r.column.ref) for r in sorted(logged, key=lambda r: r.id)] == [
-        "sentiment_cloze_en@v2", "sentiment_cloze_en@v1", "sentiment_cloze_zh@v2", "sentiment_cloze_en@v1"]  # fmt: skip
+        "sentiment_cloze_en@v2",
+        "sentiment_cloze_en@v1",
+        "sentiment_cloze_zh@v2",
+        "sentiment_cloze_en@v1",
+    ]
     served_run = Store(tmp_path / "s.db").run(app.state.service.run_id)
     assert served_run["status"] == "stopped" and served_run["finished_at"], "shutdown finishes the serving run"
 
@@ -211,8 +239,10 @@ def test_a_thumbs_down_becomes_a_bad_case_visible_in_the_cli(tmp_path):
         reply = httpx.post(f"{server.base_url}/completions", json={"model": "echoer", "prompt": "Is it up?"}).json()
         up = httpx.post(f"{server.base_url}/feedback", json={"id": reply["id"], "rating": "👍"}).json()
         assert up["bad_case_id"] is None
-        down = httpx.post(f"{server.base_url}/feedback", json={
-            "id": reply["id"], "rating": "down", "note": "it is up", "expected": "yes"}).json()  # fmt: skip
+        down = httpx.post(
+            f"{server.base_url}/feedback",
+            json={"id": reply["id"], "rating": "down", "note": "it is up", "expected": "yes"},
+        ).json()
         bad = httpx.post(f"{server.base_url}/feedback", json={"id": "cmpl-nope", "rating": "down"})
         assert bad.status_code == 404 and "No served request" in bad.json()["error"]["message"]
         assert httpx.post(f"{server.base_url}/feedback", json={"id": reply["id"]}).status_code == 400
@@ -235,8 +265,11 @@ def test_run_serve_and_recheck_give_the_same_record(tmp_path, repo, method):
 
     lib = PromptLibrary(tmp_path / "lib")
     shipped = PromptLibrary(repo / "prompt_library").get("sentiment_cloze_en")
-    template = lib.save(shipped if method == "generate" else
-                        shipped.with_changes(output={**shipped.output, "method": "logprob"}, version=1))  # fmt: skip
+    template = lib.save(
+        shipped
+        if method == "generate"
+        else shipped.with_changes(output={**shipped.output, "method": "logprob"}, version=1)
+    )
     store = Store(tmp_path / "s.db")
     row = {"text": "The battery died after one day.", "expected": "negative"}
     ran = run(template, [row], ["local"], store=store, progress=False).records[0]
@@ -246,8 +279,9 @@ def test_run_serve_and_recheck_give_the_same_record(tmp_path, repo, method):
     served = store.result(body["result_id"])
     tracker = BadCaseTracker(store)
     case = tracker.mark_bad(ran, tags=["check"])
-    rechecked = [r for r in tracker.recheck(template, ["local"], progress=False).result.records
-                 if r.row_id == f"bad-{case.id}"][0]  # fmt: skip
+    rechecked = [
+        r for r in tracker.recheck(template, ["local"], progress=False).result.records if r.row_id == f"bad-{case.id}"
+    ][0]
 
     def essence(record):
         return record.output, record.parsed, record.passed, [(s["name"], s["passed"]) for s in record.scores]

@@ -34,8 +34,10 @@ CASES = {
     "hit_at_k": ({"rows": [({"a"}, ["b", "a", "c"]), ({"b"}, ["c", "d", "e"])], "k": 3}, 0.0),
     "find_note": ({"kb": _KB(), "target": "en_lora.md", "solution_question": "What does LoRA train?"}, "What is RAG?"),
     "lora_params": ({"rank": 8, "d_in": 640, "d_out": 1024}, 640 * 1024),
-    "chat_record": ({"system": "Be brief.", "user": "Great food!", "answer": "positive"},
-                    {"messages": [{"role": "user", "content": "Great food!"}]}),
+    "chat_record": (
+        {"system": "Be brief.", "user": "Great food!", "answer": "positive"},
+        {"messages": [{"role": "user", "content": "Great food!"}]},
+    ),
     "sse_text": ({}, lambda raw: raw),
     "p95": ({"latencies": [0.1, 0.2, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 2.0]}, 0.58),
     "majority_vote": ({}, lambda answers: answers[0]),

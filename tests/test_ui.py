@@ -126,13 +126,21 @@ def test_the_run_panel_defaults_to_the_templates_dataset_and_newest_version(stat
 
 def test_results_matrix_filters_compare_detail_and_marking(state):
     v1 = state.library.get("sentiment_cloze_en")
-    v2 = state.library.save(v1.with_changes(body=v1.body.replace("Overall, it was", "All in all, it was"),
-                                            version=1))  # fmt: skip
-    rows = [{"id": f"r{i}", "text": t, "expected": e} for i, (t, e) in enumerate([
-        ("It rained all day.", "negative"), ("Lovely trip.", "positive"), ("I failed the exam.", "negative"),
-        ("Rain again, but cosy.", "positive")])]  # fmt: skip
-    model = FunctionModel(lambda p: " terrible" if "All in all" in p and "Lovely" in p else sentiment_guess(p),
-                          spec="function:ui")  # fmt: skip
+    v2 = state.library.save(v1.with_changes(body=v1.body.replace("Overall, it was", "All in all, it was"), version=1))
+    rows = [
+        {"id": f"r{i}", "text": t, "expected": e}
+        for i, (t, e) in enumerate(
+            [
+                ("It rained all day.", "negative"),
+                ("Lovely trip.", "positive"),
+                ("I failed the exam.", "negative"),
+                ("Rain again, but cosy.", "positive"),
+            ]
+        )
+    ]
+    model = FunctionModel(
+        lambda p: " terrible" if "All in all" in p and "Lovely" in p else sentiment_guess(p), spec="function:ui"
+    )
     result = run([v1, v2], rows, [model], store=state.store, progress=False)
     view = ResultsView(state)
     assert view.run_picker.value == result.run_id and len(view.frame) == 4  # 4 rows × 2 columns, nothing collapsed
@@ -162,8 +170,7 @@ def test_results_matrix_filters_compare_detail_and_marking(state):
 def test_runs_made_in_code_or_elsewhere_appear_and_review_defaults_follow_the_case(state, tmp_path):
     bench = Workbench(library=state.library.root, store=state.store, datasets=state.datasets_dir)
     v1 = state.library.get("sentiment_cloze_en")
-    in_code = run(v1, state.datasets_dir / "sentiment_en.csv", ["uitest:x"], store=state.store, limit=6,
-                  progress=False)  # fmt: skip
+    in_code = run(v1, state.datasets_dir / "sentiment_en.csv", ["uitest:x"], store=state.store, limit=6, progress=False)
     assert bench.results.run_picker.value == in_code.run_id, "a run made in code shows up without clicking"
     elsewhere = Store(state.store.path)  # another connection, as another process would have
     other = run(v1, state.datasets_dir / "sentiment_en.csv", ["uitest:y"], store=elsewhere, limit=4, progress=False)

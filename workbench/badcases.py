@@ -84,31 +84,57 @@ class RecheckReport:
         return f"<RecheckReport run {self.run_id}: {self.counts()}>"
 
 
-def _insert_case(db: Any, record: ResultRecord, fp: str, tags: list[str], note: str, expected: str | None,
-                 source: str) -> int:  # fmt: skip
+def _insert_case(
+    db: Any, record: ResultRecord, fp: str, tags: list[str], note: str, expected: str | None, source: str
+) -> int:
     stamp = now()
     cur = db.execute(
         "INSERT INTO bad_cases (fingerprint, prompt, version, model, row_id, inputs, output, expected, tags, note,"
         " status, source, found_in_run, result_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         " RETURNING id",
-        (fp, record.prompt, record.version, record.model, record.row_id,
-         redact(json.dumps(record.inputs, ensure_ascii=False, default=str)), redact(record.output), expected,
-         json.dumps(tags, ensure_ascii=False), redact(note) or "", "open", source, record.run_id, record.id, stamp,
-         stamp),
-    )  # fmt: skip
+        (
+            fp,
+            record.prompt,
+            record.version,
+            record.model,
+            record.row_id,
+            redact(json.dumps(record.inputs, ensure_ascii=False, default=str)),
+            redact(record.output),
+            expected,
+            json.dumps(tags, ensure_ascii=False),
+            redact(note) or "",
+            "open",
+            source,
+            record.run_id,
+            record.id,
+            stamp,
+            stamp,
+        ),
+    )
     return cur.fetchone()[0]
 
 
-def _update_case(db: Any, existing: Any, record: ResultRecord, tags: list[str], note: str,
-                 expected: str | None) -> None:  # fmt: skip
+def _update_case(
+    db: Any, existing: Any, record: ResultRecord, tags: list[str], note: str, expected: str | None
+) -> None:
     merged = sorted(set(json.loads(existing["tags"])) | set(tags))
     status = "regressed" if existing["status"] == "fixed" else existing["status"]  # failed again after a fix
     db.execute(
         "UPDATE bad_cases SET tags=?, note=?, expected=COALESCE(?, expected), output=?, version=?, model=?,"
         " result_id=?, status=?, updated_at=? WHERE id=?",
-        (json.dumps(merged, ensure_ascii=False), redact(note) or existing["note"], expected, redact(record.output),
-         record.version, record.model, record.id, status, now(), existing["id"]),
-    )  # fmt: skip
+        (
+            json.dumps(merged, ensure_ascii=False),
+            redact(note) or existing["note"],
+            expected,
+            redact(record.output),
+            record.version,
+            record.model,
+            record.id,
+            status,
+            now(),
+            existing["id"],
+        ),
+    )
 
 
 def _record_check(db: Any, case: BadCase, record: ResultRecord, run_id: str) -> str:
@@ -124,9 +150,19 @@ def _record_check(db: Any, case: BadCase, record: ResultRecord, run_id: str) -> 
     db.execute(
         "INSERT INTO bad_case_checks (bad_case_id, run_id, result_id, prompt, version, model, output, passed, outcome,"
         " checked_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (case.id, run_id, record.id, record.prompt, record.version, record.model, redact(record.output),
-         None if record.passed is None else int(record.passed), outcome, stamp),
-    )  # fmt: skip
+        (
+            case.id,
+            run_id,
+            record.id,
+            record.prompt,
+            record.version,
+            record.model,
+            redact(record.output),
+            None if record.passed is None else int(record.passed),
+            outcome,
+            stamp,
+        ),
+    )
     db.execute("UPDATE bad_cases SET status=?, updated_at=? WHERE id=?", (status, stamp, case.id))
     return outcome
 
@@ -331,8 +367,10 @@ class BadCaseTracker:
             found_on = sorted({c.model for c in cases})
             cases = [c for c in cases if c.model in given]
             if not cases:
-                raise StoreError(f"No bad cases of {template.name!r} on {', '.join(given)}; they were found on: "
-                                 f"{', '.join(found_on)}. Recheck with one of those models.")  # fmt: skip
+                raise StoreError(
+                    f"No bad cases of {template.name!r} on {', '.join(given)}; they were found on: "
+                    f"{', '.join(found_on)}. Recheck with one of those models."
+                )
         chosen = [given.get(spec, spec) for spec in dict.fromkeys(c.model for c in cases)]
         result = run(template, self.as_rows(cases), chosen, store=self.store, **run_options)
         by_key = {(r.row_id, r.model): r for r in result.records if r.repeat == 0}

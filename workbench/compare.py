@@ -173,11 +173,18 @@ class Comparison:
     def flipped_frame(self) -> Any:
         import pandas as pd
 
-        return pd.DataFrame([
-            {"row_id": f["row_id"], "a_output": f["a"]["output"], "a_passed": f["a"]["passed"],
-             "b_output": f["b"]["output"], "b_passed": f["b"]["passed"]}
-            for f in self.flipped
-        ])  # fmt: skip
+        return pd.DataFrame(
+            [
+                {
+                    "row_id": f["row_id"],
+                    "a_output": f["a"]["output"],
+                    "a_passed": f["a"]["passed"],
+                    "b_output": f["b"]["output"],
+                    "b_passed": f["b"]["passed"],
+                }
+                for f in self.flipped
+            ]
+        )
 
     def __str__(self) -> str:
         def side(s: Side) -> str:
@@ -186,9 +193,11 @@ class Comparison:
             return f"{s.column}: {s.passed}/{s.n} = {rate}{ci}"
 
         conclusion = "no significant difference" if self.verdict == VERDICTS[2] else f"B is {self.verdict} than A"
-        return (f"A {side(self.a)}\nB {side(self.b)}\n{self.pairs} paired rows: {self.b_only} pass only in B, "
-                f"{self.a_only} only in A; exact McNemar p = {self.p_value:.4g} → {conclusion} "
-                f"(α = {self.alpha})")  # fmt: skip
+        return (
+            f"A {side(self.a)}\nB {side(self.b)}\n{self.pairs} paired rows: {self.b_only} pass only in B, "
+            f"{self.a_only} only in A; exact McNemar p = {self.p_value:.4g} → {conclusion} "
+            f"(α = {self.alpha})"
+        )
 
     def _repr_html_(self) -> str:
         import html
@@ -201,8 +210,10 @@ def pick_column(columns: Sequence[Column], wanted: str | Column | None, role: st
     if wanted is None:
         if len(columns) == 1:
             return columns[0]
-        raise ConfigError(f"Say which column is {role.upper()}: the run has {len(columns)} — "
-                          f"{', '.join(map(str, columns))}. Pass --{role} COLUMN ({role}=... in Python).")  # fmt: skip
+        raise ConfigError(
+            f"Say which column is {role.upper()}: the run has {len(columns)} — "
+            f"{', '.join(map(str, columns))}. Pass --{role} COLUMN ({role}=... in Python)."
+        )
     text = str(wanted)
     exact = [c for c in columns if str(c) == text]
     loose = exact or [c for c in columns if text in (str(c.ref), c.model, c.prompt)]
@@ -212,8 +223,13 @@ def pick_column(columns: Sequence[Column], wanted: str | Column | None, role: st
     raise ConfigError(f"{role.upper()} = {text!r} {problem} of the columns: {', '.join(map(str, columns))}.")
 
 
-def compare_runs(records_a: Sequence[ResultRecord], records_b: Sequence[ResultRecord] | None = None, *,
-                 a: str | Column | None = None, b: str | Column | None = None) -> Comparison:  # fmt: skip
+def compare_runs(
+    records_a: Sequence[ResultRecord],
+    records_b: Sequence[ResultRecord] | None = None,
+    *,
+    a: str | Column | None = None,
+    b: str | Column | None = None,
+) -> Comparison:
     """Compare column B with column A on their shared rows — within one run, or across two runs."""
     if records_b is None:
         columns = columns_of(records_a)
@@ -231,8 +247,9 @@ def compare_runs(records_a: Sequence[ResultRecord], records_b: Sequence[ResultRe
     )
 
 
-def paired(side_a: Sequence[ResultRecord], side_b: Sequence[ResultRecord], name_a: str, name_b: str,
-           alpha: float = ALPHA) -> Comparison:  # fmt: skip
+def paired(
+    side_a: Sequence[ResultRecord], side_b: Sequence[ResultRecord], name_a: str, name_b: str, alpha: float = ALPHA
+) -> Comparison:
     """The paired comparison of two sets of records of one column each (keyed by row id)."""
     rows_a, rows_b = _group(side_a), _group(side_b)
     shared = [row for row in rows_a if row in rows_b]
@@ -245,11 +262,19 @@ def paired(side_a: Sequence[ResultRecord], side_b: Sequence[ResultRecord], name_
         if va is None or vb is None:
             counts["excluded"] += 1
             continue
-        counts[{(True, True): "both_pass", (False, False): "both_fail", (True, False): "a_only",
-                (False, True): "b_only"}[(va, vb)]] += 1  # fmt: skip
+        counts[
+            {(True, True): "both_pass", (False, False): "both_fail", (True, False): "a_only", (False, True): "b_only"}[
+                (va, vb)
+            ]
+        ] += 1
         if va != vb:
-            flipped.append({"row_id": row, "a": {"output": rows_a[row][0].output, "passed": va},
-                            "b": {"output": rows_b[row][0].output, "passed": vb}})  # fmt: skip
+            flipped.append(
+                {
+                    "row_id": row,
+                    "a": {"output": rows_a[row][0].output, "passed": va},
+                    "b": {"output": rows_b[row][0].output, "passed": vb},
+                }
+            )
     n = sum(counts[k] for k in ("both_pass", "both_fail", "a_only", "b_only"))
     passed_a, passed_b = counts["both_pass"] + counts["a_only"], counts["both_pass"] + counts["b_only"]
     p = mcnemar_exact(counts["a_only"], counts["b_only"])
@@ -259,10 +284,18 @@ def paired(side_a: Sequence[ResultRecord], side_b: Sequence[ResultRecord], name_
     return Comparison(
         a=Side(name_a, n, passed_a, _rate(passed_a, n), wilson_interval(passed_a, n)),
         b=Side(name_b, n, passed_b, _rate(passed_b, n), wilson_interval(passed_b, n)),
-        pairs=n, a_only=counts["a_only"], b_only=counts["b_only"], both_pass=counts["both_pass"],
-        both_fail=counts["both_fail"], excluded=counts["excluded"], p_value=float(f"{p:.6g}"), verdict=verdict,
-        flipped=flipped, alpha=alpha, min_detectable_difference=min_detectable_difference(n, alpha),
-    )  # fmt: skip
+        pairs=n,
+        a_only=counts["a_only"],
+        b_only=counts["b_only"],
+        both_pass=counts["both_pass"],
+        both_fail=counts["both_fail"],
+        excluded=counts["excluded"],
+        p_value=float(f"{p:.6g}"),
+        verdict=verdict,
+        flipped=flipped,
+        alpha=alpha,
+        min_detectable_difference=min_detectable_difference(n, alpha),
+    )
 
 
 def _group(records: Sequence[ResultRecord]) -> dict[str, list[ResultRecord]]:

@@ -137,8 +137,7 @@ def _read(path: Path, sheet: str | None) -> Dataset:
     else:
         raise DatasetError(f"{path}: unsupported dataset format {suffix!r}. Use {', '.join(files.SUFFIXES)}.")
     dataset = from_records(records, name=path.stem, source=str(path))
-    return replace(dataset, columns=tuple(header) if header else dataset.columns, encoding=encoding,
-                   sheet=sheet_name)  # fmt: skip
+    return replace(dataset, columns=tuple(header) if header else dataset.columns, encoding=encoding, sheet=sheet_name)
 
 
 def load_dataset(source: str | Path | Any, *, name: str | None = None, sheet: str | None = None) -> Dataset:

@@ -87,13 +87,17 @@ def build_sft_set(template: Any, dataset: Any, *, completion_column: str = "expe
     examples = []
     for i, row in enumerate(data.rows):
         inputs = public_fields(row)
-        examples.append(SFTExample(template.render(inputs), completion_for(template, inputs[completion_column]), i,
-                                   data.describe_row(i)))  # fmt: skip
+        examples.append(
+            SFTExample(
+                template.render(inputs), completion_for(template, inputs[completion_column]), i, data.describe_row(i)
+            )
+        )
     return examples
 
 
-def split_examples(examples: Sequence[SFTExample], test_fraction: float = 0.5, seed: int = 0
-                   ) -> tuple[list[SFTExample], list[SFTExample]]:  # fmt: skip
+def split_examples(
+    examples: Sequence[SFTExample], test_fraction: float = 0.5, seed: int = 0
+) -> tuple[list[SFTExample], list[SFTExample]]:
     order = list(range(len(examples)))
     random.Random(seed).shuffle(order)
     cut = int(round(len(order) * (1 - test_fraction)))
@@ -119,8 +123,9 @@ def simple_token_count(text: str) -> int:
     return cjk + max(1, (len(text) - cjk + 3) // 4)
 
 
-def validate_sft_set(examples: Sequence[SFTExample], *, max_tokens: int = 512,
-                     count_tokens: Callable[[str], int] = simple_token_count) -> SFTReport:  # fmt: skip
+def validate_sft_set(
+    examples: Sequence[SFTExample], *, max_tokens: int = 512, count_tokens: Callable[[str], int] = simple_token_count
+) -> SFTReport:
     """Empty fields, duplicate rows, over-long examples; token counts per example and in total."""
     problems, counts, seen = [], [], {}
     for ex in examples:
@@ -167,17 +172,24 @@ class FormatReport:
         return not self.errors
 
     def __str__(self) -> str:
-        lines = [f"{self.examples} examples, {len(self.errors)} errors, {len(self.warnings)} warnings",
-                 f"~{self.billed_tokens_per_epoch} tokens per epoch × {self.epochs} epochs = "
-                 f"~{self.estimated_training_tokens} training tokens"]  # fmt: skip
+        lines = [
+            f"{self.examples} examples, {len(self.errors)} errors, {len(self.warnings)} warnings",
+            f"~{self.billed_tokens_per_epoch} tokens per epoch × {self.epochs} epochs = "
+            f"~{self.estimated_training_tokens} training tokens",
+        ]
         if self.estimated_cost_usd is not None:
             lines.append(f"estimated cost ${self.estimated_cost_usd:.4f}")
         return "\n".join(lines + self.errors + self.warnings)
 
 
-def check_openai_jsonl(path: str | Path, *, token_limit: int = DEFAULT_TOKEN_LIMIT, epochs: int | None = None,
-                       model: str = "gpt-4o-mini-2024-07-18",
-                       count_tokens: Callable[[str], int] = simple_token_count) -> FormatReport:  # fmt: skip
+def check_openai_jsonl(
+    path: str | Path,
+    *,
+    token_limit: int = DEFAULT_TOKEN_LIMIT,
+    epochs: int | None = None,
+    model: str = "gpt-4o-mini-2024-07-18",
+    count_tokens: Callable[[str], int] = simple_token_count,
+) -> FormatReport:
     """Check a chat fine-tuning file the way OpenAI's data-preparation guide does, naming each bad line."""
     report = FormatReport()
     lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -202,8 +214,10 @@ def check_openai_jsonl(path: str | Path, *, token_limit: int = DEFAULT_TOKEN_LIM
             if unknown:
                 report.errors.append(f"line {lineno}, message {j}: unrecognised key(s) {', '.join(sorted(unknown))}")
             if message.get("role") not in OPENAI_ROLES:
-                report.errors.append(f"line {lineno}, message {j}: role {message.get('role')!r} is not one of "
-                                     f"{', '.join(sorted(OPENAI_ROLES))}")  # fmt: skip
+                report.errors.append(
+                    f"line {lineno}, message {j}: role {message.get('role')!r} is not one of "
+                    f"{', '.join(sorted(OPENAI_ROLES))}"
+                )
             content = message.get("content")
             is_tool_call = message.get("role") == "assistant" and message.get("tool_calls")
             if not is_tool_call and (not isinstance(content, str) or not content.strip()):
@@ -236,21 +250,36 @@ def _default_epochs(n: int) -> int:
     return 3
 
 
-def submit_openai_job(path: str | Path, model: str = "gpt-4o-mini-2024-07-18", *, api_key: str | None = None,
-                      base_url: str | None = None, suffix: str | None = None,
-                      hyperparameters: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def submit_openai_job(
+    path: str | Path,
+    model: str = "gpt-4o-mini-2024-07-18",
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    suffix: str | None = None,
+    hyperparameters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Upload the file and create a fine-tuning job; without a key, return (and print) what would be sent."""
     report = check_openai_jsonl(path, model=model)
     if not report.ok:
         raise DatasetError(f"{path} is not a valid fine-tuning file:\n" + "\n".join(report.errors[:20]))
-    request = {"model": model, "training_file": f"<upload of {Path(path).name}>", "suffix": suffix,
-               "hyperparameters": hyperparameters or {"n_epochs": report.epochs}}  # fmt: skip
+    request = {
+        "model": model,
+        "training_file": f"<upload of {Path(path).name}>",
+        "suffix": suffix,
+        "hyperparameters": hyperparameters or {"n_epochs": report.epochs},
+    }
     key = api_key or os.environ.get("OPENAI_API_KEY")
     local = base_url and any(h in base_url for h in ("127.0.0.1", "localhost"))
     if not key and not local:
-        plan = {"dry_run": True, "would_upload": str(path), "purpose": "fine-tune", "would_create_job": request,
-                "estimate": str(report),
-                "how": "Set OPENAI_API_KEY (in the environment, never in a notebook cell) and call again."}  # fmt: skip
+        plan = {
+            "dry_run": True,
+            "would_upload": str(path),
+            "purpose": "fine-tune",
+            "would_create_job": request,
+            "estimate": str(report),
+            "how": "Set OPENAI_API_KEY (in the environment, never in a notebook cell) and call again.",
+        }
         print(json.dumps(plan, indent=2, ensure_ascii=False))
         return plan
     import openai
@@ -259,8 +288,9 @@ def submit_openai_job(path: str | Path, model: str = "gpt-4o-mini-2024-07-18", *
     try:
         with Path(path).open("rb") as fh:
             uploaded = client.files.create(file=fh, purpose="fine-tune")
-        job = client.fine_tuning.jobs.create(training_file=uploaded.id, model=model, suffix=suffix,
-                                             hyperparameters=request["hyperparameters"])  # fmt: skip
+        job = client.fine_tuning.jobs.create(
+            training_file=uploaded.id, model=model, suffix=suffix, hyperparameters=request["hyperparameters"]
+        )
     except openai.APIError as exc:
         raise ModelError(f"Fine-tuning request failed: {exc}", spec=f"openai:{model}") from exc
     return {"dry_run": False, "file_id": uploaded.id, "job_id": job.id, "status": job.status, "model": model}
@@ -288,10 +318,19 @@ class LoRAResult:
         return data
 
 
-def lora_finetune(examples: Sequence[SFTExample], output_dir: str | Path, *, steps: int = 30,
-                  learning_rate: float = 2e-4, rank: int = 8, alpha: int = 16, batch_size: int = 4,
-                  max_length: int = 256, seed: int = 0,
-                  on_step: Callable[[int, float], None] | None = None) -> LoRAResult:  # fmt: skip
+def lora_finetune(
+    examples: Sequence[SFTExample],
+    output_dir: str | Path,
+    *,
+    steps: int = 30,
+    learning_rate: float = 2e-4,
+    rank: int = 8,
+    alpha: int = 16,
+    batch_size: int = 4,
+    max_length: int = 256,
+    seed: int = 0,
+    on_step: Callable[[int, float], None] | None = None,
+) -> LoRAResult:
     """Train a LoRA adapter on (prompt → completion) pairs; the loss counts completion tokens only."""
     require_finetune_extra()
     if not examples:
@@ -305,8 +344,13 @@ def lora_finetune(examples: Sequence[SFTExample], output_dir: str | Path, *, ste
     base = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
-    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.05, task_type="CAUSAL_LM",
-                        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])  # fmt: skip
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=alpha,
+        lora_dropout=0.05,
+        task_type="CAUSAL_LM",
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+    )
     model = get_peft_model(model, config)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
@@ -342,8 +386,19 @@ def lora_finetune(examples: Sequence[SFTExample], output_dir: str | Path, *, ste
             on_step(step, losses[-1])
     output = Path(output_dir)
     model.save_pretrained(output)
-    (output / "workbench_training.json").write_text(json.dumps({
-        "steps": steps, "learning_rate": learning_rate, "rank": rank, "alpha": alpha, "batch_size": batch_size,
-        "examples": len(examples), "losses": losses}), encoding="utf-8")  # fmt: skip
+    (output / "workbench_training.json").write_text(
+        json.dumps(
+            {
+                "steps": steps,
+                "learning_rate": learning_rate,
+                "rank": rank,
+                "alpha": alpha,
+                "batch_size": batch_size,
+                "examples": len(examples),
+                "losses": losses,
+            }
+        ),
+        encoding="utf-8",
+    )
     load_hf_model.cache_clear()
     return LoRAResult(output, losses, time.perf_counter() - start, steps, trainable, total)

@@ -59,8 +59,11 @@ class GateReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td>{'✓' if c.passed else '✗'}</td><td>{html.escape(c.name)}</td>"
-                       f"<td>{html.escape(c.detail)}</td></tr>" for c in self.checks)  # fmt: skip
+        rows = "".join(
+            f"<tr><td>{'✓' if c.passed else '✗'}</td><td>{html.escape(c.name)}</td>"
+            f"<td>{html.escape(c.detail)}</td></tr>"
+            for c in self.checks
+        )
         verdict = "passed" if self.passed else "FAILED"
         return f"<b>gate {html.escape(self.name)}: {verdict}</b><table>{rows}</table>"
 
@@ -102,8 +105,15 @@ def _better_than(passed: int, n: int, baseline: float, alpha: float) -> Check:
     return Check("better than the baseline", p < alpha, detail)
 
 
-def check_labels(records: Sequence[Any], *, min_pass_rate: float, min_recall: float = 0.5, alpha: float = ALPHA,
-                 name: str = "labels", label_of: Any = None) -> GateReport:  # fmt: skip
+def check_labels(
+    records: Sequence[Any],
+    *,
+    min_pass_rate: float,
+    min_recall: float = 0.5,
+    alpha: float = ALPHA,
+    name: str = "labels",
+    label_of: Any = None,
+) -> GateReport:
     """A label task's gate: no errors, the absolute bar, beating the majority class, recall of every class.
 
     ``label_of(record)`` gives a row's true label (default: its ``expected`` input)."""
@@ -118,22 +128,34 @@ def check_labels(records: Sequence[Any], *, min_pass_rate: float, min_recall: fl
     checks.append(_better_than(passed, n, majority, alpha))
     for label, count in sorted(classes.items()):
         hit = sum(bool(r.passed) for r in judged if label_of(r) == label)
-        checks.append(Check(f"recall of {label!r}", hit / count >= min_recall,
-                            f"{hit}/{count} = {hit / count:.0%} (needs ≥ {min_recall:.0%})"))  # fmt: skip
+        checks.append(
+            Check(
+                f"recall of {label!r}",
+                hit / count >= min_recall,
+                f"{hit}/{count} = {hit / count:.0%} (needs ≥ {min_recall:.0%})",
+            )
+        )
     if len(classes) < 2:
         checks.append(Check("both classes present", False, f"only {sorted(classes)}: a gate needs every class"))
     return GateReport(name, checks)
 
 
-def check_rate(records: Sequence[Any], *, min_pass_rate: float, baseline: float, alpha: float = ALPHA,
-               name: str = "rate") -> GateReport:  # fmt: skip
+def check_rate(
+    records: Sequence[Any], *, min_pass_rate: float, baseline: float, alpha: float = ALPHA, name: str = "rate"
+) -> GateReport:
     """A gate for scored tasks without classes (RAG answers, extraction): no errors, the bar, beating a baseline."""
     records = list(records)
     judged = _judged(records)
     n, passed = len(judged), sum(bool(r.passed) for r in judged)
     errors = sum(1 for r in records if r.error)
-    return GateReport(name, [Check("no errors", errors == 0, f"{errors} errored cell(s)"),
-                             _bar(passed, n, min_pass_rate), _better_than(passed, n, baseline, alpha)])  # fmt: skip
+    return GateReport(
+        name,
+        [
+            Check("no errors", errors == 0, f"{errors} errored cell(s)"),
+            _bar(passed, n, min_pass_rate),
+            _better_than(passed, n, baseline, alpha),
+        ],
+    )
 
 
 def check(name: str, records: Any) -> GateReport:
@@ -156,37 +178,56 @@ def require(name: str, records: Any) -> GateReport:
 # (benchmarks/bench_local.py, BENCHMARKS.md), with room for the fewer rows a CI profile runs.
 GATES: dict[str, GateSpec] = {
     "cloze_en": GateSpec(
-        prompt="sentiment_cloze_en", dataset="datasets/sentiment_en.csv", min_pass_rate=0.80, row_counts=(12, 24),
+        prompt="sentiment_cloze_en",
+        dataset="datasets/sentiment_en.csv",
+        min_pass_rate=0.80,
+        row_counts=(12, 24),
         measured="local, greedy: 23/24 on this set and 95/100 (95.0%, 95% CI 88.8–97.9%) on the held-out "
-                 "datasets/reviews_en_test.csv — benchmarks/bench_local.py, BENCHMARKS.md",
+        "datasets/reviews_en_test.csv — benchmarks/bench_local.py, BENCHMARKS.md",
     ),
     "cloze_zh": GateSpec(
-        prompt="sentiment_cloze_zh", dataset="datasets/sentiment_zh.csv", min_pass_rate=0.80, row_counts=(12, 24),
+        prompt="sentiment_cloze_zh",
+        dataset="datasets/sentiment_zh.csv",
+        min_pass_rate=0.80,
+        row_counts=(12, 24),
         measured="local, greedy, v2: 23/24 on this set and 195/200 (97.5%, 95% CI 94.3–98.9%) on the held-out "
-                 "datasets/reviews_zh_test.csv — benchmarks/bench_local.py, BENCHMARKS.md",
+        "datasets/reviews_zh_test.csv — benchmarks/bench_local.py, BENCHMARKS.md",
     ),
     "cloze_zh_heldout": GateSpec(
-        prompt="sentiment_cloze_zh", dataset="datasets/reviews_zh_test.csv", min_pass_rate=0.85, row_counts=(60, 200),
+        prompt="sentiment_cloze_zh",
+        dataset="datasets/reviews_zh_test.csv",
+        min_pass_rate=0.85,
+        row_counts=(60, 200),
         measured="local, greedy, v2: 195/200 (97.5%, 95% CI 94.3–98.9%) on these held-out reviews — "
-                 "benchmarks/bench_local.py, BENCHMARKS.md",
+        "benchmarks/bench_local.py, BENCHMARKS.md",
     ),
     "lora_en": GateSpec(
-        prompt="sentiment_zeroshot_en", dataset="datasets/reviews_en_test.csv", min_pass_rate=0.80, row_counts=(24,),
+        prompt="sentiment_zeroshot_en",
+        dataset="datasets/reviews_en_test.csv",
+        min_pass_rate=0.80,
+        row_counts=(24,),
         measured="LoRA rank 8, 20 steps × 4 on the 24 rows of sentiment_en.csv, hf engine, greedy: 23/24 on these "
-                 "first 24 held-out reviews (untuned 10/24, paired p = 0.00024) — benchmarks/bench_finetune.py, "
-                 "BENCHMARKS.md",
+        "first 24 held-out reviews (untuned 10/24, paired p = 0.00024) — benchmarks/bench_finetune.py, "
+        "BENCHMARKS.md",
     ),
     "lora_zh": GateSpec(
-        prompt="sentiment_zeroshot_zh", dataset="datasets/reviews_zh_test.csv", min_pass_rate=0.70, row_counts=(24,),
+        prompt="sentiment_zeroshot_zh",
+        dataset="datasets/reviews_zh_test.csv",
+        min_pass_rate=0.70,
+        row_counts=(24,),
         measured="LoRA rank 8, 20 steps × 4 on the 24 rows of sentiment_zh.csv, hf engine, greedy: 20/24 on these "
-                 "first 24 held-out reviews (untuned 15/24, not significant on 24 rows) — "
-                 "benchmarks/bench_finetune.py, BENCHMARKS.md",
+        "first 24 held-out reviews (untuned 15/24, not significant on 24 rows) — "
+        "benchmarks/bench_finetune.py, BENCHMARKS.md",
     ),
     "rag_answers": GateSpec(
-        prompt="rag_qa_kb", dataset="datasets/rag_questions.jsonl", kind="rate", min_pass_rate=0.35, baseline=0.17,
+        prompt="rag_qa_kb",
+        dataset="datasets/rag_questions.jsonl",
+        kind="rate",
+        min_pass_rate=0.35,
+        baseline=0.17,
         row_counts=(12,),
         measured="local, greedy, 02_rag's template, first 12 en / zh questions: 6/12 and 6/12 with the retrieved "
-                 "context, 0/12 and 2/12 closed-book (the baseline: 2/12 = 17%) — benchmarks/bench_rag.py, "
-                 "BENCHMARKS.md",
+        "context, 0/12 and 2/12 closed-book (the baseline: 2/12 = 17%) — benchmarks/bench_rag.py, "
+        "BENCHMARKS.md",
     ),
-}  # fmt: skip
+}

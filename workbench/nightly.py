@@ -164,15 +164,23 @@ def _scratch_parameters(notebook: Path, scratch: Path) -> dict[str, str]:
     return {name: str(path) for name, path in paths.items() if name in declared}
 
 
-def _papermill(notebook: Path, executed: Path, params: dict[str, Any], kernel: str, timeout: int, metrics_file: Path,
-               name: str) -> NotebookOutcome:  # fmt: skip
+def _papermill(
+    notebook: Path, executed: Path, params: dict[str, Any], kernel: str, timeout: int, metrics_file: Path, name: str
+) -> NotebookOutcome:
     import papermill
 
     os.environ[METRICS_ENV] = str(metrics_file)
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name=kernel,
-                                   cwd=str(notebook.parent), progress_bar=False, execution_timeout=timeout)  # fmt: skip
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=params,
+            kernel_name=kernel,
+            cwd=str(notebook.parent),
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
     except Exception as exc:  # papermill's PapermillExecutionError names the failing cell
         status, error = "failed", _first_lines(str(exc))
     else:
@@ -186,10 +194,27 @@ def _papermill(notebook: Path, executed: Path, params: dict[str, Any], kernel: s
 def _nbval(outcome: NotebookOutcome, executed: Path, out_dir: Path, kernel: str, timeout: int) -> None:
     """Re-run the executed copy under ``pytest --nbval-lax``; any exit but 0 (including "no tests ran") fails."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", kernel, str(executed), "-q", "-p",
-         "no:cacheprovider", "-o", "addopts=", "--rootdir", str(out_dir)],
-        cwd=str(out_dir), capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-kernel-name",
+            kernel,
+            str(executed),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(out_dir),
+        ],
+        cwd=str(out_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     outcome.validation = _first_lines(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "")
     if proc.returncode != 0:
         outcome.status = "failed"

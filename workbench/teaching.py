@@ -63,8 +63,10 @@ def check(key: str, value: Any, *, lang: str = "en", **context: Any) -> bool:
         try:
             problem = spec.checker(value, context)
         except Exception as exc:  # a student's value of the wrong kind: say so, do not crash the notebook
-            problem = (f"that value could not be checked ({type(exc).__name__}: {exc}).",
-                       f"这个值无法检查（{type(exc).__name__}: {exc}）。")  # fmt: skip
+            problem = (
+                f"that value could not be checked ({type(exc).__name__}: {exc}).",
+                f"这个值无法检查（{type(exc).__name__}: {exc}）。",
+            )
         message = "" if problem is None else problem[1 if zh else 0]
         outcome = "passed" if problem is None else "wrong"
     _outcomes[key] = outcome

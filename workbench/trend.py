@@ -64,8 +64,14 @@ def plot_trend(table: Any, path: str | Path | None = None, *, title: str = "") -
         high = group["ci_high"] - group["pass_rate"]
         ax.errorbar(x, group["pass_rate"], yerr=[low, high], marker="o", capsize=4, label=str(model))
         for xi, (_, line) in zip(x, group.iterrows(), strict=True):
-            ax.annotate(f"v{line['version']}", (xi, line["pass_rate"]), textcoords="offset points", xytext=(0, 8),
-                        ha="center", fontsize=8)  # fmt: skip
+            ax.annotate(
+                f"v{line['version']}",
+                (xi, line["pass_rate"]),
+                textcoords="offset points",
+                xytext=(0, 8),
+                ha="center",
+                fontsize=8,
+            )
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("pass rate (95% CI)")
     ax.set_xlabel("run (oldest → newest)")

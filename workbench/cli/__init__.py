@@ -96,9 +96,22 @@ def run_command(
     data = load_dataset(source, sheet=sheet)
     if data.encoding and data.encoding not in ("utf-8", "ascii"):
         console().print(f"read {data.source} as {data.encoding}")
-    result = run(prompts, data, model or None, store=str(store) if store else None, params=params, repeats=repeats,
-                 concurrency=concurrency, rate_limit=rate_limit, timeout=timeout, retries=retries,
-                 retry_budget=retry_budget, cache=not no_cache, limit=limit, preflight=not no_preflight)  # fmt: skip
+    result = run(
+        prompts,
+        data,
+        model or None,
+        store=str(store) if store else None,
+        params=params,
+        repeats=repeats,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        timeout=timeout,
+        retries=retries,
+        retry_budget=retry_budget,
+        cache=not no_cache,
+        limit=limit,
+        preflight=not no_preflight,
+    )
     if capture_bad_cases:
         captured = BadCaseTracker(result.store).capture_failures(result)
         console().print(f"{len(captured)} failure(s) recorded as bad cases")

@@ -86,5 +86,3 @@ def bad_export(out: Path, store: StoreOpt = None, status: str | None = None, pro
     """Export bad cases as a regression dataset (.csv or .jsonl) with expected answers."""
     path = _tracker(store).export(out, status=status, prompt=prompt)
     typer.echo(f"wrote {path}")
-
-

@@ -40,12 +40,15 @@ def serve_command(
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise WorkbenchError(f"--api-key-env {api_key_env}: that environment variable is empty.")
-    app = create_app(prompts or None, model, api_key=api_key, store=str(store) if store else None,
-                     max_tokens_limit=max_tokens)  # fmt: skip
+    app = create_app(
+        prompts or None, model, api_key=api_key, store=str(store) if store else None, max_tokens_limit=max_tokens
+    )
     service = app.state.service
     from workbench.secrets import redact
 
-    typer.echo(f"serving {', '.join(service.prompts.names())} on {redact(service.model.spec)} at http://{host}:{port}/v1")
+    typer.echo(
+        f"serving {', '.join(service.prompts.names())} on {redact(service.model.spec)} at http://{host}:{port}/v1"
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -67,5 +70,3 @@ def nightly_command(
     typer.echo(f"summary: {out / 'summary.md'}")
     if not outcomes or any(o.status != "passed" for o in outcomes):
         raise typer.Exit(1)
-
-

@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SUMMARY_HEADINGS = {"pass_rate": "pass rate", "ci95": "95% CI", "min_detectable_diff": "min Δ", "mean_score": "score",
-                    "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms", "prompt_tokens": "tokens in",
-                    "completion_tokens": "tokens out", "cost_usd": "cost $"}  # fmt: skip
+SUMMARY_HEADINGS = {
+    "pass_rate": "pass rate",
+    "ci95": "95% CI",
+    "min_detectable_diff": "min Δ",
+    "mean_score": "score",
+    "latency_p50_ms": "p50 ms",
+    "latency_p95_ms": "p95 ms",
+    "prompt_tokens": "tokens in",
+    "completion_tokens": "tokens out",
+    "cost_usd": "cost $",
+}
 MARKS = {True: "✓", False: "✗", None: ""}
 
 
@@ -58,12 +66,18 @@ def print_results(records: list[Any]) -> None:
     rows = []
     for r in records:
         first_input = next((v for k, v in r.inputs.items() if k not in ("expected", "id")), "")
-        rows.append({
-            "row": r.row_id, "column": str(r.column), "input": short(first_input, 36),
-            "output": short(r.output if r.error is None else f"ERROR: {r.error}", 40), "parsed": r.parsed,
-            "expected": r.inputs.get("expected"), "passed": MARKS[r.passed],
-            "ms": None if r.latency_ms is None else round(r.latency_ms),
-        })  # fmt: skip
+        rows.append(
+            {
+                "row": r.row_id,
+                "column": str(r.column),
+                "input": short(first_input, 36),
+                "output": short(r.output if r.error is None else f"ERROR: {r.error}", 40),
+                "parsed": r.parsed,
+                "expected": r.inputs.get("expected"),
+                "passed": MARKS[r.passed],
+                "ms": None if r.latency_ms is None else round(r.latency_ms),
+            }
+        )
     print_frame(pd.DataFrame(rows), title="Results")
 
 

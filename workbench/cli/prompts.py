@@ -94,5 +94,3 @@ def _load_path(path: str) -> Any:
     from workbench.prompts import PromptTemplate
 
     return PromptTemplate.load(path)
-
-

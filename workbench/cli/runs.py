@@ -25,8 +25,24 @@ def runs_list(store: StoreOpt = None, limit: int = 20) -> None:
         typer.echo("No runs yet. Start one with: workbench run PROMPT --dataset FILE")
         return
     df = pd.DataFrame(runs)
-    print_frame(df[["id", "status", "prompts", "models", "dataset", "n_cells", "done", "passed", "judged", "errors",
-                    "started_at"]], title="Runs")  # fmt: skip
+    print_frame(
+        df[
+            [
+                "id",
+                "status",
+                "prompts",
+                "models",
+                "dataset",
+                "n_cells",
+                "done",
+                "passed",
+                "judged",
+                "errors",
+                "started_at",
+            ]
+        ],
+        title="Runs",
+    )
 
 
 @runs_app.command("show")
@@ -47,8 +63,11 @@ def runs_show(
     if matrix:
         table = result.matrix()
         shown = [c for c in table.columns if not c.endswith(("|parsed", "|flaky"))]
-        print_frame(table[shown].rename(columns=lambda c: c.replace("|output", "").replace("|passed", " ✓")),
-                    title=f"Matrix of run {result.run_id} (flipped rows first)", width=40)  # fmt: skip
+        print_frame(
+            table[shown].rename(columns=lambda c: c.replace("|output", "").replace("|passed", " ✓")),
+            title=f"Matrix of run {result.run_id} (flipped rows first)",
+            width=40,
+        )
     else:
         print_results(records)
     print_summary(result.summary(), title=f"Summary of run {result.run_id}")
@@ -56,10 +75,13 @@ def runs_show(
     if origin:
         git = origin.get("git") or {}
         where = f"git {git.get('commit', '')[:10]}{' (dirty)' if git.get('dirty') else ''}" if git else "no git"
-        models = "; ".join(f"{m.get('spec')}: {m.get('model_sha256', m.get('base_url', ''))}"[:80]
-                           for m in origin.get("models", []))  # fmt: skip
-        console().print(f"provenance: {where} · notebook {origin.get('notebook') or '-'} · host "
-                        f"{(origin.get('host') or {}).get('name', '-')} · {models}")  # fmt: skip
+        models = "; ".join(
+            f"{m.get('spec')}: {m.get('model_sha256', m.get('base_url', ''))}"[:80] for m in origin.get("models", [])
+        )
+        console().print(
+            f"provenance: {where} · notebook {origin.get('notebook') or '-'} · host "
+            f"{(origin.get('host') or {}).get('name', '-')} · {models}"
+        )
 
 
 @runs_app.command("compare")
@@ -109,8 +131,10 @@ def runs_stability(
     if output_format == "json":
         print_json(report)
         return
-    rows = [{**c, "flaky": ", ".join(c["flaky"]) or "-", **({"majority": _majority_text(c)} if "majority" in c else {})}
-            for c in report["columns"]]  # fmt: skip
+    rows = [
+        {**c, "flaky": ", ".join(c["flaky"]) or "-", **({"majority": _majority_text(c)} if "majority" in c else {})}
+        for c in report["columns"]
+    ]
     print_frame(pd.DataFrame(rows), title="Stability over repeats", width=80)
 
 

@@ -12,21 +12,31 @@ def _rendered(context: dict[str, Any]) -> str:
     return str(context["template"].render_text(text=context["text"]))
 
 
-@exercise("render", solution=_rendered,
-          unfinished=("set `my_prompt` to the template rendered for the sentence above "
-                      "(hint: `template.render_text(text=...)`).",
-                      "把 `my_prompt` 设为模板对上面那句话渲染的结果（提示：`template.render_text(text=...)`）。"))
+@exercise(
+    "render",
+    solution=_rendered,
+    unfinished=(
+        "set `my_prompt` to the template rendered for the sentence above (hint: `template.render_text(text=...)`).",
+        "把 `my_prompt` 设为模板对上面那句话渲染的结果（提示：`template.render_text(text=...)`）。",
+    ),
+)
 def _check_render(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _rendered(context)
     if not isinstance(value, str):
-        return (f"`my_prompt` should be a string, not {type(value).__name__}.",
-                f"`my_prompt` 应该是字符串，而不是 {type(value).__name__}。")
+        return (
+            f"`my_prompt` should be a string, not {type(value).__name__}.",
+            f"`my_prompt` 应该是字符串，而不是 {type(value).__name__}。",
+        )
     if context["text"] not in value:
-        return ("the sentence is not in your prompt: pass it as the `text` variable.",
-                "你的提示里没有这句话：把它作为 `text` 变量传入。")
+        return (
+            "the sentence is not in your prompt: pass it as the `text` variable.",
+            "你的提示里没有这句话：把它作为 `text` 变量传入。",
+        )
     if value.strip() != wanted.strip():
-        return ("close, but it differs from what the model receives: render the whole template, examples included.",
-                "接近了，但和模型实际收到的不同：要渲染整个模板，包括示例。")
+        return (
+            "close, but it differs from what the model receives: render the whole template, examples included.",
+            "接近了，但和模型实际收到的不同：要渲染整个模板，包括示例。",
+        )
     return None
 
 
@@ -34,17 +44,24 @@ def _failures(context: dict[str, Any]) -> list[str]:
     return sorted(r.row_id for r in context["result"].records if r.passed is False)
 
 
-@exercise("failures", solution=_failures,
-          unfinished=("set `failed_rows` to the row ids the model got wrong (a list; hint: `record.passed`).",
-                      "把 `failed_rows` 设为模型答错的行号列表（提示：`record.passed`）。"))
+@exercise(
+    "failures",
+    solution=_failures,
+    unfinished=(
+        "set `failed_rows` to the row ids the model got wrong (a list; hint: `record.passed`).",
+        "把 `failed_rows` 设为模型答错的行号列表（提示：`record.passed`）。",
+    ),
+)
 def _check_failures(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _failures(context)
     got = row_ids(value)
     if got == wanted:
         return None
     extra, missing = sorted(set(got) - set(wanted)), sorted(set(wanted) - set(got))
-    return (f"not quite: {len(wanted)} row(s) failed; listed but passed: {extra}; missed: {missing}.",
-            f"不完全对：共有 {len(wanted)} 行答错；你列了但其实答对的：{extra}；漏掉的：{missing}。")
+    return (
+        f"not quite: {len(wanted)} row(s) failed; listed but passed: {extra}; missed: {missing}.",
+        f"不完全对：共有 {len(wanted)} 行答错；你列了但其实答对的：{extra}；漏掉的：{missing}。",
+    )
 
 
 def _majority(context: dict[str, Any]) -> float:
@@ -52,16 +69,25 @@ def _majority(context: dict[str, Any]) -> float:
     return max(counts.values()) / sum(counts.values())
 
 
-@exercise("majority_baseline", solution=_majority,
-          unfinished=("set `baseline` to the pass rate of a model that always answers the most common label "
-                      "on these rows (a number between 0 and 1).",
-                      "把 `baseline` 设为“总是回答最常见标签”的模型在这些行上的通过率（0 到 1 之间的数）。"))
+@exercise(
+    "majority_baseline",
+    solution=_majority,
+    unfinished=(
+        "set `baseline` to the pass rate of a model that always answers the most common label "
+        "on these rows (a number between 0 and 1).",
+        "把 `baseline` 设为“总是回答最常见标签”的模型在这些行上的通过率（0 到 1 之间的数）。",
+    ),
+)
 def _check_majority(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _majority(context)
     if close(value, wanted):
         return None
     if float(value) > 1:
-        return ("give a share between 0 and 1, not a count or a percentage.",
-                "请给出 0 到 1 之间的比例，而不是个数或百分数。")
-    return ("count each expected label over the rows; the baseline is the largest count divided by the row count.",
-            "数一数每个期望标签出现的次数；基线 = 最多的那个次数 ÷ 行数。")
+        return (
+            "give a share between 0 and 1, not a count or a percentage.",
+            "请给出 0 到 1 之间的比例，而不是个数或百分数。",
+        )
+    return (
+        "count each expected label over the rows; the baseline is the largest count divided by the row count.",
+        "数一数每个期望标签出现的次数；基线 = 最多的那个次数 ÷ 行数。",
+    )

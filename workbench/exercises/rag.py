@@ -12,11 +12,16 @@ def _hit_at_k(context: dict[str, Any]) -> float:
     return sum(bool(set(expected) & set(sources[:k])) for expected, sources in rows) / len(rows)
 
 
-@exercise("hit_at_k", solution=_hit_at_k,
-          unfinished=("set `my_hit_at_k` to the share of questions whose expected note is among their top k "
-                      "retrieved sources (`rows` holds (expected notes, retrieved sources) per question).",
-                      "把 `my_hit_at_k` 设为：期望的笔记出现在前 k 个检索结果中的问题所占比例"
-                      "（`rows` 里每个问题是（期望笔记，检索到的来源））。"))
+@exercise(
+    "hit_at_k",
+    solution=_hit_at_k,
+    unfinished=(
+        "set `my_hit_at_k` to the share of questions whose expected note is among their top k "
+        "retrieved sources (`rows` holds (expected notes, retrieved sources) per question).",
+        "把 `my_hit_at_k` 设为：期望的笔记出现在前 k 个检索结果中的问题所占比例"
+        "（`rows` 里每个问题是（期望笔记，检索到的来源））。",
+    ),
+)
 def _check_hit(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _hit_at_k(context)
     if close(value, wanted):
@@ -24,21 +29,30 @@ def _check_hit(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     k = context["k"]
     hit1 = sum(bool(set(e) & set(s[:1])) for e, s in context["rows"]) / len(context["rows"])
     if close(value, hit1) and k > 1:
-        return (f"that is hit@1: look at the first {k} sources, not only the first.",
-                f"这是 hit@1：要看前 {k} 个来源，而不只是第一个。")
-    return ("count a question as a hit if any of its first k sources is one of its expected notes, then divide "
-            "by the number of questions.",
-            "只要前 k 个来源中有一个是期望笔记就算命中，然后除以问题总数。")
+        return (
+            f"that is hit@1: look at the first {k} sources, not only the first.",
+            f"这是 hit@1：要看前 {k} 个来源，而不只是第一个。",
+        )
+    return (
+        "count a question as a hit if any of its first k sources is one of its expected notes, then divide "
+        "by the number of questions.",
+        "只要前 k 个来源中有一个是期望笔记就算命中，然后除以问题总数。",
+    )
 
 
 def _question(context: dict[str, Any]) -> str:
     return context["solution_question"]
 
 
-@exercise("find_note", solution=_question,
-          unfinished=("set `my_question` to a question (English or Chinese) whose top retrieved chunk comes from "
-                      "the note named in `target`.",
-                      "把 `my_question` 设为一个问题（中英文均可），使检索到的第一个片段来自 `target` 指定的笔记。"))
+@exercise(
+    "find_note",
+    solution=_question,
+    unfinished=(
+        "set `my_question` to a question (English or Chinese) whose top retrieved chunk comes from "
+        "the note named in `target`.",
+        "把 `my_question` 设为一个问题（中英文均可），使检索到的第一个片段来自 `target` 指定的笔记。",
+    ),
+)
 def _check_question(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     if not isinstance(value, str) or not value.strip():
         return ("`my_question` should be a non-empty string.", "`my_question` 应该是非空字符串。")
@@ -47,5 +61,7 @@ def _check_question(value: Any, context: dict[str, Any]) -> tuple[str, str] | No
     if top and top[0].source == target:
         return None
     got = [c.source for c in top]
-    return (f"your question retrieves {got}; use words the note {target} itself uses.",
-            f"你的问题检索到了 {got}；试试用笔记 {target} 里自己用的词。")
+    return (
+        f"your question retrieves {got}; use words the note {target} itself uses.",
+        f"你的问题检索到了 {got}；试试用笔记 {target} 里自己用的词。",
+    )

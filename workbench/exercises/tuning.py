@@ -12,19 +12,28 @@ def _fixed(context: dict[str, Any]) -> list[str]:
     return sorted(r.row_id for r in context["after"].records if r.passed and before.get(r.row_id) is False)
 
 
-@exercise("fixed_rows", solution=_fixed,
-          unfinished=("set `fixed_rows` to the row ids that failed with version 1 and pass with version 2.",
-                      "把 `fixed_rows` 设为版本 1 答错、版本 2 答对的行号列表。"))
+@exercise(
+    "fixed_rows",
+    solution=_fixed,
+    unfinished=(
+        "set `fixed_rows` to the row ids that failed with version 1 and pass with version 2.",
+        "把 `fixed_rows` 设为版本 1 答错、版本 2 答对的行号列表。",
+    ),
+)
 def _check_fixed(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _fixed(context)
     got = row_ids(value)
     if got == wanted:
         return None
     if set(got) > set(wanted):
-        return ("you also listed rows that passed both times (or failed after): keep only fail → pass.",
-                "你还列了两次都答对（或之后答错）的行：只保留“错 → 对”的行。")
-    return (f"{len(wanted)} row(s) went from fail to pass; you listed {len(got)}. Compare `passed` row by row.",
-            f"共有 {len(wanted)} 行从错变对，你列了 {len(got)} 行。逐行比较 `passed`。")
+        return (
+            "you also listed rows that passed both times (or failed after): keep only fail → pass.",
+            "你还列了两次都答对（或之后答错）的行：只保留“错 → 对”的行。",
+        )
+    return (
+        f"{len(wanted)} row(s) went from fail to pass; you listed {len(got)}. Compare `passed` row by row.",
+        f"共有 {len(wanted)} 行从错变对，你列了 {len(got)} 行。逐行比较 `passed`。",
+    )
 
 
 def _min_flips(context: dict[str, Any]) -> int:
@@ -33,11 +42,16 @@ def _min_flips(context: dict[str, Any]) -> int:
     return min_discordant()
 
 
-@exercise("min_flips", solution=_min_flips,
-          unfinished=("set `min_flips` to the fewest rows that must flip, all the same way, before McNemar's exact "
-                      "test calls a difference significant at 0.05 (try `mcnemar_exact(0, d)` for d = 1, 2, ...).",
-                      "把 `min_flips` 设为：在 0.05 水平上让 McNemar 精确检验判为显著，至少要有多少行（全部同向）翻转"
-                      "（试试对 d = 1, 2, ... 计算 `mcnemar_exact(0, d)`）。"))
+@exercise(
+    "min_flips",
+    solution=_min_flips,
+    unfinished=(
+        "set `min_flips` to the fewest rows that must flip, all the same way, before McNemar's exact "
+        "test calls a difference significant at 0.05 (try `mcnemar_exact(0, d)` for d = 1, 2, ...).",
+        "把 `min_flips` 设为：在 0.05 水平上让 McNemar 精确检验判为显著，至少要有多少行（全部同向）翻转"
+        "（试试对 d = 1, 2, ... 计算 `mcnemar_exact(0, d)`）。",
+    ),
+)
 def _check_min_flips(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     from workbench.compare import mcnemar_exact
 
@@ -45,7 +59,11 @@ def _check_min_flips(value: Any, context: dict[str, Any]) -> tuple[str, str] | N
     if got == wanted:
         return None
     if got < wanted:
-        return (f"with {got} flips p = {mcnemar_exact(0, got):.3f}, still ≥ 0.05: too few.",
-                f"{got} 行翻转时 p = {mcnemar_exact(0, got):.3f}，仍然 ≥ 0.05：太少了。")
-    return (f"{got - 1} flips already give p = {mcnemar_exact(0, got - 1):.3f} < 0.05: look for the fewest.",
-            f"{got - 1} 行翻转时 p = {mcnemar_exact(0, got - 1):.3f} 已经 < 0.05：要找最少的那个数。")
+        return (
+            f"with {got} flips p = {mcnemar_exact(0, got):.3f}, still ≥ 0.05: too few.",
+            f"{got} 行翻转时 p = {mcnemar_exact(0, got):.3f}，仍然 ≥ 0.05：太少了。",
+        )
+    return (
+        f"{got - 1} flips already give p = {mcnemar_exact(0, got - 1):.3f} < 0.05: look for the fewest.",
+        f"{got - 1} 行翻转时 p = {mcnemar_exact(0, got - 1):.3f} 已经 < 0.05：要找最少的那个数。",
+    )

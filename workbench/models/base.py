@@ -166,8 +166,9 @@ class Model(ABC):
         return None
 
     # -- what callers use ------------------------------------------------------------
-    def _hints(self, prefix: str | None, inputs: Mapping[str, Any] | None = None,
-               json_schema: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    def _hints(
+        self, prefix: str | None, inputs: Mapping[str, Any] | None = None, json_schema: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         hints: dict[str, Any] = {}
         if prefix and self.capabilities.prefix_cache:
             hints["prefix"] = prefix
@@ -222,14 +223,26 @@ class Model(ABC):
             )
         start = time.perf_counter()
         word, scores = self._classify(prompt, labels, **self._hints(prefix))
-        return Generation(text=word, model=self.spec, completion_tokens=0, latency_ms=elapsed_ms(start),
-                          finish_reason="logprob", label_scores=scores)  # fmt: skip
+        return Generation(
+            text=word,
+            model=self.spec,
+            completion_tokens=0,
+            latency_ms=elapsed_ms(start),
+            finish_reason="logprob",
+            label_scores=scores,
+        )
 
     async def aclassify(self, prompt: str, labels: Labels, *, prefix: str | None = None) -> Generation:
         return await asyncio.to_thread(self.classify, prompt, labels, prefix=prefix)
 
-    def stream(self, prompt: PromptInput, params: GenerationParams | None = None, *, prefix: str | None = None,
-               **overrides: Any) -> Iterator[str]:  # fmt: skip
+    def stream(
+        self,
+        prompt: PromptInput,
+        params: GenerationParams | None = None,
+        *,
+        prefix: str | None = None,
+        **overrides: Any,
+    ) -> Iterator[str]:
         """Yield the output as it is generated. Failures before the first chunk are retried;
         once text has been sent, an error is raised to the caller (it cannot be taken back)."""
         p = (params or GenerationParams()).merged(**overrides)
@@ -252,7 +265,11 @@ class Model(ABC):
                 close()
 
     async def astream(
-        self, prompt: PromptInput, params: GenerationParams | None = None, *, prefix: str | None = None,
+        self,
+        prompt: PromptInput,
+        params: GenerationParams | None = None,
+        *,
+        prefix: str | None = None,
         **overrides: Any,
     ) -> AsyncIterator[str]:
         """Async :meth:`stream`: chunks are produced in a worker thread and handed over.

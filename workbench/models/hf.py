@@ -110,15 +110,23 @@ class HFModel(Model):
         start = time.perf_counter()
         inputs = tokenizer(prompt, return_tensors="pt")
         with torch.no_grad():
-            out = model.generate(**inputs, max_new_tokens=params.max_tokens, do_sample=params.temperature > 0,
-                                 temperature=params.temperature or None, top_p=params.top_p,
-                                 pad_token_id=tokenizer.eos_token_id)  # fmt: skip
+            out = model.generate(
+                **inputs,
+                max_new_tokens=params.max_tokens,
+                do_sample=params.temperature > 0,
+                temperature=params.temperature or None,
+                top_p=params.top_p,
+                pad_token_id=tokenizer.eos_token_id,
+            )
         new_tokens = out[0][inputs["input_ids"].shape[1] :]
         text = tokenizer.decode(new_tokens, skip_special_tokens=True)
         for stop in params.stop:
             if stop and stop in text:
                 text = text[: text.index(stop)]
-        return Generation(text=text, model=self.spec, prompt_tokens=int(inputs["input_ids"].shape[1]),
-                          completion_tokens=int(len(new_tokens)), latency_ms=elapsed_ms(start))  # fmt: skip
-
-
+        return Generation(
+            text=text,
+            model=self.spec,
+            prompt_tokens=int(inputs["input_ids"].shape[1]),
+            completion_tokens=int(len(new_tokens)),
+            latency_ms=elapsed_ms(start),
+        )

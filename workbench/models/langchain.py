@@ -83,8 +83,9 @@ class LangChainModel(Model):
 
     provider = "langchain"
 
-    def __init__(self, lc_model: Any, *, spec: str | None = None, concurrency: int = 4,
-                 ignore_params: Sequence[str] = ()):  # fmt: skip
+    def __init__(
+        self, lc_model: Any, *, spec: str | None = None, concurrency: int = 4, ignore_params: Sequence[str] = ()
+    ):
         super().__init__(spec or f"langchain:{_name_of(lc_model)}")
         self.lc_model = lc_model
         self.max_concurrency = concurrency
@@ -177,8 +178,7 @@ class LangChainRunnable(Model):
     provider = "langchain"
     capabilities = Capabilities(takes_inputs=True, chat=False, completion=False, seeded_sampling=False)
 
-    def __init__(self, runnable: Any, *, spec: str | None = None, input_key: str | None = None,
-                 concurrency: int = 4):  # fmt: skip
+    def __init__(self, runnable: Any, *, spec: str | None = None, input_key: str | None = None, concurrency: int = 4):
         name = getattr(runnable, "name", None) or type(runnable).__name__
         super().__init__(spec or f"langchain-runnable:{name}")
         self.runnable = runnable
@@ -189,8 +189,10 @@ class LangChainRunnable(Model):
         values = {k: v for k, v in inputs.items() if k not in ("expected", "id") and not k.startswith("__")}
         if self.input_key is not None:
             if self.input_key not in values:
-                raise ConfigError(f"{self.spec}: input_key {self.input_key!r} is not a column of the row "
-                                  f"(columns: {', '.join(values)}).")  # fmt: skip
+                raise ConfigError(
+                    f"{self.spec}: input_key {self.input_key!r} is not a column of the row "
+                    f"(columns: {', '.join(values)})."
+                )
             return values[self.input_key]
         return values
 
@@ -208,8 +210,12 @@ class LangChainRunnable(Model):
     def _finish(self, result: Any, documents: list[Any], start: float) -> Generation:
         if isinstance(result, dict) and not documents:
             documents = list(result.get("context") or result.get("source_documents") or [])
-        return Generation(text=_text_of(result), model=self.spec, latency_ms=elapsed_ms(start),
-                          retrieved=tuple(_document_record(d, i) for i, d in enumerate(documents)))  # fmt: skip
+        return Generation(
+            text=_text_of(result),
+            model=self.spec,
+            latency_ms=elapsed_ms(start),
+            retrieved=tuple(_document_record(d, i) for i, d in enumerate(documents)),
+        )
 
     def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
         config, documents = self._config()

@@ -98,8 +98,12 @@ class LlamaEngine:
         import httpx
 
         if self._http is None:
-            self._http = httpx.Client(transport=httpx.HTTPTransport(uds=self._socket), base_url="http://llama",
-                                      timeout=60.0, headers={"Authorization": f"Bearer {self._key}"})  # fmt: skip
+            self._http = httpx.Client(
+                transport=httpx.HTTPTransport(uds=self._socket),
+                base_url="http://llama",
+                timeout=60.0,
+                headers={"Authorization": f"Bearer {self._key}"},
+            )
         response = self._http.post(path, json=body)
         if response.status_code != 200:
             detail = f"HTTP {response.status_code} {response.text[:200]}"

@@ -18,8 +18,16 @@ import threading
 from workbench.models.local import default_model_path
 
 
-def serve(port: int, *, alias: str = "gemma-270m", host: str = "127.0.0.1", n_ctx: int = 2048, parallel: int = 1,
-          api_key: str | None = None, model_path: str | None = None) -> None:  # fmt: skip
+def serve(
+    port: int,
+    *,
+    alias: str = "gemma-270m",
+    host: str = "127.0.0.1",
+    n_ctx: int = 2048,
+    parallel: int = 1,
+    api_key: str | None = None,
+    model_path: str | None = None,
+) -> None:
     """Start the server and block until SIGTERM / SIGINT."""
     import xllamacpp
 
@@ -55,8 +63,15 @@ def main() -> None:
     parser.add_argument("--api-key-env", default=None, help="require this environment variable's value as the key")
     args = parser.parse_args()
     key = os.environ.get(args.api_key_env) if args.api_key_env else None
-    serve(args.port, alias=args.alias, host=args.host, n_ctx=args.n_ctx, parallel=args.parallel, api_key=key,
-          model_path=args.model)  # fmt: skip
+    serve(
+        args.port,
+        alias=args.alias,
+        host=args.host,
+        n_ctx=args.n_ctx,
+        parallel=args.parallel,
+        api_key=key,
+        model_path=args.model,
+    )
 
 
 if __name__ == "__main__":

@@ -118,8 +118,9 @@ class LocalModel(Model):
     """Gemma 3 270M (or any GGUF given by path) running in this process."""
 
     provider = "local"
-    capabilities = Capabilities(streaming=True, logprob_labels=True, prefix_cache=True, structured_output=True,
-                                price=(0.0, 0.0))  # fmt: skip
+    capabilities = Capabilities(
+        streaming=True, logprob_labels=True, prefix_cache=True, structured_output=True, price=(0.0, 0.0)
+    )
     max_concurrency = 1
 
     def __init__(
@@ -153,8 +154,13 @@ class LocalModel(Model):
         return PREFIX_MODE if prefix else WHOLE_MODE
 
     def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "engine": "llama.cpp (xllamacpp)", "model_file": self.model_path.name,
-                "model_sha256": model_file_sha256(str(self.model_path)), "n_ctx": self.n_ctx}  # fmt: skip
+        return {
+            **super().provenance(),
+            "engine": "llama.cpp (xllamacpp)",
+            "model_file": self.model_path.name,
+            "model_sha256": model_file_sha256(str(self.model_path)),
+            "n_ctx": self.n_ctx,
+        }
 
     # -- requests ---------------------------------------------------------------------------
     def _text_and_stop(self, prompt: PromptInput, params: GenerationParams) -> tuple[str, list[str]]:
@@ -193,8 +199,14 @@ class LocalModel(Model):
             return self.engine.complete_after_prefix(prefix, text[len(prefix) :], body)
         return self.engine.complete({**body, "prompt": text, "cache_prompt": False})
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, *, prefix: str | None = None,
-                  json_schema: dict[str, Any] | None = None) -> Generation:  # fmt: skip
+    def _generate(
+        self,
+        prompt: PromptInput,
+        params: GenerationParams,
+        *,
+        prefix: str | None = None,
+        json_schema: dict[str, Any] | None = None,
+    ) -> Generation:
         text, stop = self._text_and_stop(prompt, params)
         prefix = prefix if isinstance(prompt, str) else None
         body = self._body(params, stop)

@@ -132,9 +132,12 @@ class Retrier:
             self.budget.succeeded()
             return result, 1
         if self._gives_up(failed_first):
-            raise type(failed_first)(f"{_message(failed_first)} (gave up after 1 attempts)", spec=failed_first.spec,
-                                     status_code=failed_first.status_code,
-                                     retry_after=failed_first.retry_after) from failed_first  # fmt: skip
+            raise type(failed_first)(
+                f"{_message(failed_first)} (gave up after 1 attempts)",
+                spec=failed_first.spec,
+                status_code=failed_first.status_code,
+                retry_after=failed_first.retry_after,
+            ) from failed_first
         await asyncio.sleep(self._first_wait(failed_first))
         try:
             async for attempt in AsyncRetrying(**self._controls(failed_first)):

@@ -20,8 +20,15 @@ from workbench.errors import RetryableModelError
 class AdaptiveLimiter:
     """An async context manager: ``async with limiter:`` around one attempt of one call."""
 
-    def __init__(self, limit: int, *, minimum: int = 1, cooldown: float = 1.0, rate_limit: float | None = None,
-                 cancel_event: Any = None):  # fmt: skip
+    def __init__(
+        self,
+        limit: int,
+        *,
+        minimum: int = 1,
+        cooldown: float = 1.0,
+        rate_limit: float | None = None,
+        cancel_event: Any = None,
+    ):
         self.maximum = max(1, limit)
         self.minimum = max(1, min(minimum, self.maximum))
         self.limit = float(self.maximum)

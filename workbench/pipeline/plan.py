@@ -178,8 +178,9 @@ def plan_run(
     scorer_map = {t.ref: [make_scorer(a) for a in t.assertions] + extra_scorers for t in templates}
     for template in templates:
         for scorer in scorer_map[template.ref]:
-            data.check_columns(scorer.required_columns(),
-                               template_name=f"the {scorer.name!r} assertion of {template.ref}")  # fmt: skip
+            data.check_columns(
+                scorer.required_columns(), template_name=f"the {scorer.name!r} assertion of {template.ref}"
+            )
     rows = [public_fields(row) for row in data.rows]
     cells: list[Cell] = []
     for template in templates:
@@ -192,8 +193,9 @@ def plan_run(
                     cell_params = run_params
                     if run_params.temperature > 0 and model.capabilities.seeded_sampling:
                         cell_params = run_params.merged(seed=sample_seed(run_params.seed, row_id, repeat))
-                    cells.append(Cell(template, model, i, row_id, repeat, inputs, prompt, cell_params,
-                                      tuple(trace), values))  # fmt: skip
+                    cells.append(
+                        Cell(template, model, i, row_id, repeat, inputs, prompt, cell_params, tuple(trace), values)
+                    )
     config = {
         "prompts": [{"ref": t.ref, "hash": t.content_hash} for t in templates],
         "models": [m.spec for m in resolved],

@@ -64,8 +64,13 @@ class Recorder:
 
     def record_versions(self, templates: Iterable[PromptTemplate]) -> None:
         for template in templates:
-            self.store.record_prompt_version(template.name, template.version, template.content_hash,
-                                             template.to_text(), where=str(template.path or template.name))  # fmt: skip
+            self.store.record_prompt_version(
+                template.name,
+                template.version,
+                template.content_hash,
+                template.to_text(),
+                where=str(template.path or template.name),
+            )
 
     def begin(self, plan: RunPlan, *, name: str | None = None, provenance: dict[str, Any] | None = None) -> RunSession:
         """Resume the unfinished run with the same configuration, or create a new one."""
@@ -127,12 +132,21 @@ class Recorder:
     ) -> ResultRecord:
         """Write one cell's result (and its cache entry, in the same transaction); return the stored record."""
         fields: dict[str, Any] = {
-            "run_id": run_id, "cell_key": str(cell.key), "prompt": cell.template.name,
-            "version": cell.template.version, "model": cell.model.spec, "row_index": cell.row_index,
-            "row_id": cell.row_id, "repeat": cell.repeat, "inputs": cell.inputs,
+            "run_id": run_id,
+            "cell_key": str(cell.key),
+            "prompt": cell.template.name,
+            "version": cell.template.version,
+            "model": cell.model.spec,
+            "row_index": cell.row_index,
+            "row_id": cell.row_id,
+            "repeat": cell.repeat,
+            "inputs": cell.inputs,
             "rendered": prompt_as_text(cell.prompt),
-            "error": error, "cached": cached, "retrieved": cell.retrieved, "created_at": now(),
-        }  # fmt: skip
+            "error": error,
+            "cached": cached,
+            "retrieved": cell.retrieved,
+            "created_at": now(),
+        }
         cache_entry = None
         if generation is not None:
             details: dict[str, Any] = {"mode": cell.model.evaluation_mode(cell.prefix), **(extra or {})}
@@ -143,9 +157,13 @@ class Recorder:
             details["cost_usd"] = 0.0 if cached else call_cost(cell.model, generation)
             fields.update(_generation_fields(generation, verdict, details, cell.retrieved))
             if cache and not cached and cell.model.capabilities.cacheable:
-                cache_entry = {"key": cell.cache_key, "model": cell.model.spec,
-                               "params": cell.params.model_dump(mode="json"), "prompt": fields["rendered"],
-                               "response": _cacheable(generation)}  # fmt: skip
+                cache_entry = {
+                    "key": cell.cache_key,
+                    "model": cell.model.spec,
+                    "params": cell.params.model_dump(mode="json"),
+                    "prompt": fields["rendered"],
+                    "response": _cacheable(generation),
+                }
         return self.store.write_result(ResultRecord(**fields), cache_entry=cache_entry)
 
     def finish(self, run_id: str, status: str) -> None:
@@ -156,11 +174,19 @@ def _generation_fields(
     generation: Generation, verdict: Verdict | None, details: dict[str, Any], retrieved: tuple[dict[str, Any], ...]
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "output": generation.text, "prompt_tokens": generation.prompt_tokens,
-        "completion_tokens": generation.completion_tokens, "latency_ms": generation.latency_ms,
-        "attempts": generation.attempts, "retrieved": retrieved or generation.retrieved, "details": details,
-    }  # fmt: skip
+        "output": generation.text,
+        "prompt_tokens": generation.prompt_tokens,
+        "completion_tokens": generation.completion_tokens,
+        "latency_ms": generation.latency_ms,
+        "attempts": generation.attempts,
+        "retrieved": retrieved or generation.retrieved,
+        "details": details,
+    }
     if verdict is not None:
-        fields.update(parsed=verdict.parsed, passed=verdict.passed, score=verdict.score,
-                      scores=tuple(s.to_dict() for s in verdict.scores))  # fmt: skip
+        fields.update(
+            parsed=verdict.parsed,
+            passed=verdict.passed,
+            score=verdict.score,
+            scores=tuple(s.to_dict() for s in verdict.scores),
+        )
     return fields

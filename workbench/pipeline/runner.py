@@ -76,15 +76,28 @@ class _Worker:
     """Answers one cell at a time for a run: resumed → cache → execute (retries, the model's gate) → evaluate →
     record. One per run, shared by all the run's tasks."""
 
-    def __init__(self, plan: RunPlan, recorder: Recorder, state: _RunState, *, cache: bool, timeout: float | None,
-                 retries: int | None, retry_budget: float | None, concurrency: int | None, rate_limit: float | None,
-                 cancel_event: threading.Event | None):  # fmt: skip
+    def __init__(
+        self,
+        plan: RunPlan,
+        recorder: Recorder,
+        state: _RunState,
+        *,
+        cache: bool,
+        timeout: float | None,
+        retries: int | None,
+        retry_budget: float | None,
+        concurrency: int | None,
+        rate_limit: float | None,
+        cancel_event: threading.Event | None,
+    ):
         self.plan, self.recorder, self.state, self.cache = plan, recorder, state, cache
         self.timeout, self.cancel_event = timeout, cancel_event
         self.policy = {m.spec: _policy(m, retries, retry_budget) for m in plan.models}
         self.budget = {spec: RetryBudget(p.budget) for spec, p in self.policy.items()}
-        self.gate = {m.spec: AdaptiveLimiter(concurrency or m.max_concurrency, rate_limit=rate_limit,
-                                             cancel_event=cancel_event) for m in plan.models}  # fmt: skip
+        self.gate = {
+            m.spec: AdaptiveLimiter(concurrency or m.max_concurrency, rate_limit=rate_limit, cancel_event=cancel_event)
+            for m in plan.models
+        }
         self.writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="workbench-store")
 
     async def _generate(self, cell: Cell) -> tuple[Generation | None, str | None]:
@@ -101,13 +114,22 @@ class _Worker:
         self.state.stats["called"] += 1
         return generation, None
 
-    async def _write(self, cell: Cell, generation: Generation | None, verdict: Any, error: str | None,
-                     cached: bool) -> ResultRecord:  # fmt: skip
+    async def _write(
+        self, cell: Cell, generation: Generation | None, verdict: Any, error: str | None, cached: bool
+    ) -> ResultRecord:
         """Write one result. Answers from a concurrent endpoint are written by the run's writer thread, beside the
         event loop, so the calls in flight keep moving while it commits; cached answers and in-process models
         (nothing else in flight) are written at once, without the thread hop."""
-        write = functools.partial(self.recorder.record, self.state.session.run_id, cell, generation=generation,
-                                  verdict=verdict, error=error, cached=cached, cache=self.cache)  # fmt: skip
+        write = functools.partial(
+            self.recorder.record,
+            self.state.session.run_id,
+            cell,
+            generation=generation,
+            verdict=verdict,
+            error=error,
+            cached=cached,
+            cache=self.cache,
+        )
         if cached or cell.model.max_concurrency <= 1:
             return write()
         return await asyncio.get_running_loop().run_in_executor(self.writer, write)
@@ -155,15 +177,33 @@ async def arun(
     preflight: bool = True,
 ) -> RunResult:
     """Async :func:`run` (same arguments)."""
-    plan = plan_run(prompts, dataset, models, params=params, repeats=repeats, scorers=scorers, limit=limit,
-                    model_options=model_options)  # fmt: skip
+    plan = plan_run(
+        prompts,
+        dataset,
+        models,
+        params=params,
+        repeats=repeats,
+        scorers=scorers,
+        limit=limit,
+        model_options=model_options,
+    )
     if preflight:
         await _preflight(plan.models)
     recorder = Recorder(store)
     session = recorder.begin(plan, name=name, provenance=provenance.collect(plan.models))
     state = _RunState(plan, session, progress, on_result)
-    worker = _Worker(plan, recorder, state, cache=cache, timeout=timeout, retries=retries, retry_budget=retry_budget,
-                     concurrency=concurrency, rate_limit=rate_limit, cancel_event=cancel_event)  # fmt: skip
+    worker = _Worker(
+        plan,
+        recorder,
+        state,
+        cache=cache,
+        timeout=timeout,
+        retries=retries,
+        retry_budget=retry_budget,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        cancel_event=cancel_event,
+    )
     status = "completed"
     tasks: list[asyncio.Future[Any]] = []
     try:
@@ -213,8 +253,14 @@ def _progress_bar(total: int, initial: int, run_id: str) -> Any:
     from tqdm.auto import tqdm
 
     interactive = sys.stderr.isatty() or "ipykernel" in sys.modules  # CI logs get an update every 5 s, not 10/s
-    return tqdm(total=total, initial=initial, desc=f"run {run_id}", unit="cell", dynamic_ncols=True,
-                mininterval=0.1 if interactive else 5.0)  # fmt: skip
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=f"run {run_id}",
+        unit="cell",
+        dynamic_ncols=True,
+        mininterval=0.1 if interactive else 5.0,
+    )
 
 
 def run(
@@ -259,10 +305,25 @@ def run(
     >>> result = run("sentiment_cloze_en", "datasets/sentiment_en.csv", ["local"])  # doctest: +SKIP
     >>> result.summary()                                                             # doctest: +SKIP
     """
-    options = dict(store=store, params=params, repeats=repeats, concurrency=concurrency, rate_limit=rate_limit,
-                   timeout=timeout, retries=retries, retry_budget=retry_budget, scorers=scorers, cache=cache,
-                   limit=limit, name=name, progress=progress, on_result=on_result, cancel_event=cancel_event,
-                   model_options=model_options, preflight=preflight)  # fmt: skip
+    options = dict(
+        store=store,
+        params=params,
+        repeats=repeats,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        timeout=timeout,
+        retries=retries,
+        retry_budget=retry_budget,
+        scorers=scorers,
+        cache=cache,
+        limit=limit,
+        name=name,
+        progress=progress,
+        on_result=on_result,
+        cancel_event=cancel_event,
+        model_options=model_options,
+        preflight=preflight,
+    )
     try:
         asyncio.get_running_loop()
         in_a_loop = True  # Jupyter's kernel loop: run on a private loop in a worker thread

@@ -28,8 +28,9 @@ async def execute(cell: Cell, *, retrier: Retrier | None = None) -> Generation:
             best = max(generation.label_scores, key=generation.label_scores.__getitem__)
             generation = replace(generation, text=best)  # a choice's answer is its letter, whatever was scored
         return generation
-    return await model.agenerate(cell.prompt, cell.params, prefix=cell.prefix, inputs=cell.inputs,
-                                 json_schema=cell.json_schema, retrier=retrier)  # fmt: skip
+    return await model.agenerate(
+        cell.prompt, cell.params, prefix=cell.prefix, inputs=cell.inputs, json_schema=cell.json_schema, retrier=retrier
+    )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Prompt templates as files: the file format, the template, the versioned library, LangChain interop.
 
-    from workbench.prompts import PromptLibrary, load_prompt
-    template = load_prompt("sentiment_cloze_zh@v1")
-    template.render(text="我今天考砸了。")
+from workbench.prompts import PromptLibrary, load_prompt
+template = load_prompt("sentiment_cloze_zh@v1")
+template.render(text="我今天考砸了。")
 """
 
 from workbench.prompts.fileformat import TEMPLATE_SUFFIX

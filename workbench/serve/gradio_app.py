@@ -36,8 +36,9 @@ def build_demo(base_url: str, prompt: str, *, api_key: str = "not-needed", title
         if not last_id:
             return "Nothing to rate yet: send a message first."
         body = {"id": last_id, "rating": rating, "note": note, "expected": expected or None}
-        response = httpx.post(f"{base_url}/feedback", json=body, headers={"Authorization": f"Bearer {api_key}"},
-                              timeout=30)  # fmt: skip
+        response = httpx.post(
+            f"{base_url}/feedback", json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+        )
         data = response.json()
         if response.status_code != 200:
             return f"Feedback refused: {data.get('error', {}).get('message', response.text)}"
@@ -57,6 +58,7 @@ def build_demo(base_url: str, prompt: str, *, api_key: str = "not-needed", title
         expected = gr.Textbox(label="The answer you expected (optional)")
         status = gr.Markdown()
         message.submit(send, [message, chat, last_id], [chat, last_id, message, status], api_name="send")
+
         def thumbs_up(last: str, note: str, expected: str) -> str:
             return rate("up", last, note, expected)
 

@@ -80,10 +80,20 @@ class ServedPrompts:
         for name in self.names():
             current = self.templates[name]
             versions = self.library.versions(name) if self._in_library(name) else [current.version]
-            out.append({"id": name, "object": "model", "owned_by": "workbench", "version": current.version,
-                        "backend": backend, "description": current.description})  # fmt: skip
-            out += [{"id": f"{name}@v{v}", "object": "model", "owned_by": "workbench", "version": v,
-                     "backend": backend} for v in versions]  # fmt: skip
+            out.append(
+                {
+                    "id": name,
+                    "object": "model",
+                    "owned_by": "workbench",
+                    "version": current.version,
+                    "backend": backend,
+                    "description": current.description,
+                }
+            )
+            out += [
+                {"id": f"{name}@v{v}", "object": "model", "owned_by": "workbench", "version": v, "backend": backend}
+                for v in versions
+            ]
         return out
 
 

@@ -300,8 +300,15 @@ class Store:
         return self.query("SELECT COUNT(*) AS n FROM cache")[0]["n"]
 
     # -- feedback on served answers --------------------------------------------------------
-    def add_feedback(self, result_id: int, rating: str, *, note: str = "", expected: str | None = None,
-                     bad_case_id: int | None = None) -> int:  # fmt: skip
+    def add_feedback(
+        self,
+        result_id: int,
+        rating: str,
+        *,
+        note: str = "",
+        expected: str | None = None,
+        bad_case_id: int | None = None,
+    ) -> int:
         self.result(result_id)
         with self.transaction() as db:
             cur = db.execute(

@@ -94,8 +94,6 @@ def m003_retrieved_chunks(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE results ADD COLUMN retrieved TEXT")
 
 
-
-
 @migration
 def m004_provenance_and_details(db: sqlite3.Connection) -> None:
     """Where a run came from (git commit, notebook, versions, model hashes), and per-result details (label

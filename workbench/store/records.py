@@ -84,14 +84,31 @@ def redact_record(record: ResultRecord, secrets: list[str] | None = None) -> Res
 def record_values(record: ResultRecord) -> tuple[Any, ...]:
     """The columns of the ``results`` table, in insert order (the record is redacted already)."""
     return (
-        record.run_id, record.cell_key, record.prompt, record.version, record.model, record.row_index,
-        record.row_id, record.repeat, to_json(record.inputs), record.rendered, record.output,
+        record.run_id,
+        record.cell_key,
+        record.prompt,
+        record.version,
+        record.model,
+        record.row_index,
+        record.row_id,
+        record.repeat,
+        to_json(record.inputs),
+        record.rendered,
+        record.output,
         None if record.parsed is None else to_json(record.parsed),
-        None if record.passed is None else int(record.passed), record.score, to_json(list(record.scores)),
-        record.prompt_tokens, record.completion_tokens, record.latency_ms, record.error, int(record.cached),
-        record.attempts, record.created_at, to_json(list(record.retrieved)) if record.retrieved else None,
+        None if record.passed is None else int(record.passed),
+        record.score,
+        to_json(list(record.scores)),
+        record.prompt_tokens,
+        record.completion_tokens,
+        record.latency_ms,
+        record.error,
+        int(record.cached),
+        record.attempts,
+        record.created_at,
+        to_json(list(record.retrieved)) if record.retrieved else None,
         to_json(record.details) if record.details else None,
-    )  # fmt: skip
+    )
 
 
 INSERT_RESULT = (

@@ -157,18 +157,36 @@ class FakeOpenAIServer:
             content = await upload.read()
             file_id = f"file-{len(self.files) + 1}"
             self.files[file_id] = content
-            return JSONResponse({"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
-                                 "filename": upload.filename, "purpose": form.get("purpose", "fine-tune"),
-                                 "status": "processed"})  # fmt: skip
+            return JSONResponse(
+                {
+                    "id": file_id,
+                    "object": "file",
+                    "bytes": len(content),
+                    "created_at": int(time.time()),
+                    "filename": upload.filename,
+                    "purpose": form.get("purpose", "fine-tune"),
+                    "status": "processed",
+                }
+            )
 
         async def create_job(request: Request) -> Response:
             body = await request.json()
             if body.get("training_file") not in self.files:
                 return JSONResponse({"error": {"message": "unknown training_file"}}, status_code=400)
-            job = {"id": f"ftjob-{len(self.jobs) + 1}", "object": "fine_tuning.job", "model": body["model"],
-                   "training_file": body["training_file"], "status": "queued", "created_at": int(time.time()),
-                   "hyperparameters": body.get("hyperparameters") or {}, "fine_tuned_model": None,
-                   "organization_id": "org-local", "result_files": [], "seed": 0, "validation_file": None}  # fmt: skip
+            job = {
+                "id": f"ftjob-{len(self.jobs) + 1}",
+                "object": "fine_tuning.job",
+                "model": body["model"],
+                "training_file": body["training_file"],
+                "status": "queued",
+                "created_at": int(time.time()),
+                "hyperparameters": body.get("hyperparameters") or {},
+                "fine_tuned_model": None,
+                "organization_id": "org-local",
+                "result_files": [],
+                "seed": 0,
+                "validation_file": None,
+            }
             self.jobs.append(job)
             return JSONResponse(job)
 
@@ -176,8 +194,14 @@ class FakeOpenAIServer:
             body = await request.json()
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
             data = [{"object": "embedding", "index": i, "embedding": hashed_vector(t)} for i, t in enumerate(texts)]
-            return JSONResponse({"object": "list", "data": data, "model": body.get("model"),
-                                 "usage": {"prompt_tokens": 0, "total_tokens": 0}})  # fmt: skip
+            return JSONResponse(
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body.get("model"),
+                    "usage": {"prompt_tokens": 0, "total_tokens": 0},
+                }
+            )
 
         return Starlette(
             routes=[

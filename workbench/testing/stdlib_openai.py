@@ -22,8 +22,17 @@ from typing import Any
 class Endpoint(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, *, backlog: int, latency: float, every_429: int, every_500: int,
-                 retry_after_ms: int, host: str = "127.0.0.1"):  # fmt: skip
+    def __init__(
+        self,
+        port: int,
+        *,
+        backlog: int,
+        latency: float,
+        every_429: int,
+        every_500: int,
+        retry_after_ms: int,
+        host: str = "127.0.0.1",
+    ):
         self.request_queue_size = backlog  # listen() backlog: bursts beyond it are refused or reset
         super().__init__((host, port), Handler)
         self.latency, self.retry_after_ms = latency, retry_after_ms
@@ -65,8 +74,14 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"object": "list", "data": [{"id": "stdlib-model", "object": "model"}]})
         elif self.path == "/stats":
             with self.server.lock:
-                self._send(200, {"requests": self.server.count, "received": dict(self.server.received),
-                                 "succeeded": dict(self.server.succeeded)})  # fmt: skip
+                self._send(
+                    200,
+                    {
+                        "requests": self.server.count,
+                        "received": dict(self.server.received),
+                        "succeeded": dict(self.server.succeeded),
+                    },
+                )
         else:
             self._send(404, {"error": {"message": "not found"}})
 
@@ -80,8 +95,11 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.server.next_fault()
         if fault == 429:
             ms = self.server.retry_after_ms
-            self._send(429, {"error": {"message": "rate limited"}},
-                       {"Retry-After": str(max(1, round(ms / 1000))), "retry-after-ms": str(ms)})  # fmt: skip
+            self._send(
+                429,
+                {"error": {"message": "rate limited"}},
+                {"Retry-After": str(max(1, round(ms / 1000))), "retry-after-ms": str(ms)},
+            )
             return
         if fault == 500:
             self._send(500, {"error": {"message": "internal error"}})
@@ -90,9 +108,17 @@ class Handler(BaseHTTPRequestHandler):
         text = "echo: " + (prompt.strip().splitlines() or [""])[-1][-40:]
         choice = {"index": 0, "finish_reason": "stop"}
         choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
-        self._send(200, {"id": "cmpl-1", "object": "chat.completion" if chat else "text_completion",
-                         "created": int(time.time()), "model": body.get("model", ""), "choices": [choice],
-                         "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}})  # fmt: skip
+        self._send(
+            200,
+            {
+                "id": "cmpl-1",
+                "object": "chat.completion" if chat else "text_completion",
+                "created": int(time.time()),
+                "model": body.get("model", ""),
+                "choices": [choice],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+            },
+        )
         with self.server.lock:
             self.server.succeeded[prompt] += 1
 
@@ -106,8 +132,14 @@ def main() -> None:
     parser.add_argument("--every-500", type=int, default=0)
     parser.add_argument("--retry-after-ms", type=int, default=200)
     args = parser.parse_args()
-    Endpoint(args.port, backlog=args.backlog, latency=args.latency, every_429=args.every_429,
-             every_500=args.every_500, retry_after_ms=args.retry_after_ms).serve_forever()  # fmt: skip
+    Endpoint(
+        args.port,
+        backlog=args.backlog,
+        latency=args.latency,
+        every_429=args.every_429,
+        every_500=args.every_500,
+        retry_after_ms=args.retry_after_ms,
+    ).serve_forever()
 
 
 if __name__ == "__main__":

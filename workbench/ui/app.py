@@ -27,8 +27,14 @@ TITLES = ["Template", "Run", "Results", "Bad cases"]
 class Workbench(w.VBox):
     """``Workbench()`` in a notebook cell. Options: ``library=`` folder, ``store=`` SQLite path, ``datasets=``."""
 
-    def __init__(self, *, library: str | Path | None = None, store: str | Path | Store | None = None,
-                 datasets: str | Path | None = None, **kwargs: Any):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        library: str | Path | None = None,
+        store: str | Path | Store | None = None,
+        datasets: str | Path | None = None,
+        **kwargs: Any,
+    ):
         state = WorkbenchState(
             library=PromptLibrary(library) if library else PromptLibrary(),
             store=store if isinstance(store, Store) else Store(store),
@@ -46,8 +52,10 @@ class Workbench(w.VBox):
         state.on("run_finished", lambda result: setattr(self.tabs, "selected_index", 2))
         events.on(events.RUN_FINISHED, self._on_run_elsewhere)
         events.on(events.BAD_CASES_CHANGED, self._on_bad_cases)
-        header = w.HBox([w.HTML("<h2 style='margin:4px 12px 4px 0'>Prompt Workbench</h2>"), self.refresh_button],
-                        layout=w.Layout(align_items="center"))  # fmt: skip
+        header = w.HBox(
+            [w.HTML("<h2 style='margin:4px 12px 4px 0'>Prompt Workbench</h2>"), self.refresh_button],
+            layout=w.Layout(align_items="center"),
+        )
         super().__init__([header, self.tabs], layout=w.Layout(width="100%", max_width="100%"), **kwargs)
         self.add_class("wb-app")
 

@@ -43,5 +43,7 @@ def unified_diff_html(diff: str) -> str:
         elif line.startswith("@@"):
             style = "color:#6e7781"
         lines.append(f"<div style='{style}'>{html.escape(line) or '&nbsp;'}</div>")
-    return ("<div class='wb-template-diff' style='font-family:monospace;white-space:pre-wrap;font-size:12px;"
-            f"border:1px solid #ddd;padding:4px;max-height:24em;overflow:auto'>{''.join(lines)}</div>")  # fmt: skip
+    return (
+        "<div class='wb-template-diff' style='font-family:monospace;white-space:pre-wrap;font-size:12px;"
+        f"border:1px solid #ddd;padding:4px;max-height:24em;overflow:auto'>{''.join(lines)}</div>"
+    )

@@ -30,20 +30,27 @@ BLANK = "---\nname: my_prompt\nversion: 1\ninputs:\n  text: {example: Hello}\n--
 class TemplateEditor(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, **kwargs: Any):
         self.state = state or WorkbenchState()
-        self.template_picker = w.Dropdown(description="Template", options=[NEW, *self.state.library.names()],
-                                          style=WIDE)  # fmt: skip
+        self.template_picker = w.Dropdown(
+            description="Template", options=[NEW, *self.state.library.names()], style=WIDE
+        )
         self.template_picker.add_class("wb-template-picker")
         self.code = CodeEditor(height="420px")
         self.code.add_class("wb-template-text")
         self.variables = w.HTML()
-        self.dataset = w.Dropdown(description="Preview with", style=WIDE, layout=w.Layout(width="auto"),
-                                  options=[(EXAMPLES, EXAMPLES), *self.state.dataset_options()])  # fmt: skip
-        self.row = w.BoundedIntText(description="row", min=0, max=10_000, value=0, style=WIDE,
-                                    layout=w.Layout(width="120px"))  # fmt: skip
+        self.dataset = w.Dropdown(
+            description="Preview with",
+            style=WIDE,
+            layout=w.Layout(width="auto"),
+            options=[(EXAMPLES, EXAMPLES), *self.state.dataset_options()],
+        )
+        self.row = w.BoundedIntText(
+            description="row", min=0, max=10_000, value=0, style=WIDE, layout=w.Layout(width="120px")
+        )
         self.preview = w.HTML()
         self.preview.add_class("wb-preview")
-        self.save_button = button("Save as new version", icon="save", button_style="primary",
-                                  tooltip="Ctrl/Cmd+S in the editor does the same")  # fmt: skip
+        self.save_button = button(
+            "Save as new version", icon="save", button_style="primary", tooltip="Ctrl/Cmd+S in the editor does the same"
+        )
         self.save_button.add_class("wb-save")
         self.messages = Messages()
         self.messages.add_class("wb-editor-messages")
@@ -70,13 +77,20 @@ class TemplateEditor(w.VBox):
         self.code.on_save(lambda editor: self.save())
         self.discard_button.on_click(lambda b: self._switch(self._pending))
         self.keep_button.on_click(self._keep_editing)
-        super().__init__([
-            w.HBox([self.template_picker, self.save_button], layout=w.Layout(flex_flow="row wrap")),
-            self.confirm, self.messages, self.code, self.variables,
-            w.HBox([self.dataset, self.row], layout=w.Layout(flex_flow="row wrap")), self.preview,
-            w.HBox([self.diff_a, self.diff_b, self.diff_rendered], layout=w.Layout(flex_flow="row wrap")),
-            self.diff_output,
-        ], **kwargs)  # fmt: skip
+        super().__init__(
+            [
+                w.HBox([self.template_picker, self.save_button], layout=w.Layout(flex_flow="row wrap")),
+                self.confirm,
+                self.messages,
+                self.code,
+                self.variables,
+                w.HBox([self.dataset, self.row], layout=w.Layout(flex_flow="row wrap")),
+                self.preview,
+                w.HBox([self.diff_a, self.diff_b, self.diff_rendered], layout=w.Layout(flex_flow="row wrap")),
+                self.diff_output,
+            ],
+            **kwargs,
+        )
         names = self.state.library.names()
         self.open_template(names[0] if names else None)
 
@@ -122,8 +136,10 @@ class TemplateEditor(w.VBox):
                 self.template_picker.value = self.current or NEW  # stay until the user decides
             finally:
                 self._picking = False
-            self.confirm_text.value = (f"<b>{self.current or 'The new template'} has unsaved edits.</b> "
-                                       f"Open {target or 'a new template'} anyway?")  # fmt: skip
+            self.confirm_text.value = (
+                f"<b>{self.current or 'The new template'} has unsaved edits.</b> "
+                f"Open {target or 'a new template'} anyway?"
+            )
             self.confirm.layout.display = "flex"
             return
         self.open_template(target)

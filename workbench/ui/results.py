@@ -28,9 +28,18 @@ from workbench.ui.state import WIDE, Messages, WorkbenchState, button, pre
 FILTERS = ["all", "failed", "errors", "flipped", "flaky"]
 # cells hold ✓/✗ and coloured HTML; long inputs wrap (no "nowrap") so the matrix fits the page
 TABLE_OPTIONS = {"allow_html": True, "select": True, "pageLength": 10, "scrollX": True, "classes": "display compact"}
-SUMMARY_COLUMNS = {"column": "column", "cells": "cells", "errors": "errors", "passed": "passed", "judged": "judged",
-                   "pass_rate": "pass rate", "ci95": "95% CI", "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms",
-                   "cost_usd": "cost $"}  # fmt: skip
+SUMMARY_COLUMNS = {
+    "column": "column",
+    "cells": "cells",
+    "errors": "errors",
+    "passed": "passed",
+    "judged": "judged",
+    "pass_rate": "pass rate",
+    "ci95": "95% CI",
+    "latency_p50_ms": "p50 ms",
+    "latency_p95_ms": "p95 ms",
+    "cost_usd": "cost $",
+}
 MARK = {True: ("#e6f4ea", "✓"), False: ("#fce8e6", "✗"), None: ("#f1f3f4", "–")}
 
 
@@ -38,8 +47,7 @@ def _cell(passed: Any, output: Any, extra: str = "") -> str:
     verdict = None if passed is None or passed != passed else bool(passed)
     color, mark = MARK[verdict]
     text = html.escape(str(output or ""))
-    return (f"<div style='background:{color};padding:2px 4px;white-space:pre-wrap'><b>{mark}</b> {text}"
-            f"{extra}</div>")  # fmt: skip
+    return f"<div style='background:{color};padding:2px 4px;white-space:pre-wrap'><b>{mark}</b> {text}{extra}</div>"
 
 
 class ResultsView(w.VBox):
@@ -94,22 +102,35 @@ class ResultsView(w.VBox):
         self.export_html.on_click(lambda b: self.export("html"))
         self.state.on("run_finished", lambda result: self.refresh_runs(select=result.run_id))
         row = w.Layout(flex_flow="row wrap", align_items="center")
-        super().__init__([
-            w.HBox([self.run_picker, self.refresh_button], layout=row),
-            w.HBox([self.filter, self.search, self.export_csv, self.export_html], layout=row), self.count, self.table,
-            w.HTML("<h4>Compare two columns</h4>"), w.HBox([self.column_a, self.column_b], layout=row),
-            self.comparison, w.HTML("<h4>Selected row</h4>"), self.detail,
-            w.HBox([self.mark_column, self.tags, self.note, self.expected, self.mark_button], layout=row),
-            self.messages, w.HTML("<h4>Summary</h4>"), self.summary, self.charts,
-        ], **kwargs)  # fmt: skip
+        super().__init__(
+            [
+                w.HBox([self.run_picker, self.refresh_button], layout=row),
+                w.HBox([self.filter, self.search, self.export_csv, self.export_html], layout=row),
+                self.count,
+                self.table,
+                w.HTML("<h4>Compare two columns</h4>"),
+                w.HBox([self.column_a, self.column_b], layout=row),
+                self.comparison,
+                w.HTML("<h4>Selected row</h4>"),
+                self.detail,
+                w.HBox([self.mark_column, self.tags, self.note, self.expected, self.mark_button], layout=row),
+                self.messages,
+                w.HTML("<h4>Summary</h4>"),
+                self.summary,
+                self.charts,
+            ],
+            **kwargs,
+        )
         self.refresh_runs()
 
     # -- runs -----------------------------------------------------------------------------------
     def refresh_runs(self, select: str | None = None) -> None:
         """Every run in the store — from this panel, notebook code, the CLI, a recheck, or another process."""
         runs = self.state.store.runs(limit=200)
-        options = [(f"{r['id']} · {', '.join(_json_list(r['prompts']))} · {r['status']} · {r['done']}/{r['n_cells']}",
-                    r["id"]) for r in runs]  # fmt: skip
+        options = [
+            (f"{r['id']} · {', '.join(_json_list(r['prompts']))} · {r['status']} · {r['done']}/{r['n_cells']}", r["id"])
+            for r in runs
+        ]
         current = select or self.run_picker.value
         self.run_picker.options = options
         ids = [o[1] for o in options]
@@ -172,8 +193,10 @@ class ResultsView(w.VBox):
         for c in columns:
             extra = [""] * len(df)
             if f"{c}|passes" in df.columns:
-                extra = [f" <small>({p}{', flaky' if fl else ''}, agreement {a:.0%})</small>" for p, fl, a in
-                         zip(df[f"{c}|passes"], df[f"{c}|flaky"], df[f"{c}|agreement"], strict=True)]  # fmt: skip
+                extra = [
+                    f" <small>({p}{', flaky' if fl else ''}, agreement {a:.0%})</small>"
+                    for p, fl, a in zip(df[f"{c}|passes"], df[f"{c}|flaky"], df[f"{c}|agreement"], strict=True)
+                ]
             out[c] = [_cell(p, o, e) for p, o, e in zip(df[f"{c}|passed"], df[f"{c}|output"], extra, strict=True)]
         return out.reset_index(drop=True)
 
@@ -259,11 +282,14 @@ class ResultsView(w.VBox):
             self.messages.error("Select a row in the table first (and the column whose result is wrong).")
             return None
         tags = [t.strip() for t in self.tags.value.split(",") if t.strip()]
-        case = self.state.tracker.mark_bad(record.id, tags=tags, note=self.note.value,
-                                           expected=self.expected.value or None)  # fmt: skip
+        case = self.state.tracker.mark_bad(
+            record.id, tags=tags, note=self.note.value, expected=self.expected.value or None
+        )
         self.tags.value = self.note.value = ""  # the next case must not inherit this one's note
-        self.messages.info(f"Bad case #{case.id} ({case.status}) for {record.column}, row {record.row_id}; "
-                           f"tags: {', '.join(case.tags) or '-'}")  # fmt: skip
+        self.messages.info(
+            f"Bad case #{case.id} ({case.status}) for {record.column}, row {record.row_id}; "
+            f"tags: {', '.join(case.tags) or '-'}"
+        )
         self.state.emit("bad_case_marked", case)
         return case
 
@@ -276,7 +302,7 @@ class ResultsView(w.VBox):
         shown = summary[list(SUMMARY_COLUMNS)].rename(columns=SUMMARY_COLUMNS)
         shown["95% CI"] = shown["95% CI"].map(lambda ci: "" if ci is None else f"{ci[0]:.0%}–{ci[1]:.0%}")
         shown["pass rate"] = shown["pass rate"].map(lambda r: "" if r is None or r != r else f"{r:.0%}")
-        self.summary.value = ("<div style='overflow-x:auto'>" + shown.to_html(index=False, na_rep="") + "</div>")
+        self.summary.value = "<div style='overflow-x:auto'>" + shown.to_html(index=False, na_rep="") + "</div>"
         latencies = [r.latency_ms for r in self.records if r.latency_ms is not None and not r.cached]
         self.charts.value = pass_rate_chart(summary) + latency_histogram(latencies)
 
@@ -295,8 +321,9 @@ class ResultsView(w.VBox):
         else:
             path = folder / f"{run_id}.html"
             rows = set(self.visible_ids)
-            path.write_text(html_report([r for r in self.records if r.row_id in rows], title=f"Run {run_id}"),
-                            encoding="utf-8")  # fmt: skip
+            path.write_text(
+                html_report([r for r in self.records if r.row_id in rows], title=f"Run {run_id}"), encoding="utf-8"
+            )
         self.messages.info(f"Exported to {path}")
         return path
 
@@ -308,13 +335,26 @@ def _comparison_html(c: Comparison) -> str:
         return f"<b>{label}</b> {html.escape(s.column)}: {s.passed}/{s.n} = {rate}{ci}"
 
     color = {"better": "#1b5e20", "worse": "#b00020"}.get(c.verdict, "#444")
-    verdict = "B is better than A" if c.verdict == "better" else "B is worse than A" if c.verdict == "worse" \
-        else "no significant difference"  # fmt: skip
-    hint = (f"<br><small>With {c.pairs} paired rows a difference smaller than {c.min_detectable_difference:.0%} "
-            "cannot be shown to be real.</small>") if c.min_detectable_difference else ""  # fmt: skip
-    return (f"<div class='wb-verdict'>{side('A', c.a)}<br>{side('B', c.b)}<br>{c.pairs} paired rows: {c.b_only} pass "
-            f"only in B, {c.a_only} only in A · exact McNemar p = {c.p_value:.3g} → "
-            f"<b style='color:{color}' class='wb-verdict-text'>{verdict}</b>{hint}</div>")  # fmt: skip
+    verdict = (
+        "B is better than A"
+        if c.verdict == "better"
+        else "B is worse than A"
+        if c.verdict == "worse"
+        else "no significant difference"
+    )
+    hint = (
+        (
+            f"<br><small>With {c.pairs} paired rows a difference smaller than {c.min_detectable_difference:.0%} "
+            "cannot be shown to be real.</small>"
+        )
+        if c.min_detectable_difference
+        else ""
+    )
+    return (
+        f"<div class='wb-verdict'>{side('A', c.a)}<br>{side('B', c.b)}<br>{c.pairs} paired rows: {c.b_only} pass "
+        f"only in B, {c.a_only} only in A · exact McNemar p = {c.p_value:.3g} → "
+        f"<b style='color:{color}' class='wb-verdict-text'>{verdict}</b>{hint}</div>"
+    )
 
 
 def pd_empty() -> Any:

@@ -18,8 +18,9 @@ from workbench.ui.state import WIDE, Messages, WorkbenchState, button, pre
 class BadCaseReview(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, **kwargs: Any):
         self.state = state or WorkbenchState()
-        self.status_filter = w.Dropdown(description="Show", options=["open", "regressed", "fixed", "wontfix", "all"],
-                                        style=WIDE)  # fmt: skip
+        self.status_filter = w.Dropdown(
+            description="Show", options=["open", "regressed", "fixed", "wontfix", "all"], style=WIDE
+        )
         self.refresh_button = button("Refresh", icon="refresh")
         self.position = w.HTML()
         self.card = w.HTML()
@@ -53,14 +54,21 @@ class BadCaseReview(w.VBox):
         self.state.on("bad_case_marked", lambda case: self.refresh())
         self.state.on("template_saved", lambda template: self._default_recheck())
         row = w.Layout(flex_flow="row wrap", align_items="center")
-        super().__init__([
-            w.HBox([self.status_filter, self.refresh_button, self.position], layout=row), self.card,
-            w.HBox([self.prev_button, self.next_button, self.fixed_button, self.wontfix_button, self.reopen_button],
-                   layout=row),
-            w.HBox([self.tag_text, self.tag_button], layout=row),
-            w.HBox([self.recheck_prompt, self.recheck_model, self.recheck_button], layout=row), self.messages,
-            self.report,
-        ], **kwargs)  # fmt: skip
+        super().__init__(
+            [
+                w.HBox([self.status_filter, self.refresh_button, self.position], layout=row),
+                self.card,
+                w.HBox(
+                    [self.prev_button, self.next_button, self.fixed_button, self.wontfix_button, self.reopen_button],
+                    layout=row,
+                ),
+                w.HBox([self.tag_text, self.tag_button], layout=row),
+                w.HBox([self.recheck_prompt, self.recheck_model, self.recheck_button], layout=row),
+                self.messages,
+                self.report,
+            ],
+            **kwargs,
+        )
         self.refresh()
 
     def refresh(self) -> None:
@@ -133,8 +141,9 @@ class BadCaseReview(w.VBox):
             return None
         try:
             template = self.state.library.get(ref)
-            outcome = self.state.tracker.recheck(template, [self.recheck_model.value.strip() or "local"],
-                                                 progress=False)  # fmt: skip
+            outcome = self.state.tracker.recheck(
+                template, [self.recheck_model.value.strip() or "local"], progress=False
+            )
         except WorkbenchError as exc:
             self.messages.error(exc)
             return None

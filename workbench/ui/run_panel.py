@@ -25,21 +25,30 @@ class RunPanel(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, **kwargs: Any):
         self.state = state or WorkbenchState()
         wide = w.Layout(width="min(640px, 100%)")
-        self.template = w.Dropdown(description="Template", options=self.state.library.names(), style=WIDE,
-                                   layout=wide)  # fmt: skip
+        self.template = w.Dropdown(description="Template", options=self.state.library.names(), style=WIDE, layout=wide)
         self.prompts = w.SelectMultiple(description="Versions", rows=4, style=WIDE, layout=wide)
-        self.dataset = w.Dropdown(description="Dataset", options=self.state.dataset_options(), style=WIDE,
-                                   layout=wide)  # fmt: skip
+        self.dataset = w.Dropdown(description="Dataset", options=self.state.dataset_options(), style=WIDE, layout=wide)
         self.limit = w.BoundedIntText(description="Rows (0 = all)", min=0, max=100_000, value=8, style=WIDE)
-        self.models = w.Textarea(description="Models", value="local", placeholder="one spec per line", style=WIDE,
-                                 layout=w.Layout(width="min(640px, 100%)", height="56px"))  # fmt: skip
+        self.models = w.Textarea(
+            description="Models",
+            value="local",
+            placeholder="one spec per line",
+            style=WIDE,
+            layout=w.Layout(width="min(640px, 100%)", height="56px"),
+        )
         self.use_template_params = w.Checkbox(description="use the template's parameters", value=True, style=WIDE)
         self.temperature = w.BoundedFloatText(description="Temperature", min=0, max=2, step=0.1, value=0.0, style=WIDE)
         self.repeats = w.BoundedIntText(description="Repeats", min=1, max=50, value=1, style=WIDE)
-        self.concurrency = w.BoundedIntText(description="Concurrency (0 = the model's)", min=0, max=256, value=0,
-                                            style=WIDE)  # fmt: skip
-        for widget, name in ((self.template, "template"), (self.prompts, "versions"), (self.dataset, "dataset"),
-                             (self.limit, "limit"), (self.models, "models")):  # fmt: skip
+        self.concurrency = w.BoundedIntText(
+            description="Concurrency (0 = the model's)", min=0, max=256, value=0, style=WIDE
+        )
+        for widget, name in (
+            (self.template, "template"),
+            (self.prompts, "versions"),
+            (self.dataset, "dataset"),
+            (self.limit, "limit"),
+            (self.models, "models"),
+        ):
             widget.add_class(f"wb-run-{name}")
         self.run_button = button("Run", icon="play", button_style="success")
         self.run_button.add_class("wb-run")
@@ -60,12 +69,19 @@ class RunPanel(w.VBox):
         self.stop_button.on_click(self.stop)
         self.state.on("template_saved", lambda template: self.refresh(select=template.ref))
         row = w.Layout(flex_flow="row wrap", align_items="center")
-        super().__init__([
-            self.template, self.prompts, self.dataset, self.limit, self.models,
-            w.HBox([self.use_template_params, self.temperature, self.repeats, self.concurrency], layout=row),
-            w.HBox([self.run_button, self.stop_button, self.progress, self.progress_label], layout=row),
-            self.messages,
-        ], **kwargs)  # fmt: skip
+        super().__init__(
+            [
+                self.template,
+                self.prompts,
+                self.dataset,
+                self.limit,
+                self.models,
+                w.HBox([self.use_template_params, self.temperature, self.repeats, self.concurrency], layout=row),
+                w.HBox([self.run_button, self.stop_button, self.progress, self.progress_label], layout=row),
+                self.messages,
+            ],
+            **kwargs,
+        )
         self._on_template()
 
     # -- choices ---------------------------------------------------------------------------------
@@ -116,11 +132,18 @@ class RunPanel(w.VBox):
             raise WorkbenchError(f"No dataset chosen (none found in {self.state.datasets_dir}).")
         params = {} if self.use_template_params.value else {"temperature": self.temperature.value}
         return {
-            "prompts": [self.state.library.get(ref) for ref in self.prompts.value], "dataset": self.dataset.value,
-            "models": models, "store": self.state.store, "limit": self.limit.value or None, "progress": False,
-            "params": params, "repeats": self.repeats.value, "concurrency": self.concurrency.value or None,
-            "on_result": self._on_result, "cancel_event": self._cancel,
-        }  # fmt: skip
+            "prompts": [self.state.library.get(ref) for ref in self.prompts.value],
+            "dataset": self.dataset.value,
+            "models": models,
+            "store": self.state.store,
+            "limit": self.limit.value or None,
+            "progress": False,
+            "params": params,
+            "repeats": self.repeats.value,
+            "concurrency": self.concurrency.value or None,
+            "on_result": self._on_result,
+            "cancel_event": self._cancel,
+        }
 
     # -- running ---------------------------------------------------------------------------------
     def _on_result(self, record: Any, done: int, total: int) -> None:
@@ -184,8 +207,10 @@ class RunPanel(w.VBox):
         self.run_button.disabled, self.stop_button.disabled = False, True
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
             self.progress_label.value = f"{self.progress.value} / {self.progress.max} · stopped"
-            self.messages.info(f"Stopped after {self.progress.value} of {self.progress.max} cells. Finished cells are "
-                               "stored; press Run again with the same choices to resume.")  # fmt: skip
+            self.messages.info(
+                f"Stopped after {self.progress.value} of {self.progress.max} cells. Finished cells are "
+                "stored; press Run again with the same choices to resume."
+            )
             self.state.emit("run_stopped", None)
         else:
             self.progress_label.value = ""

@@ -69,8 +69,10 @@ class Messages(w.HTML):
         self.value = info_html(text)
 
     def warn(self, text: str) -> None:
-        self.value = (f"<div class='wb-warning' style='color:#8a6100;background:#fff8c5;padding:2px 6px'>"
-                      f"{html.escape(text)}</div>")  # fmt: skip
+        self.value = (
+            f"<div class='wb-warning' style='color:#8a6100;background:#fff8c5;padding:2px 6px'>"
+            f"{html.escape(text)}</div>"
+        )
 
     def clear(self) -> None:
         self.value = ""
@@ -78,8 +80,10 @@ class Messages(w.HTML):
 
 def error_html(exc: BaseException | str) -> str:
     """An error as a readable message in the panel (not a traceback)."""
-    return (f"<div style='color:#b00020;white-space:pre-wrap;font-family:monospace' class='wb-error'>"
-            f"⚠ {html.escape(str(exc))}</div>")  # fmt: skip
+    return (
+        f"<div style='color:#b00020;white-space:pre-wrap;font-family:monospace' class='wb-error'>"
+        f"⚠ {html.escape(str(exc))}</div>"
+    )
 
 
 def info_html(text: str) -> str:
