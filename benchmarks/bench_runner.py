@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from workbench.models.openai_compat import OpenAICompatibleModel
-from workbench.models.testing import MockModel
+from workbench.testing.models import MockModel
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 from workbench.testing.fake_openai import FakeOpenAIServer, free_port

@@ -30,11 +30,43 @@ def library():
     return PromptLibrary(REPO / "prompt_library")
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the session, on 127.0.0.1 and a free port, stopped by its PID at the end.
+    Missing PostgreSQL fails under `make test` (WORKBENCH_REQUIRE_POSTGRES=1) and skips elsewhere."""
+    from workbench.testing.postgres import PostgresServer, postgres_bin
+
+    if postgres_bin() is None:
+        if os.environ.get("WORKBENCH_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is not installed; `make test` installs Debian's postgresql package.")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+_databases = iter(range(1, 1_000_000))
+
+
 @pytest.fixture
-def store(tmp_path: Path):
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty database on the session's server."""
+    return postgres_server.create_database(f"wb_{next(_databases)}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store location on each backend: a SQLite file, and a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(store_url: str):
     from workbench.store import Store
 
-    s = Store(tmp_path / "store.db")
+    s = Store(store_url)
     yield s
     s.close()
 
@@ -50,3 +82,9 @@ def fake_server():
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from workbench.testing.models import register_test_models
+
+    register_test_models()  # `mock` and `echo` specs, for unit tests only (not production providers)

@@ -7,7 +7,7 @@ import pytest
 from workbench.badcases import BadCaseTracker, fingerprint
 from workbench.datasets import load_dataset
 from workbench.errors import StoreError
-from workbench.models.testing import FunctionModel, MockModel
+from workbench.testing.models import FunctionModel, MockModel
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 from workbench.store import Store
@@ -103,7 +103,7 @@ def test_tags_and_notes(store):
 WRITER = textwrap.dedent("""
     import sys
     from workbench.badcases import BadCaseTracker
-    from workbench.models.testing import MockModel
+    from workbench.testing.models import MockModel
     from workbench.prompts import PromptTemplate
     from workbench.pipeline import run
     from workbench.store import Store
@@ -118,14 +118,14 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_two_processes_write_one_store_without_loss(tmp_path):
-    db = tmp_path / "shared.db"
+def test_two_processes_write_one_store_without_loss(tmp_path, store_url):
+    db = store_url
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     Store(db).close()
     procs = [subprocess.Popen([sys.executable, str(script), str(db), tag]) for tag in ("a", "b")]
     assert [p.wait(timeout=180) for p in procs] == [0, 0]
     store = Store(db)
-    assert store.query("SELECT COUNT(*) FROM results")[0][0] == 80
+    assert store.stats()["results"] == 80
     cases = BadCaseTracker(store).list()
     assert len(cases) == 80 and {c.tags[0] for c in cases} == {"a", "b"}

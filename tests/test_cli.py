@@ -126,7 +126,7 @@ def test_badcases_cli(tmp_path, fake_server):
 
 def _two_versions_run(tmp_path):
     """A run of two versions × two models on 8 rows with known verdicts (v2 fixes rows 0-5 on model a)."""
-    from workbench.models.testing import FunctionModel
+    from workbench.testing.models import FunctionModel
     from workbench.pipeline import run
     from workbench.prompts import PromptTemplate
 

@@ -11,7 +11,7 @@ import pytest
 
 from workbench.datasets import load_dataset
 from workbench.gates import GATES, GateFailed, check, check_labels, check_rate, require
-from workbench.models.testing import FunctionModel
+from workbench.testing.models import FunctionModel
 from workbench.parsers import LabelParser
 from workbench.pipeline import run
 from workbench.prompts import load_prompt

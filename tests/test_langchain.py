@@ -62,7 +62,7 @@ def test_a_parameter_a_langchain_model_cannot_take_is_refused_not_ignored(store)
     assert "temperature=0.3" in result.records[0].error and "ignore_params" in result.records[0].error
     lenient = get_model(FakeListChatModel(responses=["ok"]), ignore_params=("temperature", "max_tokens"))
     assert run(T, [{"question": "q", "expected": "ok"}], [lenient], store=store, progress=False).pass_rate == 1.0
-    with pytest.raises(ConfigError, match="LangChain model or Runnable"):
+    with pytest.raises(ConfigError, match="LangChain chat model or Runnable"):
         get_model(object())
 
 

@@ -21,7 +21,7 @@ from workbench.models import (
     register_provider,
 )
 from workbench.models.openai_compat import OpenAICompatibleModel, parse_openai_spec, redact_url
-from workbench.models.testing import MockModel
+from workbench.testing.models import MockModel
 from workbench.testing.fake_openai import FakeOpenAIServer
 
 FAST_RETRY = RetryPolicy(retries=3, budget=5.0, initial_wait=0.01, max_wait=0.2)

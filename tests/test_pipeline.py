@@ -13,7 +13,7 @@ import pytest
 from workbench.errors import DatasetError, TemplateError
 from workbench.models import RetryPolicy
 from workbench.models.base import Capabilities
-from workbench.models.testing import FunctionModel, MockModel
+from workbench.testing.models import FunctionModel, MockModel
 from workbench.pipeline import plan_run, run
 from workbench.prompts import PromptTemplate
 from workbench.store import Store
@@ -207,12 +207,12 @@ def test_killed_process_resumes_only_missing_rows(tmp_path):
         deadline = time.time() + 60
         while time.time() < deadline:
             time.sleep(0.05)
-            if db.exists() and Store(db).query("SELECT COUNT(*) FROM results")[0][0] >= 10:
+            if db.exists() and Store(db).stats()["results"] >= 10:
                 break
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         store = Store(db)
-        done = store.query("SELECT COUNT(*) FROM results")[0][0]
+        done = store.stats()["results"]
         assert 10 <= done < 40, done
         before = len(server.requests)
         finished = subprocess.run(
@@ -223,8 +223,7 @@ def test_killed_process_resumes_only_missing_rows(tmp_path):
     assert len(new_prompts) == 40 - done, "only the missing rows may be called"
     (run_row,) = store.runs()
     assert run_row["status"] == "completed" and run_row["done"] == 40
-    keys = store.query("SELECT cell_key FROM results")
-    assert len({k[0] for k in keys}) == 40
+    assert len({r.cell_key for r in store.results(run_row["id"])}) == 40
 
 
 def test_rate_limit_is_consulted_once_per_model_call(store, monkeypatch):
@@ -247,7 +246,7 @@ def test_rate_limit_is_consulted_once_per_model_call(store, monkeypatch):
 
 
 def test_runs_store_their_provenance(store, repo):
-    from workbench.models.testing import MockModel
+    from workbench.testing.models import MockModel
 
     result = run(TEMPLATE, ROWS[:2], [MockModel(default="positive")], store=store, progress=False)
     origin = store.run(result.run_id)["provenance"]
@@ -278,9 +277,9 @@ class _SchemaModel(FunctionModel):
         super().__init__(lambda prompt: '{"name": "Ada"}', spec="schema-model")
         self.schemas = []
 
-    def _generate(self, prompt, params, **hints):
-        self.schemas.append(hints.get("json_schema"))
-        return super()._generate(prompt, params)
+    def _call(self, request, sink):
+        self.schemas.append(request.json_schema)
+        return super()._call(request, sink)
 
 
 def _json_template(constrain: bool) -> PromptTemplate:

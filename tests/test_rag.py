@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from workbench.errors import ConfigError, DatasetError
-from workbench.models.testing import EchoModel
+from workbench.testing.models import EchoModel
 from workbench.pipeline import run
 from workbench.rag import KnowledgeBase, evaluate_retrieval, open_knowledge_base
 from workbench.rag.knowledge import read_document, split_text

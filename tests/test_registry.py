@@ -7,7 +7,7 @@ import pytest
 
 from workbench.errors import ConfigError
 from workbench.models import PROVIDERS, get_model, register_provider
-from workbench.models.testing import MockModel
+from workbench.testing.models import MockModel
 from workbench.parsers import PARSERS, OutputParser, make_parser, register_parser
 from workbench.rag.embeddings import EMBEDDERS, get_embedder
 from workbench.registry import Registry, missing_extra, require

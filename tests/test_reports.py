@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from workbench.models.testing import MockModel
+from workbench.testing.models import MockModel
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 from workbench.reports import export_results, summarize
@@ -24,7 +24,7 @@ def test_summary_gives_each_pass_rate_its_interval(store):
     assert line["column"] == "r@v1/mock" and (line["passed"], line["judged"], line["pass_rate"]) == (3, 4, 0.75)
     low, high = line["ci95"]
     assert low == pytest.approx(0.3006, abs=1e-3) and high == pytest.approx(0.9544, abs=1e-3)  # Wilson, n=4
-    assert line["min_detectable_diff"] == 1.5  # 4 rows can never show a difference to be real (6 flips needed)
+    assert line["min_detectable_diff"] == 1.0  # capped: 4 rows can never show a difference to be real (6 flips)
     assert line["cost_usd"] == 0.0
 
 

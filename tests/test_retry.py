@@ -16,7 +16,7 @@ import pytest
 
 from workbench.errors import EndpointUnreachableError, RateLimitError, RetryableModelError
 from workbench.models.retry import RetryBudget
-from workbench.models.testing import FunctionModel
+from workbench.testing.models import FunctionModel
 from workbench.pipeline import run
 from workbench.pipeline.limiter import AdaptiveLimiter
 from workbench.prompts import PromptTemplate

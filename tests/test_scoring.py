@@ -1,7 +1,7 @@
 import pytest
 
 from workbench.errors import ConfigError
-from workbench.models.testing import MockModel
+from workbench.testing.models import MockModel
 from workbench.prompts import PromptTemplate
 from workbench.scoring import Score, ScoreContext, make_scorer, register_scorer, score_row
 from workbench.scoring.semantic import Similarity
@@ -101,11 +101,14 @@ def test_registry_and_errors():
         make_scorer({"type": "equals", "bogus": 1})
 
 
-def test_failing_scorer_becomes_a_failed_score_not_a_crash():
+def test_a_scorer_that_raises_gives_no_verdict_it_is_an_error():
     import asyncio
+
+    from workbench.errors import ScorerError
 
     def broken(output, row):
         raise ZeroDivisionError("oops")
 
-    (result,) = asyncio.run(score_row([make_scorer(broken)], ctx("x")))
-    assert not result.passed and "ZeroDivisionError" in result.reason
+    with pytest.raises(ScorerError, match="could not judge this output: ZeroDivisionError: oops") as caught:
+        asyncio.run(score_row([make_scorer(broken)], ctx("x")))
+    assert not caught.value.retryable

@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from workbench.models.testing import MockModel
+from workbench.testing.models import MockModel
 from workbench.prompts import PromptTemplate
 from workbench.serve import ServerThread, create_app
 from workbench.store import Store
@@ -40,8 +40,8 @@ def test_openai_client_non_stream_and_stream(served):
     pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
     assert "".join(pieces).strip() == "yes indeed it is" and len([p for p in pieces if p]) > 1
     assert [m.id for m in client.models.list()] == ["echoer", "echoer@v1"]
-    logged = store.query("SELECT inputs, output FROM results")
-    assert len(logged) == 2 and json.loads(logged[0]["inputs"]) == {"question": "Is it?"}
+    logged = sorted(store.results(store.latest_run_id()), key=lambda r: r.id)
+    assert len(logged) == 2 and logged[0].inputs == {"question": "Is it?"} and logged[1].output == "yes indeed it is"
 
 
 def test_sse_wire_format_ends_with_done(served):
@@ -211,10 +211,12 @@ def test_the_library_is_served_by_name_and_version(tmp_path, repo):
 
 def test_a_client_that_disconnects_mid_stream_still_leaves_a_logged_record(tmp_path):
     class Slow(MockModel):
-        def _stream(self, prompt, params, **hints):
+        def _call(self, request, sink):
             for word in ("one ", "two ", "three ", "four ", "five ", "six "):
                 time.sleep(0.15)
-                yield word
+                if sink is not None:
+                    sink(word)
+            return super()._call(request, None)
 
     store = Store(tmp_path / "s.db")
     app = create_app(TEMPLATE, Slow(default="x"), store=store)

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from workbench.models import register_provider
-from workbench.models.testing import FunctionModel
+from workbench.testing.models import FunctionModel
 from workbench.pipeline import run
 from workbench.prompts import PromptLibrary
 from workbench.store import Store

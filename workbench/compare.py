@@ -1,10 +1,10 @@
 """Comparisons you can trust: the matrix, paired significance, stability over repeats, and trends.
 
-- Every pass rate comes with its Wilson score 95 % interval (``scipy.stats.binomtest(...).proportion_ci``): with
-  24 rows an interval is about ±10 points wide, and the number says so.
+- Every pass rate comes with its Wilson score 95 % interval (:mod:`workbench.stats`): with 24 rows an interval is
+  about ±10 points wide, and the number says so.
 - Two columns are compared on the rows they share, as pairs: only the rows that pass on one side and fail on the
   other (the discordant pairs) carry information about which is better. The exact two-sided McNemar test is a
-  binomial test of those pairs against 50/50 (``scipy.stats.binomtest``). The verdict is B relative to A at
+  binomial test of those pairs against 50/50. The verdict is B relative to A at
   α = 0.05: "better", "worse" or "no significant difference".
 - With repeats, a row's verdict in a comparison is the majority of its samples (ties count as fail); the
   stability view reports pass@k, pass^k (all k pass), flaky rows and agreement of the parsed answers.
@@ -20,42 +20,23 @@ from typing import Any
 
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.identity import Column
+from workbench.stats import ALPHA, mcnemar_exact, min_detectable_difference, wilson_interval
 from workbench.store import ResultRecord
 
-ALPHA = 0.05
+__all__ = [
+    "ALPHA",
+    "VERDICTS",
+    "Comparison",
+    "compare_runs",
+    "matrix",
+    "mcnemar_exact",
+    "min_detectable_difference",
+    "paired",
+    "stability",
+    "wilson_interval",
+]
+
 VERDICTS = ("better", "worse", "no significant difference")
-
-
-def wilson_interval(passed: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
-    """The Wilson score interval of a pass rate (``None`` without any judged row)."""
-    if n <= 0:
-        return None
-    from scipy.stats import binomtest
-
-    ci = binomtest(passed, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return (round(float(ci.low), 4), round(float(ci.high), 4))
-
-
-def mcnemar_exact(a_only: int, b_only: int) -> float:
-    """Exact two-sided McNemar p-value: a binomial test of the discordant pairs against p = 0.5."""
-    if a_only + b_only == 0:
-        return 1.0
-    from scipy.stats import binomtest
-
-    return float(binomtest(min(a_only, b_only), a_only + b_only, 0.5, alternative="two-sided").pvalue)
-
-
-def min_discordant(alpha: float = ALPHA) -> int:
-    """The fewest discordant pairs, all one way, that can reach significance (6 at α = 0.05)."""
-    d = 1
-    while mcnemar_exact(0, d) >= alpha:
-        d += 1
-    return d
-
-
-def min_detectable_difference(n: int, alpha: float = ALPHA) -> float | None:
-    """The smallest difference in pass rate that ``n`` paired rows can show to be real (all flips one way)."""
-    return None if n <= 0 else round(min_discordant(alpha) / n, 4)
 
 
 def _order(records: Iterable[ResultRecord]) -> list[ResultRecord]:

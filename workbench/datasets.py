@@ -35,6 +35,7 @@ class Dataset:
     columns: tuple[str, ...] = field(default=())
     encoding: str | None = None  # how a text file was decoded (e.g. "gb18030" for a CSV from Excel)
     sheet: str | None = None  # the workbook sheet an .xlsx dataset came from
+    id_column: str = ID_COLUMN  # the column that names each row (its row id; the row number when empty)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -49,8 +50,37 @@ class Dataset:
 
     def row_id(self, index: int) -> str:
         row = self.rows[index]
-        value = row.get(ID_COLUMN)
+        value = row.get(self.id_column)
         return str(value) if value not in (None, "") else str(index)
+
+    def with_id_column(self, column: str) -> Dataset:
+        """The same rows, named by ``column``. A column that is missing is an error naming the columns present."""
+        if column != ID_COLUMN and column not in self.columns:
+            where = self.source or self.name
+            raise DatasetError(
+                f"{where}: no column {column!r} to take row ids from (--id-column). Columns present: "
+                f"{', '.join(self.columns) or '(none)'}."
+            )
+        return replace(self, id_column=column)
+
+    def check_unique_ids(self) -> None:
+        """Every row id appears once: results are stored per row id, so a duplicate would lose a row."""
+        first: dict[str, int] = {}
+        clashes: list[str] = []
+        for i in range(len(self.rows)):
+            row_id = self.row_id(i)
+            if row_id in first:
+                clashes.append(f"id {row_id!r} on {self.describe_row(first[row_id])} and {self.describe_row(i)}")
+            else:
+                first[row_id] = i
+        if clashes:
+            shown = "; ".join(clashes[:10]) + (f"; and {len(clashes) - 10} more" if len(clashes) > 10 else "")
+            where = self.source or self.name
+            raise DatasetError(
+                f"{where}: {len(clashes)} duplicate row id(s) in column {self.id_column!r}: {shown}. Each row needs "
+                "its own id (results are stored per row): fix the ids, or name rows by another column with "
+                "--id-column COLUMN (id_column=...)."
+            )
 
     def head(self, n: int) -> Dataset:
         return replace(self, rows=self.rows[:n])

@@ -8,7 +8,10 @@ file, line, row, column or model spec at fault and says what to do next.
     │   └── MissingVariablesError  rendering without a value the template needs
     ├── DatasetError             a dataset file or its rows do not fit the template
     ├── OutputParseError         a model output does not fit the template's parser
-    ├── StoreError               the SQLite run store refuses an operation
+    ├── ScorerError              a scorer could not give a verdict (the cell is an error, not a failure)
+    ├── StoreError               the run store (SQLite or PostgreSQL) refuses an operation
+    │   ├── NotFoundError          no run, result, request or bad case with that id
+    │   └── ConflictError          a change made from a stale view (someone else changed it first)
     ├── ConfigError              an unknown name: model spec, scorer, parser, prompt
     └── ModelError               a model call failed (carries the model spec)
         ├── ModelNotFoundError     the endpoint does not serve that model name
@@ -60,8 +63,28 @@ class OutputParseError(WorkbenchError):
     """A model output could not be parsed by the template's output parser."""
 
 
+class ScorerError(WorkbenchError):
+    """A scorer raised instead of judging (an LLM judge's endpoint failed, a bug in a Python check).
+
+    The cell becomes an error — retried like any cell when ``retryable`` — never a failed verdict or a bad case.
+    """
+
+    def __init__(self, message: str, *, scorer: str = "", retryable: bool = False):
+        self.scorer = scorer
+        self.retryable = retryable
+        super().__init__(message)
+
+
 class StoreError(WorkbenchError):
     """The run store refused an operation (unknown run, immutable version, ...)."""
+
+
+class NotFoundError(StoreError):
+    """The store has no run, result, served request or bad case with that id."""
+
+
+class ConflictError(StoreError):
+    """Somebody else changed the row since it was read; nothing was overwritten."""
 
 
 class ConfigError(WorkbenchError):

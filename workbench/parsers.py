@@ -41,6 +41,10 @@ class OutputParser:
     def parse(self, text: str) -> Any:
         return text.strip()
 
+    def answer_from_scores(self, best_word: str, label_scores: dict[str, float]) -> str:
+        """The output of log-probability label scoring: the best label's best word (what the model would say)."""
+        return best_word
+
     def describe(self) -> dict[str, Any]:
         return {"parser": self.kind}
 
@@ -129,6 +133,10 @@ class ChoiceParser(LabelParser):
         if self.score_by == "text":
             return {letter: (f" {row.get(letter, '')}".rstrip(),) for letter in self.labels}
         return {letter: (f" {letter}",) for letter in self.labels}
+
+    def answer_from_scores(self, best_word: str, label_scores: dict[str, float]) -> str:
+        """A choice's answer is its letter, whatever was scored (the letter or the option's text)."""
+        return max(label_scores, key=label_scores.__getitem__)
 
     def parse(self, text: str) -> str:
         for match in _LETTER.finditer(unicodedata.normalize("NFKC", text).upper()):

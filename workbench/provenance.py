@@ -72,8 +72,19 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def collect(models: Iterable[Any] = ()) -> dict[str, Any]:
+def origin() -> str:
+    """Where a run comes from, when it does not say: a nightly job, a notebook, or a Python script."""
+    if os.environ.get("WORKBENCH_NIGHTLY") or os.environ.get("PAPERMILL_INPUT_PATH"):
+        return "nightly"
+    if "ipykernel" in sys.modules:
+        return "notebook"
+    return "python"
+
+
+def collect(models: Iterable[Any] = (), *, origin: str | None = None) -> dict[str, Any]:
     """Provenance of a run about to start on ``models`` (anything with ``provenance()``)."""
+    import getpass
+
     root = project_root()
     data: dict[str, Any] = {
         "git": git_state(str(root)),
@@ -83,7 +94,16 @@ def collect(models: Iterable[Any] = ()) -> dict[str, Any]:
         "packages": package_versions(),
         "host": {"name": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "models": [m.provenance() for m in models],
+        "origin": origin,
+        "user": _user(getpass),
     }
     if "ipykernel" in sys.modules:
         data["jupyter"] = True
     return data
+
+
+def _user(getpass: Any) -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.identity import Column
-from workbench.store import ResultRecord, Store
+from workbench.store import ResultRecord, Store, open_store
 
 
 @dataclass
@@ -19,11 +19,12 @@ class RunResult:
     records: list[ResultRecord]
     store: Store
     stats: dict[str, int] = field(default_factory=dict)
+    workers: dict[str, int] = field(default_factory=dict)  # cells per Dask worker (cluster runs)
 
     @classmethod
     def load(cls, run_id: str, store: Store | str | None = None) -> RunResult:
         """A stored run (a unique prefix of its id is enough)."""
-        s = store if isinstance(store, Store) else Store(store)
+        s = open_store(store)
         run = s.run(run_id)
         return cls(run["id"], s.results(run["id"]), s)
 

@@ -20,37 +20,33 @@ _URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@:]+(?::[^/\s@]*)?@")
 MASK = "***"
 
 
-_name_is_secret: dict[bytes | str, bool] = {}
-_last: tuple[dict, list[str]] | None = None
+_name_is_secret: dict[str, bool] = {}
+_last: tuple[dict[str, str], list[str]] | None = None
 
 
 def secret_values() -> list[str]:
     """Current values of secret-looking environment variables, longest first.
 
     Fresh on every call (a key exported a moment ago must be masked too), yet cheap enough for every write: the
-    environment is compared with the snapshot of the last scan (one dict comparison, in C) and rescanned only
-    when it changed.
+    environment is copied and compared with the copy of the last scan, and rescanned only when it changed.
     """
     global _last
-    data = getattr(os.environ, "_data", None)
-    if _last is not None and data is not None and _last[0] == data:
+    environment = dict(os.environ)
+    if _last is not None and _last[0] == environment:
         return _last[1]
-    values = _scan()
-    if data is not None:
-        _last = (dict(data), values)
+    values = _scan(environment)
+    _last = (environment, values)
     return values
 
 
-def _scan() -> list[str]:
-    environ = getattr(os, "environb", os.environ)
+def _scan(environment: dict[str, str]) -> list[str]:
     values = set()
-    for key, value in environ.items():
+    for key, value in environment.items():
         secret = _name_is_secret.get(key)
         if secret is None:
-            name = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
-            secret = _name_is_secret[key] = bool(_SECRET_NAME.search(name))
+            secret = _name_is_secret[key] = bool(_SECRET_NAME.search(key))
         if secret and len(value) >= 8:
-            values.add(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+            values.add(value)
     return sorted(values, key=len, reverse=True)
 
 

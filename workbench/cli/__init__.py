@@ -19,6 +19,7 @@ from workbench.cli.ops import nightly_command, serve_command
 from workbench.cli.output import console, print_results, print_summary
 from workbench.cli.prompts import prompts_app
 from workbench.cli.runs import runs_app
+from workbench.cli.store import store_app
 from workbench.errors import WorkbenchError
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(runs_app, name="runs")
 app.add_typer(bad_app, name="badcases")
+app.add_typer(store_app, name="store")
 app.command("serve")(serve_command)
 app.command("nightly")(nightly_command)
 
@@ -100,7 +102,7 @@ def run_command(
         prompts,
         data,
         model or None,
-        store=str(store) if store else None,
+        store=store,
         params=params,
         repeats=repeats,
         concurrency=concurrency,
@@ -121,7 +123,7 @@ def run_command(
     stats = result.stats
     console().print(
         f"run {result.run_id}: {stats['cells']} cells — {stats['called']} model calls, {stats['cached']} from cache, "
-        f"{stats['resumed']} resumed, {stats['errors']} errors. Store: {result.store.path}"
+        f"{stats['resumed']} resumed, {stats['errors']} errors. Store: {result.store.url}"
     )
     if out:
         export_results(result.records, out)

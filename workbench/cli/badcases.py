@@ -14,10 +14,10 @@ bad_app = typer.Typer(help="The bad-case tracker.", no_args_is_help=True)
 
 
 # -- bad cases --------------------------------------------------------------------------
-def _tracker(store: Path | None) -> Any:
+def _tracker(store: str | None) -> Any:
     from workbench.badcases import BadCaseTracker
 
-    return BadCaseTracker(str(store) if store else None)
+    return BadCaseTracker(store)
 
 
 @bad_app.command("list")

@@ -9,14 +9,23 @@ import typer
 
 from workbench.errors import WorkbenchError
 
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="SQLite run store (default .workbench/workbench.db).")]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="The run store: a SQLite file path, sqlite:///PATH or postgresql://USER@HOST:PORT/DB "
+        "(default: $WORKBENCH_STORE, else .workbench/workbench.db).",
+    ),
+]
+FORMATS = ("table", "json")
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 LibraryOpt = Annotated[Path | None, typer.Option("--library", help="Prompt library folder (default ./prompt_library).")]
 
 
-def open_store(path: Path | None) -> Any:
-    from workbench.store import Store
+def open_store(location: str | None) -> Any:
+    from workbench.store import open_store as opener
 
-    return Store(path)
+    return opener(location)
 
 
 def library(path: Path | None) -> Any:
@@ -33,3 +42,8 @@ def run_id_of(store: Any, run_id: str) -> str:
             raise WorkbenchError("No runs yet in this store.")
         return latest
     return store.run(run_id)["id"]
+
+
+def check_format(value: str) -> None:
+    if value not in FORMATS:
+        raise WorkbenchError(f"--format {value!r}: use one of {', '.join(FORMATS)}.")

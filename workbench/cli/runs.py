@@ -8,11 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.common import StoreOpt, open_store, run_id_of
+from workbench.cli.common import FormatOpt, StoreOpt, open_store, run_id_of
 from workbench.cli.output import console, print_frame, print_json, print_results, print_summary
 
 runs_app = typer.Typer(help="Stored runs: list, show, compare, stability, trend, export.", no_args_is_help=True)
-FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
 @runs_app.command("list")
@@ -148,24 +147,34 @@ def _majority_text(column: dict[str, Any]) -> str:
 def runs_trend(
     prompt: Annotated[str, typer.Argument(help="A prompt name.")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model spec.")] = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", "-d", help="Only runs on this dataset (default: the prompt's own).")
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Save a plot: .png or .svg.")] = None,
     output_format: FormatOpt = "table",
     store: StoreOpt = None,
 ) -> None:
-    """The prompt's pass rate with its 95% CI per run and per version, over time."""
-    from workbench.trend import by_version, plot_trend, trend
+    """The prompt's pass rate per run and per version, on distinct rows, with 95% CIs; consecutive versions
+    compared on their shared rows (exact McNemar)."""
+    import pandas as pd
 
-    table = trend(open_store(store), prompt, model)
-    if table.empty:
-        typer.echo(f"No judged runs of {prompt!r} in this store.")
+    from workbench.trend import plot_trend, trend
+
+    report = trend(open_store(store), prompt, model, dataset)
+    if report.empty:
+        where = f" on {report.dataset}" if report.dataset else ""
+        typer.echo(f"No judged runs of {prompt!r}{where} in this store. Another dataset: --dataset FILE.")
         raise typer.Exit(1)
     if output_format == "json":
-        print_json({"runs": table.to_dict(orient="records"), "versions": by_version(table).to_dict(orient="records")})
+        print_json(report.to_dict())
     else:
-        print_frame(table, title=f"{prompt}: pass rate per run")
-        print_frame(by_version(table), title=f"{prompt}: pooled per version")
+        title = f"{prompt}" + (f" on {report.dataset}" if report.dataset else "")
+        print_frame(report.runs_frame(), title=f"{title}: pass rate per run (distinct rows)")
+        print_frame(report.versions_frame(), title=f"{title}: per version (each row counted once)")
+        if report.comparisons:
+            print_frame(pd.DataFrame(report.comparisons), title="Consecutive versions, paired on shared rows")
     if plot:
-        plot_trend(table, plot, title=f"{prompt} over time")
+        plot_trend(report, plot)
         console().print(f"plot saved to {plot}")
 
 

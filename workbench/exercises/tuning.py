@@ -37,7 +37,7 @@ def _check_fixed(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _min_flips(context: dict[str, Any]) -> int:
-    from workbench.compare import min_discordant
+    from workbench.stats import min_discordant
 
     return min_discordant()
 
@@ -53,7 +53,7 @@ def _min_flips(context: dict[str, Any]) -> int:
     ),
 )
 def _check_min_flips(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
-    from workbench.compare import mcnemar_exact
+    from workbench.stats import mcnemar_exact
 
     wanted, got = _min_flips(context), int(value)
     if got == wanted:

@@ -14,15 +14,18 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import ConfigError
-from workbench.models.base import (
+from workbench.models.adapters import adapter_for, register_adapter
+from workbench.models.base import Model, Stream
+from workbench.models.retry import Retrier, RetryPolicy
+from workbench.models.types import (
     Capabilities,
     ChatMessage,
+    ChunkSink,
     Generation,
     GenerationParams,
-    Model,
     PromptInput,
+    Request,
 )
-from workbench.models.retry import Retrier, RetryPolicy
 from workbench.registry import Registry
 
 ProviderFactory = Callable[..., Model]
@@ -35,8 +38,6 @@ PROVIDERS: Registry[ProviderFactory] = Registry(
 PROVIDERS.register("local", "workbench.models.local:LocalModel")
 PROVIDERS.register("openai", "workbench.models.openai_compat:OpenAICompatibleModel")
 PROVIDERS.register("hf", "workbench.models.hf:HFModel")  # the [finetune] extra: transformers (+ a LoRA adapter)
-PROVIDERS.register("mock", "workbench.models.testing:MockModel")
-PROVIDERS.register("echo", "workbench.models.testing:EchoModel")
 
 _instances: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}
 _lock = threading.Lock()
@@ -56,12 +57,12 @@ def get_model(spec: str | Model | Any = "local", **kwargs: Any) -> Model:
     if isinstance(spec, Model):
         return spec
     if not isinstance(spec, str):
-        if hasattr(spec, "invoke"):  # a LangChain chat model, LLM or any Runnable
-            from workbench.models.langchain import from_langchain
-
-            return from_langchain(spec, **kwargs)
+        adapter = adapter_for(spec)
+        if adapter is not None:
+            return adapter.factory(spec, **kwargs)
         raise ConfigError(
-            f"Cannot use {spec!r} as a model: pass a spec string, a Model, or a LangChain model or Runnable."
+            f"Cannot use {type(spec).__name__} {spec!r:.60} as a model: pass a spec string (local, "
+            "openai:MODEL@URL), a Model, or a LangChain chat model or Runnable."
         )
     spec = spec.strip()
     factory = PROVIDERS.get(spec.split(":", 1)[0])
@@ -70,7 +71,7 @@ def get_model(spec: str | Model | Any = "local", **kwargs: Any) -> Model:
         model = _instances.get(key)
         if model is None:
             model = factory(spec, **kwargs)
-            if getattr(model, "shareable", True):
+            if model.shareable:
                 _instances[key] = model
     return model
 
@@ -79,13 +80,17 @@ __all__ = [
     "PROVIDERS",
     "Capabilities",
     "ChatMessage",
+    "ChunkSink",
     "Generation",
     "GenerationParams",
     "Model",
     "PromptInput",
+    "Request",
     "Retrier",
     "RetryPolicy",
+    "Stream",
     "get_model",
     "providers",
+    "register_adapter",
     "register_provider",
 ]

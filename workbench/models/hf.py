@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError
-from workbench.models.base import Capabilities, Generation, GenerationParams, Model, PromptInput, elapsed_ms
+from workbench.models.base import Model, elapsed_ms
+from workbench.models.types import Capabilities, ChunkSink, Generation, Request
 from workbench.registry import missing_extra
 
 
@@ -63,9 +65,16 @@ def base_model_dir() -> Path:
     return target
 
 
-@functools.lru_cache(maxsize=4)
 def load_hf_model(path: str) -> tuple[Any, Any]:
-    """A base checkpoint or a LoRA adapter folder (adapter_config.json) on top of the cached base."""
+    """A base checkpoint or a LoRA adapter folder (adapter_config.json) on top of the cached base. Loaded once per
+    version of the folder's files: an adapter retrained in place is loaded again."""
+    from workbench.models.weights import folder_sha256
+
+    return _load_hf_model(path, folder_sha256(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_hf_model(path: str, digest: str) -> tuple[Any, Any]:
     require_finetune_extra()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -89,7 +98,7 @@ class HFModel(Model):
     """``hf:base`` (the bundled model via transformers) or ``hf:PATH`` (a LoRA adapter or merged checkpoint)."""
 
     provider = "hf"
-    capabilities = Capabilities(price=(0.0, 0.0))
+    capabilities = Capabilities(in_process=True, price=(0.0, 0.0))
     max_concurrency = 1
 
     def __init__(self, spec: str):
@@ -99,9 +108,18 @@ class HFModel(Model):
         if target != "base" and not self.path.is_dir():
             raise ConfigError(f"{spec}: no folder at {self.path}. Give a LoRA adapter or checkpoint folder.")
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
+    def identity(self) -> dict[str, Any]:
+        from workbench.models.weights import folder_sha256
+
+        identity = {"provider": "hf", "weights_sha256": folder_sha256(self.path)}
+        if (self.path / "adapter_config.json").exists():
+            identity["base_sha256"] = folder_sha256(base_model_dir())
+        return identity
+
+    def _call(self, request: Request, sink: ChunkSink | None) -> Generation:
         import torch
 
+        prompt, params = request.prompt, request.params
         if not isinstance(prompt, str):
             from workbench.models.local import format_gemma_chat
 
@@ -109,7 +127,9 @@ class HFModel(Model):
         model, tokenizer = load_hf_model(str(self.path))
         start = time.perf_counter()
         inputs = tokenizer(prompt, return_tensors="pt")
-        with torch.no_grad():
+        with _LOCK, torch.no_grad():
+            if params.temperature > 0:
+                torch.manual_seed(params.seed if params.seed is not None else 0)  # seeded samples reproduce
             out = model.generate(
                 **inputs,
                 max_new_tokens=params.max_tokens,
@@ -130,3 +150,6 @@ class HFModel(Model):
             completion_tokens=int(len(new_tokens)),
             latency_ms=elapsed_ms(start),
         )
+
+
+_LOCK = threading.Lock()  # one generation at a time per process (torch's global seed, the shared weights)

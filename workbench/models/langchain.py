@@ -15,17 +15,19 @@ LangChain is imported only here, when such an object is used.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from workbench.errors import ConfigError, ModelError
-from workbench.models.base import (
+from workbench.models.base import Model, elapsed_ms
+from workbench.models.types import (
     Capabilities,
+    ChunkSink,
     Generation,
     GenerationParams,
-    Model,
     PromptInput,
-    elapsed_ms,
+    Request,
+    StreamClosed,
     messages_from,
 )
 
@@ -121,6 +123,10 @@ class LangChainModel(Model):
     def _kwargs(self, params: GenerationParams) -> dict[str, Any]:
         return {"stop": list(params.stop)} if params.stop else {}
 
+    def identity(self) -> dict[str, Any]:
+        cls = type(self.lc_model)
+        return {"provider": "langchain", "class": f"{cls.__module__}.{cls.__qualname__}", "model": self.spec}
+
     def _generation(self, result: Any, start: float) -> Generation:
         usage = getattr(result, "usage_metadata", None) or {}
         return Generation(
@@ -132,34 +138,22 @@ class LangChainModel(Model):
             raw={"response_metadata": getattr(result, "response_metadata", {})},
         )
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
-        model = self._model_for(params)
+    async def _acall(self, request: Request, sink: ChunkSink | None) -> Generation:
+        model = self._model_for(request.params)
+        messages, kwargs = _to_langchain_messages(request.prompt), self._kwargs(request.params)
         start = time.perf_counter()
         try:
-            result = model.invoke(_to_langchain_messages(prompt), **self._kwargs(params))
-        except ModelError:
+            if sink is None:
+                return self._generation(await model.ainvoke(messages, **kwargs), start)
+            merged = None
+            async for chunk in model.astream(messages, **kwargs):
+                merged = chunk if merged is None else merged + chunk
+                sink(_text_of(chunk))
+            return self._generation(merged if merged is not None else "", start)
+        except (ModelError, StreamClosed):
             raise
         except Exception as exc:
             raise ModelError(f"LangChain model failed: {type(exc).__name__}: {exc}", spec=self.spec) from exc
-        return self._generation(result, start)
-
-    async def _agenerate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
-        model = self._model_for(params)
-        start = time.perf_counter()
-        try:
-            result = await model.ainvoke(_to_langchain_messages(prompt), **self._kwargs(params))
-        except ModelError:
-            raise
-        except Exception as exc:
-            raise ModelError(f"LangChain model failed: {type(exc).__name__}: {exc}", spec=self.spec) from exc
-        return self._generation(result, start)
-
-    def _stream(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Iterator[str]:
-        model = self._model_for(params)
-        for chunk in model.stream(_to_langchain_messages(prompt), **self._kwargs(params)):
-            text = _text_of(chunk)
-            if text:
-                yield text
 
 
 def _document_record(document: Any, rank: int) -> dict[str, Any]:
@@ -217,22 +211,15 @@ class LangChainRunnable(Model):
             retrieved=tuple(_document_record(d, i) for i, d in enumerate(documents)),
         )
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
-        config, documents = self._config()
-        start = time.perf_counter()
-        try:
-            result = self.runnable.invoke(self._input(hints.get("inputs") or {}), config=config)
-        except (ModelError, ConfigError):
-            raise
-        except Exception as exc:
-            raise ModelError(f"The chain failed: {type(exc).__name__}: {exc}", spec=self.spec) from exc
-        return self._finish(result, documents, start)
+    def identity(self) -> dict[str, Any]:
+        cls = type(self.runnable)
+        return {"provider": "langchain-runnable", "class": f"{cls.__module__}.{cls.__qualname__}", "spec": self.spec}
 
-    async def _agenerate(self, prompt: PromptInput, params: GenerationParams, **hints: Any) -> Generation:
+    async def _acall(self, request: Request, sink: ChunkSink | None) -> Generation:
         config, documents = self._config()
         start = time.perf_counter()
         try:
-            result = await self.runnable.ainvoke(self._input(hints.get("inputs") or {}), config=config)
+            result = await self.runnable.ainvoke(self._input(dict(request.inputs or {})), config=config)
         except (ModelError, ConfigError):
             raise
         except Exception as exc:

@@ -26,12 +26,11 @@ import functools
 import hashlib
 import json
 import os
-import queue
 import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,44 +110,39 @@ class LlamaEngine:
         return response.json()
 
     # -- calls ------------------------------------------------------------------------------
-    def complete(self, body: dict[str, Any]) -> dict[str, Any]:
-        """One completion (OpenAI ``/v1/completions`` body and answer); errors become :class:`ModelError`."""
-        response = self._server.handle_completions(body)
-        _raise_for_error(response, self.n_ctx)
-        return response
+    def complete(self, body: dict[str, Any], on_piece: Callable[[str], Any] | None = None) -> dict[str, Any]:
+        """One completion (OpenAI ``/v1/completions`` body and answer); errors become :class:`ModelError`.
 
-    def stream(self, body: dict[str, Any]) -> Iterator[str]:
-        """Yield text chunks. Closing the iterator early stops generation (the request is cancelled)."""
-        chunks: queue.Queue[tuple[str, Any]] = queue.Queue()
-        stop = threading.Event()
+        With ``on_piece``, the text is streamed to it piece by piece; if it raises, generation stops (the request
+        is dropped) and the error is re-raised here. The answer is assembled as a non-streamed one would be
+        (text, finish reason, usage, timings), so callers handle one shape.
+        """
+        if on_piece is None:
+            response = self._server.handle_completions(body)
+            _raise_for_error(response, self.n_ctx)
+            return response
+        pieces: list[str] = []
+        last: dict[str, Any] = {}
+        stopped: list[BaseException] = []
 
         def on_chunk(chunk: dict[str, Any]) -> bool:
-            chunks.put(("chunk", chunk))
-            return stop.is_set()  # True tells llama.cpp to stop and drop the request
+            _raise_for_error(chunk, self.n_ctx)
+            last.update(chunk)
+            text = chunk["choices"][0].get("text") or ""
+            if text and not stopped:
+                pieces.append(text)
+                try:
+                    on_piece(text)
+                except BaseException as exc:  # the reader is gone: tell llama.cpp to stop
+                    stopped.append(exc)
+            return bool(stopped)
 
-        def produce() -> None:
-            try:
-                self._server.handle_completions({**body, "stream": True}, on_chunk)
-                chunks.put(("end", None))
-            except BaseException as exc:  # handed to the consumer
-                chunks.put(("error", exc))
-
-        worker = threading.Thread(target=produce, name="workbench-llama-stream", daemon=True)
-        worker.start()
-        try:
-            while True:
-                kind, value = chunks.get()
-                if kind == "end":
-                    return
-                if kind == "error":
-                    raise value
-                _raise_for_error(value, self.n_ctx)
-                text = value["choices"][0].get("text") or ""
-                if text:
-                    yield text
-        finally:
-            stop.set()
-            worker.join(timeout=30)
+        self._server.handle_completions({**body, "stream": True}, on_chunk)
+        if stopped:
+            raise stopped[0]
+        choice = dict((last.get("choices") or [{}])[0])
+        choice["text"] = "".join(pieces)
+        return {"choices": [choice], "usage": last.get("usage"), "timings": last.get("timings")}
 
     def tokenize(self, text: str, *, add_special: bool) -> list[int]:
         """Token ids, from the server's own tokenizer (through the private socket)."""
@@ -173,7 +167,9 @@ class LlamaEngine:
             self._saved_states.add(name)
         self._post("/slots/0?action=restore", {"filename": name})
 
-    def complete_after_prefix(self, prefix: str, suffix: list[Any] | str, body: dict[str, Any]) -> dict[str, Any]:
+    def complete_after_prefix(
+        self, prefix: str, suffix: list[Any] | str, body: dict[str, Any], on_piece: Callable[[str], Any] | None = None
+    ) -> dict[str, Any]:
         """Complete ``prefix + suffix`` from the fixed state "prefix evaluated alone" (see the module docstring).
 
         ``suffix`` is text or a list of text pieces and token ids (llama.cpp tokenizes text pieces on their
@@ -182,7 +178,7 @@ class LlamaEngine:
         tokens = self.prefix_tokens(prefix)
         self.reset_to_prefix(tokens)
         pieces = [suffix] if isinstance(suffix, str) else list(suffix)
-        return self.complete({**body, "prompt": [*tokens, *pieces], "cache_prompt": True})
+        return self.complete({**body, "prompt": [*tokens, *pieces], "cache_prompt": True}, on_piece)
 
 
 def _raise_for_error(response: Any, n_ctx: int) -> None:

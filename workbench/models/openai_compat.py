@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,13 +30,15 @@ from workbench.errors import (
     RateLimitError,
     RetryableModelError,
 )
-from workbench.models.base import (
+from workbench.models.base import Model, elapsed_ms
+from workbench.models.types import (
     Capabilities,
+    ChunkSink,
     Generation,
     GenerationParams,
-    Model,
     PromptInput,
-    elapsed_ms,
+    Request,
+    StreamClosed,
     messages_from,
 )
 
@@ -121,7 +122,6 @@ class OpenAICompatibleModel(Model):
         self.timeout = timeout
         self.mode = mode  # "auto": text prompts use /completions, chat prompts /chat/completions
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY")
-        self._sync_client: Any = None
         self._async_clients: dict[int, Any] = {}
         self._reached = False  # the endpoint has answered (or passed preflight): dropped connections are transient
 
@@ -129,8 +129,8 @@ class OpenAICompatibleModel(Model):
     def capabilities(self) -> Capabilities:  # type: ignore[override]
         return Capabilities(streaming=True, price=PRICES.get(self.model_name))
 
-    def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "model": self.model_name, "base_url": self.display_url}
+    def identity(self) -> dict[str, Any]:
+        return {"provider": "openai", "base_url": self.display_url, "model": self.model_name}
 
     @property
     def is_local_endpoint(self) -> bool:
@@ -158,14 +158,6 @@ class OpenAICompatibleModel(Model):
             "max_retries": 0,
             "timeout": self.timeout,
         }
-
-    @property
-    def client(self) -> Any:
-        if self._sync_client is None:
-            import openai
-
-            self._sync_client = openai.OpenAI(**self._client_kwargs())
-        return self._sync_client
 
     def _async_client(self) -> Any:
         import openai
@@ -281,42 +273,47 @@ class OpenAICompatibleModel(Model):
             return RetryableModelError(f"Malformed response from {url}: {exc}", spec=self.spec)
         return ModelError(f"Call to {url} failed: {type(exc).__name__}: {exc}", spec=self.spec)
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
-        kind, args = self._request(prompt, params)
-        start = time.perf_counter()
-        try:
-            client = self.client
-            api = client.chat.completions if kind == "chat" else client.completions
-            response = api.create(**args)
-        except Exception as exc:
-            raise self._translate(exc) from exc
-        return self._to_generation(kind, response, start)
-
-    async def _agenerate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
-        kind, args = self._request(prompt, params)
+    async def _acall(self, request: Request, sink: ChunkSink | None) -> Generation:
+        kind, args = self._request(request.prompt, request.params)
         start = time.perf_counter()
         try:
             client = self._async_client()
             api = client.chat.completions if kind == "chat" else client.completions
-            response = await api.create(**args)
+            if sink is None:
+                return self._to_generation(kind, await api.create(**args), start)
+            stream = await api.create(**args, stream=True, stream_options={"include_usage": True})
+            return await self._collect(kind, stream, sink, start)
+        except StreamClosed:
+            raise
         except Exception as exc:
             raise self._translate(exc) from exc
-        return self._to_generation(kind, response, start)
 
-    def _stream(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Iterator[str]:
-        kind, args = self._request(prompt, params)
+    async def _collect(self, kind: str, stream: Any, sink: ChunkSink, start: float) -> Generation:
+        """Send each piece of a streamed answer to ``sink``; the whole answer with its usage at the end."""
+        self._reached = True
+        pieces: list[str] = []
+        finish, usage = None, None
         try:
-            client = self.client
-            api = client.chat.completions if kind == "chat" else client.completions
-            for chunk in api.create(**args, stream=True):
+            async for chunk in stream:
+                usage = getattr(chunk, "usage", None) or usage
                 if not chunk.choices:
                     continue
                 choice = chunk.choices[0]
+                finish = getattr(choice, "finish_reason", None) or finish
                 text = (choice.delta.content if kind == "chat" else choice.text) or ""
                 if text:
-                    yield text
-        except Exception as exc:
-            raise self._translate(exc) from exc
+                    pieces.append(text)
+                    sink(text)
+        finally:
+            await stream.close()
+        return Generation(
+            text="".join(pieces),
+            model=self.spec,
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            latency_ms=elapsed_ms(start),
+            finish_reason=finish,
+        )
 
     def _unreachable(self) -> EndpointUnreachableError:
         return EndpointUnreachableError(
@@ -365,9 +362,27 @@ class OpenAICompatibleModel(Model):
                 spec=self.spec,
             )
 
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embeddings of ``texts`` from the endpoint's ``/embeddings`` (in input order)."""
+        from workbench.models import bridge
+
+        async def call() -> list[list[float]]:
+            try:
+                response = await self._async_client().embeddings.create(model=self.model_name, input=texts)
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+
+        return bridge.run(call())
+
     def list_models(self) -> list[str]:
         """Names the endpoint serves (GET /models)."""
-        try:
-            return [m.id for m in self.client.models.list()]
-        except Exception as exc:
-            raise self._translate(exc) from exc
+        from workbench.models import bridge
+
+        async def names() -> list[str]:
+            try:
+                return [m.id async for m in self._async_client().models.list()]
+            except Exception as exc:
+                raise self._translate(exc) from exc
+
+        return bridge.run(names())

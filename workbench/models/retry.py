@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, RetryError, Retrying, retry_if_exception_type
+from tenacity import AsyncRetrying, RetryCallState, RetryError, retry_if_exception_type
 
 from workbench.errors import ModelError, ModelTimeoutError, RateLimitError, RetryableModelError
 
@@ -101,17 +101,6 @@ class Retrier:
             return other_failures > self.policy.retries
 
         return {"retry": retry_if_exception_type(RetryableModelError), "stop": stop, "wait": wait, "reraise": False}
-
-    def call(self, fn: Callable[[], T]) -> tuple[T, int]:
-        """``(fn's result, attempts)``; the last error (with how many attempts) when retries run out."""
-        try:
-            for attempt in Retrying(**self._controls()):
-                with attempt:
-                    result = fn()
-        except RetryError as exc:
-            raise exhausted(exc) from exc.last_attempt.exception()
-        self.budget.succeeded()
-        return result, attempt.retry_state.attempt_number
 
     async def _attempt(self, fn: Callable[[], Awaitable[T]]) -> T:
         async with self.gate if self.gate is not None else contextlib.nullcontext():

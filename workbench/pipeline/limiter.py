@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from typing import Any
 
 from workbench.errors import RetryableModelError
@@ -36,7 +37,7 @@ class AdaptiveLimiter:
         self.in_flight = 0
         self.pushbacks = 0
         self._last_decrease = 0.0
-        self._condition: asyncio.Condition | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self.cancel_event = cancel_event  # a threading.Event: Stop / kernel interrupt, checked once a slot is free
         self._rate = None
         if rate_limit:
@@ -48,25 +49,35 @@ class AdaptiveLimiter:
     def current(self) -> int:
         return max(self.minimum, int(self.limit))
 
-    def _cond(self) -> asyncio.Condition:
-        if self._condition is None:
-            self._condition = asyncio.Condition()
-        return self._condition
-
     async def __aenter__(self) -> AdaptiveLimiter:
-        cond = self._cond()
-        if self.in_flight < self.current and not cond._waiters and not self._cancelled():  # type: ignore[attr-defined]
+        if self.in_flight < self.current and not self._waiters and not self._cancelled():
             self.in_flight += 1  # a free slot and nobody queued: take it (one thread, no await: atomic)
         else:
-            async with cond:
-                await cond.wait_for(lambda: self.in_flight < self.current)
-                if self._cancelled():
-                    cond.notify(1)  # pass the wake-up on: the next waiter sees the cancel too
-                    raise asyncio.CancelledError
-                self.in_flight += 1
+            await self._queue_for_slot()
         if self._rate is not None:
             await self._rate.acquire()
         return self
+
+    async def _queue_for_slot(self) -> None:
+        """Wait in line (first come, first served) until a slot is free; a cancel while waiting passes it on."""
+        loop = asyncio.get_running_loop()
+        while True:
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                else:
+                    self._wake()  # we were woken and leave: the slot goes to the next in line
+                raise
+            if self._cancelled():
+                self._wake()  # the next waiter sees the cancel too
+                raise asyncio.CancelledError
+            if self.in_flight < self.current:
+                self.in_flight += 1
+                return
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc is None:
@@ -74,10 +85,16 @@ class AdaptiveLimiter:
         elif isinstance(exc, RetryableModelError):
             self.pushback()
         self.in_flight -= 1
-        cond = self._cond()
-        if cond._waiters:  # type: ignore[attr-defined]
-            async with cond:
-                cond.notify(max(1, self.current - self.in_flight))  # wake as many waiters as there are free slots
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake as many waiters as there are free slots (or one, to pass a cancel on)."""
+        free = max(1, self.current - self.in_flight) if self._cancelled() else self.current - self.in_flight
+        while free > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
 
     def _cancelled(self) -> bool:
         return self.cancel_event is not None and self.cancel_event.is_set()

@@ -16,11 +16,13 @@ from functools import cached_property
 from typing import Any
 
 from workbench.datasets import Dataset, load_dataset, public_fields
-from workbench.errors import ConfigError, TemplateError, WorkbenchError
+from workbench.errors import TemplateError, WorkbenchError
 from workbench.identity import CellKey, Column
 from workbench.models import GenerationParams, Model, get_model
-from workbench.models.base import PromptInput
+from workbench.models.adapters import adapter_for
+from workbench.models.types import PromptInput, Request
 from workbench.parsers import ChoiceParser, LabelParser
+from workbench.pipeline.options import RunOptions
 from workbench.prompts import PromptTemplate, load_prompt
 from workbench.scoring import Scorer, make_scorer
 
@@ -52,6 +54,7 @@ class Cell:
     params: GenerationParams
     retrieved: tuple[dict[str, Any], ...] = ()  # chunk ids/sources/distances, stored with the result
     retrieved_values: dict[str, str] = field(default_factory=dict, compare=False)  # e.g. the `context` text
+    model_identity: dict[str, Any] = field(default_factory=dict, compare=False)  # the weights / endpoint
 
     @property
     def column(self) -> Column:
@@ -95,13 +98,31 @@ class Cell:
         return dict(parser.labels) if isinstance(parser, LabelParser) else {}
 
     @property
+    def cacheable(self) -> bool:
+        """Whether this cell's answer may come from (and go to) the cache. A sampled cell's key holds its repeat
+        (and seed), so a re-run of a sampled run gets the same samples; ``--no-cache`` draws new ones."""
+        return self.model.capabilities.cacheable
+
+    def request(self) -> Request:
+        """The model call this cell makes: generation, or label scoring by log-probability."""
+        labels = self.labels if self.uses_logprob_labels else None
+        return Request(
+            self.prompt,
+            self.params,
+            prefix=self.prefix,
+            inputs=self.inputs,
+            json_schema=self.json_schema,
+            labels=labels,
+        )
+
+    @property
     def scorer_inputs(self) -> dict[str, Any]:
         return {**self.inputs, **self.retrieved_values}
 
     @cached_property
     def cache_key(self) -> str:
         payload: dict[str, Any] = {
-            "model": self.model.spec,
+            "model": self.model_identity or self.model.identity(),
             "params": self.params.model_dump(mode="json"),
             "prompt": _prompt_payload(self.prompt),
             "mode": self.model.evaluation_mode(self.prefix),
@@ -137,7 +158,7 @@ def as_list(value: Any) -> list[Any]:
     """One prompt/model, or an iterable of them, as a list (a string or a model object is one)."""
     if value is None:
         return []
-    if isinstance(value, str | PromptTemplate | Model) or hasattr(value, "invoke"):  # a LangChain object is one
+    if isinstance(value, str | PromptTemplate | Model) or adapter_for(value) is not None:  # a LangChain object
         return [value]
     if not isinstance(value, Iterable):
         return [value]
@@ -149,62 +170,77 @@ def resolve_models(models: Any, default: str | None, options: Mapping[str, Any] 
     return [get_model(m, **dict(options or {})) if isinstance(m, str) else get_model(m) for m in specs]
 
 
-def plan_run(
-    prompts: Any,
-    dataset: Any,
-    models: Any = None,
-    *,
-    params: Mapping[str, Any] | None = None,
-    repeats: int = 1,
-    scorers: Sequence[Any] | None = None,
-    limit: int | None = None,
-    model_options: Mapping[str, Any] | None = None,
-) -> RunPlan:
+def plan_run(prompts: Any, dataset: Any, models: Any = None, options: RunOptions | None = None) -> RunPlan:
     """Validate inputs and render every cell. Raises before any model call on any bad input."""
+    options = options or RunOptions()
     templates = list({t.ref: t for t in (load_prompt(p) for p in as_list(prompts))}.values())  # each version once
     if not templates:
         raise WorkbenchError("No prompt given. Pass a library name (e.g. 'sentiment_cloze_en') or a path.")
-    if repeats < 1:
-        raise ConfigError("repeats must be at least 1.")
-    data = load_dataset(dataset)
-    if limit:
-        data = data.head(limit)
-    resolved = list({m.spec: m for m in resolve_models(models, templates[0].model.spec, model_options)}.values())
+    options.check()
+    data = load_dataset(dataset).with_id_column(options.id_column)
+    if options.limit:
+        data = data.head(options.limit)
+    data.check_unique_ids()
+    resolved = list(
+        {m.spec: m for m in resolve_models(models, templates[0].model.spec, options.model_options)}.values()
+    )
+    scorer_map = _scorers(templates, data, options.scorers)
+    identities = {m.spec: m.identity() for m in resolved}
+    rows = [public_fields(row) for row in data.rows]
+    cells: list[Cell] = []
+    for template in templates:
+        run_params = GenerationParams().merged(**template.model.parameters).merged(**dict(options.params or {}))
+        rendered = _render_rows(template, rows, data)
+        for model in resolved:
+            cells += _cells(template, model, identities[model.spec], rendered, data, run_params, options.repeats)
+    config = {
+        "prompts": [{"ref": t.ref, "hash": t.content_hash} for t in templates],
+        "models": [m.spec for m in resolved],
+        "identities": [identities[m.spec] for m in resolved],
+        "dataset": data.content_hash,
+        "id_column": data.id_column,
+        "params": dict(options.params or {}),
+        "repeats": options.repeats,
+        "scorers": [repr(s) for s in (options.scorers or [])],
+    }
+    return RunPlan(templates, resolved, data, cells, scorer_map, config)
+
+
+def _scorers(templates: list[PromptTemplate], data: Dataset, extra: Sequence[Any] | None) -> dict[str, list[Scorer]]:
+    """Each template's scorers (its assertions, then the run's), with the columns they read checked."""
     for template in templates:
         data.check_columns(
             template.required_variables, template_name=f"prompt {template.ref} ({template.path or 'in memory'})"
         )
-    extra_scorers = [make_scorer(s) for s in (scorers or [])]
+    extra_scorers = [make_scorer(s) for s in (extra or [])]
     scorer_map = {t.ref: [make_scorer(a) for a in t.assertions] + extra_scorers for t in templates}
     for template in templates:
         for scorer in scorer_map[template.ref]:
             data.check_columns(
                 scorer.required_columns(), template_name=f"the {scorer.name!r} assertion of {template.ref}"
             )
-    rows = [public_fields(row) for row in data.rows]
-    cells: list[Cell] = []
-    for template in templates:
-        run_params = GenerationParams().merged(**template.model.parameters).merged(**dict(params or {}))
-        rendered = _render_rows(template, rows, data)
-        for model in resolved:
-            for i, (inputs, prompt, trace, values) in enumerate(rendered):
-                row_id = data.row_id(i)
-                for repeat in range(repeats):
-                    cell_params = run_params
-                    if run_params.temperature > 0 and model.capabilities.seeded_sampling:
-                        cell_params = run_params.merged(seed=sample_seed(run_params.seed, row_id, repeat))
-                    cells.append(
-                        Cell(template, model, i, row_id, repeat, inputs, prompt, cell_params, tuple(trace), values)
-                    )
-    config = {
-        "prompts": [{"ref": t.ref, "hash": t.content_hash} for t in templates],
-        "models": [m.spec for m in resolved],
-        "dataset": data.content_hash,
-        "params": dict(params or {}),
-        "repeats": repeats,
-        "scorers": [repr(s) for s in (scorers or [])],
-    }
-    return RunPlan(templates, resolved, data, cells, scorer_map, config)
+    return scorer_map
+
+
+def _cells(
+    template: PromptTemplate,
+    model: Model,
+    identity: dict[str, Any],
+    rendered: list[tuple[dict[str, Any], PromptInput, list[dict[str, Any]], dict[str, str]]],
+    data: Dataset,
+    run_params: GenerationParams,
+    repeats: int,
+) -> list[Cell]:
+    cells = []
+    for i, (inputs, prompt, trace, values) in enumerate(rendered):
+        row_id = data.row_id(i)
+        for repeat in range(repeats):
+            params = run_params
+            if run_params.temperature > 0 and model.capabilities.seeded_sampling:
+                params = run_params.merged(seed=sample_seed(run_params.seed, row_id, repeat))
+            cell = Cell(template, model, i, row_id, repeat, inputs, prompt, params, tuple(trace), values, identity)
+            cells.append(cell)
+    return cells
 
 
 def _render_rows(
@@ -242,4 +278,5 @@ def plan_request(
     inputs = dict(variables)
     retrieved = _retrieve(template, [inputs])[0]
     prompt = template.render({**inputs, **retrieved[0]})
-    return Cell(template, model, 0, row_id, 0, inputs, prompt, params, tuple(retrieved[1]), retrieved[0])
+    trace, values = tuple(retrieved[1]), retrieved[0]
+    return Cell(template, model, 0, row_id, 0, inputs, prompt, params, trace, values, model.identity())

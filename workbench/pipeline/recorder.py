@@ -1,31 +1,40 @@
-"""The recorder: the library's one way of writing runs — create or resume, answer from the cache, write each
-result the moment it is known, finish. The runner, the server and the bad-case recheck all log through it
-(as llm's ``Response.log_to_db``), so notebooks, the CLI, the UI and the API leave the same trail.
+"""The recorder: the library's one way of writing runs — create, resume or follow a run (under a lease), answer
+from the cache, write each result the moment it is known, finish. The runner, the server and the bad-case recheck
+all log through it (as llm's ``Response.log_to_db``), so notebooks, the CLI, the UI and the API leave the same
+trail in the store.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.models import Generation, Model
-from workbench.models.base import prompt_as_text
+from workbench.models.types import prompt_as_text
+from workbench.pipeline.lease import Lease
 from workbench.pipeline.plan import Cell, RunPlan
 from workbench.pipeline.stages import Verdict
 from workbench.prompts import PromptTemplate
-from workbench.secrets import redact
-from workbench.store import ResultRecord, Store, now
+from workbench.secrets import redact, secret_values
+from workbench.store import CacheEntry, ResultRecord, Store, now, open_store
+from workbench.store.runs import FINISHED, lease_is_free, new_lease_owner
+
+FOLLOW_POLL_SECONDS = 1.0
 
 
 @dataclass
 class RunSession:
-    """A run being recorded: its id, whether it resumed, and the cells already finished before."""
+    """A run being recorded: its id, whether it resumed, the cells finished before, and the lease held on it.
+    ``followed``: another process executed the run and this one only waited for it."""
 
     run_id: str
     resumed: bool = False
     done: dict[str, ResultRecord] = field(default_factory=dict)
+    lease: Lease | None = None
+    followed: bool = False
 
     def finished(self, cell: Cell, secrets: list[str] | None = None) -> ResultRecord | None:
         """The stored result of a cell finished before (stored keys are redacted: compare redacted)."""
@@ -56,29 +65,49 @@ def _cacheable(generation: Generation) -> dict[str, Any]:
     }
 
 
+def _from_cache(hit: dict[str, Any]) -> Generation:
+    hit = dict(hit)
+    retrieved = tuple(hit.pop("retrieved", None) or ())
+    return Generation(**hit, retrieved=retrieved)
+
+
 class Recorder:
     """Writes runs and results to a :class:`Store`."""
 
     def __init__(self, store: Store | str | None = None):
-        self.store = store if isinstance(store, Store) else Store(store)
+        self.store = open_store(store)
 
     def record_versions(self, templates: Iterable[PromptTemplate]) -> None:
         for template in templates:
+            where = str(template.path or template.name)
             self.store.record_prompt_version(
-                template.name,
-                template.version,
-                template.content_hash,
-                template.to_text(),
-                where=str(template.path or template.name),
+                template.name, template.version, template.content_hash, template.to_text(), where=where
             )
 
-    def begin(self, plan: RunPlan, *, name: str | None = None, provenance: dict[str, Any] | None = None) -> RunSession:
-        """Resume the unfinished run with the same configuration, or create a new one."""
+    # -- starting ----------------------------------------------------------------------------------
+    def begin(
+        self,
+        plan: RunPlan,
+        *,
+        name: str | None = None,
+        provenance: dict[str, Any] | None = None,
+        origin: str | None = None,
+        wait: bool = False,
+        on_wait: Callable[[str, int], None] | None = None,
+    ) -> RunSession:
+        """Resume the unfinished run with this configuration that nobody is executing, follow a live one
+        (``wait``), or create a new run. Every session that executes cells holds the run's lease."""
         self.record_versions(plan.templates)
-        run_id = self.store.resumable_run(plan.config_hash)
-        if run_id is not None:
-            self.store.set_run_status(run_id, "running")
-            return RunSession(run_id, True, self.store.completed_cells(run_id))
+        owner = new_lease_owner()
+        live = []
+        for row in self.store.resumable_runs(plan.config_hash):
+            if not lease_is_free(row, me=owner):
+                live.append(row["id"])
+            elif self.store.take_lease(row["id"], owner, row):
+                lease = Lease(self.store, row["id"], owner).start()
+                return RunSession(row["id"], True, self.store.completed_cells(row["id"]), lease)
+        if wait and live:
+            return self.follow(live[0], owner, on_wait)
         run_id = self.store.create_run(
             config=plan.config,
             config_hash=plan.config_hash,
@@ -89,8 +118,24 @@ class Recorder:
             n_cells=len(plan.cells),
             name=name,
             provenance=provenance,
+            origin=origin,
+            lease_owner=owner,
         )
-        return RunSession(run_id)
+        return RunSession(run_id, lease=Lease(self.store, run_id, owner).start())
+
+    def follow(self, run_id: str, owner: str, on_wait: Callable[[str, int], None] | None = None) -> RunSession:
+        """Wait for the process executing ``run_id``; take the run over if that process dies meanwhile."""
+        while True:
+            state = self.store.run_lease(run_id)
+            if state["status"] in FINISHED:
+                return RunSession(run_id, followed=True, done=self.store.completed_cells(run_id))
+            if lease_is_free(state, me=owner) and self.store.take_lease(run_id, owner, state):
+                return RunSession(
+                    run_id, True, self.store.completed_cells(run_id), Lease(self.store, run_id, owner).start()
+                )
+            if on_wait is not None:
+                on_wait(run_id, self.store.result_count(run_id))
+            time.sleep(FOLLOW_POLL_SECONDS)
 
     def begin_serving(self, templates: list[PromptTemplate], model: Model, *, provenance: dict[str, Any]) -> str:
         """A run that logs served requests (status ``serving`` until the server stops)."""
@@ -106,19 +151,22 @@ class Recorder:
             name=f"serve {', '.join(t.ref for t in templates)}"[:200],
             provenance=provenance,
             status="serving",
+            origin="serve",
         )
 
+    # -- the cache ---------------------------------------------------------------------------------
     def cached(self, cell: Cell) -> Generation | None:
-        """The cached answer for this cell's exact request, if the model's answers may be cached."""
-        if not cell.model.capabilities.cacheable:
-            return None
-        hit = self.store.cache_get(cell.cache_key)
-        if hit is None:
-            return None
-        retrieved = tuple(hit.pop("retrieved", None) or ())
-        return Generation(**hit, retrieved=retrieved)
+        """The cached answer for this cell's exact request, if it may be answered from the cache."""
+        return self.cached_many([cell]).get(cell.cache_key) if cell.cacheable else None
 
-    def record(
+    def cached_many(self, cells: Sequence[Cell]) -> dict[str, Generation]:
+        """Cached answers by cache key, for the cells that may be answered from the cache (one query per few
+        hundred cells, so a cached re-run does not pay a round trip per cell)."""
+        keys = [c.cache_key for c in cells if c.cacheable]
+        return {key: _from_cache(hit) for key, hit in self.store.cache_get_many(keys).items()}
+
+    # -- results -----------------------------------------------------------------------------------
+    def result(
         self,
         run_id: str,
         cell: Cell,
@@ -129,8 +177,9 @@ class Recorder:
         cached: bool = False,
         cache: bool = True,
         extra: dict[str, Any] | None = None,
-    ) -> ResultRecord:
-        """Write one cell's result (and its cache entry, in the same transaction); return the stored record."""
+        worker: str | None = None,
+    ) -> tuple[ResultRecord, CacheEntry | None]:
+        """One cell's result record (and its cache entry, when it should be cached) — not yet written."""
         fields: dict[str, Any] = {
             "run_id": run_id,
             "cell_key": str(cell.key),
@@ -146,40 +195,49 @@ class Recorder:
             "cached": cached,
             "retrieved": cell.retrieved,
             "created_at": now(),
+            "worker": worker,
         }
-        cache_entry = None
+        entry = None
         if generation is not None:
-            details: dict[str, Any] = {"mode": cell.model.evaluation_mode(cell.prefix), **(extra or {})}
-            if generation.finish_reason:
-                details["finish_reason"] = generation.finish_reason
-            if generation.label_scores:
-                details["label_scores"] = {k: round(v, 4) for k, v in generation.label_scores.items()}
-            details["cost_usd"] = 0.0 if cached else call_cost(cell.model, generation)
-            fields.update(_generation_fields(generation, verdict, details, cell.retrieved))
-            if cache and not cached and cell.model.capabilities.cacheable:
-                cache_entry = {
-                    "key": cell.cache_key,
-                    "model": cell.model.spec,
-                    "params": cell.params.model_dump(mode="json"),
-                    "prompt": fields["rendered"],
-                    "response": _cacheable(generation),
-                }
-        return self.store.write_result(ResultRecord(**fields), cache_entry=cache_entry)
+            fields.update(_generation_fields(cell, generation, verdict, cached, extra))
+            if cache and not cached and error is None and cell.cacheable:
+                params = cell.params.model_dump(mode="json")
+                response = _cacheable(generation)
+                entry = CacheEntry(cell.cache_key, cell.model.spec, params, fields["rendered"], response)
+        return ResultRecord(**fields), entry
 
-    def finish(self, run_id: str, status: str) -> None:
-        self.store.set_run_status(run_id, status)
+    def record(self, run_id: str, cell: Cell, **outcome: Any) -> ResultRecord:
+        """Write one cell's result (and its cache entry, in the same transaction); return the stored record."""
+        record, entry = self.result(run_id, cell, **outcome)
+        return self.store.write_result(record, cache_entry=entry)
+
+    def record_many(self, items: Sequence[tuple[ResultRecord, CacheEntry | None]]) -> list[ResultRecord]:
+        """Write results built by :meth:`result` in one transaction."""
+        return self.store.write_results(items) if items else []
+
+    def finish(self, session: RunSession | str, status: str) -> None:
+        if isinstance(session, RunSession) and session.lease is not None:
+            session.lease.release(status)
+        else:
+            self.store.set_run_status(session if isinstance(session, str) else session.run_id, status)
 
 
 def _generation_fields(
-    generation: Generation, verdict: Verdict | None, details: dict[str, Any], retrieved: tuple[dict[str, Any], ...]
+    cell: Cell, generation: Generation, verdict: Verdict | None, cached: bool, extra: dict[str, Any] | None
 ) -> dict[str, Any]:
+    details: dict[str, Any] = {"mode": cell.model.evaluation_mode(cell.prefix), **(extra or {})}
+    if generation.finish_reason:
+        details["finish_reason"] = generation.finish_reason
+    if generation.label_scores:
+        details["label_scores"] = {k: round(v, 4) for k, v in generation.label_scores.items()}
+    details["cost_usd"] = 0.0 if cached else call_cost(cell.model, generation)
     fields: dict[str, Any] = {
         "output": generation.text,
         "prompt_tokens": generation.prompt_tokens,
         "completion_tokens": generation.completion_tokens,
         "latency_ms": generation.latency_ms,
         "attempts": generation.attempts,
-        "retrieved": retrieved or generation.retrieved,
+        "retrieved": cell.retrieved or generation.retrieved,
         "details": details,
     }
     if verdict is not None:
@@ -190,3 +248,6 @@ def _generation_fields(
             scores=tuple(s.to_dict() for s in verdict.scores),
         )
     return fields
+
+
+__all__ = ["Recorder", "RunSession", "call_cost", "secret_values"]

@@ -83,11 +83,7 @@ class OpenAIEmbedder:
         return self._dim
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        try:
-            response = self._model.client.embeddings.create(model=self._model.model_name, input=list(texts))
-        except Exception as exc:
-            raise self._model._translate(exc) from exc
-        vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+        vectors = self._model.embed(list(texts))
         if len(vectors) != len(texts):
             raise ModelError(f"{self.name} returned {len(vectors)} embeddings for {len(texts)} texts.", spec=self.name)
         return _normalise(vectors)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, RetryableModelError, ScorerError
 from workbench.registry import Registry
 
 
@@ -47,10 +47,16 @@ class ScoreContext:
     parse_error: str | None
     row: Mapping[str, Any]
     template: Any = None  # PromptTemplate; Any to keep this module free of import cycles
+    retrier_for: Callable[[Any], Any] | None = None  # the run's retrier for a model (limiter, timeout, budget)
 
     @property
     def expected(self) -> Any:
         return self.row.get("expected")
+
+    async def generate(self, model: Any, prompt: Any, params: Any = None) -> Any:
+        """A scorer's own model call (an LLM judge's), through the run's limiter, retries and budget."""
+        retrier = self.retrier_for(model) if self.retrier_for is not None else None
+        return await model.agenerate(prompt, params, retrier=retrier)
 
 
 class Scorer:
@@ -117,13 +123,19 @@ def make_scorer(config: Mapping[str, Any] | Scorer | Callable[..., Any] | str) -
 
 
 async def score_row(scorers: Sequence[Scorer], ctx: ScoreContext) -> list[Score]:
-    """Run every scorer; a scorer that raises becomes a failed score with the reason, not a crash."""
+    """Run every scorer. A scorer that raises gives no verdict: :class:`ScorerError` (the cell is an error,
+    retried like any cell when the cause was transient — a judge's 429 or timeout)."""
     scores = []
     for scorer in scorers:
         try:
             scores.append(await scorer.ascore(ctx))
-        except ConfigError:
+        except (ConfigError, ScorerError):
             raise
         except Exception as exc:
-            scores.append(Score(scorer.name, False, 0.0, f"scorer error: {type(exc).__name__}: {exc}"))
+            retryable = isinstance(exc, RetryableModelError)
+            raise ScorerError(
+                f"The {scorer.name!r} scorer could not judge this output: {type(exc).__name__}: {exc}",
+                scorer=scorer.name,
+                retryable=retryable,
+            ) from exc
     return scores

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.errors import ConfigError, OutputParseError, WorkbenchError
+from workbench.errors import ConfigError, OutputParseError, ScorerError, WorkbenchError
 from workbench.parsers import normalize_text
 from workbench.scoring import Score, ScoreContext, Scorer
 from workbench.scoring.checks import ExpectedMixin
@@ -73,12 +73,14 @@ class LLMJudge(Scorer):
         question = ctx.row.get("question") or ctx.row.get("input") or ctx.row.get("text") or ""
         values = {"question": question, "answer": ctx.output.strip(), "reference": ctx.expected or ""}
         rendered = judge.render({k: v for k, v in values.items() if k in judge.variables})
-        params = judge.model.parameters
-        generation = await model.agenerate(rendered, **params)
+        from workbench.models import GenerationParams
+
+        params = GenerationParams().merged(**judge.model.parameters)
+        generation = await ctx.generate(model, rendered, params)
         try:
             verdict = judge.parser.parse(generation.text)
         except OutputParseError as exc:
-            return self._result(False, f"judge gave no verdict: {exc}", 0.0)
+            raise ScorerError(f"The judge ({model.spec}) gave no verdict: {exc}", scorer=self.name) from exc
         ok = normalize_text(str(verdict)) == normalize_text(self.pass_label)
         return self._result(ok, f"judge ({model.spec}) said {verdict}: {generation.text.strip()[:80]}")
 

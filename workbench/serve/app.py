@@ -16,131 +16,38 @@ model, logged even when a streaming client disconnects, and the serving run is m
 from __future__ import annotations
 
 import contextlib
-import hmac
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request  # the [serve] extra; `import workbench` never loads this module
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from workbench import provenance
-from workbench.badcases import BadCaseTracker
-from workbench.errors import ModelError, TemplateError
-from workbench.models import Generation, GenerationParams, Model, get_model
-from workbench.pipeline import Cell, Recorder, evaluate, execute, plan_request
-from workbench.pipeline.limiter import AdaptiveLimiter
+from workbench.errors import ModelError
+from workbench.models import Model, get_model
+from workbench.pipeline import Cell, Recorder
 from workbench.prompts import PromptLibrary, PromptTemplate, load_prompt
-from workbench.scoring import Scorer, make_scorer
 from workbench.secrets import redact
+from workbench.serve import guard
 from workbench.serve.protocol import (
+    ChatBody,
+    CompletionBody,
+    FeedbackBody,
     RequestError,
     ServedPrompts,
     chat_variables,
     completion_variables,
     error_body,
     json_body,
+    parse_body,
     request_params,
 )
-from workbench.store import ResultRecord, Store
+from workbench.serve.service import Service
+from workbench.store import Store
 
 DEFAULT_MAX_BODY = 64 * 1024
-RATINGS = {"down": "down", "-1": "down", "👎": "down", "bad": "down", "up": "up", "1": "up", "👍": "up", "good": "up"}
-
-
-@dataclass
-class Service:
-    """What the routes share: the prompts, the model, the recorder and the queue in front of the model."""
-
-    prompts: ServedPrompts
-    model: Model
-    recorder: Recorder
-    run_id: str
-    api_key: str | None = None
-    max_body_bytes: int = DEFAULT_MAX_BODY
-    max_tokens_limit: int = 512
-    gate: AdaptiveLimiter = field(init=False)
-    _scorers: dict[str, list[Scorer]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.gate = AdaptiveLimiter(self.model.max_concurrency)
-
-    def scorers(self, cell: Cell) -> list[Scorer]:
-        """The prompt's assertions that this request can be judged by (an `expected` it did not send cannot)."""
-        template = cell.template
-        if template.ref not in self._scorers:
-            self._scorers[template.ref] = [make_scorer(a) for a in template.assertions]
-        values = cell.scorer_inputs
-        return [s for s in self._scorers[template.ref] if all(c in values for c in s.required_columns())]
-
-    def cell(self, template: PromptTemplate, variables: dict[str, Any], params: GenerationParams) -> Cell:
-        try:
-            return plan_request(template, self.model, variables, params=params, row_id=f"cmpl-{uuid.uuid4().hex[:20]}")
-        except TemplateError as exc:
-            raise RequestError(400, f"{exc} This prompt takes: {', '.join(template.required_variables)}.") from exc
-
-    def _cache_allowed(self, cell: Cell) -> bool:
-        return cell.params.temperature == 0 or cell.params.seed is not None
-
-    async def answer(self, cell: Cell) -> ResultRecord:
-        """Cache, execute, evaluate, record: one request, like one row of a run."""
-        generation = self.recorder.cached(cell) if self._cache_allowed(cell) else None
-        cached = generation is not None
-        if generation is None:
-            try:
-                async with self.gate:
-                    generation = await execute(cell)
-            except ModelError as exc:
-                self.recorder.record(self.run_id, cell, error=str(exc))
-                raise RequestError(502, f"The model failed: {exc}", "upstream_error") from exc
-        verdict = await evaluate(cell, generation, self.scorers(cell))
-        return self.recorder.record(
-            self.run_id, cell, generation=generation, verdict=verdict, cached=cached, cache=self._cache_allowed(cell)
-        )
-
-    async def stream(self, cell: Cell) -> AsyncIterator[str]:
-        """Text chunks as they are generated; the request is recorded when it ends, or when the client leaves."""
-        parts: list[str] = []
-        start = time.perf_counter()
-        finished = False
-        try:
-            if cell.uses_logprob_labels or (self._cache_allowed(cell) and self.recorder.cached(cell)):
-                record = await self.answer(cell)
-                finished = True
-                yield record.output or ""
-                return
-            async with self.gate:
-                async for piece in self.model.astream(cell.prompt, cell.params, prefix=cell.prefix):
-                    parts.append(piece)
-                    yield piece
-            finished = True
-            generation = _streamed(cell, "".join(parts), start)
-            verdict = await evaluate(cell, generation, self.scorers(cell))
-            self.recorder.record(
-                self.run_id, cell, generation=generation, verdict=verdict, cache=self._cache_allowed(cell)
-            )
-        finally:
-            if not finished:  # the client disconnected (or the model failed) mid-stream: log what was sent
-                self.recorder.record(
-                    self.run_id,
-                    cell,
-                    generation=_streamed(cell, "".join(parts), start),
-                    error=f"stream ended early after {len(parts)} chunks (client disconnected)",
-                    cache=False,
-                    extra={"disconnected": True},
-                )
-
-
-def _streamed(cell: Cell, text: str, start: float) -> Generation:
-    return Generation(
-        text=text,
-        model=cell.model.spec,
-        latency_ms=round((time.perf_counter() - start) * 1000, 3),
-        finish_reason="stop",
-    )
 
 
 def _served_prompts(prompts: Any, library: PromptLibrary | None) -> ServedPrompts:
@@ -179,38 +86,9 @@ def create_app(
 
     app = FastAPI(title="Prompt Workbench", version="1", lifespan=lifespan)
     app.state.service = service
-    _routes(app, service)
-    return app
-
-
-def _routes(app: FastAPI, service: Service) -> None:
-    _guard(app, service)
+    guard.install(app, api_key=api_key, max_body_bytes=max_body_bytes)
     _endpoints(app, service)
-
-
-def _guard(app: FastAPI, service: Service) -> None:
-    """Errors as OpenAI-style bodies; the bearer key and the body-size limit before any route runs."""
-
-    @app.exception_handler(RequestError)
-    async def request_error(request: Request, exc: RequestError) -> JSONResponse:
-        return JSONResponse(error_body(str(exc), exc.code), status_code=exc.status)
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Any:
-        if request.url.path != "/health" and service.api_key:
-            supplied = request.headers.get("authorization", "")
-            if not hmac.compare_digest(supplied, f"Bearer {service.api_key}"):
-                return JSONResponse(
-                    error_body("Missing or wrong API key: send 'Authorization: Bearer <key>'.", "invalid_api_key"),
-                    status_code=401,
-                )
-        length = request.headers.get("content-length")
-        if length and int(length) > service.max_body_bytes:
-            return JSONResponse(
-                error_body(f"Request body is {length} bytes; the limit is {service.max_body_bytes}.", "too_large"),
-                status_code=413,
-            )
-        return await call_next(request)
+    return app
 
 
 def _endpoints(app: FastAPI, service: Service) -> None:
@@ -232,9 +110,12 @@ def _endpoints(app: FastAPI, service: Service) -> None:
         template = service.prompts.resolve(name)
         body = await json_body(request)
         variables = body.get("variables", body)
-        if not isinstance(variables, dict):
-            raise RequestError(400, 'Send the template\'s variables as a JSON object, e.g. {"text": "..."}.')
-        params = request_params(template, body.get("parameters") or {}, service.max_tokens_limit)
+        parameters = body.get("parameters") or {}
+        if not isinstance(variables, dict) or not isinstance(parameters, dict):
+            raise RequestError(
+                400, 'Send the template\'s variables as a JSON object, e.g. {"text": "..."} (parameters as an object).'
+            )
+        params = request_params(template, parameters, service.max_tokens_limit)
         record = await service.answer(service.cell(template, variables, params))
         return JSONResponse(
             {
@@ -255,24 +136,24 @@ def _endpoints(app: FastAPI, service: Service) -> None:
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
         body = await json_body(request)
-        template = service.prompts.resolve(body.get("model"))
-        cell = service.cell(
-            template, chat_variables(template, body), request_params(template, body, service.max_tokens_limit)
-        )
+        chat = parse_body(ChatBody, body)
+        template = service.prompts.resolve(chat.model)
+        params = request_params(template, body, service.max_tokens_limit)
+        cell = service.cell(template, chat_variables(template, chat), params)
         return await _respond(service, cell, body, chat=True)
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Any:
         body = await json_body(request)
-        template = service.prompts.resolve(body.get("model"))
-        cell = service.cell(
-            template, completion_variables(template, body), request_params(template, body, service.max_tokens_limit)
-        )
+        completion = parse_body(CompletionBody, body)
+        template = service.prompts.resolve(completion.model)
+        params = request_params(template, body, service.max_tokens_limit)
+        cell = service.cell(template, completion_variables(template, completion), params)
         return await _respond(service, cell, body, chat=False)
 
     @app.post("/v1/feedback")
     async def feedback(request: Request) -> JSONResponse:
-        return JSONResponse(_feedback(service, await json_body(request)))
+        return JSONResponse(service.feedback(parse_body(FeedbackBody, await json_body(request))))
 
 
 async def _respond(service: Service, cell: Cell, body: dict[str, Any], *, chat: bool) -> Any:
@@ -330,32 +211,11 @@ async def _sse(service: Service, cell: Cell, name: str, created: int, *, chat: b
         async for piece in service.stream(cell):
             yield event(piece)
     except (ModelError, RequestError) as exc:
-        yield f"data: {json.dumps(error_body(str(exc), 'upstream_error'))}\n\n"
+        yield f"data: {json.dumps(error_body(redact(str(exc)) or '', 'upstream_error'))}\n\n"
+        return
+    except Exception as exc:  # a bug mid-stream: the headers are sent, so say so in the stream, logged with an id
+        response = guard.internal(exc, "Internal server error", 500)
+        yield f"data: {response.body.decode()}\n\n"
         return
     yield event(None, "stop")
     yield "data: [DONE]\n\n"
-
-
-def _feedback(service: Service, body: dict[str, Any]) -> dict[str, Any]:
-    """A user's rating of a served answer; a thumbs-down becomes a bad case (the post-launch loop)."""
-    request_id = body.get("id") or body.get("request_id")
-    rating = RATINGS.get(str(body.get("rating", "")).strip().lower())
-    if not request_id or rating is None:
-        raise RequestError(
-            400, 'Send {"id": "<the completion id>", "rating": "up" or "down", "note": "...", "expected": "..."}.'
-        )
-    store = service.recorder.store
-    try:
-        record = store.result_for_request(str(request_id))
-    except Exception as exc:
-        raise RequestError(404, str(exc), "not_found") from exc
-    note, expected = str(body.get("note") or ""), body.get("expected")
-    case_id = None
-    if rating == "down":
-        case = BadCaseTracker(store).mark_bad(
-            record, tags=["user feedback"], note=note, expected=expected, source="feedback"
-        )
-        case_id = case.id
-    expected_text = None if expected is None else str(expected)
-    feedback_id = store.add_feedback(record.id or 0, rating, note=note, expected=expected_text, bad_case_id=case_id)
-    return {"ok": True, "feedback_id": feedback_id, "bad_case_id": case_id, "result_id": record.id}

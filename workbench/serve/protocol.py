@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.identity import PromptRef
 from workbench.models import GenerationParams
@@ -32,11 +34,70 @@ async def json_body(request: Any) -> dict[str, Any]:
     raw = await request.body()
     try:
         body = json.loads(raw or b"{}")
-    except json.JSONDecodeError as exc:
-        raise RequestError(400, f"The request body is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" ({exc.msg} at line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise RequestError(400, f"The request body is not valid JSON{where}.") from exc
     if not isinstance(body, dict):
         raise RequestError(400, "The request body must be a JSON object.")
     return body
+
+
+class _Body(BaseModel):
+    """The fields the server reads, typed as OpenAI's API types them; other fields are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: StrictStr | None = None
+    stream: StrictBool | None = False
+    temperature: StrictFloat | StrictInt | None = None
+    max_tokens: StrictInt | None = None
+    top_p: StrictFloat | StrictInt | None = None
+    seed: StrictInt | None = None
+    stop: StrictStr | list[StrictStr] | None = None
+    variables: dict[str, Any] | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: StrictStr
+    content: StrictStr | list[dict[str, Any]] | None = None
+
+
+class ChatBody(_Body):
+    messages: list[Message]
+
+
+class CompletionBody(_Body):
+    prompt: StrictStr | list[StrictStr] | None = None
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr | None = None
+    request_id: StrictStr | None = None
+    rating: StrictStr | StrictInt | None = None
+    note: StrictStr | None = None
+    expected: StrictStr | StrictInt | StrictFloat | StrictBool | None = None
+
+
+def parse_body(kind: type[BaseModel], body: dict[str, Any]) -> Any:
+    """The body as ``kind``; a field of the wrong type is a 400 that names it and what it takes."""
+    try:
+        return kind.model_validate(body)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors()[:5]:
+            where = ".".join(str(part) for part in error["loc"]) or "body"
+            problems.append(f"`{where}`: {_what(error)}")
+        raise RequestError(400, "Invalid request: " + "; ".join(problems) + ".") from exc
+
+
+def _what(error: dict[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "is required"
+    return str(error["msg"]).replace("Input should be", "must be")
 
 
 @dataclass
@@ -103,26 +164,23 @@ def main_variable(template: PromptTemplate) -> str | None:
     return required[-1] if required else None
 
 
-def chat_variables(template: PromptTemplate, body: Mapping[str, Any]) -> dict[str, Any]:
-    variables = dict(body.get("variables") or {})
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise RequestError(400, "Send `messages`: a list of {role, content} objects with at least one user message.")
-    users = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-    if not users or not isinstance(users[-1], str):
-        raise RequestError(400, "`messages` has no user message with text content.")
+def chat_variables(template: PromptTemplate, body: ChatBody) -> dict[str, Any]:
+    variables = dict(body.variables or {})
+    users = [m.content for m in body.messages if m.role == "user"]
+    if not body.messages or not users or not isinstance(users[-1], str):
+        raise RequestError(400, "Send `messages`: a list of {role, content} objects ending with a user message.")
     main = main_variable(template)
     if main and main not in variables:
         variables[main] = users[-1]
     if "history" in template.variables and "history" not in variables:
-        turns = [m for m in messages[:-1] if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
-        variables["history"] = turns
+        turns = [m.model_dump(include={"role", "content"}) for m in body.messages[:-1]]
+        variables["history"] = [t for t in turns if t["role"] in ("user", "assistant")]
     return variables
 
 
-def completion_variables(template: PromptTemplate, body: Mapping[str, Any]) -> dict[str, Any]:
-    variables = dict(body.get("variables") or {})
-    prompt = body.get("prompt")
+def completion_variables(template: PromptTemplate, body: CompletionBody) -> dict[str, Any]:
+    variables = dict(body.variables or {})
+    prompt = body.prompt
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]
     main = main_variable(template)
@@ -134,14 +192,15 @@ def completion_variables(template: PromptTemplate, body: Mapping[str, Any]) -> d
 
 
 def request_params(template: PromptTemplate, body: Mapping[str, Any], max_tokens_limit: int) -> GenerationParams:
+    """The template's parameters with the request's over them; out of range is a 400 naming the field."""
     base = GenerationParams().merged(**template.model.parameters)
     overrides = {k: body[k] for k in ("temperature", "max_tokens", "top_p", "seed", "stop") if body.get(k) is not None}
     try:
         params = base.merged(**overrides)
-    except ValueError as exc:
-        detail = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc), "loc": ()}
+    except ValidationError as exc:
+        detail = exc.errors()[0]
         where = ".".join(map(str, detail.get("loc", ()))) or "parameters"
-        raise RequestError(400, f"Invalid {where}: {detail['msg']}.") from exc
+        raise RequestError(400, f"Invalid {where}: {_what(detail)}.") from exc
     if params.max_tokens > max_tokens_limit:
         raise RequestError(400, f"max_tokens {params.max_tokens} is over this server's limit of {max_tokens_limit}.")
     return params

@@ -9,7 +9,7 @@ holds, never the raw text.
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -50,6 +50,7 @@ class ResultRecord:
     id: int | None = None
     created_at: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    worker: str | None = None  # the Dask worker that ran the cell (cluster runs)
 
     @property
     def ok(self) -> bool:
@@ -81,49 +82,58 @@ def redact_record(record: ResultRecord, secrets: list[str] | None = None) -> Res
     return replace(record, **changes)
 
 
-def record_values(record: ResultRecord) -> tuple[Any, ...]:
-    """The columns of the ``results`` table, in insert order (the record is redacted already)."""
-    return (
-        record.run_id,
-        record.cell_key,
-        record.prompt,
-        record.version,
-        record.model,
-        record.row_index,
-        record.row_id,
-        record.repeat,
-        to_json(record.inputs),
-        record.rendered,
-        record.output,
-        None if record.parsed is None else to_json(record.parsed),
-        None if record.passed is None else int(record.passed),
-        record.score,
-        to_json(list(record.scores)),
-        record.prompt_tokens,
-        record.completion_tokens,
-        record.latency_ms,
-        record.error,
-        int(record.cached),
-        record.attempts,
-        record.created_at,
-        to_json(list(record.retrieved)) if record.retrieved else None,
-        to_json(record.details) if record.details else None,
-    )
+def record_values(record: ResultRecord) -> dict[str, Any]:
+    """The ``results`` row of a record (the record is redacted already; the store assigns ``id``)."""
+    return {
+        "run_id": record.run_id,
+        "cell_key": record.cell_key,
+        "prompt": record.prompt,
+        "version": record.version,
+        "model": record.model,
+        "row_index": record.row_index,
+        "row_id": record.row_id,
+        "repeat": record.repeat,
+        "inputs": to_json(record.inputs),
+        "rendered": record.rendered,
+        "output": record.output,
+        "parsed": None if record.parsed is None else to_json(record.parsed),
+        "passed": None if record.passed is None else int(record.passed),
+        "score": record.score,
+        "scores": to_json(list(record.scores)),
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "latency_ms": record.latency_ms,
+        "error": record.error,
+        "cached": int(record.cached),
+        "attempts": record.attempts,
+        "created_at": record.created_at,
+        "retrieved": to_json(list(record.retrieved)) if record.retrieved else None,
+        "details": to_json(record.details) if record.details else None,
+        "worker": record.worker,
+    }
 
 
-INSERT_RESULT = (
-    "INSERT INTO results (run_id, cell_key, prompt, version, model, row_index, row_id, repeat, inputs, rendered,"
-    " output, parsed, passed, score, scores, prompt_tokens, completion_tokens, latency_ms, error, cached, attempts,"
-    " created_at, retrieved, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT (run_id, cell_key) DO UPDATE SET output=excluded.output, parsed=excluded.parsed,"
-    " passed=excluded.passed, score=excluded.score, scores=excluded.scores, prompt_tokens=excluded.prompt_tokens,"
-    " completion_tokens=excluded.completion_tokens, latency_ms=excluded.latency_ms, error=excluded.error,"
-    " cached=excluded.cached, attempts=excluded.attempts, created_at=excluded.created_at,"
-    " retrieved=excluded.retrieved, details=excluded.details RETURNING id"
+#: The columns a retried cell's new result replaces (its id, run, key and inputs stay).
+UPDATED_ON_CONFLICT = (
+    "output",
+    "parsed",
+    "passed",
+    "score",
+    "scores",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "error",
+    "cached",
+    "attempts",
+    "created_at",
+    "retrieved",
+    "details",
+    "worker",
 )
 
 
-def row_to_record(row: sqlite3.Row) -> ResultRecord:
+def row_to_record(row: Mapping[str, Any]) -> ResultRecord:
     data = dict(row)
     data["inputs"] = json.loads(data["inputs"])
     data["parsed"] = json.loads(data["parsed"]) if data["parsed"] is not None else None
@@ -132,4 +142,4 @@ def row_to_record(row: sqlite3.Row) -> ResultRecord:
     data["cached"] = bool(data["cached"])
     data["retrieved"] = tuple(json.loads(data["retrieved"] or "[]"))
     data["details"] = json.loads(data.get("details") or "{}")
-    return ResultRecord(**{k: data[k] for k in RESULT_FIELDS})
+    return ResultRecord(**{k: data.get(k) for k in RESULT_FIELDS})

@@ -66,7 +66,7 @@ class Workbench(w.VBox):
         self.review.refresh()
 
     def _on_run_elsewhere(self, result: Any) -> None:
-        if result.store.path.resolve() == self.state.store.path.resolve():
+        if result.store.same_store(self.state.store):
             self.results.refresh_runs(select=result.run_id)
 
     def _on_bad_cases(self, payload: Any) -> None:

@@ -1,24 +1,20 @@
 """Test doubles that ship with the package (as llm's MockModel and httpx's MockTransport do).
 
-They are for unit tests of pure logic; notebooks, the demo and integration tests use the
-real local model.
+They are for unit tests of pure logic; notebooks, the demo and integration tests use the real local model. They
+are not production providers: ``get_model("mock")`` works only after :func:`register_test_models` (the test
+suite's conftest calls it), or construct them directly.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from workbench.errors import ModelError
-from workbench.models.base import (
-    Capabilities,
-    Generation,
-    GenerationParams,
-    Model,
-    PromptInput,
-    prompt_as_text,
-)
+from workbench.models.base import Model
+from workbench.models.types import Capabilities, ChunkSink, Generation, GenerationParams, PromptInput, Request
+from workbench.models.types import prompt_as_text as _text
 
 
 class MockModel(Model):
@@ -44,23 +40,21 @@ class MockModel(Model):
     def calls(self) -> int:
         return len(self.history)
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
+    def _call(self, request: Request, sink: ChunkSink | None) -> Generation:
         with self._lock:
-            self.history.append((prompt, params))
+            self.history.append((request.prompt, request.params))
             item = self._queue.popleft() if self._queue else self.default
         if isinstance(item, Exception):
             raise item
+        if sink is not None:
+            for word in item.split(" "):
+                sink(word + " ")
         return Generation(
             text=item,
             model=self.spec,
-            prompt_tokens=len(prompt_as_text(prompt).split()),
+            prompt_tokens=len(_text(request.prompt).split()),
             completion_tokens=len(item.split()),
         )
-
-    def _stream(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Iterator[str]:
-        text = self._generate(prompt, params).text
-        for word in text.split(" "):
-            yield word + " "
 
 
 class EchoModel(Model):
@@ -68,13 +62,13 @@ class EchoModel(Model):
 
     provider = "echo"
     capabilities = Capabilities(price=(0.0, 0.0))
+    max_concurrency = 8
 
     def __init__(self, spec: str = "echo"):
         super().__init__(spec)
-        self.max_concurrency = 8
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
-        return Generation(text=prompt_as_text(prompt), model=self.spec)
+    def _call(self, request: Request, sink: ChunkSink | None) -> Generation:
+        return Generation(text=_text(request.prompt), model=self.spec)
 
 
 class FunctionModel(Model):
@@ -88,10 +82,18 @@ class FunctionModel(Model):
         self.fn = fn
         self.max_concurrency = concurrency
 
-    def _generate(self, prompt: PromptInput, params: GenerationParams, **hints: object) -> Generation:
+    def _call(self, request: Request, sink: ChunkSink | None) -> Generation:
         try:
-            return Generation(text=self.fn(prompt_as_text(prompt)), model=self.spec)
+            return Generation(text=self.fn(_text(request.prompt)), model=self.spec)
         except ModelError:
             raise
         except Exception as exc:
             raise ModelError(f"{type(exc).__name__}: {exc}", spec=self.spec) from exc
+
+
+def register_test_models() -> None:
+    """Make ``mock`` and ``echo`` specs resolvable by :func:`workbench.models.get_model` (for tests)."""
+    from workbench.models import register_provider
+
+    register_provider("mock", MockModel)
+    register_provider("echo", EchoModel)

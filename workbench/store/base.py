@@ -1,0 +1,114 @@
+"""What every part of the store shares: the engine, the location, and the two ways to touch the database — a read
+(one connection, plain dict rows) and a write (one transaction, retried as a whole when a lock gets in the way).
+The named methods in the sibling modules are built on these; no caller outside ``workbench/store`` gets a
+connection or writes SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.sql import Executable
+
+from workbench.errors import StoreError
+from workbench.store import engine as engines
+from workbench.store.location import StoreLocation, parse_location
+
+T = TypeVar("T")
+
+
+class StoreBase:
+    """Opens (and, where allowed, upgrades) a store; runs reads and write transactions."""
+
+    def __init__(self, location: str | Path | StoreLocation | None = None, *, upgrade: bool = True):
+        self.location = parse_location(location)
+        try:
+            self._engine: Engine = engines.make_engine(self.location)
+            self.revision = engines.ensure_schema(self._engine, self.location) if upgrade else None
+        except DBAPIError as exc:
+            raise self._unreachable(exc) from exc
+
+    # -- identity -------------------------------------------------------------------------------
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (``None`` for a PostgreSQL store)."""
+        return self.location.path
+
+    @property
+    def url(self) -> str:
+        """Where the store is, safe to print (a path, or the URL without its password)."""
+        return self.location.display
+
+    @property
+    def dialect(self) -> str:
+        return self.location.dialect
+
+    def __repr__(self) -> str:
+        return f"<Store {self.url}>"
+
+    def same_store(self, other: StoreBase) -> bool:
+        if self.path is not None and other.path is not None:
+            return self.path.resolve() == other.path.resolve()
+        return self.url == other.url
+
+    def _dialect_insert(self, table: Any) -> Any:
+        """An INSERT that can say ON CONFLICT ... DO UPDATE / DO NOTHING on this store's backend."""
+        if self.location.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- the two ways in ------------------------------------------------------------------------
+    def _rows(self, statement: Executable) -> list[dict[str, Any]]:
+        try:
+            with self._engine.connect() as connection:
+                return [dict(row) for row in connection.execute(statement).mappings()]
+        except SQLAlchemyError as exc:
+            raise self._failed(exc) from exc
+
+    def _first(self, statement: Executable) -> dict[str, Any] | None:
+        rows = self._rows(statement)
+        return rows[0] if rows else None
+
+    def _scalar(self, statement: Executable) -> Any:
+        try:
+            with self._engine.connect() as connection:
+                return connection.execute(statement).scalar()
+        except SQLAlchemyError as exc:
+            raise self._failed(exc) from exc
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        try:
+            return engines.write(self._engine, work)
+        except SQLAlchemyError as exc:
+            raise self._failed(exc) from exc
+
+    # -- errors a student can act on ------------------------------------------------------------------
+    def _unreachable(self, exc: BaseException) -> StoreError:
+        if self.location.is_sqlite:
+            return StoreError(f"Cannot open the run store at {self.url}: {_reason(exc)}")
+        return StoreError(
+            f"Cannot reach the PostgreSQL store at {self.url}: {_reason(exc)}. Is the server running and does "
+            "the database exist? (createdb -h HOST -p PORT -U USER DATABASE; see README 'Team store')"
+        )
+
+    def _failed(self, exc: SQLAlchemyError) -> StoreError:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return self._unreachable(exc)
+        return StoreError(f"The run store at {self.url} refused an operation: {_reason(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own message, first line only, without SQLAlchemy's statement dump or any password."""
+    from workbench.store.location import mask_password
+
+    original = getattr(exc, "orig", None) or exc
+    return mask_password(str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__)

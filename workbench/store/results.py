@@ -1,0 +1,121 @@
+"""Results: one row per cell of a run, written the moment the cell is known (with its cache entry, in the same
+transaction), read back in the run's own order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from workbench.errors import NotFoundError
+from workbench.secrets import secret_values
+from workbench.store.base import StoreBase
+from workbench.store.cache import CacheEntry, CacheMixin
+from workbench.store.clock import now
+from workbench.store.records import (
+    UPDATED_ON_CONFLICT,
+    ResultRecord,
+    record_values,
+    redact_record,
+    row_to_record,
+)
+from workbench.store.schema import results, runs
+
+
+class ResultsMixin(CacheMixin, StoreBase):
+    def write_result(self, record: ResultRecord, *, cache_entry: CacheEntry | None = None) -> ResultRecord:
+        """Insert or replace one cell's result (a retried cell replaces its earlier error); return the stored,
+        redacted record — what every view of it must show. ``cache_entry`` is written in the same transaction."""
+        return self.write_results([(record, cache_entry)])[0]
+
+    def write_results(self, items: Sequence[tuple[ResultRecord, CacheEntry | None]]) -> list[ResultRecord]:
+        """Several cells in one transaction (a cached re-run writes its hits together)."""
+        secrets = secret_values()  # one look at the environment for the whole batch
+        stamp = now()
+        clean = [
+            (redact_record(r if r.created_at else replace(r, created_at=stamp), secrets), entry) for r, entry in items
+        ]
+
+        def work(connection: Connection) -> list[int]:
+            ids = []
+            for record, entry in clean:
+                if entry is not None:
+                    self._cache_put(connection, entry, secrets)
+                ids.append(self._upsert_result(connection, record))
+            return ids
+
+        ids = self._write(work)
+        return [replace(record, id=result_id) for (record, _), result_id in zip(clean, ids, strict=True)]
+
+    def _upsert_result(self, connection: Connection, record: ResultRecord) -> int:
+        values = record_values(record)
+        statement = self._dialect_insert(results).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["run_id", "cell_key"], set_={name: statement.excluded[name] for name in UPDATED_ON_CONFLICT}
+        ).returning(results.c.id)
+        return connection.execute(statement).scalar_one()
+
+    def results(self, run_id: str) -> list[ResultRecord]:
+        """A run's records, in the run's own order: its prompt versions, then its models, then rows and repeats."""
+        run = self.run(run_id)  # type: ignore[attr-defined]
+        records = [row_to_record(r) for r in self._rows(select(results).where(results.c.run_id == run["id"]))]
+        prompts = {ref: i for i, ref in enumerate(run["prompts"])}
+        models = {spec: i for i, spec in enumerate(run["models"])}
+
+        def order(r: ResultRecord) -> tuple[Any, ...]:
+            prompt_at = prompts.get(str(r.column.ref), len(prompts))
+            return (prompt_at, r.prompt, r.version, models.get(r.model, len(models)), r.model, r.row_index, r.repeat)
+
+        return sorted(records, key=order)
+
+    def result(self, result_id: int) -> ResultRecord:
+        row = self._first(select(results).where(results.c.id == int(result_id)))
+        if row is None:
+            raise NotFoundError(f"No result with id {result_id} in {self.url}.")
+        return row_to_record(row)
+
+    def result_for_request(self, request_id: str) -> ResultRecord:
+        """The result a served request left (its row id is the request's id)."""
+        statement = select(results).where(results.c.row_id == request_id).order_by(results.c.id.desc()).limit(1)
+        row = self._first(statement)
+        if row is None:
+            raise NotFoundError(f"No served request with id {request_id!r} in {self.url}.")
+        return row_to_record(row)
+
+    def completed_cells(self, run_id: str) -> dict[str, ResultRecord]:
+        """Cells of a run that finished without error (a resumed run skips them)."""
+        rows = self._rows(select(results).where(results.c.run_id == run_id, results.c.error.is_(None)))
+        return {r["cell_key"]: row_to_record(r) for r in rows}
+
+    def result_count(self, run_id: str) -> int:
+        from sqlalchemy import func
+
+        return int(self._scalar(select(func.count()).select_from(results).where(results.c.run_id == run_id)) or 0)
+
+    def prompt_results(
+        self, prompt: str, *, model: str | None = None, dataset: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every judged result of a prompt in runs (served requests excluded), with its run's dataset and start:
+        what a trend is computed from. Light rows, not records (no inputs or texts)."""
+        columns = [results.c[name] for name in ("run_id", "version", "model", "row_id", "repeat", "passed", "cached")]
+        statement = (
+            select(*columns, runs.c.started_at, runs.c.dataset, runs.c.dataset_hash, runs.c.config)
+            .join(runs, runs.c.id == results.c.run_id)
+            .where(results.c.prompt == prompt, results.c.passed.is_not(None), runs.c.status.not_in(("serving",)))
+        )
+        if model:
+            statement = statement.where(results.c.model == model)
+        if dataset:
+            statement = statement.where(runs.c.dataset == dataset)
+        return self._rows(statement.order_by(runs.c.started_at, results.c.row_index, results.c.repeat))
+
+    def results_of_rows(self, row_ids: Iterable[str]) -> list[ResultRecord]:
+        wanted = list(dict.fromkeys(row_ids))
+        found: list[ResultRecord] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found += [row_to_record(r) for r in self._rows(select(results).where(results.c.row_id.in_(chunk)))]
+        return found
