@@ -167,9 +167,10 @@ def test_the_bad_case_loop_fixes_cases_on_the_local_model(repo, store, tmp_path)
     failed_rows = {r.row_id for r in first.records if r.passed is False}
     assert {c.row_id for c in captured} == failed_rows and len(failed_rows) >= 2  # measured: zero-shot misses rows
     report = tracker.recheck(few_shot, ["local"], progress=False)
-    v2 = {r.row_id.removeprefix("bad-"): r.passed for r in report.result.records}
+    v2 = {r.row_id: r.passed for r in report.result.records}  # a recheck keeps the rows' own ids
     for case in tracker.list():
-        assert case.status == ("fixed" if v2[str(case.id)] else "open"), case
+        assert case.status == ("fixed" if v2[case.row_id] else "open"), case
+        assert report.outcomes[case.id] == ("fixed" if v2[case.row_id] else "still failing")
     assert report.counts().get("fixed", 0) >= 2, "few-shot fixes zero-shot's failures"
     regression = run(
         few_shot, tracker.export(tmp_path / "regression.csv", status="fixed"), ["local"], store=store, progress=False

@@ -282,7 +282,7 @@ def test_run_serve_and_recheck_give_the_same_record(tmp_path, repo, method):
     tracker = BadCaseTracker(store)
     case = tracker.mark_bad(ran, tags=["check"])
     rechecked = [
-        r for r in tracker.recheck(template, ["local"], progress=False).result.records if r.row_id == f"bad-{case.id}"
+        r for r in tracker.recheck(template, ["local"], progress=False).result.records if r.row_id == case.row_id
     ][0]
 
     def essence(record):

@@ -26,7 +26,7 @@ from typing import Any
 from workbench.datasets import load_dataset, public_fields
 from workbench.errors import DatasetError, ModelError
 from workbench.models.base import ChatMessage, PromptInput
-from workbench.models.hf import base_model_dir, load_hf_model, require_finetune_extra
+from workbench.models.hf import base_model_dir, require_finetune_extra
 from workbench.parsers import LabelParser
 from workbench.prompts import PromptTemplate, load_prompt
 
@@ -400,5 +400,4 @@ def lora_finetune(
         ),
         encoding="utf-8",
     )
-    load_hf_model.cache_clear()
     return LoRAResult(output, losses, time.perf_counter() - start, steps, trainable, total)

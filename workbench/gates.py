@@ -6,7 +6,7 @@ three kinds of check:
 - an **absolute bar**, justified by a measured number written next to it (:data:`GATES`, measured by
   ``benchmarks/bench_local.py`` and recorded in BENCHMARKS.md);
 - **better than the majority-class baseline**, tested, not eyeballed: a one-sided exact binomial test
-  (``scipy.stats.binomtest``) of the pass count against always answering the most common label, at α = 0.05;
+  (:func:`workbench.stats.binom_test`) of the pass count against always answering the most common label, at α = 0.05;
 - **per-class recall** where rows have labels: a model that never predicts one class fails.
 
 A constant-answer and a random-answer model fail every gate in :data:`GATES` (``tests/test_gates.py``).
@@ -94,13 +94,13 @@ def _bar(passed: int, n: int, minimum: float) -> Check:
 
 
 def _better_than(passed: int, n: int, baseline: float, alpha: float) -> Check:
-    from scipy.stats import binomtest
+    from workbench.stats import binom_test
 
     if n == 0:
         return Check("better than the baseline", False, "no judged rows")
     if baseline >= 1.0:
         return Check("better than the baseline", False, "the baseline is already 100%")
-    p = binomtest(passed, n, baseline, alternative="greater").pvalue
+    p = binom_test(passed, n, baseline, alternative="greater")
     detail = f"{passed}/{n} vs baseline {baseline:.0%}: one-sided exact binomial p = {p:.3g} (needs < {alpha})"
     return Check("better than the baseline", p < alpha, detail)
 

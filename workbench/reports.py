@@ -77,43 +77,60 @@ def results_dataframe(records: Sequence[ResultRecord]) -> Any:
     return pd.DataFrame(rows)
 
 
-def summarize(records: Sequence[ResultRecord]) -> Any:
+def summary_rows(records: Sequence[ResultRecord]) -> list[dict[str, Any]]:
     """Per column (prompt version × model): cells, errors, passed/judged, pass rate with its Wilson 95 %
-    interval, the smallest difference this many rows can show to be real, mean score, latency p50/p95,
-    tokens and cost."""
+    interval, the smallest difference this many rows can show to be real, mean score, latency p50/p95 (of calls
+    really made), tokens, cost, cached cells and model requests (retries included). Plain Python: a summary
+    prints without importing pandas."""
+    columns: dict[str, list[ResultRecord]] = {}
+    for record in records:
+        columns.setdefault(str(record.column), []).append(record)
+    return [_summary_row(name, group) for name, group in columns.items()]
+
+
+def _summary_row(name: str, group: list[ResultRecord]) -> dict[str, Any]:
+    judged = [r.passed for r in group if r.passed is not None]
+    n, passed = len(judged), sum(bool(p) for p in judged)
+    called = [r for r in group if not r.cached]
+    latencies = sorted(r.latency_ms for r in called if r.error is None and r.latency_ms is not None)
+    latencies = latencies or sorted(r.latency_ms for r in group if r.latency_ms is not None)
+    scores = [r.score for r in group if r.score is not None]
+    costs = [r.details.get("cost_usd") for r in group]
+    return {
+        "column": name,
+        "cells": len(group),
+        "errors": sum(1 for r in group if r.error),
+        "passed": passed,
+        "judged": n,
+        "pass_rate": round(passed / n, 4) if n else None,
+        "ci95": wilson_interval(passed, n),
+        "min_detectable_diff": min_detectable_difference(n),
+        "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
+        "latency_p50_ms": _quantile(latencies, 0.5),
+        "latency_p95_ms": _quantile(latencies, 0.95),
+        "prompt_tokens": sum(r.prompt_tokens or 0 for r in group),
+        "completion_tokens": sum(r.completion_tokens or 0 for r in group),
+        "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 6),
+        "cached": sum(1 for r in group if r.cached),
+        "requests": sum(r.attempts for r in called if r.output is not None or r.error),
+    }
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    """Linear interpolation between order statistics (pandas' and numpy's default)."""
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 1)
+
+
+def summarize(records: Sequence[ResultRecord]) -> Any:
+    """:func:`summary_rows` as a DataFrame (one row per column)."""
     import pandas as pd
 
-    df = results_dataframe(records)
-    if df.empty:
-        return pd.DataFrame()
-    out = []
-    for column, group in df.groupby("column", sort=False):
-        judged = group["passed"].dropna().astype(bool)
-        latency = group.loc[group["error"].isna() & ~group["cached"].astype(bool), "latency_ms"].dropna()
-        if latency.empty:
-            latency = group["latency_ms"].dropna()
-        costs = group["cost_usd"]
-        n, passed = len(judged), int(judged.sum())
-        out.append(
-            {
-                "column": column,
-                "cells": len(group),
-                "errors": int(group["error"].notna().sum()),
-                "passed": passed,
-                "judged": n,
-                "pass_rate": round(passed / n, 4) if n else None,
-                "ci95": wilson_interval(passed, n),
-                "min_detectable_diff": min_detectable_difference(n),
-                "mean_score": round(float(group["score"].dropna().mean()), 4) if group["score"].notna().any() else None,
-                "latency_p50_ms": round(float(latency.quantile(0.5)), 1) if len(latency) else None,
-                "latency_p95_ms": round(float(latency.quantile(0.95)), 1) if len(latency) else None,
-                "prompt_tokens": int(group["prompt_tokens"].fillna(0).sum()),
-                "completion_tokens": int(group["completion_tokens"].fillna(0).sum()),
-                "cost_usd": None if costs.isna().any() else round(float(costs.sum()), 6),
-                "cached": int(group["cached"].astype(bool).sum()),
-            }
-        )
-    return pd.DataFrame(out)
+    return pd.DataFrame(summary_rows(records))
 
 
 def breakdown(records: Sequence[ResultRecord], by: str) -> Any:

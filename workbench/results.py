@@ -39,9 +39,16 @@ class RunResult:
         return results_dataframe(self.records)
 
     def summary(self) -> Any:
+        """Per column: pass rate with its 95 % interval, errors, latency, tokens, cost (a DataFrame)."""
         from workbench.reports import summarize
 
         return summarize(self.records)
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        """:meth:`summary` as plain dicts (no pandas)."""
+        from workbench.reports import summary_rows
+
+        return summary_rows(self.records)
 
     def matrix(self) -> Any:
         """One line per dataset row (id and inputs), then output / parsed / passed per column."""

@@ -40,9 +40,7 @@ def serve_command(
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise WorkbenchError(f"--api-key-env {api_key_env}: that environment variable is empty.")
-    app = create_app(
-        prompts or None, model, api_key=api_key, store=store, max_tokens_limit=max_tokens
-    )
+    app = create_app(prompts or None, model, api_key=api_key, store=store, max_tokens_limit=max_tokens)
     service = app.state.service
     from workbench.secrets import redact
 

@@ -1,68 +1,145 @@
-"""Console output for the CLI: rich tables sized for a terminal (or 160 columns when piped), short cells."""
+"""Console output for the CLI: rich tables that fit the terminal they are printed in.
+
+Why: a summary needs ~160 columns at full width. At 80, rich squeezes every column and a pass rate wraps as
+``0.`` / ``45`` / ``83``. So numbers never wrap (they keep their width), headers are short words, only the text
+columns (the column name, inputs, outputs) fold or are cut, and when even that does not fit, the least important
+columns are left out — with a line that says which and that ``--wide`` shows everything.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-SUMMARY_HEADINGS = {
-    "pass_rate": "pass rate",
-    "ci95": "95% CI",
-    "min_detectable_diff": "min Δ",
-    "mean_score": "score",
-    "latency_p50_ms": "p50 ms",
-    "latency_p95_ms": "p95 ms",
-    "prompt_tokens": "tokens in",
-    "completion_tokens": "tokens out",
-    "cost_usd": "cost $",
-}
+SUMMARY_COLUMNS = [  # (key, heading), most important first: what is dropped when the terminal is narrow
+    ("column", "column"),
+    ("pass_rate", "pass"),
+    ("ci95", "95% CI"),
+    ("judged", "n"),
+    ("errors", "err"),
+    ("min_detectable_diff", "min Δ"),
+    ("latency_p50_ms", "p50 ms"),
+    ("cached", "cached"),
+    ("requests", "calls"),
+    ("cost_usd", "cost $"),
+    ("latency_p95_ms", "p95 ms"),
+    ("mean_score", "score"),
+    ("prompt_tokens", "tok in"),
+    ("completion_tokens", "tok out"),
+]
+TEXT_COLUMNS = {"column", "input", "output", "parsed", "expected", "tags", "note", "prompts", "models", "dataset"}
 MARKS = {True: "✓", False: "✗", None: ""}
+WIDE = 400
 
 
-def console() -> Any:
+def console(*, stderr: bool = False, wide: bool = False) -> Any:
+    """A rich console as wide as the terminal (``COLUMNS`` when piped, 120 by default; ``wide``: no limit)."""
     from rich.console import Console
 
-    out = Console(soft_wrap=False)
-    if not out.is_terminal:  # piped or in CI: don't squeeze tables into 80 columns
-        out = Console(soft_wrap=False, width=160)
+    width = WIDE if wide else None
+    out = Console(soft_wrap=False, stderr=stderr, width=width)
+    if not out.is_terminal and width is None and not os.environ.get("COLUMNS"):
+        out = Console(soft_wrap=False, stderr=stderr, width=120)
     return out
 
 
-def short(value: Any, width: int = 48) -> str:
+def cell_text(value: Any, width: int | None = 48) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, bool):
         return MARKS[value]
     if isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(v, float) for v in value):
-        return f"{value[0]:.1%}–{value[1]:.1%}"  # a confidence interval
+        return f"{value[0]:.0%}–{value[1]:.0%}"  # a confidence interval
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict | list | tuple):
+        value = ", ".join(map(str, value)) if not isinstance(value, dict) else json.dumps(value, ensure_ascii=False)
     text = str(value).replace("\n", "⏎ ")
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
 
 
-def print_frame(df: Any, title: str | None = None, max_rows: int = 60, width: int = 60) -> None:
+def print_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]] | None = None,
+    *,
+    title: str | None = None,
+    wide: bool = False,
+    max_rows: int = 60,
+    formats: Mapping[str, Any] | None = None,
+) -> None:
+    """Rows as a table that fits: numbers keep their width, text folds, low-priority columns drop out last-first."""
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False)
-    for column in df.columns:
-        table.add_column(str(column), overflow="fold")
-    for _, row in df.head(max_rows).iterrows():
-        table.add_row(*[short(v, width) for v in row])
-    console().print(table)
-    if len(df) > max_rows:
-        console().print(f"… {len(df) - max_rows} more rows (use --out to export them all)")
+    out = console(wide=wide)
+    if not rows:
+        out.print(f"{title}: nothing to show" if title else "nothing to show")
+        return
+    columns = list(columns or [(k, k) for k in rows[0]])
+    text = {key: [_formatted(row.get(key), key, formats, wide) for row in rows[:max_rows]] for key, _ in columns}
+    shown, dropped = fit(columns, text, out.width)
+    table = Table(title=title, show_lines=False, pad_edge=False, collapse_padding=True)
+    for key, heading in shown:
+        folding = key in TEXT_COLUMNS or max(len(v) for v in text[key]) > 24
+        table.add_column(heading, overflow="fold" if folding else "ellipsis", no_wrap=not folding)
+    for i in range(min(len(rows), max_rows)):
+        table.add_row(*[text[key][i] for key, _ in shown])
+    out.print(table)
+    if dropped:
+        out.print(f"(not shown at this width: {', '.join(h for _, h in dropped)} — use --wide)", highlight=False)
+    if len(rows) > max_rows:
+        out.print(f"… {len(rows) - max_rows} more rows (use --out to export them all)")
 
 
-def print_summary(summary: Any, title: str) -> None:
-    """The summary with short headings, so it fits a terminal (the DataFrame keeps the descriptive names)."""
-    if summary.empty:
+def _formatted(value: Any, key: str, formats: Mapping[str, Any] | None, wide: bool) -> str:
+    if formats and key in formats:
+        return formats[key](value)
+    return cell_text(value, None if wide else (48 if key in TEXT_COLUMNS else 60))
+
+
+def fit(
+    columns: Sequence[tuple[str, str]], text: Mapping[str, list[str]], width: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The columns that fit ``width`` (in priority order), and those left out. A text column may shrink to 12."""
+    shown, used = [], 0
+    for index, (key, heading) in enumerate(columns):
+        natural = max([len(heading), *(len(v) for v in text[key])])
+        need = (min(natural, 12) if key in TEXT_COLUMNS else natural) + 3
+        if index > 0 and used + need > width:
+            return shown, list(columns[index:])
+        shown.append((key, heading))
+        used += need
+    return shown, []
+
+
+def print_frame(df: Any, title: str | None = None, *, wide: bool = False, max_rows: int = 60) -> None:
+    """A DataFrame as a fitted table (its columns in their own order)."""
+    print_table(
+        df.to_dict(orient="records"), [(str(c), str(c)) for c in df.columns], title=title, wide=wide, max_rows=max_rows
+    )
+
+
+def print_summary(rows: Any, title: str, *, wide: bool = False) -> None:
+    """The summary with short headings, most important columns first."""
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict(orient="records")
+    if not rows:
         console().print("no results")
         return
-    print_frame(summary.rename(columns=SUMMARY_HEADINGS), title=title)
+    formats = {"pass_rate": _percent, "min_detectable_diff": _percent, "cost_usd": _money}
+    print_table(rows, SUMMARY_COLUMNS, title=title, wide=wide, formats=formats)
 
 
-def print_results(records: list[Any]) -> None:
-    import pandas as pd
+def _percent(value: Any) -> str:
+    return "" if value is None else f"{value:.1%}"
 
+
+def _money(value: Any) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def print_results(records: Iterable[Any], *, wide: bool = False) -> None:
     rows = []
     for r in records:
         first_input = next((v for k, v in r.inputs.items() if k not in ("expected", "id")), "")
@@ -70,15 +147,27 @@ def print_results(records: list[Any]) -> None:
             {
                 "row": r.row_id,
                 "column": str(r.column),
-                "input": short(first_input, 36),
-                "output": short(r.output if r.error is None else f"ERROR: {r.error}", 40),
+                "input": cell_text(first_input, None if wide else 36),
+                "output": cell_text(r.output if r.error is None else f"ERROR: {r.error}", None if wide else 40),
+                "passed": MARKS[r.passed],
                 "parsed": r.parsed,
                 "expected": r.inputs.get("expected"),
-                "passed": MARKS[r.passed],
                 "ms": None if r.latency_ms is None else round(r.latency_ms),
             }
         )
-    print_frame(pd.DataFrame(rows), title="Results")
+    print_table(rows, title="Results", wide=wide)
+
+
+def summary_line(result: Any) -> str:
+    """How the run went in one line, retries counted: '22 cells — 32 requests (10 retries), ...'."""
+    stats = result.stats
+    called, requests = stats.get("called", 0), stats.get("attempts", 0)
+    retries = max(0, requests - called)
+    return (
+        f"run {result.run_id}: {stats.get('cells', len(result.records))} cells — {called} model calls "
+        f"({requests} requests, {retries} retries), {stats.get('cached', 0)} from cache, "
+        f"{stats.get('resumed', 0)} resumed, {stats.get('errors', 0)} errors. Store: {result.store.url}"
+    )
 
 
 def print_json(data: Any) -> None:

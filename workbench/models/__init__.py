@@ -9,6 +9,7 @@ Providers are peers: the built-in ones register here the same way a plugin does 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -39,7 +40,9 @@ PROVIDERS.register("local", "workbench.models.local:LocalModel")
 PROVIDERS.register("openai", "workbench.models.openai_compat:OpenAICompatibleModel")
 PROVIDERS.register("hf", "workbench.models.hf:HFModel")  # the [finetune] extra: transformers (+ a LoRA adapter)
 
-_instances: dict[tuple[str, tuple[tuple[str, Any], ...]], Model] = {}
+#: Environment variables that change which model a spec means (its endpoint, key or weights file).
+ENVIRONMENT = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "WORKBENCH_LOCAL_MODEL")
+_instances: dict[tuple[Any, ...], Model] = {}
 _lock = threading.Lock()
 
 
@@ -66,7 +69,8 @@ def get_model(spec: str | Model | Any = "local", **kwargs: Any) -> Model:
         )
     spec = spec.strip()
     factory = PROVIDERS.get(spec.split(":", 1)[0])
-    key = (spec, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+    environment = tuple(os.environ.get(name) for name in ENVIRONMENT)  # a changed endpoint or GGUF: a new model
+    key = (spec, tuple(sorted((k, repr(v)) for k, v in kwargs.items())), environment)
     with _lock:
         model = _instances.get(key)
         if model is None:

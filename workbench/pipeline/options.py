@@ -10,7 +10,6 @@ import difflib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError
@@ -79,45 +78,44 @@ class RunOptions:
         merged.check()
         return merged
 
-    def problems(self) -> list[str]:
-        """Every invalid value, as a message naming the option and what it takes."""
+    def invalid(self) -> list[tuple[str, Any, str]]:
+        """Every invalid value as (option, value, what it must be)."""
         found = []
         checks = [
-            ("repeats", self.repeats, lambda v: isinstance(v, int) and v >= 1, "a whole number ≥ 1"),
-            ("limit", self.limit, lambda v: v is None or (isinstance(v, int) and v >= 1), "a whole number ≥ 1"),
-            ("concurrency", self.concurrency, _none_or_int_at_least(1), "a whole number ≥ 1"),
+            ("repeats", self.repeats, lambda v: _int_at_least(v, 1), "a whole number ≥ 1"),
+            ("limit", self.limit, lambda v: v is None or _int_at_least(v, 1), "a whole number ≥ 1 (or absent: all)"),
+            ("concurrency", self.concurrency, lambda v: v is None or _int_at_least(v, 1), "a whole number ≥ 1"),
             ("rate_limit", self.rate_limit, _none_or_positive, "requests per minute, > 0"),
-            ("timeout", self.timeout, _none_or_positive, "seconds, > 0"),
-            ("retries", self.retries, _none_or_int_at_least(0), "a whole number ≥ 0"),
-            ("retry_budget", self.retry_budget, lambda v: v is None or _number(v) and v >= 0, "seconds, ≥ 0"),
+            ("timeout", self.timeout, _none_or_positive, "seconds per attempt, > 0"),
+            ("retries", self.retries, lambda v: v is None or _int_at_least(v, 0), "a whole number ≥ 0"),
+            ("retry_budget", self.retry_budget, lambda v: v is None or (_number(v) and v >= 0), "seconds, ≥ 0"),
             ("origin", self.origin, lambda v: v is None or v in ORIGINS, f"one of {', '.join(ORIGINS)}"),
+            ("id_column", self.id_column, lambda v: isinstance(v, str) and bool(v.strip()), "a dataset column"),
         ]
         for name, value, valid, wanted in checks:
             if not valid(value):
-                found.append(f"{name}={value!r}: must be {wanted}")
-        if not isinstance(self.id_column, str) or not self.id_column.strip():
-            found.append(f"id_column={self.id_column!r}: must name a dataset column")
+                found.append((name, value, wanted))
         found += param_problems(self.params)
         if self.batch and self.cluster is not None:
-            found.append("batch=True and cluster=…: choose one (a batch job runs at the provider, not on workers)")
+            found.append(("batch", True, "not combined with cluster (a batch job runs at the provider)"))
         return found
+
+    def problems(self) -> list[str]:
+        """Every invalid value, as a message naming the option and what it takes."""
+        return [f"{name}={value!r}: must be {wanted}" for name, value, wanted in self.invalid()]
 
     def check(self) -> None:
         problems = self.problems()
         if problems:
             raise ConfigError("Invalid run options: " + "; ".join(problems) + ".")
 
-    @property
-    def store_location(self) -> str | Path | None:
-        return self.store
 
-
-def param_problems(params: Mapping[str, Any] | None, *, prefix: str = "params.") -> list[str]:
-    """What is wrong with generation parameters (unknown names, values out of range), one message each."""
+def param_problems(params: Mapping[str, Any] | None) -> list[tuple[str, Any, str]]:
+    """What is wrong with generation parameters (unknown names, values out of range), as (name, value, wanted)."""
     if not params:
         return []
     if not isinstance(params, Mapping):
-        return [f"params={params!r}: must be a mapping such as {{'temperature': 0.7}}"]
+        return [("params", params, "a mapping such as {'temperature': 0.7}")]
     from pydantic import ValidationError
 
     from workbench.models.types import GenerationParams
@@ -125,7 +123,7 @@ def param_problems(params: Mapping[str, Any] | None, *, prefix: str = "params.")
     try:
         GenerationParams().merged(**dict(params))
     except ValidationError as exc:
-        return [f"{prefix}{_loc(e)}={e.get('input')!r}: {_pydantic_message(e)}" for e in exc.errors()]
+        return [(_loc(e), e.get("input"), _pydantic_message(e)) for e in exc.errors()]
     return []
 
 
@@ -135,8 +133,11 @@ def _loc(error: Mapping[str, Any]) -> str:
 
 def _pydantic_message(error: Mapping[str, Any]) -> str:
     if error.get("type") == "extra_forbidden":
-        return "not a generation parameter (temperature, max_tokens, stop, seed, top_p)"
-    return str(error.get("msg", "invalid")).replace("Input should be", "must be")
+        known = ("temperature", "max_tokens", "stop", "seed", "top_p")
+        close = difflib.get_close_matches(_loc(error), known, n=1)
+        hint = f" — did you mean {close[0]}?" if close else ""
+        return f"a generation parameter: {', '.join(known)}{hint}"
+    return str(error.get("msg", "invalid")).replace("Input should be ", "")
 
 
 def _number(value: Any) -> bool:
@@ -147,5 +148,5 @@ def _none_or_positive(value: Any) -> bool:
     return value is None or (_number(value) and value > 0)
 
 
-def _none_or_int_at_least(minimum: int) -> Callable[[Any], bool]:
-    return lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= minimum)
+def _int_at_least(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum

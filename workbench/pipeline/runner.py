@@ -22,7 +22,7 @@ from workbench import events, provenance
 from workbench.pipeline.executor import CellExecutor
 from workbench.pipeline.options import RunOptions
 from workbench.pipeline.plan import Cell, RunPlan, plan_run
-from workbench.pipeline.progress import RunState
+from workbench.pipeline.progress import COUNTERS, RunState
 from workbench.pipeline.recorder import Recorder, RunSession
 from workbench.results import RunResult
 
@@ -56,8 +56,10 @@ async def arun(prompts: Any, dataset: Any, models: Any = None, options: RunOptio
         origin=origin,
         wait=options.wait,
     )
-    if session.followed:
-        return RunResult(session.run_id, recorder.store.results(session.run_id), recorder.store, {"followed": 1})
+    if session.followed:  # another process executed it; we waited and read what it stored
+        records = recorder.store.results(session.run_id)
+        stats = {**dict.fromkeys(COUNTERS, 0), "cells": len(records), "resumed": len(records), "followed": 1}
+        return RunResult(session.run_id, records, recorder.store, stats)
     return await _execute_run(plan, recorder, session, options, hits)
 
 
