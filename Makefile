@@ -8,7 +8,7 @@ DEMO_STAMP := $(VENV)/.demo-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-demo demo test test-fast lint bench nightly lock clean browser-deps ui-bundle
+.PHONY: install install-demo demo test test-fast lint bench nightly lock clean browser-deps postgres-deps ui-bundle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,7 @@ demo: $(DEMO_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check workbench tests benchmarks
+	$(BIN)/ruff format --check workbench tests benchmarks
 
 # The real-browser test drives Debian's Chromium (Playwright cannot download browsers here), with a CJK font so
 # Chinese renders in its screenshots.
@@ -46,8 +47,16 @@ browser-deps:
 	  echo "Installing Debian's chromium and fonts-noto-cjk for the browser test..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
-test: $(DEV_STAMP) lint browser-deps
-	$(BIN)/python -m pytest
+# The store tests run on a real PostgreSQL server that the test session starts itself (127.0.0.1, a free port):
+# Debian's postgresql package provides initdb/pg_ctl. No cluster is created or started by the install.
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the store tests..."; \
+	  mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test: $(DEV_STAMP) lint browser-deps postgres-deps
+	WORKBENCH_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m "not local_model and not notebooks and not browser"

@@ -7,10 +7,10 @@ import pytest
 from workbench.badcases import BadCaseTracker, fingerprint
 from workbench.datasets import load_dataset
 from workbench.errors import StoreError
-from workbench.testing.models import FunctionModel, MockModel
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 from workbench.store import Store
+from workbench.testing.models import FunctionModel, MockModel
 
 T = PromptTemplate.from_string("---\nname: bc\nassertions: [{type: equals}]\n---\nQ: {{ q }}")
 ROWS = [{"q": f"q{i}", "expected": "right"} for i in range(6)]

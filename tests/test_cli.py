@@ -126,9 +126,9 @@ def test_badcases_cli(tmp_path, fake_server):
 
 def _two_versions_run(tmp_path):
     """A run of two versions × two models on 8 rows with known verdicts (v2 fixes rows 0-5 on model a)."""
-    from workbench.testing.models import FunctionModel
     from workbench.pipeline import run
     from workbench.prompts import PromptTemplate
+    from workbench.testing.models import FunctionModel
 
     v1 = PromptTemplate.from_string("---\nname: cmp\nassertions: [{type: equals}]\n---\nv1 {{ text }}")
     v2 = v1.with_changes(body="v2 {{ text }}", version=2)
@@ -178,7 +178,7 @@ def test_runs_compare_json_fields_and_fail_if_worse(tmp_path):
     )
     assert worse.exit_code == 1 and "B is worse than A" in worse.output
     ambiguous = invoke("runs", "compare", result.run_id, "--store", store)
-    assert ambiguous.exit_code != 0 and "Pass --a COLUMN" in str(ambiguous.exception)
+    assert ambiguous.exit_code == 2 and "Pass --a COLUMN" in ambiguous.output and "Traceback" not in ambiguous.output
 
 
 def test_runs_show_matrix_stability_and_trend(tmp_path):

@@ -11,10 +11,10 @@ import pytest
 
 from workbench.datasets import load_dataset
 from workbench.gates import GATES, GateFailed, check, check_labels, check_rate, require
-from workbench.testing.models import FunctionModel
 from workbench.parsers import LabelParser
 from workbench.pipeline import run
 from workbench.prompts import load_prompt
+from workbench.testing.models import FunctionModel
 
 
 def _answers(template):

@@ -21,8 +21,8 @@ from workbench.models import (
     register_provider,
 )
 from workbench.models.openai_compat import OpenAICompatibleModel, parse_openai_spec, redact_url
-from workbench.testing.models import MockModel
 from workbench.testing.fake_openai import FakeOpenAIServer
+from workbench.testing.models import MockModel
 
 FAST_RETRY = RetryPolicy(retries=3, budget=5.0, initial_wait=0.01, max_wait=0.2)
 

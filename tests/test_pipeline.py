@@ -13,11 +13,11 @@ import pytest
 from workbench.errors import DatasetError, TemplateError
 from workbench.models import RetryPolicy
 from workbench.models.base import Capabilities
-from workbench.testing.models import FunctionModel, MockModel
 from workbench.pipeline import plan_run, run
 from workbench.prompts import PromptTemplate
 from workbench.store import Store
 from workbench.testing.fake_openai import FakeOpenAIServer
+from workbench.testing.models import FunctionModel, MockModel
 
 TEMPLATE = PromptTemplate.from_string(
     "---\nname: label\noutput: {parser: label, labels: [positive, negative]}\nassertions: [{type: label}]\n---\n"

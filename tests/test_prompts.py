@@ -101,8 +101,8 @@ def test_sandbox_blocks_unsafe_calls_at_render():
 
 
 def test_unknown_parser_is_an_error_at_load():
-    with pytest.raises(ConfigError, match="No output parser"):
-        PromptTemplate.from_string("---\nname: x\noutput: {parser: nope}\n---\nhi")
+    with pytest.raises(TemplateError, match="x.prompty:3: no parser named 'nope'; known: choice, json, label"):
+        PromptTemplate.from_string("---\nname: x\noutput: {parser: nope}\n---\nhi", path="x.prompty")
 
 
 def test_round_trip_text_is_stable():
@@ -179,5 +179,6 @@ def test_langchain_round_trip():
 
 
 def test_yes_no_labels_stay_strings():
-    t = PromptTemplate.from_string("---\nname: yn\noutput: {parser: label, labels: [yes, no]}\nflag: true\n---\nhi")
-    assert t.parser.parse("Yes, it is.") == "yes" and t.extra["flag"] is True
+    text = "---\nname: yn\noutput: {parser: label, labels: [yes, no]}\nmetadata: {flag: true}\n---\nhi"
+    t = PromptTemplate.from_string(text)
+    assert t.parser.parse("Yes, it is.") == "yes" and t.metadata["flag"] is True

@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 from workbench.errors import ConfigError, DatasetError
-from workbench.testing.models import EchoModel
 from workbench.pipeline import run
 from workbench.rag import KnowledgeBase, evaluate_retrieval, open_knowledge_base
 from workbench.rag.knowledge import read_document, split_text
 from workbench.scoring import ScoreContext
 from workbench.scoring.semantic import Faithfulness
+from workbench.testing.models import EchoModel
 
 
 def make_pdf(text: str) -> bytes:

@@ -7,11 +7,11 @@ import pytest
 
 from workbench.errors import ConfigError
 from workbench.models import PROVIDERS, get_model, register_provider
-from workbench.testing.models import MockModel
 from workbench.parsers import PARSERS, OutputParser, make_parser, register_parser
 from workbench.rag.embeddings import EMBEDDERS, get_embedder
 from workbench.registry import Registry, missing_extra, require
 from workbench.scoring import SCORERS, Scorer, make_scorer, register_scorer
+from workbench.testing.models import MockModel
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from workbench.testing.models import MockModel
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 from workbench.reports import export_results, summarize
+from workbench.testing.models import MockModel
 
 T = PromptTemplate.from_string("---\nname: r\nassertions: [{type: equals}]\n---\n{{ text }}")
 ROWS = [{"text": f"t{i}", "expected": "yes"} for i in range(4)]

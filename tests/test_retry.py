@@ -16,11 +16,11 @@ import pytest
 
 from workbench.errors import EndpointUnreachableError, RateLimitError, RetryableModelError
 from workbench.models.retry import RetryBudget
-from workbench.testing.models import FunctionModel
 from workbench.pipeline import run
 from workbench.pipeline.limiter import AdaptiveLimiter
 from workbench.prompts import PromptTemplate
 from workbench.testing.fake_openai import free_port
+from workbench.testing.models import FunctionModel
 
 T = PromptTemplate.from_string("---\nname: burst\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}")
 

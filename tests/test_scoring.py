@@ -1,10 +1,10 @@
 import pytest
 
 from workbench.errors import ConfigError
-from workbench.testing.models import MockModel
 from workbench.prompts import PromptTemplate
 from workbench.scoring import Score, ScoreContext, make_scorer, register_scorer, score_row
 from workbench.scoring.semantic import Similarity
+from workbench.testing.models import MockModel
 
 LABEL_T = PromptTemplate.from_string(
     "---\nname: s\noutput: {parser: label, labels: {positive: [good, 开心], negative: [bad, 难过]}}\n---\n{{ text }}"

@@ -1,18 +1,17 @@
 """The deploy endpoint: OpenAI-compatible chat completions (+SSE), the prompt endpoint, errors, auth."""
 
 import asyncio
-import json
 import time
 
 import httpx
 import openai
 import pytest
 
-from workbench.testing.models import MockModel
 from workbench.prompts import PromptTemplate
 from workbench.serve import ServerThread, create_app
 from workbench.store import Store
 from workbench.testing.fake_openai import free_port
+from workbench.testing.models import MockModel
 
 TEMPLATE = PromptTemplate.from_string(
     "---\nname: echoer\noutput: {parser: label, labels: [yes, no]}\n---\nQuestion: {{ question }}\nAnswer:"

@@ -201,5 +201,8 @@ def test_store_locations_are_parsed_strictly(tmp_path, monkeypatch):
 def test_an_unreachable_postgresql_store_says_so_and_names_the_fix():
     from workbench.testing.fake_openai import free_port
 
-    with pytest.raises(StoreError, match=r"Cannot reach the PostgreSQL store at postgresql://wb:\*\*\*@127\.0\.0\.1.*Is the server running"):
+    with pytest.raises(
+        StoreError,
+        match=r"Cannot reach the PostgreSQL store at postgresql://wb:\*\*\*@127\.0\.0\.1.*Is the server running",
+    ):
         Store(f"postgresql://wb:secret@127.0.0.1:{free_port()}/nowhere")

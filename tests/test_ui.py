@@ -8,10 +8,10 @@ import shutil
 import pytest
 
 from workbench.models import register_provider
-from workbench.testing.models import FunctionModel
 from workbench.pipeline import run
 from workbench.prompts import PromptLibrary
 from workbench.store import Store
+from workbench.testing.models import FunctionModel
 from workbench.ui import BadCaseReview, ResultsView, RunPanel, TemplateEditor, Workbench, WorkbenchState
 
 

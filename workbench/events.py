@@ -2,11 +2,12 @@
 what the notebook, the CLI code or another panel did. The core only emits; it never imports a listener's module.
 
 Listeners are held weakly when they are bound methods (a closed widget does not stay alive for them), and a
-listener that raises is dropped from that notification's delivery without affecting the run.
+listener that raises is logged (``workbench.events``) without affecting the run or the other listeners.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 RUN_FINISHED = "run_finished"
 BAD_CASES_CHANGED = "bad_cases_changed"
 
+log = logging.getLogger("workbench.events")
 _listeners: dict[str, list[Any]] = {}
 _lock = threading.Lock()
 
@@ -37,7 +39,8 @@ def emit(event: str, payload: Any = None) -> None:
         alive.append(ref)
         try:
             callback(payload)
-        except Exception:  # a view's bug must not break the run that notified it
+        except Exception:  # a view's bug must not break the run that notified it — but it is not hidden either
+            log.exception("A listener of %r failed (%r); the notification went on to the others.", event, callback)
             continue
     with _lock:
         _listeners[event] = [r for r in _listeners.get(event, []) if r in alive or r not in refs]

@@ -37,8 +37,10 @@ EXTRAS = {
     "papermill": "notebooks",
     "nbval": "notebooks",
     "gradio": "gradio",
-    "scipy": "stats",
-    "statsmodels": "stats",
+    "statsmodels": "notebooks",
+    "psycopg": "postgres",
+    "distributed": "cluster",
+    "dask": "cluster",
     "openpyxl": "data",
     "pyarrow": "data",
 }

@@ -15,7 +15,7 @@ from typing import Any
 
 SUMMARY_COLUMNS = [  # (key, heading), most important first: what is dropped when the terminal is narrow
     ("column", "column"),
-    ("pass_rate", "pass"),
+    ("pass_rate", "pass rate"),
     ("ci95", "95% CI"),
     ("judged", "n"),
     ("errors", "err"),
@@ -79,9 +79,9 @@ def print_table(
     columns = list(columns or [(k, k) for k in rows[0]])
     text = {key: [_formatted(row.get(key), key, formats, wide) for row in rows[:max_rows]] for key, _ in columns}
     shown, dropped = fit(columns, text, out.width)
-    table = Table(title=title, show_lines=False, pad_edge=False, collapse_padding=True)
+    table = Table(title=title, show_lines=False)
     for key, heading in shown:
-        folding = key in TEXT_COLUMNS or max(len(v) for v in text[key]) > 24
+        folding = foldable(key, heading, text[key])
         table.add_column(heading, overflow="fold" if folding else "ellipsis", no_wrap=not folding)
     for i in range(min(len(rows), max_rows)):
         table.add_row(*[text[key][i] for key, _ in shown])
@@ -105,12 +105,17 @@ def fit(
     shown, used = [], 0
     for index, (key, heading) in enumerate(columns):
         natural = max([len(heading), *(len(v) for v in text[key])])
-        need = (min(natural, 12) if key in TEXT_COLUMNS else natural) + 3
+        need = (min(natural, 12) if foldable(key, heading, text[key]) else natural) + 3
         if index > 0 and used + need > width:
             return shown, list(columns[index:])
         shown.append((key, heading))
         used += need
     return shown, []
+
+
+def foldable(key: str, heading: str, values: list[str]) -> bool:
+    """Text that may fold over several lines (names, inputs, outputs); numbers and short codes never do."""
+    return key in TEXT_COLUMNS or len(heading) > 24 or any(len(v) > 24 for v in values)
 
 
 def print_frame(df: Any, title: str | None = None, *, wide: bool = False, max_rows: int = 60) -> None:

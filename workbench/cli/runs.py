@@ -9,39 +9,59 @@ from typing import Annotated, Any
 import typer
 
 from workbench.cli.common import FormatOpt, StoreOpt, open_store, run_id_of
-from workbench.cli.output import console, print_frame, print_json, print_results, print_summary
+from workbench.cli.output import console, print_frame, print_json, print_results, print_summary, print_table
 
 runs_app = typer.Typer(help="Stored runs: list, show, compare, stability, trend, export.", no_args_is_help=True)
 
 
-@runs_app.command("list")
-def runs_list(store: StoreOpt = None, limit: int = 20) -> None:
-    """Recent runs with their pass counts."""
-    import pandas as pd
+RUN_COLUMNS = [
+    ("id", "run"),
+    ("status", "status"),
+    ("prompts", "prompts"),
+    ("models", "models"),
+    ("pass", "passed"),
+    ("errors", "err"),
+    ("origin", "origin"),
+    ("who", "who"),
+    ("started", "started"),
+    ("dataset", "dataset"),
+]
 
-    runs = open_store(store).runs(limit)
+
+@runs_app.command("list")
+def runs_list(
+    store: StoreOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    prompt: Annotated[str | None, typer.Option(help="Only runs of this prompt.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Only runs on this model spec.")] = None,
+    origin: Annotated[str | None, typer.Option(help="Only runs from: notebook, cli, nightly, cluster, ui...")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column at full width.")] = False,
+) -> None:
+    """Recent runs: their prompts and models, pass counts, where they came from and who ran them."""
+    runs = open_store(store).runs(limit, prompt=prompt, model=model, origin=origin)
     if not runs:
         typer.echo("No runs yet. Start one with: workbench run PROMPT --dataset FILE")
         return
-    df = pd.DataFrame(runs)
-    print_frame(
-        df[
-            [
-                "id",
-                "status",
-                "prompts",
-                "models",
-                "dataset",
-                "n_cells",
-                "done",
-                "passed",
-                "judged",
-                "errors",
-                "started_at",
-            ]
-        ],
-        title="Runs",
-    )
+    rows = [_run_row(r) for r in runs]
+    print_table(rows, RUN_COLUMNS, title="Runs", wide=wide)
+
+
+def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+    provenance = run.get("provenance") or {}
+    host = (provenance.get("host") or {}).get("name")
+    who = "@".join(p for p in (provenance.get("user"), host) if p)
+    return {
+        "id": run["id"],
+        "status": run["status"],
+        "prompts": ", ".join(run["prompts"]),
+        "models": ", ".join(run["models"]),
+        "pass": f"{run['passed']}/{run['judged']}" if run["judged"] else "",
+        "errors": run["errors"],
+        "origin": run.get("origin") or "",
+        "who": who,
+        "started": (run["started_at"] or "")[:19].replace("T", " "),
+        "dataset": Path(run["dataset"]).name if run.get("dataset") else "",
+    }
 
 
 @runs_app.command("show")
@@ -50,6 +70,7 @@ def runs_show(
     store: StoreOpt = None,
     failed: Annotated[bool, typer.Option(help="Only failed or errored cells.")] = False,
     matrix: Annotated[bool, typer.Option(help="One line per dataset row, a column per prompt × model.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column at full width.")] = False,
 ) -> None:
     """A run's results (or its matrix, flipped rows first), its summary and where it came from."""
     from workbench.results import RunResult
@@ -61,26 +82,27 @@ def runs_show(
         records = [r for r in records if r.passed is False or r.error]
     if matrix:
         table = result.matrix()
-        shown = [c for c in table.columns if not c.endswith(("|parsed", "|flaky"))]
-        print_frame(
-            table[shown].rename(columns=lambda c: c.replace("|output", "").replace("|passed", " ✓")),
-            title=f"Matrix of run {result.run_id} (flipped rows first)",
-            width=40,
-        )
+        verdicts = [c for c in table.columns if c.endswith(("|output", "|passed", "|passes"))]
+        shown = ["row_id", *verdicts, *(c for c in table.columns if "|" not in c and c != "row_id")]
+        renamed = table[shown].rename(columns=lambda c: c.replace("|output", "").replace("|passed", " ✓"))
+        print_frame(renamed, title=f"Matrix of run {result.run_id} (flipped rows first)", wide=wide)
     else:
-        print_results(records)
-    print_summary(result.summary(), title=f"Summary of run {result.run_id}")
-    origin = s.run(result.run_id).get("provenance") or {}
-    if origin:
-        git = origin.get("git") or {}
-        where = f"git {git.get('commit', '')[:10]}{' (dirty)' if git.get('dirty') else ''}" if git else "no git"
-        models = "; ".join(
-            f"{m.get('spec')}: {m.get('model_sha256', m.get('base_url', ''))}"[:80] for m in origin.get("models", [])
-        )
-        console().print(
-            f"provenance: {where} · notebook {origin.get('notebook') or '-'} · host "
-            f"{(origin.get('host') or {}).get('name', '-')} · {models}"
-        )
+        print_results(records, wide=wide)
+    print_summary(result.summary_rows(), title=f"Summary of run {result.run_id}", wide=wide)
+    console().print(_provenance_line(s.run(result.run_id)), highlight=False)
+
+
+def _provenance_line(run: dict[str, Any]) -> str:
+    origin = run.get("provenance") or {}
+    git = origin.get("git") or {}
+    where = f"git {git.get('commit', '')[:10]}{' (dirty)' if git.get('dirty') else ''}" if git else "no git"
+    models = "; ".join(
+        f"{m.get('spec')}: {m.get('model_sha256') or m.get('weights_sha256') or m.get('base_url', '')}"[:80]
+        for m in origin.get("models", [])
+    )
+    host = (origin.get("host") or {}).get("name", "-")
+    notebook = origin.get("notebook") or "-"
+    return f"provenance: {run.get('origin') or '-'} · {where} · notebook {notebook} · {host} · {models}"
 
 
 @runs_app.command("compare")
@@ -134,7 +156,7 @@ def runs_stability(
         {**c, "flaky": ", ".join(c["flaky"]) or "-", **({"majority": _majority_text(c)} if "majority" in c else {})}
         for c in report["columns"]
     ]
-    print_frame(pd.DataFrame(rows), title="Stability over repeats", width=80)
+    print_frame(pd.DataFrame(rows), title="Stability over repeats")
 
 
 def _majority_text(column: dict[str, Any]) -> str:

@@ -78,11 +78,21 @@ class Recorder:
         self.store = open_store(store)
 
     def record_versions(self, templates: Iterable[PromptTemplate]) -> None:
+        """Remember the exact text of every version a run uses. For a library prompt whose file was bumped by
+        hand (``version: 2`` typed over v1), the versions it replaced are archived from the store's record, so
+        every version a run used stays listable, diffable and runnable."""
+        from workbench.prompts import PromptLibrary
+
         for template in templates:
             where = str(template.path or template.name)
             self.store.record_prompt_version(
                 template.name, template.version, template.content_hash, template.to_text(), where=where
             )
+            library = PromptLibrary.containing(template)
+            if library is not None:
+                for row in self.store.prompt_version_rows(template.name):
+                    if row["version"] < template.version:
+                        library.archive_source(template.name, row["version"], row["source"])
 
     # -- starting ----------------------------------------------------------------------------------
     def begin(

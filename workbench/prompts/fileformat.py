@@ -31,15 +31,15 @@ def split_front_matter(text: str, where: str | None) -> tuple[str, str, int]:
     raise TemplateError("Front matter starts with `---` but has no closing `---` line.", path=where, line=1)
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
+class FrontMatterLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans: only true/false, so labels like yes/no/on/off stay strings."""
 
 
-_FrontMatterLoader.yaml_implicit_resolvers = {
+FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_FrontMatterLoader.add_implicit_resolver(
+FrontMatterLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
@@ -48,7 +48,7 @@ def parse_front_matter(front: str, where: str | None) -> dict[str, Any]:
     if not front.strip():
         return {}
     try:
-        meta = yaml.load(front, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass
+        meta = yaml.load(front, Loader=FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # +1 for 0-based, +1 for the opening ---

@@ -11,24 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from workbench.errors import TemplateError
-from workbench.models.base import ChatMessage
+from workbench.models.types import ChatMessage
+from workbench.prompts import frontmatter
 
 ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$", re.MULTILINE | re.IGNORECASE)
-KNOWN_KEYS = {
-    "name",
-    "version",
-    "description",
-    "tags",
-    "model",
-    "inputs",
-    "output",
-    "assertions",
-    "sample",
-    "authors",
-    "retrieval",
-    "dataset",
-}
 
 
 @dataclass(frozen=True)
@@ -70,50 +59,87 @@ class ModelDefaults:
         return data
 
 
-def template_fields(meta: dict[str, Any], *, name: str | None, path: Path | None) -> dict[str, Any]:
-    """The :class:`PromptTemplate` fields a file's front matter declares (validated; errors name file and line)."""
+def template_fields(meta: dict[str, Any], *, name: str | None, path: Path | None, front: str = "") -> dict[str, Any]:
+    """The :class:`PromptTemplate` fields a file's front matter declares, validated by the typed model in
+    :mod:`workbench.prompts.frontmatter`; any problem is a :class:`TemplateError` naming the file, the line of the
+    offending key and the fix (all problems in one message)."""
     where = str(path) if path else None
     try:
-        model_meta = meta.get("model") or {}
-        if isinstance(model_meta, str):
-            model_meta = {"spec": model_meta}
-        if not isinstance(model_meta, dict):
-            raise TypeError("`model:` must be a mapping (spec, api, parameters)")
-        config = model_meta.get("configuration") or {}  # Prompty layout
-        model = ModelDefaults(
-            spec=model_meta.get("spec") or config.get("spec"),
-            api=str(model_meta.get("api", "auto")),
-            parameters=dict(model_meta.get("parameters") or {}),
+        typed = frontmatter.validate(meta)
+    except ValidationError as exc:
+        raise _error(frontmatter.problems(exc), front, where) from None
+    _check_sections(typed, front, where)
+    model = typed.model
+    config = model.configuration or {}
+    parameters = model.parameters.model_dump(exclude_none=True)
+    if "stop" in parameters:
+        parameters["stop"] = list(parameters["stop"])
+    samples = typed.sample
+    inputs = {
+        key: InputSpec(
+            name=key,
+            description=spec.description,
+            example=spec.example
+            if spec.example is not None
+            else (spec.sample if spec.sample is not None else samples.get(key)),
+            default=spec.default,
         )
-        samples = meta.get("sample") or {}
-        inputs = {}
-        for key, value in (meta.get("inputs") or {}).items():
-            value = value if isinstance(value, dict) else {"example": value}
-            inputs[str(key)] = InputSpec(
-                name=str(key),
-                description=str(value.get("description", "")),
-                example=value.get("example", value.get("sample", samples.get(key))),
-                default=value.get("default"),
-            )
-        assertions = meta.get("assertions") or ()
-        if not isinstance(assertions, list | tuple):
-            raise TypeError("`assertions:` must be a list of {type: ...} entries")
-        version = int(meta.get("version", 1))
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise TemplateError(f"Invalid front matter: {exc}", path=where, line=1) from exc
-    return {
-        "name": str(meta.get("name") or name or "untitled"),
-        "version": version,
-        "description": str(meta.get("description", "")),
-        "tags": tuple(map(str, meta.get("tags") or ())),
-        "model": model,
-        "inputs": inputs,
-        "output": dict(meta.get("output") or {}),
-        "assertions": tuple(dict(a) for a in assertions),
-        "retrieval": dict(meta.get("retrieval") or {}),
-        "dataset": meta.get("dataset"),
-        "extra": {k: v for k, v in meta.items() if k not in KNOWN_KEYS},
+        for key, spec in typed.inputs.items()
     }
+    return {
+        "name": typed.name or name or "untitled",
+        "version": typed.version,
+        "description": typed.description,
+        "tags": tuple(typed.tags),
+        "model": ModelDefaults(spec=model.spec or config.get("spec"), api=model.api, parameters=parameters),
+        "inputs": inputs,
+        "output": {k: v for k, v in dict(meta.get("output") or {}).items()},
+        "assertions": tuple(dict(a) for a in meta.get("assertions") or ()),
+        "retrieval": dict(meta.get("retrieval") or {}),
+        "dataset": typed.dataset,
+        "metadata": dict(typed.metadata),
+    }
+
+
+def _check_sections(typed: Any, front: str, where: str | None) -> None:
+    """What the typed model leaves to the parts it configures: the parser's options, the scorers' options."""
+    from workbench.errors import ConfigError
+    from workbench.parsers import PARSERS, make_parser
+    from workbench.scoring import make_scorer
+
+    found: list[tuple[tuple[Any, ...], str]] = []
+    output = typed.output.model_dump(by_alias=True)
+    options = frontmatter.PARSER_OPTIONS.get(typed.output.parser)
+    if options is not None:
+        for key in typed.output.model_extra or {}:
+            if key not in options:
+                known = ", ".join(sorted({"parser", "method", "constrain", *options}))
+                found.append(
+                    (("output", key), f"`{key}` is not an option of the {typed.output.parser} parser ({known})")
+                )
+    if typed.output.parser in PARSERS:
+        try:
+            make_parser({**output, **(typed.output.model_extra or {})})
+        except ConfigError as exc:
+            found.append((("output",), str(exc)))
+    else:
+        found.append(
+            (("output", "parser"), f"no parser named {typed.output.parser!r}; known: {', '.join(PARSERS.names())}")
+        )
+    for index, assertion in enumerate(typed.assertions):
+        try:
+            make_scorer({"type": assertion.type, **(assertion.model_extra or {})})
+        except ConfigError as exc:
+            found.append((("assertions", index), str(exc)))
+    if found:
+        raise _error(found, front, where)
+
+
+def _error(found: list[tuple[tuple[Any, ...], str]], front: str, where: str | None) -> TemplateError:
+    located = [(frontmatter.key_line(front, loc) or 1, message.rstrip(".")) for loc, message in found]
+    first_line, first = located[0]
+    more = "".join(f"; line {line}: {message}" for line, message in located[1:])
+    return TemplateError(f"{first}{more}.", path=where, line=first_line)
 
 
 def split_messages(text: str, *, where: str | None = None) -> list[ChatMessage]:

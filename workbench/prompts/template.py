@@ -71,7 +71,7 @@ class PromptTemplate:
     assertions: tuple[Mapping[str, Any], ...] = ()
     retrieval: Mapping[str, Any] = field(default_factory=dict)
     dataset: str | None = None  # the dataset this prompt is evaluated on, relative to the project
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # free-form data the file keeps under `metadata:`
     path: Path | None = field(default=None, compare=False)
     body_line: int = field(default=1, compare=False)  # file line where the body starts
     source: str | None = field(default=None, compare=False, repr=False)  # the file's exact text, if read from one
@@ -86,7 +86,9 @@ class PromptTemplate:
         where = str(path) if path else None
         front, body, body_line = split_front_matter(text, where)
         meta = parse_front_matter(front, where)
-        template = cls._from_meta(meta, body, name=name, path=Path(path) if path else None, body_line=body_line)
+        template = cls._from_meta(
+            meta, body, name=name, path=Path(path) if path else None, body_line=body_line, front=front
+        )
         return replace(template, source=text)
 
     @classmethod
@@ -104,9 +106,10 @@ class PromptTemplate:
 
     @classmethod
     def _from_meta(
-        cls, meta: dict[str, Any], body: str, *, name: str | None, path: Path | None, body_line: int
+        cls, meta: dict[str, Any], body: str, *, name: str | None, path: Path | None, body_line: int, front: str = ""
     ) -> PromptTemplate:
-        return cls(body=body, path=path, body_line=body_line, **template_fields(meta, name=name, path=path))
+        fields = template_fields(meta, name=name, path=path, front=front)
+        return cls(body=body, path=path, body_line=body_line, **fields)
 
     @cached_property
     def _ast(self) -> nodes.Template:
@@ -316,7 +319,8 @@ class PromptTemplate:
             data["output"] = dict(self.output)
         if self.assertions:
             data["assertions"] = [dict(a) for a in self.assertions]
-        data.update(self.extra)
+        if self.metadata:
+            data["metadata"] = dict(self.metadata)
         return data
 
     def to_text(self) -> str:

@@ -27,18 +27,28 @@ class BodyTooLarge(Exception):
         super().__init__(f"The request body is over the limit of {limit} bytes. Send less.")
 
 
-class BodyLimit:
-    """ASGI middleware: refuse a request whose body grows past ``limit`` bytes as it is read (413)."""
+class Guard:
+    """ASGI middleware (no BaseHTTPMiddleware: its task group would hide the errors a route raises): the bearer key,
+    then the body limit — a ``Content-Length`` over it is refused at once, and a body that grows past it as it is
+    read (chunked, or lying about its length) raises :class:`BodyTooLarge`, answered 413."""
 
-    def __init__(self, app: Any, limit: int):
+    def __init__(self, app: Any, *, limit: int, api_key: str | None):
         self.app = app
         self.limit = limit
+        self.api_key = api_key
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        if self.api_key and scope.get("path") != "/health":
+            supplied = headers.get(b"authorization", b"")
+            if not hmac.compare_digest(supplied, f"Bearer {self.api_key}".encode()):
+                message = "Missing or wrong API key: send 'Authorization: Bearer <key>'."
+                await _send_json(send, 401, error_body(message, "invalid_api_key"))
+                return
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await _send_json(send, 413, error_body(str(BodyTooLarge(self.limit)), "too_large"))
             return
@@ -68,17 +78,7 @@ async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
 def install(app: FastAPI, *, api_key: str | None, max_body_bytes: int) -> None:
     """Auth, the size limit and the error handlers, before any route runs."""
     _handlers(app)
-
-    @app.middleware("http")
-    async def bearer(request: Request, call_next: Any) -> Any:
-        if request.url.path != "/health" and api_key:
-            supplied = request.headers.get("authorization", "")
-            if not hmac.compare_digest(supplied.encode(), f"Bearer {api_key}".encode()):
-                message = "Missing or wrong API key: send 'Authorization: Bearer <key>'."
-                return JSONResponse(error_body(message, "invalid_api_key"), status_code=401)
-        return await call_next(request)
-
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(Guard, limit=max_body_bytes, api_key=api_key)
 
 
 def _handlers(app: FastAPI) -> None:

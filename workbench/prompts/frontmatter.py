@@ -1,0 +1,237 @@
+"""The front matter of a template file as a typed model: every key known, every value typed, every mistake an
+error that names the file, the line of the offending key, and the fix.
+
+Why pydantic with ``extra="forbid"``: a typo (``asertions:``) must not silently mean "no assertions", and
+``version: 1.7`` must not silently become 1. Free-form data goes under ``metadata:``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+NAME_RULE = "letters, digits, '_', '-' or '.', starting with a letter or digit (at most 100)"
+
+
+def check_name(value: Any) -> str:
+    """A prompt or file name: no folders, no '..', nothing a file system treats specially."""
+    if not isinstance(value, str) or not NAME.match(value) or ".." in value:
+        raise ValueError(f"must be a plain name — {NAME_RULE}")
+    return value
+
+
+def _tag(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 60 or "\n" in value:
+        raise ValueError("must be a short word or phrase (1–60 characters, one line)")
+    return value.strip()
+
+
+def _stop(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError("must be a string or a list of strings")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameters(_Strict):
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    max_tokens: Annotated[StrictInt, Field(ge=1, le=32768)] | None = None
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    seed: StrictInt | None = None
+    stop: Annotated[tuple[str, ...], BeforeValidator(_stop)] | None = None
+
+
+class ModelSection(_Strict):
+    spec: StrictStr | None = None
+    api: Literal["auto", "completion", "chat"] = "auto"
+    parameters: Parameters = Parameters()
+    configuration: dict[str, Any] | None = None  # Prompty's layout
+
+
+class InputSection(_Strict):
+    description: StrictStr = ""
+    example: Any = None
+    sample: Any = None
+    default: Any = None
+
+
+class OutputSection(BaseModel):
+    """``parser`` and its options (checked per parser after validation), ``method`` and ``constrain``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    parser: StrictStr = "text"
+    method: Literal["generate", "logprob"] = "generate"
+    constrain: StrictBool = False
+
+
+class RetrievalSection(_Strict):
+    knowledge_base: StrictStr
+    query: StrictStr = "question"
+    k: Annotated[StrictInt, Field(ge=1, le=100)] = 4
+    documents: StrictStr | None = None
+    chunk_size: Annotated[StrictInt, Field(ge=20)] | None = None
+    chunk_overlap: Annotated[StrictInt, Field(ge=0)] | None = None
+    path: StrictStr | None = None
+    host: StrictStr | None = None
+    port: StrictInt | None = None
+    embedder: StrictStr | None = None
+
+
+class Assertion(BaseModel):
+    """``type:`` names a scorer; the other keys are that scorer's options (checked by the scorer)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: StrictStr
+
+
+class FrontMatter(_Strict):
+    name: Annotated[str, BeforeValidator(check_name)] | None = None
+    version: Annotated[StrictInt, Field(ge=1)] = 1
+    description: StrictStr = ""
+    tags: list[Annotated[str, BeforeValidator(_tag)]] = []
+    authors: list[StrictStr] | StrictStr | None = None
+    model: ModelSection = ModelSection()
+    inputs: dict[str, InputSection] = {}
+    output: OutputSection = OutputSection()
+    assertions: list[Assertion] = []
+    retrieval: dict[str, RetrievalSection] = {}
+    dataset: StrictStr | None = None
+    sample: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+
+
+#: The options each built-in parser takes (besides ``parser``, ``method`` and ``constrain``).
+PARSER_OPTIONS = {
+    "text": set(),
+    "label": {"labels"},
+    "choice": {"options", "score_by"},
+    "json": {"schema"},
+    "regex": {"pattern", "group"},
+}
+EXAMPLES = {
+    ("version",): "version: 2",
+    ("tags",): "tags: [sentiment, zh]",
+    ("output",): "output: {parser: label, labels: [positive, negative]}",
+    ("model",): "model: {spec: local, parameters: {temperature: 0}}",
+    ("assertions",): "assertions: [{type: label}]",
+    ("inputs",): "inputs: {text: {description: a review, example: It broke.}}",
+    ("retrieval",): "retrieval: {context: {knowledge_base: llm_notes, query: question, k: 3}}",
+    ("metadata",): "metadata: {owner: me}",
+}
+
+
+def normalise(meta: dict[str, Any]) -> dict[str, Any]:
+    """The short forms a file may use, written out: ``model: local`` and ``inputs: {text: an example}``."""
+    meta = dict(meta)
+    if isinstance(meta.get("model"), str):
+        meta["model"] = {"spec": meta["model"]}
+    if isinstance(meta.get("inputs"), dict):
+        meta["inputs"] = {k: v if isinstance(v, dict) else {"example": v} for k, v in meta["inputs"].items()}
+    for key in ("tags", "assertions"):
+        if meta.get(key) is None and key in meta:
+            meta[key] = []
+    return meta
+
+
+def validate(meta: dict[str, Any]) -> FrontMatter:
+    """The typed front matter, or :class:`ValidationError` (see :func:`problems`)."""
+    return FrontMatter.model_validate(normalise(meta))
+
+
+def problems(exc: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
+    """(location in the front matter, what is wrong and how to fix it), one per offending key."""
+    found: dict[tuple[Any, ...], str] = {}
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
+        found.setdefault(loc, describe(loc, error))
+    return list(found.items())
+
+
+def describe(loc: tuple[Any, ...], error: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return _unknown_key(loc)
+    value = error.get("input")
+    shown = f"`{key}: {value!r}`" if not isinstance(value, dict | list) else f"`{key}`"
+    message = {
+        "missing": "is required",
+        "int_type": "must be a whole number",
+        "int_from_float": "must be a whole number (no decimals)",
+        "dict_type": "must be a mapping (key: value lines)",
+        "model_type": "must be a mapping (key: value lines)",
+        "model_attributes_type": "must be a mapping (key: value lines)",
+        "list_type": "must be a list",
+        "string_type": "must be text",
+        "bool_type": "must be true or false",
+    }.get(kind) or str(error["msg"]).replace("Value error, ", "").replace("Input should be", "must be")
+    example = EXAMPLES.get(loc[:1]) if len(loc) == 1 or kind in ("dict_type", "model_type", "list_type") else None
+    return f"{shown} {message}" + (f", e.g. `{example}`" if example else "")
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    key = str(loc[-1])
+    known = _known_keys(loc[:-1])
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f" — did you mean `{close[0]}`?" if close else ""
+    where = "" if len(loc) == 1 else f" in `{'.'.join(str(p) for p in loc[:-1])}`"
+    extra = " Free-form data goes under `metadata:`." if len(loc) == 1 else ""
+    return f"unknown key `{key}`{where}{hint} Known: {', '.join(known)}.{extra}"
+
+
+def _known_keys(parent: tuple[Any, ...]) -> list[str]:
+    """The keys allowed where an unknown one was found."""
+    if not parent:
+        section: type[BaseModel] = FrontMatter
+    elif parent[0] == "model":
+        section = Parameters if len(parent) > 1 else ModelSection
+    elif parent[0] == "inputs":
+        section = InputSection
+    elif parent[0] == "retrieval":
+        section = RetrievalSection
+    else:
+        return []
+    return list(section.model_fields)
+
+
+def key_line(front: str, loc: tuple[Any, ...]) -> int | None:
+    """The file line (1-based, counting the opening ``---``) of the deepest key of ``loc`` found in the YAML."""
+    import yaml
+
+    from workbench.prompts.fileformat import FrontMatterLoader
+
+    try:
+        node = yaml.compose(front, Loader=FrontMatterLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        found = _child(node, part)
+        if found is None:
+            break
+        key_node, node = found
+        line = key_node.start_mark.line + 2
+    return line
+
+
+def _child(node: Any, part: Any) -> tuple[Any, Any] | None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if getattr(key, "value", None) == str(part):
+                return key, value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part], node.value[part]
+    return None
