@@ -11,7 +11,7 @@ A. ``sentiment_cloze_zh`` over ``datasets/reviews_zh_test.csv`` (200 held-out re
    - naive batching: 4 sequences decoded together (llama.cpp's continuous batching), kept only if it helps.
 B. Determinism: the same rows forward, shuffled and as two subsets; how many outputs differ.
 C. Accuracy with Wilson 95 % intervals: the cloze prompts, generation vs log-probability scoring, on the bundled
-   24-row sets and the held-out test sets (these numbers justify the gates in ``workbench/gates.py``).
+   24-row sets and the held-out test sets (these numbers justify the gates in ``workbench/course/gates.py``).
 D. The multiple-choice exam (``exam_mc``), per subject, scored by letter and by option text.
 
 Usage: python benchmarks/bench_local.py [--rows 200] [--skip-accuracy] [--skip-exam]

@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from workbench.models.openai_compat import OpenAICompatibleModel
-from workbench.testing.models import MockModel
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 from workbench.testing.fake_openai import FakeOpenAIServer, free_port
+from workbench.testing.models import MockModel
 
 TEMPLATE = PromptTemplate.from_string("---\nname: bench\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}")
 

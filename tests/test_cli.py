@@ -74,7 +74,7 @@ def test_run_export_runs_and_exit_codes(tmp_path, fake_server):
     assert listing.exit_code == 0 and "completed" in listing.output
     shown = invoke("runs", "show", "latest", "--store", store, "--failed")
     assert "something else" in shown.output
-    run_ids = [r["id"] for r in __import__("workbench").Store(store).runs()]
+    run_ids = [r["id"] for r in __import__("workbench").open_store(str(store)).runs()]
     compared = invoke("runs", "compare", run_ids[1], run_ids[0], "--store", store)
     assert "no significant difference" in compared.output and "0 pass only in B, 0 only in A" in compared.output
     assert invoke("runs", "export", "latest", tmp_path / "x.html", "--store", store).exit_code == 0

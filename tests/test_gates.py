@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
+from workbench.course.gates import GATES, GateFailed, check, check_labels, check_rate, require
 from workbench.datasets import load_dataset
-from workbench.gates import GATES, GateFailed, check, check_labels, check_rate, require
 from workbench.parsers import LabelParser
 from workbench.pipeline import run
 from workbench.prompts import load_prompt

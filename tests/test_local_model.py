@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import gates
 from workbench.badcases import BadCaseTracker
+from workbench.course import gates
 from workbench.datasets import load_dataset
 from workbench.models import ChatMessage, get_model
 from workbench.models.local import PREFIX_MODE, WHOLE_MODE, LocalModel, default_model_path, format_gemma_chat
@@ -159,7 +159,7 @@ def test_the_bad_case_loop_fixes_cases_on_the_local_model(repo, store, tmp_path)
     lib = PromptLibrary(tmp_path / "lib")
     shipped = PromptLibrary(repo / "prompt_library").get("sentiment_cloze_en")
     zero_shot = lib.save(shipped.with_changes(body="Text: {{ text }}\nOverall, it was", version=1))
-    few_shot = lib.save(shipped)
+    few_shot = lib.save(shipped, as_next_version=True)  # the shipped few-shot text, as v2 of the scratch prompt
     data = repo / "datasets/sentiment_en.csv"
     first = run(zero_shot, data, ["local"], store=store, progress=False, limit=12)
     tracker = BadCaseTracker(store)

@@ -104,7 +104,7 @@ def test_no_canary_reaches_any_artefact(tmp_path, monkeypatch):
         result = wb.run("sentiment_cloze_en", data, [spec], store=out / "api.db", progress=False, cache=False)
         result.to_dataframe().to_csv(out / "frame.csv")
         (out / "repr.txt").write_text(repr(result) + str(result.summary()) + repr(result.records[0]), encoding="utf-8")
-        wb.export_results(result.records, out / "api.jsonl")
+        result.export(out / "api.jsonl")
 
         # a notebook under papermill (the nightly runner's), pointed at the same endpoint and rows; an echo model
         # fails the quickstart's gate, and the executed notebook is written and grepped all the same

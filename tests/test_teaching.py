@@ -5,8 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from workbench import teaching
-from workbench.exercises import quickstart  # noqa: F401  (registers every exercise)
+from workbench import course
+from workbench.course import teaching
+from workbench.course.exercise import REGISTRY
+from workbench.course.exercises import quickstart  # noqa: F401  (registers every exercise)
 
 
 def _record(row_id, passed, expected="positive"):
@@ -50,7 +52,7 @@ CASES = {
 
 
 def test_every_registered_exercise_is_covered():
-    assert set(teaching._REGISTRY) == set(CASES)
+    assert set(REGISTRY) == set(CASES)
 
 
 @pytest.mark.parametrize("key", sorted(CASES))
@@ -91,4 +93,4 @@ def test_finish_holds_each_profile_to_its_promise(capsys):
 
 
 def test_text_picks_the_language():
-    assert teaching.text("zh", "yes", "是") == "是" and teaching.text("en", "yes", "是") == "yes"
+    assert course.text("zh", "yes", "是") == "是" and course.text("en", "yes", "是") == "yes"

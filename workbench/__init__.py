@@ -1,11 +1,24 @@
 """Prompt Workbench: prompt templates, batch runs on local and API models, scores, bad cases.
 
-``import workbench`` is light: the public names below are imported on first use, so neither
-llama.cpp, chromadb, pandas nor the openai client load until something needs them.
+``import workbench`` is light: the names below are imported on first use, so neither llama.cpp, chromadb,
+pandas nor the openai client load until something needs them.
 
     import workbench as wb
     result = wb.run("sentiment_cloze_en", "datasets/sentiment_en.csv", ["local"])
     result.summary()
+
+The public API (what a notebook needs; README "The Python API" lists it with a line each):
+
+- prompts and data: ``load_prompt``, ``PromptLibrary``, ``PromptTemplate``, ``load_dataset``;
+- runs: ``run`` / ``arun`` with ``RunOptions``, giving a ``RunResult`` (summary, matrix, compare, stability);
+  ``compare_runs``, ``stability``; models: ``get_model``, ``Model``, ``register_provider``;
+- the store: ``open_store``; bad cases: ``BadCaseTracker``; judges: ``calibrate_judge``;
+- scoring: ``register_scorer``, ``register_parser``; RAG: ``KnowledgeBase``, ``evaluate_retrieval``;
+- deploy: ``create_app``, ``ServerThread``; fine-tuning: ``build_sft_set``, ``validate_sft_set``,
+  ``export_openai_jsonl``, ``check_openai_jsonl``, ``submit_openai_job``, ``lora_finetune``;
+- the Jupyter UI: ``Workbench``; errors: ``WorkbenchError``.
+
+The course notebooks use ``workbench.course`` besides these.
 """
 
 from __future__ import annotations
@@ -16,33 +29,35 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "PromptTemplate": "workbench.prompts",
-    "PromptLibrary": "workbench.prompts",
     "load_prompt": "workbench.prompts",
-    "Dataset": "workbench.datasets",
+    "PromptLibrary": "workbench.prompts",
+    "PromptTemplate": "workbench.prompts",
     "load_dataset": "workbench.datasets",
-    "get_model": "workbench.models",
-    "register_provider": "workbench.models",
-    "Model": "workbench.models",
-    "Capabilities": "workbench.models",
-    "GenerationParams": "workbench.models",
-    "ChatMessage": "workbench.models",
-    "RetryPolicy": "workbench.models",
     "run": "workbench.pipeline",
     "arun": "workbench.pipeline",
+    "RunOptions": "workbench.pipeline",
     "RunResult": "workbench.results",
-    "Column": "workbench.identity",
-    "CellKey": "workbench.identity",
-    "Store": "workbench.store",
-    "BadCaseTracker": "workbench.badcases",
-    "make_scorer": "workbench.scoring",
-    "register_scorer": "workbench.scoring",
-    "register_parser": "workbench.parsers",
-    "Score": "workbench.scoring",
-    "summarize": "workbench.reports",
-    "export_results": "workbench.reports",
     "compare_runs": "workbench.compare",
     "stability": "workbench.compare",
+    "get_model": "workbench.models",
+    "Model": "workbench.models",
+    "register_provider": "workbench.models",
+    "open_store": "workbench.store",
+    "BadCaseTracker": "workbench.badcases",
+    "calibrate_judge": "workbench.judge",
+    "register_scorer": "workbench.scoring",
+    "register_parser": "workbench.parsers",
+    "KnowledgeBase": "workbench.rag",
+    "evaluate_retrieval": "workbench.rag",
+    "create_app": "workbench.serve",
+    "ServerThread": "workbench.serve",
+    "build_sft_set": "workbench.finetune",
+    "validate_sft_set": "workbench.finetune",
+    "export_openai_jsonl": "workbench.finetune",
+    "check_openai_jsonl": "workbench.finetune",
+    "submit_openai_job": "workbench.finetune",
+    "lora_finetune": "workbench.finetune",
+    "Workbench": "workbench.ui",
     "WorkbenchError": "workbench.errors",
 }
 
@@ -65,22 +80,23 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from workbench.badcases import BadCaseTracker
     from workbench.compare import compare_runs, stability
-    from workbench.datasets import Dataset, load_dataset
+    from workbench.datasets import load_dataset
     from workbench.errors import WorkbenchError
-    from workbench.identity import CellKey, Column
-    from workbench.models import (
-        Capabilities,
-        ChatMessage,
-        GenerationParams,
-        Model,
-        RetryPolicy,
-        get_model,
-        register_provider,
+    from workbench.finetune import (
+        build_sft_set,
+        check_openai_jsonl,
+        export_openai_jsonl,
+        lora_finetune,
+        submit_openai_job,
+        validate_sft_set,
     )
+    from workbench.judge import calibrate_judge
+    from workbench.models import Model, get_model, register_provider
     from workbench.parsers import register_parser
-    from workbench.pipeline import arun, run
+    from workbench.pipeline import RunOptions, arun, run
     from workbench.prompts import PromptLibrary, PromptTemplate, load_prompt
-    from workbench.reports import export_results, summarize
+    from workbench.rag import KnowledgeBase, evaluate_retrieval
     from workbench.results import RunResult
-    from workbench.scoring import Score, make_scorer, register_scorer
-    from workbench.store import Store
+    from workbench.scoring import register_scorer
+    from workbench.serve import ServerThread, create_app
+    from workbench.store import open_store

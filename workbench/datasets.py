@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from workbench import dataset_files as files
+import workbench.dataset_files as files
 from workbench.dataset_files import LINE_KEY
 from workbench.errors import DatasetError
 

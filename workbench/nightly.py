@@ -16,7 +16,7 @@ A profile without ``variants`` is a plain ``{notebook: parameters}`` mapping, ru
 For each notebook: papermill executes it (parameters injected after its ``parameters`` cell) into
 the output folder; the run store it wrote is then removed, so nbval's re-execution calls the
 model again and the ``# NBVAL_CHECK_OUTPUT`` cells really compare two independent runs. Key
-metrics that notebooks report with :func:`record_metrics` land in the summary (Markdown + HTML).
+metrics that notebooks report with :func:`workbench.course.record_metrics` land in the summary (Markdown + HTML).
 """
 
 from __future__ import annotations
@@ -35,21 +35,6 @@ from workbench.paths import project_root
 
 METRICS_ENV = "WORKBENCH_METRICS_FILE"
 PROFILES_FILE = "profiles.yaml"
-
-
-def record_metrics(**metrics: Any) -> dict[str, Any]:
-    """Report a notebook's key results (accuracy, hit@k, TTFT...) to the nightly summary.
-
-    Outside a nightly run this only returns them, so notebooks can call it unconditionally.
-    """
-    target = os.environ.get(METRICS_ENV)
-    clean = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()}
-    if target:
-        path = Path(target)
-        existing = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        existing.update(clean)
-        path.write_text(json.dumps(existing, ensure_ascii=False, default=str), encoding="utf-8")
-    return clean
 
 
 @dataclass

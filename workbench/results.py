@@ -74,6 +74,12 @@ class RunResult:
 
         return stability(self.records, aggregate=aggregate)
 
+    def export(self, path: Any) -> Any:
+        """Write the records to .csv, .jsonl (typed values) or .html (summary and matrix); the path."""
+        from workbench.reports import export_results
+
+        return export_results(self.records, path)
+
     @property
     def pass_rate(self) -> float | None:
         judged = [r for r in self.records if r.passed is not None]

@@ -96,3 +96,37 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 def verdict_of(samples: Sequence[bool]) -> bool:
     """A row's verdict from its samples: the majority, ties fail (one sample: itself)."""
     return sum(bool(s) for s in samples) * 2 > len(samples)
+
+
+def cohens_kappa(table: Sequence[Sequence[int]], confidence: float = 0.95) -> dict[str, float | None]:
+    """Cohen's κ of a square table of counts (rows: one rater, columns: the other) with its asymptotic standard
+    error and interval (Fleiss, Cohen and Everitt 1969 — what statsmodels' ``cohens_kappa`` reports).
+
+    ``{"kappa", "se", "ci_low", "ci_high", "agreement", "n"}``; κ is ``None`` when it is undefined (no rows, or
+    chance agreement is 1: both raters always gave the same single label)."""
+    n = sum(sum(row) for row in table)
+    k = len(table)
+    if n == 0:
+        return {"kappa": None, "se": None, "ci_low": None, "ci_high": None, "agreement": None, "n": 0}
+    p = [[table[i][j] / n for j in range(k)] for i in range(k)]
+    rows = [sum(p[i]) for i in range(k)]
+    cols = [sum(p[i][j] for i in range(k)) for j in range(k)]
+    observed = sum(p[i][i] for i in range(k))
+    expected = sum(rows[i] * cols[i] for i in range(k))
+    if expected >= 1.0:
+        return {"kappa": None, "se": None, "ci_low": None, "ci_high": None, "agreement": observed, "n": n}
+    kappa = (observed - expected) / (1 - expected)
+    term_a = sum(p[i][i] * (1 - (rows[i] + cols[i]) * (1 - kappa)) ** 2 for i in range(k))
+    term_b = (1 - kappa) ** 2 * sum(p[i][j] * (cols[i] + rows[j]) ** 2 for i in range(k) for j in range(k) if i != j)
+    term_c = (kappa - expected * (1 - kappa)) ** 2
+    variance = max(0.0, (term_a + term_b - term_c) / (1 - expected) ** 2 / n)
+    se = math.sqrt(variance)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return {
+        "kappa": kappa,
+        "se": se,
+        "ci_low": max(-1.0, kappa - z * se),
+        "ci_high": min(1.0, kappa + z * se),
+        "agreement": observed,
+        "n": n,
+    }

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from workbench import events
+import workbench.events as events
 from workbench.badcases.recheck import choose_models, recheck_cases
 from workbench.badcases.records import STATUSES, BadCase, RecheckReport, case_from_row, fingerprint
 from workbench.badcases.rows import regression_rows

@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from workbench.cli.badcases import bad_app
+from workbench.cli.judge import judge_app
 from workbench.cli.ops import nightly_command, serve_command
 from workbench.cli.prompts import prompts_app
 from workbench.cli.run import run_command
@@ -47,6 +48,7 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(runs_app, name="runs")
 app.add_typer(bad_app, name="badcases")
 app.add_typer(store_app, name="store")
+app.add_typer(judge_app, name="judge")
 app.command("run")(run_command)
 app.command("serve")(serve_command)
 app.command("nightly")(nightly_command)

@@ -113,7 +113,7 @@ def check_arguments(options: Any, *, fail_under: str | None, gate: str | None, o
     threshold, problem = parse_fail_under(fail_under)
     problems += [problem] if problem else []
     if gate is not None:
-        from workbench.gates import GATES
+        from workbench.course.gates import GATES
 
         if gate not in GATES:
             close = difflib.get_close_matches(gate, list(GATES), n=1)
@@ -237,7 +237,7 @@ def _verdict(result: Any, threshold: float | None, fail_under: str | None, gate:
         console().print(f"[red]pass rate {shown} is under --fail-under {fail_under}[/red]")
         raise typer.Exit(1)
     if gate:
-        from workbench.gates import check
+        from workbench.course.gates import check
 
         report = check(gate, result)
         console().print(str(report), highlight=False)

@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from dataclasses import replace
 from typing import Any, ClassVar
 
+import workbench.models.bridge as bridge
 from workbench.errors import ConfigError, ModelError, RetryableModelError
-from workbench.models import bridge
 from workbench.models.retry import Retrier, RetryPolicy
 from workbench.models.types import (
     Capabilities,

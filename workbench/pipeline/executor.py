@@ -121,7 +121,9 @@ class CellExecutor:
     async def judge(self, cell: Cell, generation: Generation, scorers: list[Scorer]) -> dict[str, Any]:
         """The evaluation of an answer as recorder arguments: a verdict, or the scorer's error (output kept)."""
         try:
-            verdict: Verdict = await evaluate(cell, generation, scorers, retrier_for=self.retrier)
+            verdict: Verdict = await evaluate(
+                cell, generation, scorers, retrier_for=self.retrier, store=self.recorder.store
+            )
         except ScorerError as exc:
             return {"generation": generation, "error": str(exc), "retryable": exc.retryable}
         return {"generation": generation, "verdict": verdict}

@@ -18,7 +18,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from workbench import events, provenance
+import workbench.events as events
+import workbench.provenance as provenance
 from workbench.pipeline.executor import CellExecutor
 from workbench.pipeline.options import RunOptions
 from workbench.pipeline.plan import Cell, RunPlan, plan_run

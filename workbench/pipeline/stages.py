@@ -42,14 +42,19 @@ class Verdict:
 
 
 async def evaluate(
-    cell: Cell, generation: Generation, scorers: Sequence[Scorer], *, retrier_for: RetrierFor | None = None
+    cell: Cell,
+    generation: Generation,
+    scorers: Sequence[Scorer],
+    *,
+    retrier_for: RetrierFor | None = None,
+    store: Any = None,
 ) -> Verdict:
     """Parse the output with the template's parser, then run every scorer (``retrier_for(model)`` gives the
-    retrier a judge's calls go through)."""
+    retrier a judge's calls go through; ``store`` is where a judge's calibration is read)."""
     parsed, parse_error = cell.template.parse_output(generation.text)
     if not scorers:
         return Verdict(parsed, parse_error, None, None)
-    context = ScoreContext(generation.text, parsed, parse_error, cell.scorer_inputs, cell.template, retrier_for)
+    context = ScoreContext(generation.text, parsed, parse_error, cell.scorer_inputs, cell.template, retrier_for, store)
     scores = await score_row(scorers, context)
     passed = all(s.passed for s in scores)
     mean = round(sum(s.score for s in scores) / len(scores), 6)

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+import workbench.prompts.frontmatter as frontmatter
 from workbench.errors import TemplateError
 from workbench.models.types import ChatMessage
-from workbench.prompts import frontmatter
 
 ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$", re.MULTILINE | re.IGNORECASE)
 

@@ -48,6 +48,7 @@ class ScoreContext:
     row: Mapping[str, Any]
     template: Any = None  # PromptTemplate; Any to keep this module free of import cycles
     retrier_for: Callable[[Any], Any] | None = None  # the run's retrier for a model (limiter, timeout, budget)
+    store: Any = None  # the run's store (a judge scorer reads its calibration there)
 
     @property
     def expected(self) -> Any:

@@ -63,6 +63,8 @@ class LLMJudge(Scorer):
     model: Any = None  # spec or Model; default: the judge template's model, else "local"
     prompt: str = "judge_en"
     pass_label: str = "pass"
+    min_kappa: float | None = None  # refuse to judge until a calibration of this judge reaches this κ
+    _trusted: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     async def ascore(self, ctx: ScoreContext) -> Score:
         from workbench.models import get_model
@@ -70,6 +72,8 @@ class LLMJudge(Scorer):
 
         judge = load_prompt(self.prompt)
         model = get_model(self.model or judge.model.spec or "local")
+        if self.min_kappa is not None:
+            self._require_calibration(ctx, judge, model)
         question = ctx.row.get("question") or ctx.row.get("input") or ctx.row.get("text") or ""
         values = {"question": question, "answer": ctx.output.strip(), "reference": ctx.expected or ""}
         rendered = judge.render({k: v for k, v in values.items() if k in judge.variables})
@@ -86,6 +90,23 @@ class LLMJudge(Scorer):
 
     def score(self, ctx: ScoreContext) -> Score:
         return asyncio.run(self.ascore(ctx))
+
+    def _require_calibration(self, ctx: ScoreContext, judge: Any, model: Any) -> None:
+        """A judge that people have not checked (or that disagrees with them) gives no verdicts."""
+        key = f"{judge.ref}/{model.spec}"
+        if key in self._trusted:
+            return
+        from workbench.judge import latest_calibration
+
+        how = f"workbench judge calibrate {judge.name} --labels LABELS.jsonl -m {model.spec}"
+        calibration = latest_calibration(ctx.store, judge.ref, model.spec) if ctx.store is not None else None
+        if calibration is None:
+            message = f"{judge.ref} on {model.spec} needs a calibration with κ ≥ {self.min_kappa} first: {how}"
+            raise ScorerError(message, scorer=self.name)
+        if calibration.kappa is None or calibration.kappa < self.min_kappa:
+            message = f"{judge.ref} on {model.spec} is not trusted: {calibration.verdict(self.min_kappa)} ({how})"
+            raise ScorerError(message, scorer=self.name)
+        self._trusted[key] = calibration.kappa
 
 
 @dataclass

@@ -24,13 +24,13 @@ from typing import Any
 from fastapi import FastAPI, Request  # the [serve] extra; `import workbench` never loads this module
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from workbench import provenance
+import workbench.provenance as provenance
+import workbench.serve.guard as guard
 from workbench.errors import ModelError
 from workbench.models import Model, get_model
 from workbench.pipeline import Cell, Recorder
 from workbench.prompts import PromptLibrary, PromptTemplate, load_prompt
 from workbench.secrets import redact
-from workbench.serve import guard
 from workbench.serve.protocol import (
     ChatBody,
     CompletionBody,
@@ -82,16 +82,20 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        service.executor.close()
         recorder.finish(run_id, "stopped")
 
     app = FastAPI(title="Prompt Workbench", version="1", lifespan=lifespan)
     app.state.service = service
     guard.install(app, api_key=api_key, max_body_bytes=max_body_bytes)
-    _endpoints(app, service)
+    _workbench_routes(app, service)
+    _openai_routes(app, service)
     return app
 
 
-def _endpoints(app: FastAPI, service: Service) -> None:
+def _workbench_routes(app: FastAPI, service: Service) -> None:
+    """Health, the prompt endpoint (variables in, parsed output and scores out) and feedback."""
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {
@@ -100,10 +104,6 @@ def _endpoints(app: FastAPI, service: Service) -> None:
             "model": redact(service.model.spec),
             "run_id": service.run_id,
         }
-
-    @app.get("/v1/models")
-    async def models() -> dict[str, Any]:
-        return {"object": "list", "data": service.prompts.listing(redact(service.model.spec) or "")}
 
     @app.post("/v1/prompts/{name}")
     async def run_prompt(name: str, request: Request) -> JSONResponse:
@@ -133,6 +133,18 @@ def _endpoints(app: FastAPI, service: Service) -> None:
             }
         )
 
+    @app.post("/v1/feedback")
+    async def feedback(request: Request) -> JSONResponse:
+        return JSONResponse(service.feedback(parse_body(FeedbackBody, await json_body(request))))
+
+
+def _openai_routes(app: FastAPI, service: Service) -> None:
+    """The OpenAI-compatible API: the model list, completions and chat completions (plain or streamed)."""
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": service.prompts.listing(redact(service.model.spec) or "")}
+
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
         body = await json_body(request)
@@ -150,10 +162,6 @@ def _endpoints(app: FastAPI, service: Service) -> None:
         params = request_params(template, body, service.max_tokens_limit)
         cell = service.cell(template, completion_variables(template, completion), params)
         return await _respond(service, cell, body, chat=False)
-
-    @app.post("/v1/feedback")
-    async def feedback(request: Request) -> JSONResponse:
-        return JSONResponse(service.feedback(parse_body(FeedbackBody, await json_body(request))))
 
 
 async def _respond(service: Service, cell: Cell, body: dict[str, Any], *, chat: bool) -> Any:

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
+import workbench.store.engine as engines
 from workbench.errors import StoreError
-from workbench.store import engine as engines
 from workbench.store.location import StoreLocation, parse_location
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from workbench import events
+import workbench.events as events
 from workbench.prompts import PromptLibrary
 from workbench.store import Store
 from workbench.ui.editor import TemplateEditor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.teaching import exercise, not_a_function
+from workbench.course.exercise import exercise, not_a_function
 
 _CASES = [(5, 2, 1), (5, 2, 3), (10, 0, 5), (10, 10, 1), (20, 3, 10), (4, 1, 4)]
 

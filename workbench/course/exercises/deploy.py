@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workbench.teaching import exercise, not_a_function
+from workbench.course.exercise import exercise, not_a_function
 
 _STREAM = (
     'data: {"choices": [{"delta": {"role": "assistant"}}]}\n\n'

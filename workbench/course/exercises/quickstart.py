@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from workbench.teaching import close, exercise, row_ids
+from workbench.course.exercise import close, exercise, row_ids
 
 
 def _rendered(context: dict[str, Any]) -> str:

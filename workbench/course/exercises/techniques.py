@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from workbench.teaching import exercise, not_a_function
+from workbench.course.exercise import exercise, not_a_function
 
 _VOTES = [(["4", "5", "4"], "4"), (["12", "12", "7", "7", "12"], "12"), (["9"], "9"), ([None, "3", None, "3"], "3")]
 

@@ -10,51 +10,25 @@ of a notebook asserts exactly that, so both halves of the promise are tested.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from workbench.nightly import record_metrics
+import workbench.course.exercises  # noqa: F401  (registers every exercise)
+from workbench.course.exercise import REGISTRY
+from workbench.course.metrics import record_metrics
+
+_outcomes: dict[str, str] = {}
 
 NOT_DONE = "not done"
 
 
-@dataclass(frozen=True)
-class Exercise:
-    """``checker(value, context) -> None`` when right, else the message (English, 中文) saying what to fix."""
-
-    key: str
-    checker: Callable[[Any, dict[str, Any]], tuple[str, str] | None]
-    solution: Callable[[dict[str, Any]], Any]
-    unfinished: tuple[str, str]
-
-
-_REGISTRY: dict[str, Exercise] = {}
-_outcomes: dict[str, str] = {}
-
-
-def exercise(key: str, *, unfinished: tuple[str, str], solution: Callable[[dict[str, Any]], Any]) -> Callable:
-    """Register a check function under ``key`` (decorator)."""
-
-    def register(checker: Callable[[Any, dict[str, Any]], tuple[str, str] | None]) -> Callable:
-        _REGISTRY[key] = Exercise(key, checker, solution, unfinished)
-        return checker
-
-    return register
-
-
 def solution(key: str, **context: Any) -> Any:
     """The worked answer (the ``solutions`` profile fills exercises with it)."""
-    from workbench import exercises  # noqa: F401  (registers the course's exercises)
-
-    return _REGISTRY[key].solution(context)
+    return REGISTRY[key].solution(context)
 
 
 def check(key: str, value: Any, *, lang: str = "en", **context: Any) -> bool:
     """Print whether the exercise is done and right, in plain words; never raise."""
-    from workbench import exercises  # noqa: F401
-
-    spec = _REGISTRY[key]
+    spec = REGISTRY[key]
     zh = lang.startswith("zh")
     if value is None or value is ...:
         message = spec.unfinished[1 if zh else 0]
@@ -91,23 +65,3 @@ def finish(solutions: bool, keys: list[str]) -> dict[str, str]:
         assert all(v == NOT_DONE for v in outcomes.values()), f"unfinished exercises must report 'not done': {outcomes}"
     print(json.dumps(outcomes, ensure_ascii=False))
     return outcomes
-
-
-# -- small comparisons the checkers share ----------------------------------------------------------------------
-def row_ids(value: Any) -> list[str]:
-    """A student's list of row ids, sorted and as strings, so order and int/str do not matter."""
-    return sorted(str(v) for v in value)
-
-
-def close(value: Any, wanted: float, tolerance: float = 1e-6) -> bool:
-    return abs(float(value) - wanted) < tolerance
-
-
-def not_a_function(name: str) -> tuple[str, str]:
-    """The message for an exercise that asks for a function and got something else."""
-    return f"`{name}` should be a function.", f"`{name}` 应该是一个函数。"
-
-
-def text(lang: str, en: str, zh: str) -> str:
-    """The English or Chinese version of a label or message, by the notebook's ``lang``."""
-    return zh if lang.startswith("zh") else en

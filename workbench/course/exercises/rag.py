@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.teaching import close, exercise
+from workbench.course.exercise import close, exercise
 
 
 def _hit_at_k(context: dict[str, Any]) -> float:

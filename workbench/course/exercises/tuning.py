@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.teaching import exercise, row_ids
+from workbench.course.exercise import exercise, row_ids
 
 
 def _fixed(context: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from workbench.teaching import close, exercise
+from workbench.course.exercise import close, exercise
 
 
 def _most_common_letter(context: dict[str, Any]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.teaching import exercise
+from workbench.course.exercise import exercise
 
 
 def _lora_params(context: dict[str, Any]) -> int:
