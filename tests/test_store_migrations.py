@@ -86,18 +86,34 @@ def test_a_store_from_every_earlier_step_keeps_every_row(tmp_path, steps):
 
 
 def _columns(url: str) -> dict[str, set[str]]:
+    """Per table: its columns and its named indexes."""
     engine = create_engine(url)
-    found = {t: {c["name"] for c in inspect(engine).get_columns(t)} for t in inspect(engine).get_table_names()}
+    inspector = inspect(engine)
+    found = {}
+    for table in inspector.get_table_names():
+        names = {c["name"] for c in inspector.get_columns(table)}
+        indexes = [i for i in inspector.get_indexes(table) if not i.get("duplicates_constraint")]  # UNIQUE (...)
+        names |= {f"index {i['name']}" for i in indexes if not i["name"].startswith("sqlite_")}
+        found[table] = names
     engine.dispose()
     return {t: c for t, c in found.items() if t not in ("alembic_version", "migrations")}
 
 
 def _expected() -> dict[str, set[str]]:
-    return {name: {c.name for c in table.columns} for name, table in metadata.tables.items()}
+    return {
+        name: {c.name for c in table.columns} | {f"index {i.name}" for i in table.indexes}
+        for name, table in metadata.tables.items()
+    }
 
 
 def test_new_and_upgraded_sqlite_stores_have_the_schema_the_queries_use(tmp_path):
-    Store(tmp_path / "new.db").close()
+    from workbench.store import parse_location
+    from workbench.store.engine import make_engine, upgrade
+
+    Store(tmp_path / "new.db").close()  # a new store: the tables of schema.py, stamped at the head
+    location = parse_location(tmp_path / "by-revisions.db")
+    upgrade(make_engine(location), location)  # the same, built by the Alembic revisions from nothing
+    assert _columns(f"sqlite:///{tmp_path / 'by-revisions.db'}") == _expected()
     _legacy_store(tmp_path / "old.db", len(legacy.STEPS))
     Store(tmp_path / "old.db").close()
     assert _columns(f"sqlite:///{tmp_path / 'new.db'}") == _expected()
@@ -105,9 +121,15 @@ def test_new_and_upgraded_sqlite_stores_have_the_schema_the_queries_use(tmp_path
 
 
 @pytest.mark.postgres
-def test_a_postgresql_store_has_the_schema_the_queries_use(postgres_url):
+def test_a_postgresql_store_has_the_schema_the_queries_use(postgres_url, postgres_server):
+    from workbench.store import parse_location
+    from workbench.store.engine import make_engine, upgrade
+
     Store(postgres_url).close()
     assert _columns(postgres_url.replace("postgresql://", "postgresql+psycopg://")) == _expected()
+    by_revisions = parse_location(postgres_server.create_database("wb_revisions"))
+    upgrade(make_engine(by_revisions), by_revisions)
+    assert _columns(by_revisions.url) == _expected()
 
 
 def test_the_head_revision_is_the_end_of_the_alembic_chain():

@@ -17,6 +17,7 @@ from typing import Any
 
 from workbench.paths import project_root
 
+MODULES = {"prompt-workbench": "workbench", "langchain-core": "langchain_core"}
 PACKAGES = (
     "prompt-workbench",
     "xllamacpp",
@@ -61,15 +62,21 @@ def notebook_path() -> str | None:
     return str(value) if value else None
 
 
-@functools.lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
-    found = {}
-    for name in PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
+    """Versions of the packages that can shape a result: the workbench's, and those of the others in use (loaded
+    in this process) — looking up packages that are not loaded would cost a scan of every installed one."""
+    return {name: v for name in PACKAGES if (v := _version(name)) is not None}
+
+
+@functools.lru_cache(maxsize=32)
+def _version(name: str) -> str | None:
+    module = MODULES.get(name, name.replace("-", "_"))
+    if name != "prompt-workbench" and module not in sys.modules:
+        return None
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 
 def origin() -> str:

@@ -50,6 +50,9 @@ def _scan(environment: dict[str, str]) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+_SUSPECT = re.compile(r"sk-|Bearer|://[^/\s@:]+:[^/\s@]*@")  # what a key shape or a URL with a password contains
+
+
 def redact(text: str | None, secrets: list[str] | None = None) -> str | None:
     """``text`` with secrets masked (``None`` passes through). Pass ``secrets`` to reuse one scan."""
     if not text:
@@ -57,6 +60,8 @@ def redact(text: str | None, secrets: list[str] | None = None) -> str | None:
     for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
+    if _SUSPECT.search(text) is None:  # the common case: nothing shaped like a key, no URL — one scan, done
+        return text
     return _URL_CREDENTIALS.sub(MASK + "@", _KEY_SHAPES.sub(MASK, text))
 
 
@@ -65,8 +70,31 @@ def redact_value(value: Any, secrets: list[str] | None = None) -> Any:
     secrets = secret_values() if secrets is None else secrets
     if isinstance(value, str):
         return redact(value, secrets)
+    if isinstance(value, dict | list | tuple) and _clean(value, secrets):
+        return value
     if isinstance(value, dict):
         return {redact_value(k, secrets): redact_value(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(redact_value(v, secrets) for v in value)
     return value
+
+
+def _clean(value: Any, secrets: list[str]) -> bool:
+    """The value's text (as JSON) holds no secret and nothing shaped like one: it needs no walk."""
+    import json
+
+    if any(_JSON_ESCAPED.search(secret) for secret in secrets):
+        return False  # JSON would escape such a secret: only the walk can find it
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return False
+    return _SUSPECT.search(text) is None and not any(secret in text for secret in secrets)
+
+
+def is_clean(values: Any, secrets: list[str] | None = None) -> bool:
+    """Nothing in ``values`` (texts and JSON-like values) needs masking — one check for a whole record."""
+    return _clean(values, secret_values() if secrets is None else secrets)
+
+
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')

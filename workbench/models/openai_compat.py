@@ -199,25 +199,25 @@ class OpenAICompatibleModel(Model):
         args["prompt"] = prompt
         return "completion", args
 
-    def _to_generation(self, kind: str, response: Any, start: float) -> Generation:
+    def _to_generation(self, kind: str, body: Any, start: float) -> Generation:
+        """The generation in a response body (the JSON of ``/completions`` or ``/chat/completions``)."""
         self._reached = True
         try:
-            choice = response.choices[0]
-            text = choice.message.content if kind == "chat" else choice.text
-        except (AttributeError, IndexError, TypeError) as exc:
+            choice = body["choices"][0]
+            text = choice["message"]["content"] if kind == "chat" else choice["text"]
+            usage = body.get("usage") or {}
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise RetryableModelError(
                 f"Malformed response from {self.display_url}: no choices/text in the body.",
                 spec=self.spec,
             ) from exc
-        usage = getattr(response, "usage", None)
         return Generation(
             text=text or "",
             model=self.spec,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
             latency_ms=elapsed_ms(start),
-            finish_reason=getattr(choice, "finish_reason", None),
-            raw=response.model_dump() if hasattr(response, "model_dump") else {},
+            finish_reason=choice.get("finish_reason"),
         )
 
     def _translate(self, exc: Exception) -> ModelError:
@@ -278,15 +278,22 @@ class OpenAICompatibleModel(Model):
         start = time.perf_counter()
         try:
             client = self._async_client()
-            api = client.chat.completions if kind == "chat" else client.completions
             if sink is None:
-                return self._to_generation(kind, await api.create(**args), start)
+                return self._to_generation(kind, await self._post(client, kind, args), start)
+            api = client.chat.completions if kind == "chat" else client.completions
             stream = await api.create(**args, stream=True, stream_options={"include_usage": True})
             return await self._collect(kind, stream, sink, start)
         except StreamClosed:
             raise
         except Exception as exc:
             raise self._translate(exc) from exc
+
+    async def _post(self, client: Any, kind: str, args: dict[str, Any]) -> Any:
+        """The request through the official client's own ``post`` (its auth, connection pool and error types),
+        taking the body as JSON: a run needs the text, finish reason and usage, not the typed response object the
+        client would build (and the parameters are already plain JSON, so nothing needs transforming)."""
+        path = "/chat/completions" if kind == "chat" else "/completions"
+        return await client.post(path, body=args, cast_to=object)  # the JSON body (a str if it is not JSON)
 
     async def _collect(self, kind: str, stream: Any, sink: ChunkSink, start: float) -> Generation:
         """Send each piece of a streamed answer to ``sink``; the whole answer with its usage at the end."""
@@ -332,7 +339,8 @@ class OpenAICompatibleModel(Model):
         import openai
 
         self._key()  # a missing key is an error now, not at the first cell
-        client = openai.AsyncOpenAI(**{**self._client_kwargs(), "timeout": PREFLIGHT_TIMEOUT})
+        # the run's own client (its connection pool is then warm), with a short timeout for this one request
+        client = self._async_client().with_options(timeout=PREFLIGHT_TIMEOUT)
         try:
             for attempt in range(3):  # a reset is not "down": try three times, 0.3 s apart
                 try:
@@ -350,8 +358,6 @@ class OpenAICompatibleModel(Model):
         except (openai.APIStatusError, openai.APIResponseValidationError, ValueError, TypeError, AttributeError):
             self._reached = True  # it answered, just without a usable model list: the first call will tell
             return
-        finally:
-            await client.close()
         self._reached = True
         if names and self.model_name not in names:
             shown = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")

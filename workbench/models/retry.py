@@ -19,9 +19,11 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, RetryError, retry_if_exception_type
+if TYPE_CHECKING:  # tenacity is imported on the first failure: most runs never need it
+    from tenacity import RetryCallState, RetryError
+
 
 from workbench.errors import ModelError, ModelTimeoutError, RateLimitError, RetryableModelError
 
@@ -100,6 +102,8 @@ class Retrier:
             other_failures += 1
             return other_failures > self.policy.retries
 
+        from tenacity import retry_if_exception_type
+
         return {"retry": retry_if_exception_type(RetryableModelError), "stop": stop, "wait": wait, "reraise": False}
 
     async def _attempt(self, fn: Callable[[], Awaitable[T]]) -> T:
@@ -128,6 +132,8 @@ class Retrier:
                 retry_after=failed_first.retry_after,
             ) from failed_first
         await asyncio.sleep(self._first_wait(failed_first))
+        from tenacity import AsyncRetrying, RetryError
+
         try:
             async for attempt in AsyncRetrying(**self._controls(failed_first)):
                 with attempt:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
+import queue
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -177,23 +177,69 @@ class CellExecutor:
 
     # -- writing ------------------------------------------------------------------------------------
     async def write(self, run_id: str, cell: Cell, **outcome: Any) -> ResultRecord:
-        """Store one result. Answers from a concurrent endpoint are written by a writer thread beside the event
-        loop, so the calls in flight keep moving while it commits; in-process models (nothing else is in flight)
-        and cached answers are written at once."""
+        """Store one result. Answers from a concurrent endpoint go to the run's writer thread, beside the event
+        loop, so the calls in flight keep moving while it commits (what has queued up meanwhile is committed
+        together); in-process models (nothing else is in flight) and cached answers are written at once."""
         outcome.setdefault("cache", self.may_cache(cell))
-        write = functools.partial(self.recorder.record, run_id, cell, worker=self.worker, **outcome)
+        record, entry = self.recorder.result(run_id, cell, worker=self.worker, **outcome)
         if outcome.get("cached") or cell.model.capabilities.in_process:
-            return write()
+            return self.recorder.record_many([(record, entry)])[0]
         if self._writer is None:
-            self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="workbench-store")
+            self._writer = ResultWriter(self.recorder)
         # shielded: a run cancelled while this write waits its turn still stores the answer it paid for
-        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(self._writer, write))
+        return await asyncio.shield(asyncio.wrap_future(self._writer.submit(record, entry)))
 
     def close(self) -> None:
         """Wait until every result has reached the store."""
         if self._writer is not None:
-            self._writer.shutdown(wait=True)
+            self._writer.close()
             self._writer = None
+
+
+class ResultWriter:
+    """One thread that writes a run's results; each time it is free it commits everything that queued up
+    meanwhile in one transaction (group commit), so a busy run pays one commit per batch, not per cell."""
+
+    BATCH = 500
+
+    def __init__(self, recorder: Recorder):
+        self.recorder = recorder
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="workbench-store", daemon=True)
+        self._thread.start()
+
+    def submit(self, record: ResultRecord, entry: Any) -> concurrent.futures.Future[ResultRecord]:
+        future: concurrent.futures.Future[ResultRecord] = concurrent.futures.Future()
+        self._queue.put((record, entry, future))
+        return future
+
+    def _loop(self) -> None:
+        while (item := self._queue.get()) is not _END:
+            batch = [item]
+            while len(batch) < self.BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _END:
+                    self._queue.put(_END)
+                    break
+                batch.append(more)
+            self._commit(batch)
+
+    def _commit(self, batch: list[Any]) -> None:
+        try:
+            stored = self.recorder.record_many([(record, entry) for record, entry, _ in batch])
+        except BaseException as exc:
+            for _, _, future in batch:
+                future.set_exception(exc)
+            return
+        for (_, _, future), record in zip(batch, stored, strict=True):
+            future.set_result(record)
+
+    def close(self) -> None:
+        self._queue.put(_END)
+        self._thread.join()
 
 
 _END = object()

@@ -52,8 +52,9 @@ class RunState:
         elif record.error:
             self.stats["errors"] += 1
         if self.bar is not None and not sweep:
-            self.bar.update(1)
-            self.bar.set_postfix(errors=self.stats["errors"], cached=self.stats["cached"], refresh=False)
+            self.bar.update(1)  # tqdm redraws at most every mininterval; the counters go with the next redraw
+            if self.bar.n == self.bar.total or self.bar.n % 50 == 0:
+                self.bar.set_postfix(errors=self.stats["errors"], cached=self.stats["cached"], refresh=False)
         if self.on_result is not None:
             self.on_result(record, len(self.records), len(self.plan.cells))
 

@@ -26,6 +26,8 @@ class StoreBase:
 
     def __init__(self, location: str | Path | StoreLocation | None = None, *, upgrade: bool = True):
         self.location = parse_location(location)
+        self._upsert: Any = None  # statements built once per store (see results.py, cache.py)
+        self._cache_upsert: Any = None
         try:
             self._engine: Engine = engines.make_engine(self.location)
             self.revision = engines.ensure_schema(self._engine, self.location) if upgrade else None

@@ -47,26 +47,33 @@ class CacheMixin(StoreBase):
 
     def cache_put(self, key: str, *, model: str, params: dict[str, Any], prompt: str, response: dict[str, Any]) -> None:
         entry = CacheEntry(key, model, params, prompt, response)
-        self._write(lambda connection: self._cache_put(connection, entry, secret_values()))
+        self._write(lambda connection: self._cache_put_many(connection, [entry], secret_values()))
 
-    def _cache_put(self, connection: Connection, entry: CacheEntry, secrets: list[str]) -> None:
-        values = {
-            "key": entry.key,
-            "model": redact(entry.model, secrets),
-            "params": to_json(entry.params),
-            "prompt": redact(entry.prompt, secrets),
-            "response": redact(to_json(entry.response), secrets),
-            "created_at": now(),
-            "hits": 0,
-        }
-        statement = self._dialect_insert(cache).values(**values)
-        excluded = statement.excluded
-        connection.execute(
-            statement.on_conflict_do_update(
+    def _cache_put_many(self, connection: Connection, entries: list[CacheEntry], secrets: list[str]) -> None:
+        stamp = now()
+        rows = [
+            {
+                "key": entry.key,
+                "model": redact(entry.model, secrets),
+                "params": to_json(entry.params),
+                "prompt": redact(entry.prompt, secrets),
+                "response": redact(to_json(entry.response), secrets),
+                "created_at": stamp,
+                "hits": 0,
+            }
+            for entry in entries
+        ]
+        connection.execute(self._upsert_cache(), rows)
+
+    def _upsert_cache(self) -> Any:
+        if self._cache_upsert is None:
+            statement = self._dialect_insert(cache)
+            excluded = statement.excluded
+            self._cache_upsert = statement.on_conflict_do_update(
                 index_elements=["key"],
                 set_={"model": excluded.model, "response": excluded.response, "created_at": excluded.created_at},
             )
-        )
+        return self._cache_upsert
 
     def cache_size(self) -> int:
         return int(self._scalar(select(func.count()).select_from(cache)) or 0)

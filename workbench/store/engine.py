@@ -51,7 +51,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     immediate = connection.get_execution_options().get(WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # straight to the driver: a BEGIN per transaction through SQLAlchemy's statement machinery costs more than it
+    # carries (it has no parameters and no result)
+    connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -60,21 +62,32 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def write(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
-    """Run ``work(connection)`` in one write transaction, retried as a whole when a lock gets in the way."""
+    """Run ``work(connection)`` in one write transaction, retried as a whole when a lock gets in the way (tenacity,
+    imported on the first such failure: most writes succeed at once)."""
+    try:
+        return _transaction(engine, work)
+    except (OperationalError, DBAPIError) as exc:
+        if not is_retryable(exc):
+            raise
     from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
     retrying = Retrying(
         retry=retry_if_exception(is_retryable),
-        stop=stop_after_attempt(attempts),
+        stop=stop_after_attempt(attempts - 1),
         wait=wait_random_exponential(multiplier=0.05, max=2.0),
         reraise=True,
     )
     for attempt in retrying:
-        with attempt, engine.connect() as connection:
-            connection = connection.execution_options(**{WRITE: True})
-            with connection.begin():
-                return work(connection)
+        with attempt:
+            return _transaction(engine, work)
     raise AssertionError("unreachable")  # pragma: no cover - tenacity re-raises the last error
+
+
+def _transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{WRITE: True})
+        with connection.begin():
+            return work(connection)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -108,12 +121,50 @@ def ensure_schema(engine: Engine, location: StoreLocation) -> str:
             f"The store at {location.display} is at schema revision {revision!r}, newer than this release knows "
             "(it was written by a newer Prompt Workbench). Upgrade the workbench package to open it."
         )
+    if revision is None and not has_tables(engine):
+        return create(engine, location)
     if not location.is_sqlite and revision is not None:
         raise StoreError(
             f"The team store at {location.display} is at schema revision {revision}; this release needs "
             f"{HEAD_REVISION}. Upgrade it once for everybody: workbench store upgrade --store {location.display}"
         )
     return upgrade(engine, location)
+
+
+def create(engine: Engine, location: StoreLocation) -> str:
+    """A new, empty store: the tables of :mod:`workbench.store.schema`, stamped at the head revision, in one
+    transaction (the same shape the revisions build — ``tests/test_store_migrations.py`` compares them — without
+    loading Alembic on a first run). Another process creating the same store meanwhile is waited for."""
+    from sqlalchemy import Column, MetaData, String, Table
+
+    from workbench.store.schema import metadata
+
+    version = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{WRITE: True})
+        with connection.begin():
+            if not location.is_sqlite:
+                connection.execute(text("SELECT pg_advisory_xact_lock(84017)"))
+            if current_revision_in(connection) is None and not _any_table(connection):
+                metadata.create_all(connection)
+                version.create(connection)
+                connection.execute(version.insert().values(version_num=HEAD_REVISION))
+    return current_revision(engine) or ""
+
+
+def current_revision_in(connection: Connection) -> str | None:
+    try:
+        with connection.begin_nested():
+            row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    except DBAPIError:
+        return None
+    return row[0] if row else None
+
+
+def _any_table(connection: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(connection).get_table_names())
 
 
 def known_revisions() -> set[str]:

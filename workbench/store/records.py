@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from workbench.identity import CellKey, Column
-from workbench.secrets import redact, redact_value, secret_values
+from workbench.secrets import is_clean, redact, redact_value, secret_values
 
 
 def to_json(value: Any) -> str:
@@ -76,6 +76,8 @@ VALUE_FIELDS = ("inputs", "parsed", "scores", "retrieved", "details")
 def redact_record(record: ResultRecord, secrets: list[str] | None = None) -> ResultRecord:
     """The record with every secret masked (one scan of the environment for all its fields)."""
     secrets = secret_values() if secrets is None else secrets
+    if is_clean([getattr(record, name) for name in (*TEXT_FIELDS, *VALUE_FIELDS)], secrets):
+        return record  # the common case, found with one scan of the whole record
     changes: dict[str, Any] = {name: redact(getattr(record, name), secrets) for name in TEXT_FIELDS}
     for name in VALUE_FIELDS:
         changes[name] = redact_value(getattr(record, name), secrets)

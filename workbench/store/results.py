@@ -32,31 +32,35 @@ class ResultsMixin(CacheMixin, StoreBase):
         return self.write_results([(record, cache_entry)])[0]
 
     def write_results(self, items: Sequence[tuple[ResultRecord, CacheEntry | None]]) -> list[ResultRecord]:
-        """Several cells in one transaction (a cached re-run writes its hits together)."""
+        """Several cells in one transaction (a cached re-run writes its hits together): one statement for their
+        cache entries, one for the results, whatever their number."""
+        if not items:
+            return []
         secrets = secret_values()  # one look at the environment for the whole batch
         stamp = now()
-        clean = [
-            (redact_record(r if r.created_at else replace(r, created_at=stamp), secrets), entry) for r, entry in items
-        ]
+        clean = [redact_record(r if r.created_at else replace(r, created_at=stamp), secrets) for r, _ in items]
+        entries = [entry for _, entry in items if entry is not None]
 
         def work(connection: Connection) -> list[int]:
-            ids = []
-            for record, entry in clean:
-                if entry is not None:
-                    self._cache_put(connection, entry, secrets)
-                ids.append(self._upsert_result(connection, record))
-            return ids
+            if entries:
+                self._cache_put_many(connection, entries, secrets)
+            rows = [record_values(record) for record in clean]
+            return list(connection.execute(self._upsert_results(), rows).scalars())
 
         ids = self._write(work)
-        return [replace(record, id=result_id) for (record, _), result_id in zip(clean, ids, strict=True)]
+        return [replace(record, id=result_id) for record, result_id in zip(clean, ids, strict=True)]
 
-    def _upsert_result(self, connection: Connection, record: ResultRecord) -> int:
-        values = record_values(record)
-        statement = self._dialect_insert(results).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["run_id", "cell_key"], set_={name: statement.excluded[name] for name in UPDATED_ON_CONFLICT}
-        ).returning(results.c.id)
-        return connection.execute(statement).scalar_one()
+    def _upsert_results(self) -> Any:
+        """INSERT … ON CONFLICT (run_id, cell_key) DO UPDATE … RETURNING id, built once per store: a retried cell
+        replaces its earlier error, keeping its id. Ids come back in the order the rows were given."""
+        if self._upsert is None:
+            statement = self._dialect_insert(results)
+            statement = statement.on_conflict_do_update(
+                index_elements=["run_id", "cell_key"],
+                set_={name: statement.excluded[name] for name in UPDATED_ON_CONFLICT},
+            )
+            self._upsert = statement.returning(results.c.id, sort_by_parameter_order=True)
+        return self._upsert
 
     def results(self, run_id: str) -> list[ResultRecord]:
         """A run's records, in the run's own order: its prompt versions, then its models, then rows and repeats."""
