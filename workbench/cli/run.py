@@ -69,6 +69,7 @@ def run_command(
         str | None, typer.Option(help="Run the cells on a Dask cluster: its scheduler, tcp://HOST:8786.")
     ] = None,
     batch: Annotated[bool, typer.Option("--batch", help="Send the cells to the provider's batch API.")] = False,
+    batch_poll: Annotated[float, typer.Option(help="Seconds between looks at the batch jobs.")] = 30.0,
     capture_bad_cases: Annotated[
         bool, typer.Option("--capture-bad-cases", help="Record failures as bad cases.")
     ] = False,
@@ -99,6 +100,7 @@ def run_command(
         wait=wait,
         cluster=cluster,
         batch=batch,
+        batch_poll=batch_poll,
         origin="cli",
     )
     threshold = check_arguments(options, fail_under=fail_under, gate=gate, out=out)
@@ -220,6 +222,9 @@ def _report(result: Any, *, quiet: bool, wide: bool, out: Path | None, capture: 
         print_results(result.records, wide=wide)
     print_summary(result.summary_rows(), title=f"Summary of run {result.run_id}", wide=wide)
     console().print(summary_line(result), highlight=False)
+    if result.workers:
+        per_worker = ", ".join(f"{name} {n}" for name, n in sorted(result.workers.items()))
+        console().print(f"cells per worker: {per_worker}", highlight=False)
     if out:
         from workbench.reports import export_results
 

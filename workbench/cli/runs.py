@@ -105,6 +105,77 @@ def _provenance_line(run: dict[str, Any]) -> str:
     return f"provenance: {run.get('origin') or '-'} · {where} · notebook {notebook} · {host} · {models}"
 
 
+@runs_app.command("status")
+def runs_status(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough), or 'latest'.")],
+    store: StoreOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """Where a run is: its status, who executes it (lease), cells stored, and its batch jobs (with --batch)."""
+    from workbench.store.runs import lease_is_free
+
+    s = open_store(store)
+    run = s.run(run_id_of(s, run_id))
+    lease = s.run_lease(run["id"])
+    stored = s.result_count(run["id"])
+    batches = s.batches(run["id"])
+    if output_format == "json":
+        print_json(
+            {
+                "run": run["id"],
+                "status": run["status"],
+                "cells": run["n_cells"],
+                "stored": stored,
+                "executing": None if lease_is_free(lease) else lease["lease_owner"],
+                "batches": batches,
+            }
+        )
+        return
+    live = (
+        "" if lease_is_free(lease) else f", executed by {lease['lease_owner']} (heartbeat {lease['lease_heartbeat']})"
+    )
+    console().print(
+        f"run {run['id']}: {run['status']}{live}; {stored} of {run['n_cells']} cells stored", highlight=False
+    )
+    if batches:
+        rows = [
+            {
+                "batch": b["batch_id"],
+                "model": b["model"],
+                "status": b["status"],
+                "answered": f"{b['counts'].get('completed', 0)}/{b['counts'].get('total', len(b['cell_keys']))}",
+                "failed": b["counts"].get("failed", 0),
+                "created": (b["created_at"] or "")[:19].replace("T", " "),
+                "collected": (b["collected_at"] or "")[:19].replace("T", " "),
+            }
+            for b in batches
+        ]
+        print_table(rows, title="Batch jobs")
+        if any(not b["collected_at"] for b in batches):
+            console().print(f"collect them with: workbench runs resume {run['id']}", highlight=False)
+
+
+@runs_app.command("resume")
+def runs_resume(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough), or 'latest'.")],
+    store: StoreOpt = None,
+    batch_poll: Annotated[float, typer.Option(help="Seconds between looks at the batch jobs.")] = 30.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
+) -> None:
+    """Continue a stored run: only its missing cells are called; batch jobs it left are collected."""
+    from workbench.cli.output import summary_line
+    from workbench.pipeline.resume import resume
+
+    s = open_store(store)
+    result = resume(run_id_of(s, run_id), s, batch_poll=batch_poll, origin="cli")
+    if not quiet:
+        print_results(result.records)
+    print_summary(result.summary_rows(), title=f"Summary of run {result.run_id}")
+    console().print(summary_line(result), highlight=False)
+    if result.errors:
+        raise typer.Exit(1)
+
+
 @runs_app.command("compare")
 def runs_compare(
     run_a: Annotated[str, typer.Argument(help="Run A (id, prefix or 'latest').")],

@@ -127,7 +127,7 @@ class OpenAICompatibleModel(Model):
 
     @property
     def capabilities(self) -> Capabilities:  # type: ignore[override]
-        return Capabilities(streaming=True, price=PRICES.get(self.model_name))
+        return Capabilities(streaming=True, batch=True, price=PRICES.get(self.model_name))
 
     def identity(self) -> dict[str, Any]:
         return {"provider": "openai", "base_url": self.display_url, "model": self.model_name}

@@ -74,6 +74,7 @@ class Capabilities:
     - ``takes_inputs``: a system under test (a chain) that receives the row's inputs, not the rendered prompt.
     - ``seeded_sampling``: honours a seed, so a sampled run gets a seed per (row, repeat) and reproduces.
     - ``cacheable``: answers may be served from the cache (false for test doubles with per-test state).
+    - ``batch``: cells can be sent as a batch job (OpenAI's Batch API), collected later at the batch price.
     - ``price``: US dollars per million tokens (input, output), ``None`` when unknown.
     """
 
@@ -87,6 +88,7 @@ class Capabilities:
     takes_inputs: bool = False
     structured_output: bool = False
     seeded_sampling: bool = True
+    batch: bool = False  # takes a provider batch job (OpenAI's Batch API: files + batches, about half the price)
     price: tuple[float, float] | None = None
 
 
@@ -116,7 +118,7 @@ class Generation:
     model: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    latency_ms: float = 0.0
+    latency_ms: float | None = 0.0  # None for answers that came back in a batch job
     finish_reason: str | None = None
     attempts: int = 1
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -30,6 +30,22 @@ from workbench.store import ResultRecord
 
 
 @dataclass(frozen=True)
+class Computed:
+    """A cell's answer and verdict (or its error), before anything is written."""
+
+    generation: Generation | None = None
+    verdict: Verdict | None = None
+    error: str | None = None
+    retryable: bool = False
+    cached: bool = False
+    called: bool = False
+
+    def recorded(self) -> dict[str, Any]:
+        """The recorder's arguments for this outcome."""
+        return {"generation": self.generation, "verdict": self.verdict, "error": self.error, "cached": self.cached}
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What became of one cell: its stored record, and whether its error is worth another try."""
 
@@ -43,7 +59,7 @@ class CellExecutor:
 
     def __init__(
         self,
-        recorder: Recorder,
+        recorder: Recorder | None,
         *,
         cache: bool = True,
         timeout: float | None = 120.0,
@@ -86,11 +102,27 @@ class CellExecutor:
         return Retrier(self.policies[spec], self.budgets[spec], gate=self.gates[spec], timeout=self.timeout, spec=spec)
 
     def may_cache(self, cell: Cell) -> bool:
-        if self.reproducible_only and not cell.params.reproducible:
+        if self.recorder is None or self.reproducible_only and not cell.params.reproducible:
             return False
         return self.cache and cell.cacheable
 
     # -- one cell ---------------------------------------------------------------------------------
+    async def compute(self, cell: Cell, scorers: list[Scorer], *, cached: Generation | None = None) -> Computed:
+        """Execute (unless ``cached`` answers it) and evaluate one cell; nothing is written. A cluster worker
+        stops here and hands the outcome back to the run's one writer."""
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            raise asyncio.CancelledError
+        generation = cached
+        if generation is None:
+            try:
+                generation = await execute(cell, retrier=self.retrier(cell.model))
+            except ModelError as exc:
+                return Computed(error=str(exc), retryable=isinstance(exc, RetryableModelError))
+            except Exception as exc:  # a provider bug must not lose the other cells
+                return Computed(error=f"[{cell.model.spec}] {type(exc).__name__}: {exc}")
+        judged = await self.judge(cell, generation, scorers)
+        return Computed(**judged, cached=cached is not None, called=cached is None)
+
     async def answer(
         self,
         run_id: str,
@@ -101,29 +133,17 @@ class CellExecutor:
         look_up: bool = True,
     ) -> Outcome:
         """Cache (``cached``: an answer already looked up), else execute; evaluate; record."""
-        if self.cancel_event is not None and self.cancel_event.is_set():
-            raise asyncio.CancelledError
         if cached is None and look_up and self.may_cache(cell):
             cached = self.recorder.cached(cell)
-        generation, called = cached, False
-        if generation is None:
-            try:
-                generation = await execute(cell, retrier=self.retrier(cell.model))
-                called = True
-            except ModelError as exc:
-                record = await self.write(run_id, cell, error=str(exc))
-                return Outcome(record, isinstance(exc, RetryableModelError))
-            except Exception as exc:  # a provider bug must not lose the other cells
-                record = await self.write(run_id, cell, error=f"[{cell.model.spec}] {type(exc).__name__}: {exc}")
-                return Outcome(record)
-        return await self.judge_and_write(run_id, cell, generation, scorers, cached=cached is not None, called=called)
+        computed = await self.compute(cell, scorers, cached=cached)
+        record = await self.write(run_id, cell, **computed.recorded())
+        return Outcome(record, computed.retryable, computed.called)
 
     async def judge(self, cell: Cell, generation: Generation, scorers: list[Scorer]) -> dict[str, Any]:
         """The evaluation of an answer as recorder arguments: a verdict, or the scorer's error (output kept)."""
+        store = self.recorder.store if self.recorder is not None else None
         try:
-            verdict: Verdict = await evaluate(
-                cell, generation, scorers, retrier_for=self.retrier, store=self.recorder.store
-            )
+            verdict: Verdict = await evaluate(cell, generation, scorers, retrier_for=self.retrier, store=store)
         except ScorerError as exc:
             return {"generation": generation, "error": str(exc), "retryable": exc.retryable}
         return {"generation": generation, "verdict": verdict}

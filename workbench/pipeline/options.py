@@ -34,7 +34,8 @@ class RunOptions:
       ``preflight`` [True]: check each endpoint before the first call.
     - ``wait`` [False]: if a process is executing this same run, follow it instead of starting another run.
     - ``cluster``: a Dask scheduler address (``tcp://HOST:8786``) or a ``distributed.Client``
-      [``WORKBENCH_CLUSTER``]; ``batch`` [False]: send the cells to the provider's batch API.
+      [``WORKBENCH_CLUSTER``]; ``batch`` [False]: send the cells to the provider's batch API, looking at the
+      batches every ``batch_poll`` [30] seconds until they are collected.
     - ``scorers``: scorers over the templates' assertions; ``model_options``: keyword options for model specs.
     - ``progress`` [True], ``on_result(record, done, total)``, ``cancel_event`` (a ``threading.Event``: Stop).
     - ``origin``: where the run comes from (notebook, cli, nightly, cluster, ui, recheck) [detected].
@@ -56,6 +57,7 @@ class RunOptions:
     wait: bool = False
     cluster: Any = None
     batch: bool = False
+    batch_poll: float = 30.0
     scorers: Sequence[Any] | None = None
     model_options: Mapping[str, Any] | None = None
     progress: bool = True
@@ -88,6 +90,7 @@ class RunOptions:
             ("rate_limit", self.rate_limit, _none_or_positive, "requests per minute, > 0"),
             ("timeout", self.timeout, _none_or_positive, "seconds per attempt, > 0"),
             ("retries", self.retries, lambda v: v is None or _int_at_least(v, 0), "a whole number ≥ 0"),
+            ("batch_poll", self.batch_poll, _none_or_positive, "seconds between looks at batch jobs, > 0"),
             ("retry_budget", self.retry_budget, lambda v: v is None or (_number(v) and v >= 0), "seconds, ≥ 0"),
             ("origin", self.origin, lambda v: v is None or v in ORIGINS, f"one of {', '.join(ORIGINS)}"),
             ("id_column", self.id_column, lambda v: isinstance(v, str) and bool(v.strip()), "a dataset column"),

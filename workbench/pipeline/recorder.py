@@ -240,7 +240,12 @@ def _generation_fields(
         details["finish_reason"] = generation.finish_reason
     if generation.label_scores:
         details["label_scores"] = {k: round(v, 4) for k, v in generation.label_scores.items()}
-    details["cost_usd"] = 0.0 if cached else call_cost(cell.model, generation)
+    cost = 0.0 if cached else call_cost(cell.model, generation)
+    if cost and details.get("batch_id"):
+        from workbench.models.openai_batch import PRICE_FACTOR
+
+        cost = round(cost * PRICE_FACTOR, 8)  # a batch job is billed at the batch price
+    details["cost_usd"] = cost
     fields: dict[str, Any] = {
         "output": generation.text,
         "prompt_tokens": generation.prompt_tokens,

@@ -45,6 +45,10 @@ async def arun(prompts: Any, dataset: Any, models: Any = None, options: RunOptio
     options = RunOptions.of(options, **overrides)
     plan = plan_run(prompts, dataset, models, options)
     recorder = Recorder(options.store)
+    if options.batch:
+        from workbench.batch.runner import check_batchable
+
+        check_batchable(plan.models)
     hits = recorder.cached_many(plan.cells) if options.cache else {}
     if options.preflight:  # every endpoint still needed answers, at once, before a run is even started
         needed = {c.model.spec: c.model for c in plan.cells if not (c.cacheable and c.cache_key in hits)}
@@ -129,12 +133,12 @@ def _write_cached(executor: CellExecutor, state: RunState, batch: list[tuple[Cel
 
 
 async def _call_models(executor: CellExecutor, state: RunState, cells: list[Cell], options: RunOptions) -> None:
-    if options.batch:
+    if options.batch:  # a cell that failed in a batch is sent again by the next run, not retried here
         from workbench.batch.runner import run_batches
 
         await run_batches(executor, state, cells, options)
-    else:
-        await _run_cells(executor, state, cells)
+        return
+    await _run_cells(executor, state, cells)
     await _final_sweep(executor, state)
 
 

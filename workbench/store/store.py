@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from workbench.store.badcases import BadCasesMixin
+from workbench.store.batches import BatchesMixin
 from workbench.store.feedback import FeedbackMixin
 from workbench.store.results import ResultsMixin
 from workbench.store.runs import RunsMixin
@@ -21,7 +22,7 @@ from workbench.store.schema import COUNTED_TABLES, metadata
 from workbench.store.versions import VersionsMixin
 
 
-class Store(RunsMixin, ResultsMixin, VersionsMixin, BadCasesMixin, FeedbackMixin):
+class Store(RunsMixin, ResultsMixin, VersionsMixin, BadCasesMixin, FeedbackMixin, BatchesMixin):
     """A store at a path or URL (``None``: ``WORKBENCH_STORE``, else ``.workbench/workbench.db``).
 
     Safe to share between threads; many processes may open one store. Opening a SQLite store written by an

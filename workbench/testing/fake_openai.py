@@ -27,6 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.testing.fake_batches import BatchAPI
+from workbench.testing.openai_bodies import completion_body, file_object, prompt_of, usage_of
+
 Fault = str | tuple[str, float] | None
 FaultFn = Callable[[str, int], Fault]
 
@@ -63,6 +66,9 @@ class FakeOpenAIServer:
     port: int = field(default_factory=free_port)
     requests: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    file_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    batch_delay: float = 0.0  # seconds a batch stays in progress before it completes
     jobs: list[dict[str, Any]] = field(default_factory=list)
     _attempts: Counter[str] = field(default_factory=Counter)
     _server: Any = None
@@ -91,7 +97,7 @@ class FakeOpenAIServer:
         async def complete(request: Request) -> Response:
             body = await request.json()
             chat = request.url.path.endswith("/chat/completions")
-            prompt = "\n".join(m["content"] for m in body["messages"]) if chat else str(body.get("prompt", ""))
+            prompt = prompt_of(body, chat)
             self._attempts[prompt] += 1
             attempt = self._attempts[prompt]
             fault = self.faults(prompt, attempt) if self.faults else None
@@ -123,33 +129,12 @@ class FakeOpenAIServer:
                 await asyncio.sleep(self.hang_seconds)
             if kind == "malformed":
                 return Response("<html>not json</html>", media_type="application/json")
-            text = self.responder(prompt)
-            usage = {
-                "prompt_tokens": len(prompt.split()),
-                "completion_tokens": len(text.split()),
-                "total_tokens": len(prompt.split()) + len(text.split()),
-            }
-            created = int(time.time())
             if body.get("stream"):
-                return StreamingResponse(
-                    self._stream(text, chat, body["model"], created), media_type="text/event-stream"
-                )
-            if chat:
-                choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                obj = "chat.completion"
-            else:
-                choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
-                obj = "text_completion"
-            return JSONResponse(
-                {
-                    "id": f"fake-{attempt}",
-                    "object": obj,
-                    "created": created,
-                    "model": body["model"],
-                    "choices": [choice],
-                    "usage": usage,
-                }
-            )
+                text = self.responder(prompt)
+                usage = usage_of(prompt, text) if (body.get("stream_options") or {}).get("include_usage") else None
+                stream = self._stream(text, chat, body["model"], int(time.time()), usage)
+                return StreamingResponse(stream, media_type="text/event-stream")
+            return JSONResponse(completion_body(prompt, body, chat, self.responder, f"fake-{attempt}"))
 
         async def upload_file(request: Request) -> Response:
             form = await request.form()
@@ -157,17 +142,9 @@ class FakeOpenAIServer:
             content = await upload.read()
             file_id = f"file-{len(self.files) + 1}"
             self.files[file_id] = content
-            return JSONResponse(
-                {
-                    "id": file_id,
-                    "object": "file",
-                    "bytes": len(content),
-                    "created_at": int(time.time()),
-                    "filename": upload.filename,
-                    "purpose": form.get("purpose", "fine-tune"),
-                    "status": "processed",
-                }
-            )
+            record = file_object(file_id, content, upload.filename, form.get("purpose", "fine-tune"))
+            self.file_records[file_id] = record
+            return JSONResponse(record)
 
         async def create_job(request: Request) -> Response:
             body = await request.json()
@@ -211,10 +188,11 @@ class FakeOpenAIServer:
                 Route("/v1/models", list_models, methods=["GET"]),
                 Route("/v1/completions", complete, methods=["POST"]),
                 Route("/v1/chat/completions", complete, methods=["POST"]),
+                *BatchAPI(self).routes(),
             ]
         )
 
-    async def _stream(self, text: str, chat: bool, model: str, created: int) -> Any:
+    async def _stream(self, text: str, chat: bool, model: str, created: int, usage: dict | None = None) -> Any:
         words = text.split(" ")
         for i, word in enumerate(words):
             piece = word if i == 0 else " " + word
@@ -227,6 +205,9 @@ class FakeOpenAIServer:
             chunk = {"id": "fake", "object": obj, "created": created, "model": model, "choices": [choice]}
             yield f"data: {json.dumps(chunk)}\n\n"
             await asyncio.sleep(0)
+        if usage is not None:  # stream_options.include_usage: a last chunk with no choices and the usage
+            chunk = {"id": "fake", "object": obj, "created": created, "model": model, "choices": [], "usage": usage}
+            yield f"data: {json.dumps(chunk)}\n\n"
         yield "data: [DONE]\n\n"
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -272,10 +253,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--batch-delay", type=float, default=0.0, help="Seconds a batch stays in progress.")
+    parser.add_argument("--model", action="append", help="A model name to serve (repeatable; default fake-model).")
     args = parser.parse_args()
     import uvicorn
 
-    server = FakeOpenAIServer(latency=args.latency, port=args.port)
+    models = tuple(args.model or ["fake-model"])
+    server = FakeOpenAIServer(latency=args.latency, port=args.port, batch_delay=args.batch_delay, models=models)
     uvicorn.run(server.app(), host="127.0.0.1", port=args.port, log_level="warning", backlog=2048)
 
 

@@ -1,0 +1,116 @@
+"""Runs on a real Dask cluster (a scheduler and two worker processes on 127.0.0.1): every cell once, the workers
+named, a worker killed mid-run loses nothing, a killed driver resumes, an unreachable scheduler is a clear error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from workbench.cluster.driver import in_flight_shards as IN_FLIGHT_SHARDS
+from workbench.errors import ConfigError
+from workbench.pipeline import run
+from workbench.prompts import PromptTemplate
+from workbench.store import Store
+from workbench.testing.dask_cluster import DaskCluster
+from workbench.testing.fake_openai import FakeOpenAIServer, free_port
+
+pytestmark = pytest.mark.cluster
+T = PromptTemplate.from_string("---\nname: spread\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with DaskCluster(workers=2) as dask:
+        yield dask
+
+
+def _rows(n: int) -> list[dict]:
+    return [{"id": f"r{i}", "i": i} for i in range(n)]
+
+
+def test_a_600_row_run_on_two_workers_stores_every_cell_once_and_names_the_workers(cluster, store_url):
+    with FakeOpenAIServer(latency=0.005) as server:
+        options = {"store": store_url, "progress": False, "cluster": cluster.address, "concurrency": 8}
+        result = run(T, _rows(600), [server.spec()], **options)
+        calls = Counter(r["prompt"] for r in server.requests)
+    stored = Store(store_url).results(result.run_id)
+    assert len(stored) == 600 and len({r.cell_key for r in stored}) == 600 and result.pass_rate == 1.0
+    assert set(result.workers) == {"w1", "w2"} and sum(result.workers.values()) == 600
+    assert {r.worker for r in stored} == {"w1", "w2"}, "each result says where it ran"
+    assert max(calls.values()) == 1 and len(calls) == 600
+    assert Store(store_url).run(result.run_id)["origin"] == "cluster"
+
+
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path):
+    with DaskCluster(workers=2) as dask, FakeOpenAIServer(latency=0.02) as server:
+        store = tmp_path / "kill.db"
+
+        def kill_when_busy() -> None:
+            deadline = time.time() + 60
+            while time.time() < deadline and len(server.requests) < 60:
+                time.sleep(0.02)
+            dask.kill_worker("w2")
+
+        import threading
+
+        killer = threading.Thread(target=kill_when_busy)
+        killer.start()
+        result = run(T, _rows(300), [server.spec()], store=store, progress=False, cluster=dask.address)
+        killer.join()
+    stored = Store(store).results(result.run_id)
+    assert len(stored) == 300 and len({r.cell_key for r in stored}) == 300 and not any(r.error for r in stored)
+    assert "w1" in result.workers
+
+
+DRIVER = """
+import sys
+from workbench.pipeline import run
+from workbench.prompts import PromptTemplate
+T = PromptTemplate.from_string("---\\nname: spread\\nassertions: [{type: contains, value: echo}]\\n---\\nRow {{ i }}")
+rows = [{"id": f"r{i}", "i": i} for i in range(200)]
+result = run(T, rows, [sys.argv[1]], store=sys.argv[2], progress=False, cluster=sys.argv[3], concurrency=2)
+print("stats", result.stats)
+"""
+
+
+def test_a_driver_killed_mid_run_resumes_calling_at_most_the_cells_in_flight_again(cluster, tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER, encoding="utf-8")
+    store = tmp_path / "driver.db"
+    with FakeOpenAIServer(latency=0.05) as server:
+        args = [sys.executable, str(script), server.spec(), str(store), cluster.address]
+        first = subprocess.Popen(args)
+        deadline = time.time() + 120
+        while time.time() < deadline and (not store.exists() or Store(store).stats()["results"] < 40):
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        stored_before = Store(store).stats()["results"]
+        calls_before = len(server.requests)
+        time.sleep(1.0)  # shards the dead driver left in flight finish (or are cancelled) on the workers
+        again = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-2000:]
+        calls = Counter(r["prompt"] for r in server.requests)
+    (only,) = Store(store).runs()
+    assert only["done"] == 200 and only["status"] == "completed"
+    twice = [p for p, n in calls.items() if n > 1]
+    window = IN_FLIGHT_SHARDS(2) * 25  # the shards the driver keeps in flight: 200 cells in shards of 25
+    assert len(twice) <= window, "only the cells in flight when the driver died are called again"
+    assert max(calls.values()) <= 2 and calls_before >= stored_before
+    assert f"'resumed': {stored_before}" in again.stdout
+
+
+def test_an_unreachable_scheduler_fails_before_any_model_call(tmp_path):
+    with FakeOpenAIServer() as server:
+        unreachable = r"Cannot reach the Dask scheduler at tcp://127\.0\.0\.1:\d+.*dask scheduler"
+        with pytest.raises(ConfigError, match=unreachable):
+            run(T, _rows(3), [server.spec()], store=tmp_path / "s.db", cluster=f"tcp://127.0.0.1:{free_port()}")
+        assert server.requests == []
+    assert not Path(tmp_path / "s.db").exists() or Store(tmp_path / "s.db").stats()["runs"] == 0
