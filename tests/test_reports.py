@@ -2,9 +2,10 @@ import json
 
 import pytest
 
+from workbench.exports import export_results
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
-from workbench.reports import export_results, summarize
+from workbench.reports import summarize
 from workbench.testing.models import MockModel
 
 T = PromptTemplate.from_string("---\nname: r\nassertions: [{type: equals}]\n---\n{{ text }}")

@@ -33,6 +33,7 @@ __all__ = [
     "min_detectable_difference",
     "paired",
     "stability",
+    "stability_report",
     "wilson_interval",
 ]
 
@@ -195,13 +196,20 @@ def pick_column(columns: Sequence[Column], wanted: str | Column | None, role: st
             f"Say which column is {role.upper()}: the run has {len(columns)} — "
             f"{', '.join(map(str, columns))}. Pass --{role} COLUMN ({role}=... in Python)."
         )
-    text = str(wanted)
-    exact = [c for c in columns if str(c) == text]
-    loose = exact or [c for c in columns if text in (str(c.ref), c.model, c.prompt)]
-    if len(loose) == 1:
-        return loose[0]
-    problem = "matches several" if loose else "matches none"
-    raise ConfigError(f"{role.upper()} = {text!r} {problem} of the columns: {', '.join(map(str, columns))}.")
+    text = str(wanted).strip()
+    for matches in (
+        [c for c in columns if str(c) == text],  # the whole column
+        [c for c in columns if text in (str(c.ref), c.model, c.prompt, f"v{c.version}")],  # a whole part
+        [c for c in columns if text in str(c)],  # any unique part of it, e.g. "v2" or "local"
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ConfigError(
+                f"--{role} {text!r} matches several columns: {', '.join(map(str, matches))}. Give more of it "
+                f"(PROMPT@vN/MODEL)."
+            )
+    raise ConfigError(f"--{role} {text!r} matches none of the columns: {', '.join(map(str, columns))}.")
 
 
 def compare_runs(
@@ -293,7 +301,24 @@ def _rate(passed: int, n: int) -> float | None:
 # ---------------------------------------------------------------------------------------------------------------
 # stability over repeats
 # ---------------------------------------------------------------------------------------------------------------
-def stability(records: Sequence[ResultRecord], *, aggregate: str | None = None) -> dict[str, Any]:
+STABILITY_COLUMNS = ["column", "k", "rows", "pass_rate", "pass_at_k", "pass_all_k", "flaky", "agreement"]
+
+
+def stability(records: Sequence[ResultRecord], *, aggregate: str | None = None) -> Any:
+    """:func:`stability_report` as a DataFrame, one line per column — the table ``workbench runs stability``
+    prints (with ``aggregate="majority"``, a ``majority`` column: the self-consistency pass rate)."""
+    import pandas as pd
+
+    lines = []
+    for entry in stability_report(records, aggregate=aggregate)["columns"]:
+        line = {key: entry[key] for key in STABILITY_COLUMNS}
+        if "majority" in entry:
+            line["majority"] = entry["majority"]["pass_rate"]
+        lines.append(line)
+    return pd.DataFrame(lines, columns=STABILITY_COLUMNS + (["majority"] if aggregate == "majority" else []))
+
+
+def stability_report(records: Sequence[ResultRecord], *, aggregate: str | None = None) -> dict[str, Any]:
     """``{"columns": [{column, k, rows, pass_rate, pass_at_k, pass_all_k, flaky, agreement}]}``.
 
     ``pass_rate`` is over all samples; ``pass_at_k`` the share of rows with at least one passing sample;

@@ -1,4 +1,5 @@
-"""Views of result records: the per-cell DataFrame, the summary (pass rate with its 95 % interval), exports.
+"""Views of result records: the per-cell DataFrame, the summary (pass rate with its 95 % interval), the HTML report
+(files are written by :mod:`workbench.exports`).
 
 Records are the state; everything here is a view of them (pandas is imported lazily). Costs are what the
 recorder computed from each model's declared price when the call was made (``details.cost_usd``).
@@ -7,39 +8,13 @@ recorder computed from each model's declared price when the call was made (``det
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from workbench.compare import matrix, min_detectable_difference, wilson_interval
 from workbench.errors import WorkbenchError
+from workbench.exports import reason_of
 from workbench.store import ResultRecord
-
-EXPORT_COLUMNS = [
-    "column",
-    "prompt",
-    "version",
-    "model",
-    "row_id",
-    "repeat",
-    "output",
-    "parsed",
-    "passed",
-    "score",
-    "reason",
-    "latency_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "cached",
-    "error",
-]
-
-
-def _reason(record: ResultRecord) -> str:
-    failed = [s for s in record.scores if not s.get("passed")]
-    return "; ".join(f"{s['name']}: {s['reason']}" for s in (failed or record.scores))
 
 
 def results_dataframe(records: Sequence[ResultRecord]) -> Any:
@@ -61,7 +36,7 @@ def results_dataframe(records: Sequence[ResultRecord]) -> Any:
                 "parsed": r.parsed,
                 "passed": r.passed,
                 "score": r.score,
-                "reason": _reason(r),
+                "reason": reason_of(r),
                 "latency_ms": r.latency_ms,
                 "prompt_tokens": r.prompt_tokens,
                 "completion_tokens": r.completion_tokens,
@@ -159,28 +134,6 @@ def breakdown(records: Sequence[ResultRecord], by: str) -> Any:
     return pd.DataFrame(lines)
 
 
-def export_results(records: Sequence[ResultRecord], path: str | Path) -> Path:
-    """Write one row per cell to .csv or .jsonl (dataset columns first), or an HTML report: the summary with
-    intervals, then the matrix (one line per row, ✓/✗ per column, differing outputs highlighted)."""
-    path = Path(path)
-    df = results_dataframe(records)
-    input_columns = [c for c in df.columns if c not in EXPORT_COLUMNS and c not in ("result_id", "run_id", "rendered")]
-    df = df[input_columns + EXPORT_COLUMNS + ["result_id", "run_id"]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        df.to_csv(path, index=False)
-    elif suffix == ".jsonl":
-        with path.open("w", encoding="utf-8") as fh:
-            for row in df.to_dict(orient="records"):
-                fh.write(json.dumps(_plain(row), ensure_ascii=False, default=str) + "\n")
-    elif suffix in (".html", ".htm"):
-        path.write_text(html_report(records), encoding="utf-8")
-    else:
-        raise WorkbenchError(f"Cannot export to {path}: use a .csv, .jsonl or .html file name.")
-    return path
-
-
 REPORT_STYLE = (
     "body{font-family:system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;margin:.5em 0}"
     "td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}th{background:#f3f3f3}"
@@ -237,14 +190,3 @@ def _verdict_mark(passed: Any) -> tuple[str, str]:
 def _short(value: Any, width: int = 160) -> str:
     text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in row.items():
-        if isinstance(v, float) and v != v:
-            v = None
-        elif hasattr(v, "item"):
-            v = v.item()
-        out[k] = v
-    return out

@@ -69,14 +69,21 @@ class RunResult:
         return compare_runs(self.records, other_records, a=a, b=b)
 
     def stability(self, *, aggregate: str | None = None) -> Any:
-        """Per column: pass rate over all samples, pass@k, pass^k, flaky rows and agreement (runs with repeats)."""
+        """Per column: pass rate over all samples, pass@k, pass^k, flaky rows and agreement (runs with repeats), as
+        a DataFrame with the columns ``workbench runs stability`` prints."""
         from workbench.compare import stability
 
         return stability(self.records, aggregate=aggregate)
 
+    def stability_report(self, *, aggregate: str | None = None) -> dict[str, Any]:
+        """:meth:`stability` as the JSON ``workbench runs stability --format json`` prints."""
+        from workbench.compare import stability_report
+
+        return stability_report(self.records, aggregate=aggregate)
+
     def export(self, path: Any) -> Any:
         """Write the records to .csv, .jsonl (typed values) or .html (summary and matrix); the path."""
-        from workbench.reports import export_results
+        from workbench.exports import export_results
 
         return export_results(self.records, path)
 

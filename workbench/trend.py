@@ -88,7 +88,8 @@ def trend(store: Store, prompt: str, model: str | None = None, dataset: str | No
     report = Trend(prompt, wanted)
     samples: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        samples[(row["run_id"], row["version"], row["model"], _name(row["dataset"]), row["row_id"])].append(row)
+        dataset_name = _name(row["dataset"], row.get("dataset_hash"))
+        samples[(row["run_id"], row["version"], row["model"], dataset_name, row["row_id"])].append(row)
     report.runs = _run_points(samples)
     per_version = _version_rows(samples)
     report.versions = [_version_point(key, verdicts, runs) for key, (verdicts, runs) in per_version.items()]
@@ -104,8 +105,17 @@ def _matches(run_dataset: str | None, wanted: str | None) -> bool:
     return run_dataset == wanted or Path(run_dataset).name == Path(wanted).name or run_dataset.endswith(str(wanted))
 
 
-def _name(dataset: str | None) -> str:
-    return Path(dataset).name if dataset else "(in memory)"
+IN_MEMORY = ("records", "dataframe", "data")
+
+
+def _name(dataset: str | None, content_hash: str | None = None) -> str:
+    """A run's dataset as the trend groups it: a file by its name (rows may be added over time); rows given in
+    memory by their content, since every such run is called "records"."""
+    if not dataset:
+        return "(in memory)"
+    if dataset in IN_MEMORY and content_hash:
+        return f"{dataset} {content_hash[:8]}"
+    return Path(dataset).name
 
 
 def _run_points(samples: dict[tuple, list[dict[str, Any]]]) -> list[dict[str, Any]]:

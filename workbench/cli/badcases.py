@@ -30,12 +30,16 @@ def bad_list(
     if df.empty:
         typer.echo("No bad cases. Capture them with `workbench run ... --capture-bad-cases` or mark_bad().")
         return
-    print_frame(
-        df[["id", "prompt", "version", "model", "tags", "status", "output", "expected", "note"]], title="Bad cases"
-    )
+    df = df.assign(input=[_first_input(inputs) for inputs in df["inputs"]])
+    columns = ["id", "status", "prompt", "version", "model", "row_id", "input", "output", "expected", "tags", "note"]
+    print_frame(df[columns], title="Bad cases")
     report = tracker.report()
     if not report.empty:
         print_frame(report.reset_index(), title="By category")
+
+
+def _first_input(inputs: dict[str, Any]) -> Any:
+    return next((v for k, v in inputs.items() if k not in ("expected", "id")), "")
 
 
 @bad_app.command("show")
@@ -43,8 +47,10 @@ def bad_show(case_id: int, store: StoreOpt = None) -> None:
     """One bad case with its history of checks."""
     case = _tracker(store).get(case_id)
     typer.echo(f"#{case.id} [{case.status}] {case.prompt}@v{case.version} · {case.model}  tags: {', '.join(case.tags)}")
+    typer.echo(f"  row:      {case.row_id}")
     for key, value in case.inputs.items():
-        typer.echo(f"  {key}: {value}")
+        if key not in ("expected", "id"):  # the expected answer is shown once, below
+            typer.echo(f"  {key}: {value}")
     typer.echo(f"  output:   {case.output}\n  expected: {case.expected}\n  note:     {case.note}")
     for check in case.checks:
         typer.echo(f"  check {check['checked_at']} run {check['run_id']} v{check['version']}: {check['outcome']}")

@@ -53,7 +53,13 @@ def serve_command(
 def nightly_command(
     profile: Annotated[str, typer.Option(help="Parameter profile from notebooks/profiles.yaml: ci or full.")] = "ci",
     out: Annotated[Path, typer.Option(help="Folder for executed notebooks and the summary.")] = Path(".nightly"),
-    only: Annotated[list[str] | None, typer.Option(help="Run only these notebooks (names without .ipynb).")] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Run only these notebooks (names without .ipynb); NAME.zh, NAME.en or NAME.solutions runs one "
+            "variant (repeatable)."
+        ),
+    ] = None,
     no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip the nbval re-run.")] = False,
 ) -> None:
     """Execute every notebook with papermill, validate with nbval, write summary.md/html; exit 1 on failure."""

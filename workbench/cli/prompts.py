@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,12 +83,46 @@ def prompts_render(
         if not 0 <= row < len(data):
             raise WorkbenchError(f"{dataset} has {len(data)} rows; --row must be 0..{len(data) - 1}.")
         values.update(public_fields(data.rows[row]))
+    known = list(dict.fromkeys([*template.variables, *template.inputs]))
     for item in var or []:
         key, sep, value = item.partition("=")
         if not sep:
             raise WorkbenchError(f"--var {item!r}: write name=value.")
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            names = ", ".join(known) or "none"
+            raise WorkbenchError(f"--var {key}: {template.ref} has no variable {key!r}.{hint} Its variables: {names}.")
         values[key] = value
     typer.echo(prompt_as_text(template.render(values)))
+
+
+@prompts_app.command("save")
+def prompts_save(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A .prompty file to add to the library, or the name of a library "
+            "prompt whose file you edited in place."
+        ),
+    ],
+    as_next_version: Annotated[
+        bool, typer.Option("--as-next-version", help="The file's prompt exists: save it as that prompt's next version.")
+    ] = False,
+    library: LibraryOpt = None,
+) -> None:
+    """Save a version, keeping history: an edited library file becomes the next version (the old text stays in
+    _versions/), a new file joins the library."""
+    from pathlib import Path as FilePath
+
+    lib = library_of(library)
+    if target.endswith(".prompty") or FilePath(target).is_file():
+        template = _load_path(target)
+        owned = lib.owns(template)
+        saved = lib.save_file(template.name) if owned else lib.save(template, as_next_version=as_next_version)
+    else:
+        saved = lib.save_file(target)
+    typer.echo(f"saved {saved.ref} ({saved.path}); versions: {', '.join(f'v{v}' for v in lib.versions(saved.name))}")
 
 
 def _load_path(path: str) -> Any:

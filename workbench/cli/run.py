@@ -209,7 +209,7 @@ class _Progress:
                 f"Interrupted: {self.done} of {self.total} cells of run {self.run_id} are saved in {where}. "
                 "Run the same command again to resume; it calls models only for the missing cells."
             )
-        console(stderr=True).print(message, highlight=False)
+        console(stderr=True).print(message, highlight=False, soft_wrap=True)
 
 
 def _report(result: Any, *, quiet: bool, wide: bool, out: Path | None, capture: bool) -> None:
@@ -226,7 +226,7 @@ def _report(result: Any, *, quiet: bool, wide: bool, out: Path | None, capture: 
         per_worker = ", ".join(f"{name} {n}" for name, n in sorted(result.workers.items()))
         console().print(f"cells per worker: {per_worker}", highlight=False)
     if out:
-        from workbench.reports import export_results
+        from workbench.exports import export_results
 
         export_results(result.records, out)
         console().print(f"exported {len(result.records)} rows to {out}")

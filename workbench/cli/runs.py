@@ -216,10 +216,10 @@ def runs_stability(
     """Per column: pass rate over all samples, pass@k, pass^k (all k pass), flaky rows, agreement of answers."""
     import pandas as pd
 
-    from workbench.compare import stability
+    from workbench.compare import stability_report
 
     s = open_store(store)
-    report = stability(s.results(run_id_of(s, run_id)), aggregate=aggregate)
+    report = stability_report(s.results(run_id_of(s, run_id)), aggregate=aggregate)
     if output_format == "json":
         print_json(report)
         return
@@ -274,7 +274,7 @@ def runs_trend(
 @runs_app.command("export")
 def runs_export(run_id: str, out: Path, store: StoreOpt = None) -> None:
     """Export a stored run to .csv, .jsonl or .html (summary + matrix)."""
-    from workbench.reports import export_results
+    from workbench.exports import export_results
 
     s = open_store(store)
     export_results(s.results(run_id_of(s, run_id)), out)

@@ -30,9 +30,10 @@ CONNECT_TIMEOUT = 10
 
 
 def in_flight_shards(workers: int) -> int:
-    """How many shards the driver keeps submitted: enough to keep every worker busy, few enough that a driver
-    killed mid-run leaves little work half done (those cells are the only ones a resume may call again)."""
-    return workers + 1
+    """How many shards the driver keeps submitted: two per worker (one running, one ready, so a worker never
+    waits for the driver), few enough that a driver killed mid-run leaves little work half done (those cells are
+    the only ones a resume may call again)."""
+    return 2 * workers + 1
 
 
 def connect(cluster: Any) -> Any:

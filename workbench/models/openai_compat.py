@@ -363,8 +363,8 @@ class OpenAICompatibleModel(Model):
             shown = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
             raise ModelNotFoundError(
                 f"{self.display_url} does not list a model named {self.model_name!r}. It lists: {shown}. "
-                "Fix the name in the spec (openai:NAME@URL), or pass preflight=False if the server serves "
-                "names it does not list.",
+                "Fix the name in the spec (openai:NAME@URL), or skip this check if the server serves names it does "
+                "not list: --no-preflight on the command line, preflight=False in Python.",
                 spec=self.spec,
             )
 

@@ -1,0 +1,243 @@
+"""The terminal and the files a newcomer trusts: honest trends, history that cannot be lost, typed exports, tables
+that fit 80 columns, options that say what they take, and the messages that name the real options."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from workbench.cli import app
+from workbench.exports import export_results, read_export
+from workbench.pipeline import run
+from workbench.prompts import PromptLibrary, PromptTemplate
+from workbench.store import Store
+from workbench.testing.fake_openai import FakeOpenAIServer
+from workbench.testing.models import FunctionModel
+
+runner = CliRunner()
+ROWS = [{"id": f"r{i}", "text": f"t{i}", "expected": "yes"} for i in range(24)]
+
+
+def _cli(*args: object) -> object:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _version(n: int, wrong: set[int]) -> tuple[PromptTemplate, FunctionModel]:
+    template = PromptTemplate.from_string(
+        f"---\nname: tr\nversion: {n}\nassertions: [{{type: equals}}]\n---\nv{n} {{{{ text }}}}"
+    )
+    model = FunctionModel(lambda p: "no" if int(p.split("t")[-1]) in wrong else "yes", spec="function:trend")
+    return template, model
+
+
+def test_the_trend_counts_each_row_once_and_compares_versions_on_shared_rows(store):
+    """Both versions get 23/24 on the set. Sampled repeats, cached re-runs and runs on other rows must not make
+    either look like hundreds of independent rows (the old pooled figure was 554/648)."""
+    from workbench.trend import trend
+
+    for n, wrong in ((1, {3}), (2, {5})):
+        template, model = _version(n, wrong)
+        run(template, ROWS, [model], store=store, progress=False)
+        run(template, ROWS, [model], store=store, progress=False)  # a cached re-run of the same rows
+        run(template, ROWS, [model], store=store, progress=False, repeats=5, params={"temperature": 0.7})
+    other = [{"id": f"o{i}", "text": f"t{i + 100}", "expected": "yes"} for i in range(10)]
+    run(_version(2, set())[0], other, [_version(2, set())[1]], store=store, progress=False)
+    report = trend(store, "tr", dataset=None)
+    same_rows = [v for v in report.versions if v["rows"] == 24]
+    assert [(v["version"], v["passed"], v["runs"]) for v in same_rows] == [(1, 23, 3), (2, 23, 3)]
+    assert [v["rows"] for v in report.versions if v not in same_rows] == [10], "other rows stay apart"
+    assert all(p["rows"] in (24, 10) for p in report.runs), "a run's point is its distinct rows"
+    (comparison,) = [c for c in report.comparisons if c["b"] == "v2" and c["shared_rows"] == 24]
+    assert comparison["verdict"] == "no significant difference" and (comparison["a_only"], comparison["b_only"]) == (
+        1,
+        1,
+    )
+
+
+def test_a_version_bumped_by_hand_keeps_the_one_it_replaced(tmp_path):
+    library = PromptLibrary(tmp_path / "lib")
+    first = library.save(PromptTemplate.from_string("---\nname: edited\n---\nfirst {{ text }}"))
+    store = tmp_path / "s.db"
+    run(first, [{"text": "a"}], [FunctionModel(lambda p: "x")], store=store, progress=False)
+    (tmp_path / "lib" / "_versions" / "edited" / "v1.prompty").unlink()  # as if saved by hand, never archived
+    first.path.write_text("---\nname: edited\nversion: 2\n---\nsecond {{ text }}", encoding="utf-8")
+    run(library.get("edited"), [{"text": "a"}], [FunctionModel(lambda p: "x")], store=store, progress=False)
+    assert library.versions("edited") == [1, 2]
+    assert "-first {{ text }}" in library.diff("edited", 1, 2) and library.get("edited@v1").body.startswith("first")
+    listed = _cli("prompts", "versions", "edited", "--library", tmp_path / "lib")
+    assert listed.output.split() == ["edited@v1", "edited@v2"]
+
+
+def test_prompts_save_keeps_history_when_a_file_was_edited_under_its_own_number(tmp_path):
+    library = PromptLibrary(tmp_path / "lib")
+    saved = library.save(PromptTemplate.from_string("---\nname: kept\n---\nold {{ text }}"))
+    saved.path.write_text(saved.path.read_text(encoding="utf-8").replace("old", "new"), encoding="utf-8")
+    done = _cli("prompts", "save", "kept", "--library", tmp_path / "lib")
+    assert done.exit_code == 0 and "saved kept@v2" in done.output
+    assert library.get("kept@v1").body.startswith("old") and library.get("kept").body.startswith("new")
+
+
+def test_run_out_and_runs_export_write_the_same_typed_records(tmp_path):
+    prompt = tmp_path / "p.prompty"
+    prompt.write_text("---\nname: p\nassertions: [{type: equals}]\n---\n{{ text }}\n", encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text("id,text,expected\na,hello,echo: hello\nb,bye,other\n", encoding="utf-8")
+    store = tmp_path / "s.db"
+    with FakeOpenAIServer() as server:
+        done = _cli("run", prompt, "-d", data, "-m", server.spec(), "--store", store, "--out", tmp_path / "run.jsonl")
+    assert done.exit_code == 0, done.output  # a failed assertion is a verdict, not an error
+    _cli("runs", "export", "latest", tmp_path / "export.jsonl", "--store", store)
+    from_run, from_export = read_export(tmp_path / "run.jsonl"), read_export(tmp_path / "export.jsonl")
+    assert from_run == from_export
+    assert [r["passed"] for r in from_run] == [True, False] and from_run[0]["row_id"] == "a"
+    assert from_run[0]["attempts"] == 1 and isinstance(from_run[0]["latency_ms"], float)
+    assert "worker" in from_run[0] and from_run[0]["retrieved_ids"] == [] and from_run[0]["cached"] is False
+    records = Store(store).results(Store(store).latest_run_id())
+    csv_rows = read_export(export_results(records, tmp_path / "export.csv"))
+    assert csv_rows == [{**row, "cost_usd": row["cost_usd"]} for row in from_run]
+
+
+def test_tables_fit_80_columns_and_numbers_never_wrap(tmp_path):
+    prompt = tmp_path / "p.prompty"
+    prompt.write_text("---\nname: a_rather_long_prompt_name\nassertions: [{type: equals}]\n---\n{{ text }}\n")
+    data = tmp_path / "d.csv"
+    data.write_text("text,expected\n" + "".join(f"row {i},echo: row {i}\n" for i in range(24)))
+    with FakeOpenAIServer() as server:
+        args = [sys.executable, "-m", "workbench", "run", str(prompt), "-d", str(data), "-m", server.spec()]
+        done = subprocess.run(
+            [*args, "--store", str(tmp_path / "s.db")],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "80"},
+            timeout=120,
+        )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and all(len(line) <= 80 for line in lines), [x for x in lines if len(x) > 80]
+    assert any("100.0%" in line for line in lines), "the pass rate is whole on one line"
+    assert any("pass rate" in line and "95% CI" in line for line in lines), "headers are readable"
+
+
+@pytest.mark.parametrize(
+    "flags, phrase",
+    [
+        (["--timeout", "0"], "--timeout 0.0: must be seconds per attempt, > 0"),
+        (["--rate-limit", "-1"], "--rate-limit -1.0: must be requests per minute, > 0"),
+        (["--limit", "0"], "--limit 0: must be a whole number ≥ 1"),
+        (["--fail-under", "95"], "for 95 percent write 95%"),
+    ],
+)
+def test_options_out_of_range_are_refused_before_any_call(tmp_path, flags, phrase):
+    with FakeOpenAIServer() as server:
+        done = _cli("run", "sentiment_cloze_en", "-m", server.spec(), "--store", tmp_path / "s.db", *flags)
+        assert server.requests == []
+    assert done.exit_code == 2 and phrase in done.output
+
+
+def test_fail_under_takes_a_percentage(tmp_path):
+    prompt = tmp_path / "p.prompty"
+    prompt.write_text("---\nname: p\nassertions: [{type: equals}]\n---\n{{ text }}\n", encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text("text,expected\nhello,echo: hello\n", encoding="utf-8")
+    with FakeOpenAIServer() as server:
+        done = _cli("run", prompt, "-d", data, "-m", server.spec(), "--store", tmp_path / "s.db", "--fail-under", "95%")
+    assert done.exit_code == 0
+
+
+def test_a_misspelt_variable_is_rejected_with_the_templates_variables(repo):
+    done = _cli("prompts", "render", "sentiment_cloze_en", "--library", repo / "prompt_library", "--var", "txt=x")
+    assert done.exit_code == 2 and "no variable 'txt'. Did you mean 'text'?" in done.output
+
+
+def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
+    prompt = tmp_path / "p.prompty"
+    prompt.write_text("---\nname: p\n---\n{{ text }}\n", encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text("text\n" + "".join(f"r{i}\n" for i in range(60)), encoding="utf-8")
+    db = tmp_path / "s.db"
+    with FakeOpenAIServer(latency=0.2) as server:
+        args = [sys.executable, "-m", "workbench", "run", str(prompt), "-d", str(data), "-m", server.spec()]
+        process = subprocess.Popen(
+            [*args, "--store", str(db), "--concurrency", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline and (not db.exists() or Store(db).stats()["results"] < 4):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err[-1000:]
+    assert "cells of run" in err and "are saved in" in err and "Run the same command again to resume" in err
+
+
+def test_compare_matches_a_unique_part_of_a_column(tmp_path):
+    template, model = _version(1, {3})
+    v2, _ = _version(2, set())
+    store = tmp_path / "c.db"
+    result = run([template, v2], ROWS, [model], store=store, progress=False)
+    done = _cli("runs", "compare", result.run_id, "--a", "v1", "--b", "v2", "--store", store, "--format", "json")
+    data = json.loads(done.output)
+    assert done.exit_code == 0 and data["a"]["column"].startswith("tr@v1") and data["b"]["column"].startswith("tr@v2")
+    assert data["min_detectable_difference"] <= 1.0
+
+
+def test_badcases_list_shows_the_row_and_input_and_show_prints_expected_once(tmp_path):
+    template, model = _version(1, {3, 4})
+    store = tmp_path / "b.db"
+    result = run(template, ROWS, [model], store=store, progress=False)
+    _cli("run", "--help")  # the app loads
+    from workbench.badcases import BadCaseTracker
+
+    BadCaseTracker(store).capture_failures(result)
+    listed = _cli("badcases", "list", "--store", store)
+    assert "r3" in listed.output and "t3" in listed.output
+    shown = _cli("badcases", "show", "1", "--store", store)
+    assert shown.output.count("expected") == 1 and "row:      r3" in shown.output
+    exported = tmp_path / "regression.csv"
+    _cli("badcases", "export", exported, "--store", store)
+    assert "r3,t3" in exported.read_text(encoding="utf-8") or "r3" in exported.read_text(encoding="utf-8")
+
+
+def test_stability_is_a_dataframe_with_the_clis_columns(tmp_path):
+    template, model = _version(1, {3})
+    result = run(
+        template, ROWS[:4], [model], store=tmp_path / "s.db", progress=False, repeats=3, params={"temperature": 0.5}
+    )
+    frame = result.stability()
+    assert list(frame.columns) == ["column", "k", "rows", "pass_rate", "pass_at_k", "pass_all_k", "flaky", "agreement"]
+    assert frame.iloc[0]["k"] == 3 and frame.iloc[0]["rows"] == 4
+
+
+def test_the_summary_line_counts_retries(tmp_path):
+    prompt = tmp_path / "p.prompty"
+    prompt.write_text("---\nname: p\n---\n{{ text }}\n", encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text("text\n" + "".join(f"r{i}\n" for i in range(10)), encoding="utf-8")
+    with FakeOpenAIServer(faults=lambda prompt, attempt: "500" if attempt == 1 else None) as server:
+        done = _cli(
+            "run", prompt, "-d", data, "-m", server.spec(), "--store", tmp_path / "s.db", "-q", "--retries", "2"
+        )
+    assert done.exit_code == 0 and "10 model calls (20 requests, 10 retries)" in done.output
+
+
+def test_the_readme_names_the_real_options(repo):
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert "runs compare --json" not in readme and "--format json" in readme
+    assert "pip install 'prompt-workbench[langchain]'" in readme or "[langchain]" in readme
+
+
+def test_chat_openai_from_the_langchain_extra_runs(tmp_path):
+    from langchain_openai import ChatOpenAI
+
+    from workbench.models import get_model
+
+    template = PromptTemplate.from_string("---\nname: lc\n---\nsystem:\nBe brief.\nuser:\n{{ text }}")
+    with FakeOpenAIServer() as server:
+        chat = ChatOpenAI(model="fake-model", base_url=server.base_url, api_key="unused", max_retries=0)
+        result = run(template, [{"text": "hello"}], [get_model(chat)], store=tmp_path / "s.db", progress=False)
+    assert result.records[0].output.startswith("echo") and result.records[0].error is None
