@@ -75,6 +75,21 @@ def test_a_version_bumped_by_hand_keeps_the_one_it_replaced(tmp_path):
     assert listed.output.split() == ["edited@v1", "edited@v2"]
 
 
+def test_running_an_in_memory_variant_of_a_library_prompt_writes_nothing_into_the_library(tmp_path):
+    """``with_changes(version=2)`` is a variant in memory, not a hand bump of the file: the library's history
+    stays as it was (a test of a repo prompt must never write into the repo's prompt_library)."""
+    library = PromptLibrary(tmp_path / "lib")
+    first = library.save(PromptTemplate.from_string("---\nname: variant\n---\nfirst {{ text }}"))
+    store = tmp_path / "s.db"
+    run(first, [{"text": "a"}], [FunctionModel(lambda p: "x")], store=store, progress=False)
+    (tmp_path / "lib" / "_versions" / "variant" / "v1.prompty").unlink()
+    variant = first.with_changes(version=2)
+    run(variant, [{"text": "a"}], [FunctionModel(lambda p: "x")], store=store, progress=False)
+    assert not (tmp_path / "lib" / "_versions" / "variant").exists() or not any(
+        (tmp_path / "lib" / "_versions" / "variant").iterdir()
+    )
+
+
 def test_prompts_save_keeps_history_when_a_file_was_edited_under_its_own_number(tmp_path):
     library = PromptLibrary(tmp_path / "lib")
     saved = library.save(PromptTemplate.from_string("---\nname: kept\n---\nold {{ text }}"))

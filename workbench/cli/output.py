@@ -32,6 +32,7 @@ SUMMARY_COLUMNS = [  # (key, heading), most important first: what is dropped whe
 TEXT_COLUMNS = {"column", "input", "output", "parsed", "expected", "tags", "note", "prompts", "models", "dataset"}
 MARKS = {True: "✓", False: "✗", None: ""}
 WIDE = 400
+TEXT_MIN = 28  # a text column is kept this wide (a column name like sentiment_cloze_en@v1/local) before others go
 
 
 def console(*, stderr: bool = False, wide: bool = False) -> Any:
@@ -101,11 +102,12 @@ def _formatted(value: Any, key: str, formats: Mapping[str, Any] | None, wide: bo
 def fit(
     columns: Sequence[tuple[str, str]], text: Mapping[str, list[str]], width: int
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The columns that fit ``width`` (in priority order), and those left out. A text column may shrink to 12."""
+    """The columns that fit ``width`` (in priority order), and those left out. A text column may fold down to
+    :data:`TEXT_MIN` characters; numbers keep their natural width."""
     shown, used = [], 0
     for index, (key, heading) in enumerate(columns):
         natural = max([len(heading), *(len(v) for v in text[key])])
-        need = (min(natural, 12) if foldable(key, heading, text[key]) else natural) + 3
+        need = (min(natural, TEXT_MIN) if foldable(key, heading, text[key]) else natural) + 3
         if index > 0 and used + need > width:
             return shown, list(columns[index:])
         shown.append((key, heading))

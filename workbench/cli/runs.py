@@ -28,6 +28,17 @@ RUN_COLUMNS = [
 ]
 
 
+RATE_FORMATS = {"pass_rate": lambda v: "" if v is None else f"{v:.1%}", "ci": lambda ci: _interval(ci)}
+TREND_RUN_COLUMNS = [("started", "started"), ("version", "v"), ("model", "model"), ("rows", "rows")]
+TREND_RUN_COLUMNS += [("passed", "passed"), ("pass_rate", "pass rate"), ("ci", "95% CI"), ("run_id", "run")]
+TREND_VERSION_COLUMNS = [("version", "v"), ("model", "model"), ("dataset", "dataset"), ("runs", "runs")]
+TREND_VERSION_COLUMNS += [("rows", "rows"), ("passed", "passed"), ("pass_rate", "pass rate"), ("ci", "95% CI")]
+
+
+def _interval(ci: Any) -> str:
+    return "" if not ci or ci[0] is None else f"{ci[0]:.0%}–{ci[1]:.0%}"
+
+
 @runs_app.command("list")
 def runs_list(
     store: StoreOpt = None,
@@ -97,7 +108,7 @@ def _provenance_line(run: dict[str, Any]) -> str:
     git = origin.get("git") or {}
     where = f"git {git.get('commit', '')[:10]}{' (dirty)' if git.get('dirty') else ''}" if git else "no git"
     models = "; ".join(
-        f"{m.get('spec')}: {m.get('model_sha256') or m.get('weights_sha256') or m.get('base_url', '')}"[:80]
+        f"{m.get('spec')}: {(m.get('model_sha256') or m.get('weights_sha256') or '')[:12] or m.get('base_url', '')}"
         for m in origin.get("models", [])
     )
     host = (origin.get("host") or {}).get("name", "-")
@@ -214,8 +225,6 @@ def runs_stability(
     store: StoreOpt = None,
 ) -> None:
     """Per column: pass rate over all samples, pass@k, pass^k (all k pass), flaky rows, agreement of answers."""
-    import pandas as pd
-
     from workbench.compare import stability_report
 
     s = open_store(store)
@@ -227,7 +236,10 @@ def runs_stability(
         {**c, "flaky": ", ".join(c["flaky"]) or "-", **({"majority": _majority_text(c)} if "majority" in c else {})}
         for c in report["columns"]
     ]
-    print_frame(pd.DataFrame(rows), title="Stability over repeats")
+    columns = [("column", "column"), ("k", "k"), ("rows", "rows"), ("pass_rate", "pass rate"), ("pass_at_k", "pass@k")]
+    columns += [("pass_all_k", "pass^k"), ("agreement", "agreement"), ("flaky", "flaky rows")]
+    columns += [("majority", "majority")] if aggregate == "majority" else []
+    print_table(rows, columns, title="Stability over repeats", formats=RATE_FORMATS)
 
 
 def _majority_text(column: dict[str, Any]) -> str:
@@ -249,7 +261,6 @@ def runs_trend(
 ) -> None:
     """The prompt's pass rate per run and per version, on distinct rows, with 95% CIs; consecutive versions
     compared on their shared rows (exact McNemar)."""
-    import pandas as pd
 
     from workbench.trend import plot_trend, trend
 
@@ -262,10 +273,19 @@ def runs_trend(
         print_json(report.to_dict())
     else:
         title = f"{prompt}" + (f" on {report.dataset}" if report.dataset else "")
-        print_frame(report.runs_frame(), title=f"{title}: pass rate per run (distinct rows)")
-        print_frame(report.versions_frame(), title=f"{title}: per version (each row counted once)")
-        if report.comparisons:
-            print_frame(pd.DataFrame(report.comparisons), title="Consecutive versions, paired on shared rows")
+        runs = [
+            {**p, "started": p["started_at"][:16].replace("T", " "), "ci": (p["ci_low"], p["ci_high"])}
+            for p in report.runs
+        ]
+        print_table(runs, TREND_RUN_COLUMNS, title=f"{title}: per run (distinct rows)", formats=RATE_FORMATS)
+        versions = [{**v, "ci": (v["ci_low"], v["ci_high"])} for v in report.versions]
+        print_table(versions, TREND_VERSION_COLUMNS, title="per version (each row once)", formats=RATE_FORMATS)
+        for c in report.comparisons:
+            note = f" ({c['note']})" if c["note"] else ""
+            flips = f"{c['b_only']} pass only in {c['b']}, {c['a_only']} only in {c['a']}"
+            test = f"exact McNemar p = {c['p_value']:.4g} → {c['verdict']}{note}"
+            where = f"{c['b']} vs {c['a']} on {c['model']}, {c['shared_rows']} shared rows"
+            console().print(f"{where}: {flips}; {test}", highlight=False)
     if plot:
         plot_trend(report, plot)
         console().print(f"plot saved to {plot}")

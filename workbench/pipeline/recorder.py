@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.errors import WorkbenchError
 from workbench.models import Generation, Model
 from workbench.models.types import prompt_as_text
 from workbench.pipeline.lease import Lease
@@ -89,7 +90,7 @@ class Recorder:
                 template.name, template.version, template.content_hash, template.to_text(), where=where
             )
             library = PromptLibrary.containing(template)
-            if library is not None:
+            if library is not None and _is_the_file_on_disk(template):
                 for row in self.store.prompt_version_rows(template.name):
                     if row["version"] < template.version:
                         library.archive_source(template.name, row["version"], row["source"])
@@ -266,3 +267,13 @@ def _generation_fields(
 
 
 __all__ = ["Recorder", "RunSession", "call_cost", "secret_values"]
+
+
+def _is_the_file_on_disk(template: PromptTemplate) -> bool:
+    """True when the template is what its file says now. An in-memory variant (``with_changes``) of a library
+    prompt is not a hand bump of the file, so running it archives nothing into the library's history."""
+    try:
+        on_disk = PromptTemplate.load(template.path)
+    except (OSError, WorkbenchError):
+        return False
+    return on_disk.content_hash == template.content_hash and on_disk.version == template.version
