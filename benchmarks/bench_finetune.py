@@ -17,11 +17,13 @@ from pathlib import Path
 
 import workbench as wb
 from workbench.compare import paired, wilson_interval
+from workbench.course.evidence import Figure, proportion, write_figures
 from workbench.datasets import load_dataset
 from workbench.finetune import build_sft_set, lora_finetune
 from workbench.models.hf import base_model_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).name
 SETTINGS = [  # (language, steps, batch, learning rate, held-out rows) — 24 is notebooks/profiles.yaml's `ci`
     ("en", 20, 4, 3e-4, 24),
     ("zh", 20, 4, 3e-4, 24),
@@ -37,6 +39,14 @@ def rate(records: list) -> str:
     return f"{passed}/{len(judged)} [{ci[0]:.0%}–{ci[1]:.0%}]"
 
 
+def _held_out(lang: str, engine: str, records: list, train: int, steps: int, batch: int) -> Figure:
+    judged = [r for r in records if r.passed is not None]
+    passed = sum(bool(r.passed) for r in judged)
+    tuned = f"LoRA rank 8, {steps} steps × {batch} on {train} rows" if engine == "lora" else "untuned (hf:base)"
+    what = f"{tuned}, greedy: sentiment_zeroshot_{lang} on the first {len(judged)} of datasets/reviews_{lang}_test.csv"
+    return proportion(f"finetune/{lang}/{engine}/{len(judged)}", what, passed, len(judged), script=SCRIPT)
+
+
 def main() -> None:
     start = time.perf_counter()
     base_model_dir()
@@ -49,6 +59,7 @@ def main() -> None:
         "| language | train / held out | steps × batch | training | s/step | loss first → last | held-out base | "
         "held-out LoRA | paired verdict |\n|---|---|---|---|---|---|---|---|---|"
     )
+    figures: list[Figure] = []
     for lang, steps, batch, lr, held_out in SETTINGS:
         zero_shot = wb.load_prompt(f"sentiment_zeroshot_{lang}")
         train = build_sft_set(zero_shot, [dict(r) for r in load_dataset(ROOT / f"datasets/sentiment_{lang}.csv").rows])
@@ -60,11 +71,14 @@ def main() -> None:
         after = wb.run(zero_shot, test_rows, [result.spec], store=store, progress=False)
         verdict = paired(before.records, after.records, "base", "LoRA")
         losses = f"{result.losses[0]:.2f} → {result.losses[-1]:.3f}"
+        for engine, records in (("base", before.records), ("lora", after.records)):
+            figures.append(_held_out(lang, engine, records, len(train), steps, batch))
         print(
             f"| {lang} | {len(train)} / {len(test_rows)} | {steps} × {batch} | {result.seconds:.0f} s | "
             f"{result.seconds / steps:.1f} | {losses} | {rate(before.records)} | {rate(after.records)} | "
             f"{verdict.verdict} (p = {verdict.p_value:.3g}) |"
         )
+    print(f"\nfigures written to {write_figures(figures).relative_to(ROOT)}")
     print(
         f"\n{result.trainable_parameters:,} trainable parameters of {result.total_parameters:,} "
         f"({100 * result.trainable_parameters / result.total_parameters:.2f}%), rank 8 on q/k/v/o"

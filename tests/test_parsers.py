@@ -1,7 +1,7 @@
 import pytest
 
 from workbench.errors import ConfigError, OutputParseError
-from workbench.parsers import LabelParser, extract_json, make_parser, normalize_text
+from workbench.parsers import ChoiceParser, LabelParser, extract_json, make_parser, normalize_text
 
 
 def test_normalize_full_width_case_and_punctuation():
@@ -55,3 +55,17 @@ def test_regex_parser_and_bad_configs():
         make_parser({"parser": "regex", "pattern": "("})
     with pytest.raises(ConfigError, match="No output parser named 'xml'"):
         make_parser({"parser": "xml"})
+
+
+def test_a_choice_scored_by_text_reads_a_written_out_answer_as_its_option():
+    """An endpoint without log-probabilities writes the answer of a cloze exam itself ("Ottawa"), not its letter;
+    only an output that is exactly one option's text maps to that option."""
+    parser = ChoiceParser.from_config({"options": ["A", "B", "C", "D"], "score_by": "text"})
+    row = {"A": "Toronto", "B": "Ottawa", "C": "Montreal", "D": "Vancouver"}
+    assert parser.parse_row(" Ottawa.", row) == "B"
+    assert parser.parse_row(" C", row) == "C", "a letter still counts"
+    with pytest.raises(OutputParseError):
+        parser.parse_row(" Ottawa or Toronto", row)
+    letters = ChoiceParser.from_config({"options": ["A", "B", "C", "D"]})
+    with pytest.raises(OutputParseError):
+        letters.parse_row(" Ottawa", row)

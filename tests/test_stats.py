@@ -4,7 +4,6 @@ enumerate): every reference here is computed independently of the code under tes
 from __future__ import annotations
 
 import itertools
-import math
 from fractions import Fraction
 
 import numpy as np

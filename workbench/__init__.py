@@ -12,7 +12,7 @@ The public API (what a notebook needs; README "The Python API" lists it with a l
 - prompts and data: ``load_prompt``, ``PromptLibrary``, ``PromptTemplate``, ``load_dataset``;
 - runs: ``run`` / ``arun`` with ``RunOptions``, giving a ``RunResult`` (summary, matrix, compare, stability);
   ``compare_runs``, ``stability``; models: ``get_model``, ``Model``, ``register_provider``;
-- the store: ``open_store``; bad cases: ``BadCaseTracker``; judges: ``calibrate_judge``;
+- the store: ``open_store``; bad cases: ``BadCaseTracker``; judges: ``calibrate_judge``, ``compare_calibrations``;
 - scoring: ``register_scorer``, ``register_parser``; RAG: ``KnowledgeBase``, ``evaluate_retrieval``;
 - deploy: ``create_app``, ``ServerThread``; fine-tuning: ``build_sft_set``, ``validate_sft_set``,
   ``export_openai_jsonl``, ``check_openai_jsonl``, ``submit_openai_job``, ``lora_finetune``;
@@ -45,6 +45,7 @@ _EXPORTS = {
     "open_store": "workbench.store",
     "BadCaseTracker": "workbench.badcases",
     "calibrate_judge": "workbench.judge",
+    "compare_calibrations": "workbench.judge",
     "register_scorer": "workbench.scoring",
     "register_parser": "workbench.parsers",
     "KnowledgeBase": "workbench.rag",
@@ -90,7 +91,7 @@ if TYPE_CHECKING:  # pragma: no cover
         submit_openai_job,
         validate_sft_set,
     )
-    from workbench.judge import calibrate_judge
+    from workbench.judge import calibrate_judge, compare_calibrations
     from workbench.models import Model, get_model, register_provider
     from workbench.parsers import register_parser
     from workbench.pipeline import RunOptions, arun, run

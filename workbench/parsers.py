@@ -41,6 +41,10 @@ class OutputParser:
     def parse(self, text: str) -> Any:
         return text.strip()
 
+    def parse_row(self, text: str, row: dict[str, Any]) -> Any:
+        """Parse an output knowing its dataset row; parsers whose answers depend on the row override this."""
+        return self.parse(text)
+
     def answer_from_scores(self, best_word: str, label_scores: dict[str, float]) -> str:
         """The output of log-probability label scoring: the best label's best word (what the model would say)."""
         return best_word
@@ -137,6 +141,18 @@ class ChoiceParser(LabelParser):
     def answer_from_scores(self, best_word: str, label_scores: dict[str, float]) -> str:
         """A choice's answer is its letter, whatever was scored (the letter or the option's text)."""
         return max(label_scores, key=label_scores.__getitem__)
+
+    def parse_row(self, text: str, row: dict[str, Any]) -> str:
+        """With ``score_by: text`` a model that generates (an endpoint without log-probabilities) writes the
+        answer itself, not its letter: an output that is exactly one option's text is that option."""
+        if self.score_by == "text":
+            written = normalize_text(text)
+            matches = [
+                letter for letter in self.labels if written and written == normalize_text(str(row.get(letter, "")))
+            ]
+            if len(matches) == 1:
+                return matches[0]
+        return self.parse(text)
 
     def parse(self, text: str) -> str:
         for match in _LETTER.finditer(unicodedata.normalize("NFKC", text).upper()):

@@ -51,7 +51,7 @@ async def evaluate(
 ) -> Verdict:
     """Parse the output with the template's parser, then run every scorer (``retrier_for(model)`` gives the
     retrier a judge's calls go through; ``store`` is where a judge's calibration is read)."""
-    parsed, parse_error = cell.template.parse_output(generation.text)
+    parsed, parse_error = cell.template.parse_output(generation.text, cell.inputs)
     if not scorers:
         return Verdict(parsed, parse_error, None, None)
     context = ScoreContext(generation.text, parsed, parse_error, cell.scorer_inputs, cell.template, retrier_for, store)

@@ -51,7 +51,7 @@ def parse_front_matter(front: str, where: str | None) -> dict[str, Any]:
         meta = yaml.load(front, Loader=FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1  # +1 for 0-based, +1 for the opening ---
+        line = _culprit_line(front, mark.line + 2) if mark is not None else 1  # +2: 0-based, the opening ---
         problem = getattr(exc, "problem", None) or str(exc)
         raise TemplateError(
             f"Broken YAML front matter: {problem}. Check indentation and quoting.", path=where, line=line
@@ -59,6 +59,32 @@ def parse_front_matter(front: str, where: str | None) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise TemplateError("Front matter must be a YAML mapping (key: value lines).", path=where, line=2)
     return meta
+
+
+def _culprit_line(front: str, reported: int) -> int:
+    """The file line to blame for a YAML error YAML noticed on ``reported``.
+
+    Why: YAML sees a mis-indented line only when it reads the line after it (``output:`` /
+    ``   parser: label`` / ``  labels:`` fails on ``labels:``), so the marker would land one line late. When
+    the line before has an indentation no other line uses, that line is the mistake; otherwise YAML's line
+    stands (e.g. a line indented deeper than the one before is reported on itself).
+    """
+    lines = front.splitlines()
+    index = reported - 2  # 0-based line of the front matter
+    if not 0 < index < len(lines):
+        return reported
+    previous = next((i for i in range(index - 1, -1, -1) if lines[i].strip()), None)
+    if previous is None:
+        return reported
+    indents = [_indent(line) for i, line in enumerate(lines) if line.strip() and i != previous]
+    odd = _indent(lines[previous])
+    if odd not in indents and odd != _indent(lines[index]):
+        return previous + 2
+    return reported
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
 
 
 def dump_front_matter(data: dict[str, Any]) -> str:

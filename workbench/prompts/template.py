@@ -119,7 +119,7 @@ class PromptTemplate:
             raise TemplateError(
                 f"Jinja syntax error: {exc.message}. Check the {{{{ }}}} / {{% %}} pairs on that line.",
                 path=self._where,
-                line=self._file_line(exc.lineno),
+                line=self._file_line(_opening_line(self.body, exc.lineno)),
             ) from exc
 
     @cached_property
@@ -192,12 +192,13 @@ class PromptTemplate:
     def parser(self) -> OutputParser:
         return make_parser(self.output)
 
-    def parse_output(self, text: str) -> tuple[Any, str | None]:
-        """(parsed value, None), or (None, why it did not parse): a bad output is a verdict, not a crash."""
+    def parse_output(self, text: str, row: dict[str, Any] | None = None) -> tuple[Any, str | None]:
+        """(parsed value, None), or (None, why it did not parse): a bad output is a verdict, not a crash. The row
+        lets a parser read its options (a multiple-choice answer written out as the option's text)."""
         from workbench.errors import OutputParseError
 
         try:
-            return self.parser.parse(text), None
+            return self.parser.parse_row(text, row or {}), None
         except OutputParseError as exc:
             return None, str(exc)
 
@@ -328,6 +329,27 @@ class PromptTemplate:
         if self.source is not None:
             return self.source
         return f"---\n{dump_front_matter(self.front_matter())}---\n{self.body.rstrip()}\n"
+
+
+def _opening_line(body: str, lineno: int) -> int:
+    """The body line of a syntax error: where the unclosed ``{{`` / ``{%`` opens, when one is open there.
+
+    Why: Jinja reports an unclosed tag where it gives up — at the next token, often on the next line
+    (``Text: {{ text`` then ``Overall, it was`` is reported on the ``Overall`` line). The user's mistake is the
+    opening tag, so that is the line to name and mark.
+    """
+    opened: int | None = None
+    try:
+        for token_line, kind, _ in _env.lex(body):
+            if token_line > lineno:
+                break
+            if kind in ("variable_begin", "block_begin"):
+                opened = token_line
+            elif kind in ("variable_end", "block_end"):
+                opened = None
+    except TemplateSyntaxError:
+        pass  # the lexer stopped at the error: what it read so far is enough
+    return opened if opened is not None and opened < lineno else lineno
 
 
 def _template_lineno(exc: BaseException) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from typing import Any
 
 from workbench.course.exercise import exercise, not_a_function
@@ -43,9 +44,36 @@ def _solution_sse(context: dict[str, Any]) -> Any:
 def _check_sse(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     if not callable(value):
         return not_a_function("text_of_stream")
-    got = value(_STREAM)
+    try:
+        got = value(_STREAM)
+    except json.JSONDecodeError:
+        return (
+            "json.loads failed on a line that is not JSON: skip blank lines, `:` comment lines and "
+            "`data: [DONE]`; only the other `data:` lines carry JSON.",
+            "json.loads 在一行不是 JSON 的内容上失败了：跳过空行、以 `:` 开头的注释行和 `data: [DONE]`；"
+            "只有其余的 `data:` 行才是 JSON。",
+        )
+    except (KeyError, TypeError) as exc:
+        if not (isinstance(exc, KeyError) and exc.args == ("content",)) and "NoneType" not in str(exc):
+            raise
+        return (
+            "some events carry no text (the first only sets the role, the last only says `finish_reason`): "
+            "use `delta.get('content') or ''`.",
+            "有些事件不带文本（第一个只设置角色，最后一个只给出 `finish_reason`）：用 `delta.get('content') or ''`。",
+        )
     if got == "Overall, 很好":
         return None
+    if isinstance(got, list | tuple):
+        return (
+            "it returned the pieces as a list; join them into one string: `''.join(pieces)`.",
+            "它返回的是片段列表；请把它们拼成一个字符串：`''.join(pieces)`。",
+        )
+    if isinstance(got, str) and "".join(got.split()) == "Overall,很好":
+        return (
+            f"the pieces are right but {got!r} joins them with spaces or newlines: join with '' — a piece "
+            "can be part of a word.",
+            f"片段都对，但 {got!r} 用空格或换行把它们连起来了：用 '' 连接——一个片段可能只是半个词。",
+        )
     return (
         f"on a sample stream it returned {got!r} instead of 'Overall, 很好': skip lines that are not `data:`, "
         "skip `[DONE]`, and treat a missing `content` as empty.",
@@ -69,6 +97,8 @@ def _p95(context: dict[str, Any]) -> float:
     ),
 )
 def _check_p95(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
+    import numpy as np
+
     latencies = sorted(context["latencies"])
     got = float(value)
     spread = latencies[-1] - latencies[0]
@@ -78,6 +108,30 @@ def _check_p95(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
         return (
             "that is the mean; a tail percentile looks at the slow end.",
             "这是平均值；尾部百分位看的是慢的那一端。",
+        )
+    if abs(got - statistics.median(latencies)) < 1e-9:
+        return (
+            "that is the median (the 50th percentile); p95 is much further up, near the slow end.",
+            "这是中位数（第 50 百分位）；p95 要高得多，靠近慢的那一端。",
+        )
+    if abs(got - float(np.percentile(latencies, 0.95))) < 1e-9:
+        return (
+            "numpy.percentile takes q from 0 to 100: 0.95 asks for the 0.95th percentile; use 95 "
+            "(or numpy.quantile(latencies, 0.95)).",
+            "numpy.percentile 的 q 取值是 0 到 100：0.95 求的是第 0.95 百分位；应该用 95"
+            "（或 numpy.quantile(latencies, 0.95)）。",
+        )
+    if abs(got / 1000 - _p95(context)) <= spread * 0.1 + 1e-9:
+        return (
+            "that looks like milliseconds; `latencies` are in seconds, give p95 in seconds too.",
+            "这看起来是毫秒；`latencies` 的单位是秒，p95 也要用秒。",
+        )
+    if got == latencies[-1]:
+        return (
+            "that is the slowest request (the maximum); this exercise uses numpy.percentile(latencies, 95), "
+            "which interpolates between the sorted values and lands below the maximum.",
+            "这是最慢的那个请求（最大值）；本练习用 numpy.percentile(latencies, 95)，"
+            "它在排序后的值之间插值，结果低于最大值。",
         )
     return (
         "sort the latencies and take the value 95% of the way up (numpy.percentile(latencies, 95)).",

@@ -7,6 +7,10 @@ from typing import Any
 from workbench.course.exercise import close, exercise
 
 
+def _hits(rows: list[Any], k: int, first_expected_only: bool = False) -> int:
+    return sum(bool(set(list(e)[:1] if first_expected_only else e) & set(s[:k])) for e, s in rows)
+
+
 def _hit_at_k(context: dict[str, Any]) -> float:
     rows, k = context["rows"], context["k"]
     return sum(bool(set(expected) & set(sources[:k])) for expected, sources in rows) / len(rows)
@@ -26,12 +30,31 @@ def _check_hit(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
     wanted = _hit_at_k(context)
     if close(value, wanted):
         return None
-    k = context["k"]
-    hit1 = sum(bool(set(e) & set(s[:1])) for e, s in context["rows"]) / len(context["rows"])
-    if close(value, hit1) and k > 1:
+    rows, k = context["rows"], context["k"]
+    if len(rows) > 1 and close(value, _hits(rows, k)):
+        return (
+            f"that is the number of questions with a hit ({_hits(rows, k)}); divide it by the number of "
+            f"questions ({len(rows)}).",
+            f"这是命中的问题个数（{_hits(rows, k)}）；还要除以问题总数（{len(rows)}）。",
+        )
+    if float(value) > 1:
+        return ("give a share between 0 and 1, not a percentage.", "请给出 0 到 1 之间的比例，而不是百分数。")
+    if close(value, _hits(rows, 1) / len(rows)) and k > 1:
         return (
             f"that is hit@1: look at the first {k} sources, not only the first.",
             f"这是 hit@1：要看前 {k} 个来源，而不只是第一个。",
+        )
+    for other in (k - 1, k + 1):
+        if other >= 1 and close(value, _hits(rows, other) / len(rows)):
+            return (
+                f"that is hit@{other}: count the first {k} sources (`sources[:{k}]`), no more and no fewer.",
+                f"这是 hit@{other}：要看前 {k} 个来源（`sources[:{k}]`），不多也不少。",
+            )
+    if any(len(e) > 1 for e, _ in rows) and close(value, _hits(rows, k, first_expected_only=True) / len(rows)):
+        return (
+            "some questions list several expected notes: a hit is any of them among the first k sources, "
+            "not only the first one.",
+            "有些问题列了多个期望笔记：前 k 个来源中出现其中任意一个就算命中，而不只看第一个。",
         )
     return (
         "count a question as a hit if any of its first k sources is one of its expected notes, then divide "
@@ -61,6 +84,14 @@ def _check_question(value: Any, context: dict[str, Any]) -> tuple[str, str] | No
     if top and top[0].source == target:
         return None
     got = [c.source for c in top]
+    if top and "_" in target and "_" in top[0].source:
+        (lang, note), (found_lang, found_note) = target.split("_", 1), top[0].source.split("_", 1)
+        if note == found_note and lang != found_lang:
+            return (
+                f"your question finds {top[0].source}, the same note in the other language: ask in the language "
+                f"of {target}.",
+                f"你的问题找到的是 {top[0].source}，即另一种语言的同一篇笔记：用 {target} 的语言来提问。",
+            )
     return (
         f"your question retrieves {got}; use words the note {target} itself uses.",
         f"你的问题检索到了 {got}；试试用笔记 {target} 里自己用的词。",

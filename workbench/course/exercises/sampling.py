@@ -15,6 +15,15 @@ def _exact_pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 if n - c < k else float(1 - comb(n - c, k, exact=True) / comb(n, k, exact=True))
 
 
+def _none_correct(n: int, c: int, k: int) -> float:
+    """The chance that k samples drawn one by one without replacement are all wrong — the definition, computed
+    independently of the binomial coefficients the solution uses."""
+    chance = 1.0
+    for drawn in range(k):
+        chance *= max(0, n - c - drawn) / (n - drawn)
+    return chance
+
+
 def _solution_pass_at_k(context: dict[str, Any]) -> Any:
     return _exact_pass_at_k
 
@@ -33,17 +42,52 @@ def _check_pass_at_k(value: Any, context: dict[str, Any]) -> tuple[str, str] | N
     if not callable(value):
         return not_a_function("pass_at_k")
     for n, c, k in _CASES:
-        got, wanted = float(value(n, c, k)), _exact_pass_at_k(n, c, k)
-        if abs(got - wanted) > 1e-6:
+        always = n - c < k
+        note = " (when n − c < k every draw contains a correct sample)" if always else ""
+        note_zh = "（当 n − c < k 时每次抽取都含有正确样本）" if always else ""
+        try:
+            got = float(value(n, c, k))
+        except Exception as exc:  # say which call failed, in plain words
             return (
-                f"pass_at_k({n}, {c}, {k}) = {got:.4f}, expected {wanted:.4f}"
-                + (" (when n − c < k every draw contains a correct sample)" if n - c < k else "")
-                + ".",
-                f"pass_at_k({n}, {c}, {k}) = {got:.4f}，应为 {wanted:.4f}"
-                + ("（当 n − c < k 时每次抽取都含有正确样本）" if n - c < k else "")
-                + "。",
+                f"pass_at_k({n}, {c}, {k}) raised {type(exc).__name__}: {exc}{note}"
+                + (": return 1.0 there." if always else "."),
+                f"pass_at_k({n}, {c}, {k}) 抛出了 {type(exc).__name__}：{exc}{note_zh}"
+                + ("：这时直接返回 1.0。" if always else "。"),
             )
+        wanted = 1.0 - _none_correct(n, c, k)
+        if abs(got - wanted) > 1e-6:
+            return _pass_at_k_hint(n, c, k, got, wanted, note, note_zh)
     return None
+
+
+def _pass_at_k_hint(n: int, c: int, k: int, got: float, wanted: float, note: str, note_zh: str) -> tuple[str, str]:
+    call, call_zh = (
+        f"pass_at_k({n}, {c}, {k}) = {got:.4f}, expected {wanted:.4f}",
+        f"pass_at_k({n}, {c}, {k}) = {got:.4f}，应为 {wanted:.4f}",
+    )
+    if got > 1 and abs(got / 100 - wanted) <= 1e-6:
+        return (
+            f"{call}: return a probability between 0 and 1, not a percentage.",
+            f"{call_zh}：请返回 0 到 1 之间的概率，而不是百分数。",
+        )
+    if abs(got - (1 - wanted)) <= 1e-6:
+        return (
+            f"{call}: that is the chance that none of the k samples is correct; pass@k is 1 minus it.",
+            f"{call_zh}：这是 k 个样本全都不正确的概率；pass@k 是 1 减去它。",
+        )
+    if abs(got - (1 - (1 - c / n) ** k)) <= 1e-6:
+        return (
+            f"{call}: 1 − (1 − c/n)^k draws with replacement; pass@k draws k different samples out of the n, "
+            "so use 1 − C(n−c, k) / C(n, k).",
+            f"{call_zh}：1 − (1 − c/n)^k 是有放回抽样；pass@k 是从 n 个里抽 k 个不同的样本，"
+            "要用 1 − C(n−c, k) / C(n, k)。",
+        )
+    if abs(got - c / n) <= 1e-6:
+        return (
+            f"{call}: c / n is pass@1; with k draws there are k chances to find a correct sample.",
+            f"{call_zh}：c / n 只是 pass@1；抽 k 次就有 k 次机会抽到正确样本。",
+        )
+    return (f"{call}{note}.", f"{call_zh}{note_zh}。")
 
 
 def _nucleus(context: dict[str, Any]) -> set[str]:
@@ -67,9 +111,27 @@ def _nucleus(context: dict[str, Any]) -> set[str]:
     ),
 )
 def _check_nucleus(value: Any, context: dict[str, Any]) -> tuple[str, str] | None:
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        return (
+            f"give the set of tokens kept, such as {{'{next(iter(context['probs']))}'}}, not {value!r}.",
+            f"请给出保留下来的词的集合，例如 {{'{next(iter(context['probs']))}'}}，而不是 {value!r}。",
+        )
+    probs = context["probs"]
     wanted, got = _nucleus(context), set(value)
     if got == wanted:
         return None
+    unknown = sorted(str(t) for t in got - set(probs))
+    if unknown:
+        return (
+            f"{unknown} are not tokens in `probs`: use its keys, as they are written there.",
+            f"{unknown} 不是 `probs` 里的词：请用它的键，照原样写。",
+        )
+    skipped = [t for t in probs if t not in got and any(probs[t] > probs[kept] for kept in got)]
+    if skipped:
+        return (
+            f"{sorted(skipped)} are more likely than a token you kept: add tokens from the most likely down.",
+            f"{sorted(skipped)} 比你保留的某个词概率更大：要从概率最大的词开始往下加。",
+        )
     if got < wanted:
         return (
             f"too few: {sorted(got)} add up to {sum(context['probs'][t] for t in got):.2f} < top_p.",
