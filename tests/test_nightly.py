@@ -31,3 +31,32 @@ def test_variants_layer_their_parameters_over_the_notebooks_and_only_validate_th
 def test_validating_an_unknown_variant_is_a_clear_error():
     with pytest.raises(ConfigError, match="validate names unknown variants \\['de'\\]"):
         Profile.parse("ci", {"variants": {"en": {}}, "validate": ["de"], "notebooks": {}})
+
+
+def test_the_summary_is_written_for_people_and_scripts_without_secrets(tmp_path, monkeypatch):
+    """summary.json gives a script the seconds of every run; an error quoting a key never reaches any summary."""
+    import json
+
+    from workbench.nightly import NotebookOutcome, write_summary
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-nightly-secret-0123456789abcdef")
+    outcomes = [
+        NotebookOutcome("00_quickstart.en", "passed", 6.04, tmp_path / "a.ipynb", metrics={"pass_rate": 0.92}),
+        NotebookOutcome(
+            "02_rag.en",
+            "failed",
+            35.5,
+            tmp_path / "b.ipynb",
+            error="auth failed for sk-nightly-secret-0123456789abcdef",
+        ),
+    ]
+    write_summary(outcomes, tmp_path, "ci")
+    runs = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert [(r["name"], r["status"], r["seconds"]) for r in runs] == [
+        ("00_quickstart.en", "passed", 6.0),
+        ("02_rag.en", "failed", 35.5),
+    ]
+    assert runs[0]["metrics"] == {"pass_rate": 0.92}
+    for name in ("summary.json", "summary.md", "summary.html"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert "sk-nightly-secret" not in text and "***" in text, name

@@ -19,7 +19,7 @@ from workbench.models.retry import RetryBudget
 from workbench.pipeline import run
 from workbench.pipeline.limiter import AdaptiveLimiter
 from workbench.prompts import PromptTemplate
-from workbench.testing.fake_openai import free_port
+from workbench.testing.fake_openai import FakeOpenAIServer, free_port
 from workbench.testing.models import FunctionModel
 
 T = PromptTemplate.from_string("---\nname: burst\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}")
@@ -141,17 +141,36 @@ def test_the_limiter_backs_off_on_pushback_and_recovers():
 
 
 def test_the_limiter_never_lets_more_than_its_limit_in_flight():
+    """Counted by the tasks themselves, not by the limiter's own bookkeeping."""
+
     async def scenario() -> int:
         limiter = AdaptiveLimiter(4)
-        peak = 0
+        inside = peak = 0
 
         async def one() -> None:
-            nonlocal peak
+            nonlocal inside, peak
             async with limiter:
-                peak = max(peak, limiter.in_flight)
+                inside += 1
+                peak = max(peak, inside)
                 await asyncio.sleep(0.001)
+                inside -= 1
 
         await asyncio.gather(*(one() for _ in range(50)))
         return peak
 
     assert asyncio.run(scenario()) == 4
+
+
+def test_a_run_never_has_more_requests_in_flight_than_its_concurrency(tmp_path):
+    """Measured where it matters, at the endpoint: 40 rows at --concurrency 4 against a slow server."""
+    with FakeOpenAIServer(latency=0.05) as server:
+        result = run(
+            T,
+            [{"i": i} for i in range(40)],
+            [server.spec()],
+            store=tmp_path / "s.db",
+            concurrency=4,
+            progress=False,
+        )
+    assert not result.errors and len(server.successes()) == 40
+    assert server.peak_in_flight == 4

@@ -56,11 +56,6 @@ FLOAT_COLUMNS = {"score", "latency_ms", "cost_usd"}
 SUFFIXES = (".csv", ".jsonl", ".html", ".htm")
 
 
-def reason_of(record: ResultRecord) -> str:
-    failed = [s for s in record.scores if not s.get("passed")]
-    return "; ".join(f"{s['name']}: {s['reason']}" for s in (failed or record.scores))
-
-
 def export_row(record: ResultRecord) -> dict[str, Any]:
     """A cell as one typed row: the dataset's columns, then the result's."""
     result = {
@@ -76,7 +71,7 @@ def export_row(record: ResultRecord) -> dict[str, Any]:
         "parsed": record.parsed,
         "passed": record.passed,
         "score": record.score,
-        "reason": reason_of(record),
+        "reason": record.reason,
         "scores": list(record.scores),
         "latency_ms": record.latency_ms,
         "prompt_tokens": record.prompt_tokens,

@@ -254,19 +254,37 @@ def run_nightly(
 
 
 def write_summary(outcomes: list[NotebookOutcome], out: Path, profile: str) -> tuple[Path, Path]:
-    rows = []
-    for o in outcomes:
-        metrics = ", ".join(f"{k}={v}" for k, v in o.metrics.items())
-        rows.append(
-            (
-                o.name,
-                "✅ passed" if o.status == "passed" else "❌ failed",
-                f"{o.seconds:.1f}",
-                metrics,
-                o.validation,
-                o.error.replace("\n", " ⏎ "),
-            )
+    """``summary.md``, ``summary.html`` and ``summary.json`` (for scripts: seconds and metrics per run). An error
+    message can quote a notebook's variables, so every field passes through the secret redaction first."""
+    from workbench.secrets import redact_value
+
+    runs = redact_value(
+        [
+            {
+                "name": o.name,
+                "status": o.status,
+                "seconds": round(o.seconds, 1),
+                "metrics": o.metrics,
+                "validation": o.validation,
+                "error": o.error,
+            }
+            for o in outcomes
+        ]
+    )
+    (out / "summary.json").write_text(
+        json.dumps(runs, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8"
+    )
+    rows = [
+        (
+            run["name"],
+            "✅ passed" if run["status"] == "passed" else "❌ failed",
+            f"{run['seconds']:.1f}",
+            ", ".join(f"{k}={v}" for k, v in run["metrics"].items()),
+            run["validation"],
+            run["error"].replace("\n", " ⏎ "),
         )
+        for run in runs
+    ]
     header = ("notebook", "status", "seconds", "metrics", "nbval", "error")
     md = [
         f"# Nightly notebook run — profile `{profile}`",

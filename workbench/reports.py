@@ -13,7 +13,6 @@ from typing import Any
 
 from workbench.compare import matrix, min_detectable_difference, wilson_interval
 from workbench.errors import WorkbenchError
-from workbench.exports import reason_of
 from workbench.store import ResultRecord
 
 
@@ -36,7 +35,7 @@ def results_dataframe(records: Sequence[ResultRecord]) -> Any:
                 "parsed": r.parsed,
                 "passed": r.passed,
                 "score": r.score,
-                "reason": reason_of(r),
+                "reason": r.reason,
                 "latency_ms": r.latency_ms,
                 "prompt_tokens": r.prompt_tokens,
                 "completion_tokens": r.completion_tokens,

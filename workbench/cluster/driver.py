@@ -19,6 +19,7 @@ import workbench.provenance as provenance
 from workbench.cluster.shard import Shard, from_payload, shards_of
 from workbench.errors import ConfigError
 from workbench.models import bridge
+from workbench.pipeline.cached import answer_from_cache
 from workbench.pipeline.executor import CellExecutor
 from workbench.pipeline.options import RunOptions
 from workbench.pipeline.plan import Cell, plan_run
@@ -86,13 +87,11 @@ def _given(cluster: Any) -> bool:
 def _drive(
     client: Any, workers: int, plan: Any, recorder: Recorder, session: RunSession, options: Any, hits: dict
 ) -> RunResult:
-    from workbench.pipeline.runner import _answer_from_cache
-
     state = RunState(plan, session, options.progress, options.on_result)
     local = CellExecutor(recorder, cache=options.cache)
     status = "completed"
     try:
-        pending = bridge.run(_answer_from_cache(local, state, state.pending(), hits))
+        pending = bridge.run(answer_from_cache(local, state, state.pending(), hits))
         if pending:
             _submit_and_record(client, workers, plan, recorder, state, pending, options)
             again = [c for c in plan.cells if str(c.key) in state.retryable]

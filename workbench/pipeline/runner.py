@@ -20,14 +20,13 @@ from typing import Any
 
 import workbench.events as events
 import workbench.provenance as provenance
+from workbench.pipeline.cached import answer_from_cache
 from workbench.pipeline.executor import CellExecutor
 from workbench.pipeline.options import RunOptions
 from workbench.pipeline.plan import Cell, RunPlan, plan_run
 from workbench.pipeline.progress import COUNTERS, RunState
 from workbench.pipeline.recorder import Recorder, RunSession
 from workbench.results import RunResult
-
-CACHE_BATCH = 500  # cached cells written per transaction
 
 
 class _Cancel:
@@ -85,7 +84,7 @@ async def _execute_run(
     )
     status = "completed"
     try:
-        pending = await _answer_from_cache(executor, state, state.pending(), hits)
+        pending = await answer_from_cache(executor, state, state.pending(), hits)
         if pending:
             await _call_models(executor, state, pending, options)
     except BaseException:  # Ctrl-C, kernel interrupt, Stop, or a bug: keep what finished, resumable later
@@ -100,36 +99,6 @@ async def _execute_run(
     result = RunResult(session.run_id, state.ordered(), recorder.store, state.stats, dict(state.workers))
     events.emit(events.RUN_FINISHED, result)
     return result
-
-
-async def _answer_from_cache(
-    executor: CellExecutor, state: RunState, cells: list[Cell], hits: dict[str, Any]
-) -> list[Cell]:
-    """Answer every cell the cache knows (looked up in bulk before the run began), writing a few hundred per
-    transaction; the cells left to call."""
-    if not hits:
-        return cells
-    remaining, batch = [], []
-    for cell in cells:
-        generation = hits.get(cell.cache_key) if cell.cacheable else None
-        if generation is None:
-            remaining.append(cell)
-            continue
-        judged = await executor.judge(cell, generation, state.plan.scorers[cell.template.ref])
-        retryable = judged.pop("retryable", False)
-        batch.append((cell, retryable, executor.recorder.result(state.session.run_id, cell, cached=True, **judged)))
-        if len(batch) >= CACHE_BATCH:
-            _write_cached(executor, state, batch)
-    _write_cached(executor, state, batch)
-    return remaining
-
-
-def _write_cached(executor: CellExecutor, state: RunState, batch: list[tuple[Cell, bool, Any]]) -> None:
-    stored = executor.recorder.record_many([item for _, _, item in batch])
-    for (cell, retryable, _), record in zip(batch, stored, strict=True):
-        state.stats["cached"] += 1
-        state.done(cell, record, retryable=retryable)
-    batch.clear()
 
 
 async def _call_models(executor: CellExecutor, state: RunState, cells: list[Cell], options: RunOptions) -> None:

@@ -64,6 +64,12 @@ class ResultRecord:
     def key(self) -> CellKey:
         return CellKey(self.column, self.row_id, self.repeat)
 
+    @property
+    def reason(self) -> str:
+        """Why the cell passed or failed, in the scorers' words (the failed scorers when any failed)."""
+        failed = [s for s in self.scores if not s.get("passed")]
+        return "; ".join(f"{s['name']}: {s['reason']}" for s in (failed or self.scores))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

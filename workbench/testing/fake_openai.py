@@ -70,6 +70,8 @@ class FakeOpenAIServer:
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     batch_delay: float = 0.0  # seconds a batch stays in progress before it completes
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: int = 0  # completion requests being answered now, counted by the server itself
+    peak_in_flight: int = 0
     _attempts: Counter[str] = field(default_factory=Counter)
     _server: Any = None
     _thread: threading.Thread | None = None
@@ -95,6 +97,14 @@ class FakeOpenAIServer:
             return JSONResponse({"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]})
 
         async def complete(request: Request) -> Response:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                return await answer(request)
+            finally:
+                self.in_flight -= 1
+
+        async def answer(request: Request) -> Response:
             body = await request.json()
             chat = request.url.path.endswith("/chat/completions")
             prompt = prompt_of(body, chat)

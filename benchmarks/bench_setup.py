@@ -1,0 +1,123 @@
+"""The two commands on a fresh machine: ``make demo`` and ``make test`` in a fresh clone, timed from ``git clone``.
+
+"Fresh" means what a new user has: a clone of the committed tree (uncommitted changes are not in it), an empty pip
+cache and an empty home folder (so no converted model in ``~/.cache/workbench`` and no sha256 memo). The pip
+configuration (the package index) is kept. With ``--nightly`` the clone then runs ``workbench nightly --profile ci``
+and reports the seconds of every notebook run from its ``summary.json`` — the "runs in" column of README's course
+table. The baseline of each figure is the part of it spent installing, printed next to it.
+
+Figures go to ``benchmarks/results/bench_setup.json``.
+Usage: python benchmarks/bench_setup.py [--test] [--nightly] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "bench_setup.json"
+DEMO_LINE = re.compile(r"^run \S+: .*$", re.MULTILINE)
+PYTEST_LINE = re.compile(r"=+ (.* in [\d.]+s.*) =+")
+
+
+def fresh_environment(scratch: Path) -> dict[str, str]:
+    """The environment of a new user: an empty home and pip cache, the machine's pip configuration kept."""
+    home = scratch / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PIP_CACHE_DIR": str(scratch / "pip-cache")}
+    for config in (Path.home() / ".config/pip/pip.conf", Path.home() / ".pip/pip.conf"):
+        if config.exists() and "PIP_CONFIG_FILE" not in env:
+            env["PIP_CONFIG_FILE"] = str(config)
+    for variable in ("WORKBENCH_STORE", "WORKBENCH_ROOT", "VIRTUAL_ENV", "XDG_CACHE_HOME"):
+        env.pop(variable, None)
+    return env
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, str]:
+    """Run a command to the end, its output in ``log``; seconds and output. A failure stops the benchmark."""
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    log.write_text(done.stdout + done.stderr, encoding="utf-8")
+    if done.returncode != 0:
+        raise SystemExit(f"`{' '.join(command)}` failed (exit {done.returncode}); its output is in {log}")
+    return seconds, done.stdout + done.stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--test", action="store_true", help="also time `make test` in the same clone")
+    parser.add_argument("--nightly", action="store_true", help="also time every notebook (`workbench nightly`)")
+    parser.add_argument("--keep", action="store_true", help="keep the clone and logs")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="wb-setup-"))
+    env = fresh_environment(scratch)
+    clone = scratch / "clone"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    figures: dict[str, object] = {"commit": commit.strip(), "cores": os.cpu_count()}
+    print(f"# bench_setup — commit {commit.strip()}, {os.cpu_count()} cores, scratch {scratch}")
+    clone_seconds, _ = timed(["git", "clone", "--quiet", str(ROOT), str(clone)], scratch, env, scratch / "clone.log")
+    demo_seconds, demo_output = timed(["make", "demo"], clone, env, scratch / "demo.log")
+    install_seconds = _stamp_age(clone, ".venv/.demo-stamp", demo_seconds)
+    summaries = DEMO_LINE.findall(demo_output)
+    print(f"git clone: {clone_seconds:.1f} s")
+    print(
+        f"make demo: {demo_seconds:.0f} s from clone to the printed summaries "
+        f"(of which installing ~{install_seconds:.0f} s)"
+    )
+    for line in summaries:
+        print(f"  {line}")
+    figures["make demo"] = {
+        "seconds": round(clone_seconds + demo_seconds, 1),
+        "install_seconds": round(install_seconds, 1),
+    }
+    if args.test:
+        test_seconds, test_output = timed(["make", "test"], clone, env, scratch / "test.log")
+        tests = PYTEST_LINE.findall(test_output)
+        print(f"make test: {test_seconds / 60:.1f} min after make demo; pytest: {tests[-1] if tests else '?'}")
+        figures["make test"] = {"seconds": round(test_seconds, 1), "pytest": tests[-1] if tests else None}
+    if args.nightly:
+        out = scratch / "nightly"
+        nightly_seconds, _ = timed(
+            [str(clone / ".venv/bin/workbench"), "nightly", "--profile", "ci", "--out", str(out)],
+            clone,
+            env,
+            scratch / "nightly.log",
+        )
+        runs = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        print(f"workbench nightly --profile ci: {nightly_seconds / 60:.1f} min for {len(runs)} runs")
+        print("| notebook run | status | seconds |\n|---|---|---|")
+        for run in runs:
+            print(f"| {run['name']} | {run['status']} | {run['seconds']:.0f} |")
+        figures["nightly ci"] = {
+            "seconds": round(nightly_seconds, 1),
+            "runs": {run["name"]: round(run["seconds"], 1) for run in runs},
+        }
+    figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    known = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({**known, **figures}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"figures written to {RESULTS.relative_to(ROOT)}")
+    if not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stamp_age(clone: Path, stamp: str, total: float) -> float:
+    """Seconds from the clone's creation to the install stamp ``make`` leaves (the install part of the demo)."""
+    path = clone / stamp
+    if not path.exists():
+        return total
+    return max(0.0, path.stat().st_mtime - (clone / "Makefile").stat().st_mtime)
+
+
+if __name__ == "__main__":
+    main()
