@@ -3,8 +3,9 @@
 "Fresh" means what a new user has: a clone of the committed tree (uncommitted changes are not in it), an empty pip
 cache and an empty home folder (so no converted model in ``~/.cache/workbench`` and no sha256 memo). The pip
 configuration (the package index) is kept. With ``--nightly`` the clone then runs ``workbench nightly --profile ci``
-and reports the seconds of every notebook run from its ``summary.json`` — the "runs in" column of README's course
-table. The baseline of each figure is the part of it spent installing, printed next to it.
+and reports the seconds of every notebook run from its ``summary.json``. With ``--test`` the seconds of each notebook's
+test (every CI variant plus the nbval re-run, from pytest's ``--durations``) are the "runs in" column of README's
+course table. The baseline of each figure is the part of it spent installing, printed next to it.
 
 Figures go to ``benchmarks/results/bench_setup.json``.
 Usage: python benchmarks/bench_setup.py [--test] [--nightly] [--keep]
@@ -27,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "bench_setup.json"
 DEMO_LINE = re.compile(r"^run \S+: .*$", re.MULTILINE)
 PYTEST_LINE = re.compile(r"=+ (.* in [\d.]+s.*) =+")
+# pytest's --durations lines of the notebook test: every CI variant (en, zh, solutions) and the nbval re-run
+NOTEBOOK_LINE = re.compile(
+    r"^([\d.]+)s call\s+tests/test_notebooks\.py::test_notebook_runs_in_every_variant_and_validates\[(\w+)\]$", re.M
+)
 
 
 def fresh_environment(scratch: Path) -> dict[str, str]:
@@ -84,7 +89,16 @@ def main() -> None:
         test_seconds, test_output = timed(["make", "test"], clone, env, scratch / "test.log")
         tests = PYTEST_LINE.findall(test_output)
         print(f"make test: {test_seconds / 60:.1f} min after make demo; pytest: {tests[-1] if tests else '?'}")
-        figures["make test"] = {"seconds": round(test_seconds, 1), "pytest": tests[-1] if tests else None}
+        notebooks = {name: float(seconds) for seconds, name in NOTEBOOK_LINE.findall(test_output)}
+        if notebooks:
+            print("| notebook | seconds in make test (en + zh + solutions + nbval) |\n|---|---|")
+            for name, seconds in sorted(notebooks.items()):
+                print(f"| {name} | {seconds:.0f} |")
+        figures["make test"] = {
+            "seconds": round(test_seconds, 1),
+            "pytest": tests[-1] if tests else None,
+            "notebooks": notebooks,
+        }
     if args.nightly:
         out = scratch / "nightly"
         nightly_seconds, _ = timed(

@@ -1,11 +1,14 @@
 """End to end in a real browser: JupyterLab on 127.0.0.1, driven in headless Debian Chromium by Playwright, through
 the widgets only — the notebook cell just shows ``Workbench(...)``.
 
-Select a template, type an edit in the code editor (live preview; an error marker on the right line; undo), save
-v2, choose dataset / both versions / rows / model, run on the local model, sort and filter the matrix, open a
-flipped row's diffs, mark a bad case, recheck it — then a Chinese run. A screenshot per step goes to
-``test-artifacts/`` and nothing may be cut off at 1280 px. `make test` installs Chromium and a CJK font (apt) and
-runs this; it is never skipped.
+Select a template; break its YAML and its Jinja (the marker sits on the line of the mistake and the message names
+it); save v2; another editor saves v3 behind this one's back (the editor warns, refuses to overwrite, shows the
+difference, reloads); run both versions on the local model; sort the matrix by a header click, filter it, click a
+flipped row (its detail — rendered prompt, parsed value, scores, latency, tokens — appears in view, the row keeps its
+colours) and mark it as a bad case without picking a column; recheck it; then a Chinese run stopped halfway (Results
+shows what it stored), Refresh (the Run tab keeps its choices) and Run again to resume; at 900 px nothing leaves the
+page. A screenshot per step goes to ``test-artifacts/`` and nothing may be cut off at 1280 px. `make test` installs
+Chromium and a CJK font (apt) and runs this; it is never skipped.
 """
 
 import contextlib
@@ -138,6 +141,34 @@ def _start(page, url):
     expect(page.locator(".wb-code-editor .cm-content")).to_be_visible()
 
 
+MARKED_LINE = """() => {
+    // the line number shown beside the line that carries the error marker (CodeMirror renders only what is in view,
+    // so the number is read from the gutter row level with the marked line, not counted)
+    const marked = document.querySelector('.wb-code-editor .cm-line.wb-marker-line-error');
+    if (!marked) return null;
+    const top = marked.getBoundingClientRect().top;
+    const numbers = [...document.querySelectorAll('.wb-code-editor .cm-lineNumbers .cm-gutterElement')];
+    const level = numbers.find((n) => Math.abs(n.getBoundingClientRect().top - top) < 3);
+    return level ? Number(level.textContent) : null;
+}"""
+
+
+def _marker_on(page, line: int) -> None:
+    """The marker sits on ``line`` and the message names the same line (issue 25, point 4: not the line after)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".wb-code-editor .cm-line.wb-marker-line-error")).to_have_count(1, timeout=10_000)
+    expect(page.locator(".wb-preview .wb-error")).to_contain_text(f".prompty:{line}:")
+    assert page.evaluate(MARKED_LINE) == line, "the marker is on the line of the mistake"
+
+
+def _no_marker(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator(".wb-preview .wb-error")).to_have_count(0, timeout=10_000)
+    expect(page.locator(".wb-code-editor .cm-lint-marker-error")).to_have_count(0)
+
+
 def _edit_and_save(page, steps):
     from playwright.sync_api import expect
 
@@ -145,6 +176,14 @@ def _edit_and_save(page, steps):
     content = page.locator(".wb-code-editor .cm-content")
     expect(content).to_contain_text("Overall, it was great.")
     steps.shot("template_selected")
+    # a bad YAML indent on line 16 ("   parser: label"): YAML notices it on line 17, the marker says 16
+    page.locator(".wb-code-editor .cm-line", has_text="parser: label").click()
+    page.keyboard.press("Home")
+    page.keyboard.type(" ")
+    _marker_on(page, 16)
+    steps.shot("yaml_marker")
+    page.keyboard.press("Backspace")
+    _no_marker(page)
     # turn the few-shot prompt into a zero-shot one: select the four examples with the keyboard and delete them
     page.get_by_text("Text: The food was delicious", exact=False).first.click()
     page.keyboard.press("Home")
@@ -152,22 +191,49 @@ def _edit_and_save(page, steps):
         page.keyboard.press("Shift+ArrowDown")
     page.keyboard.press("Delete")
     expect(page.locator(".wb-preview")).not_to_contain_text("The food was delicious", timeout=10_000)  # live
-    page.keyboard.type("{{ ")  # a broken tag: the marker lands on the line the message names
-    marker = page.locator(".wb-code-editor .cm-lintRange-error, .wb-code-editor .cm-lint-marker-error").first
-    expect(marker).to_be_visible(timeout=10_000)
-    expect(page.locator(".wb-preview .wb-error")).to_contain_text("Jinja syntax error")
-    expect(page.locator(".wb-preview .wb-error")).to_contain_text(".prompty:23:")  # the line the marker is on
-    gutter = page.locator(".wb-code-editor .cm-gutterElement", has=page.locator(".cm-lint-marker-error"))
-    expect(gutter).to_have_count(1)
-    steps.shot("error_marker")
+    # an unclosed {{ at the end of line 23 ("Text: {{ text"): Jinja notices it on line 24, the marker says 23
+    page.keyboard.press("End")
     for _ in range(3):
         page.keyboard.press("Backspace")
-    expect(page.locator(".wb-preview .wb-error")).to_have_count(0, timeout=10_000)
-    expect(page.locator(".wb-code-editor .cm-lint-marker-error")).to_have_count(0)
+    expect(page.locator(".wb-preview .wb-error")).to_contain_text("Jinja syntax error", timeout=10_000)
+    _marker_on(page, 23)
+    steps.shot("error_marker")
+    page.keyboard.type(" }}")
+    _no_marker(page)
     page.locator(".wb-code-editor .cm-content").click()
     page.keyboard.press("Control+s")
     expect(page.locator(".wb-editor-messages")).to_contain_text("Saved sentiment_cloze_en@v2")
     steps.shot("saved_v2")
+
+
+def _another_editor_saves(page, steps, tmp: Path):
+    """Issue 25, point 11: a second editor saves v3 of the same template; this one must not overwrite it."""
+    from playwright.sync_api import expect
+
+    from workbench.prompts import PromptLibrary, PromptTemplate
+
+    library = PromptLibrary(tmp / "lib")
+    path = library.path_of("sentiment_cloze_en")
+    theirs = path.read_text(encoding="utf-8").replace("description: Sentiment", "description: (their edit) Sentiment")
+    library.save(PromptTemplate.from_string(theirs, path=path), expected_version=2)
+    on_disk = path.read_text(encoding="utf-8")
+    page.locator(".wb-code-editor .cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# my edit")
+    warning = page.locator(".wb-disk-warning")
+    expect(warning).to_be_visible(timeout=10_000)
+    expect(warning).to_contain_text("changed on disk")
+    page.keyboard.press("Control+s")
+    expect(page.locator(".wb-editor-messages")).to_contain_text("Not saved")
+    assert path.read_text(encoding="utf-8") == on_disk, "their v3 is still the file"
+    page.locator(".wb-disk-diff").click()
+    expect(page.locator(".wb-disk-diff-output")).to_contain_text("(their edit)")
+    expect(page.locator(".wb-disk-diff-output")).to_contain_text("# my edit")
+    steps.shot("changed_on_disk")
+    page.locator(".wb-reload").click()
+    expect(page.locator(".wb-code-editor .cm-content")).to_contain_text("(their edit)")
+    expect(warning).to_be_hidden()
+    assert "# my edit" not in path.read_text(encoding="utf-8")
 
 
 def _run_both_versions(page, steps, rows: int):
@@ -184,66 +250,133 @@ def _run_both_versions(page, steps, rows: int):
     expect(page.locator(".wb-run-progress")).to_contain_text(f"{2 * rows} / {2 * rows}", timeout=240_000)
 
 
-def _matrix_and_diffs(page, steps, rows: int):
+def _core_verdict(tmp: Path, run_id: str) -> str:
+    """What the library's own comparison of the run's two columns concludes, in the words the widget uses."""
+    from workbench.compare import compare_runs
+    from workbench.store import Store
+
+    comparison = compare_runs(
+        Store(tmp / "ui.db").results(run_id), a="sentiment_cloze_en@v1/local", b="sentiment_cloze_en@v2/local"
+    )
+    words = {"better": "B is better than A", "worse": "B is worse than A"}
+    return words.get(comparison.verdict, "no significant difference")
+
+
+def _matrix_and_diffs(page, steps, rows: int, tmp: Path):
+    """Issue 25, points 1–3: the detail of the clicked row — in view, complete — and marking it without a column."""
     from playwright.sync_api import expect
 
     steps.tab("Results")
-    table = page.locator(".wb-app .dt-container").first  # DataTables: a scrolling head table and a body table
-    expect(table.locator(".dt-scroll-body tbody tr")).to_have_count(min(rows, 10))  # the first page of the matrix
-    header = table.locator(".dt-scroll-head th", has_text="sentiment_cloze_en@v1/local")
+    table = page.locator(".wb-app .wb-matrix").first
+    expect(table.locator("tbody tr")).to_have_count(min(rows, 10))  # the first page of the matrix
+    header = table.locator("th", has_text=re.compile(r"^v1"))
     expect(header).to_be_visible()
-    assert "✓" in table.inner_text() and "expected" in table.locator(".dt-scroll-head").inner_text()
-    header.get_by_role("button").click()  # sort by the v1 column (DataTables' ordering control)
-    expect(header).to_have_attribute("class", re.compile("dt-ordering-(asc|desc)|sorting_(asc|desc)"))
+    assert "✓" in table.inner_text() and "expected" in table.locator("thead").inner_text()
+    header.locator(".wb-table-label").click()  # the header itself sorts (not only a small icon)
+    expect(header).to_have_attribute("aria-sort", "ascending")
     expect(page.locator(".wb-column-a select")).to_have_value("sentiment_cloze_en@v1/local")  # A: the older
     expect(page.locator(".wb-column-b select")).to_have_value("sentiment_cloze_en@v2/local")
     verdict = page.locator(".wb-comparison")
     expect(verdict).to_contain_text("paired rows")
-    expect(verdict).to_contain_text(re.compile("better than A|worse than A|no significant difference"))
+    run_label = page.locator(".wb-run-picker select").input_value()  # "… · root@host · RUN_ID"
+    expect(verdict).to_contain_text(_core_verdict(tmp, run_label.rsplit(" · ", 1)[-1]))
     steps.shot("matrix_and_verdict")
     page.locator(".wb-filter button", has_text="flipped").click()
     expect(page.get_by_text(re.compile(r"\d+ of 12 rows \(flipped\)"))).to_be_visible()
-    flipped_rows = table.locator(".dt-scroll-body tbody tr")
+    expect(header).to_have_attribute("aria-sort", "ascending")  # the sort survives the filter
+    flipped_rows = table.locator("tbody tr.wb-table-row")
     expect(flipped_rows.first).to_be_visible()
-    assert "No matching" not in flipped_rows.first.inner_text(), "the zero-shot v2 flips rows of the few-shot v1"
     flipped_rows.first.click()
     detail = page.locator(".wb-row-detail")
     expect(detail).to_contain_text("word diff")
+    for shown in ("Rendered prompt", "parsed value", "scores:", "latency", "completion tokens"):
+        expect(detail).to_contain_text(shown)
     expect(detail.locator(".wb-template-diff")).to_contain_text("Text: The food was delicious")
-    steps.shot("flipped_row_diff")
-    page.locator(".wb-mark-column select").select_option("sentiment_cloze_en@v2/local")
-    expect(page.locator(".wb-app input[placeholder='wrong label, format error']")).to_be_visible()
+    page.wait_for_timeout(800)  # the smooth scroll that brings the detail into view
+    box, height = detail.bounding_box(), page.viewport_size["height"]
+    assert box is not None and box["y"] < height - 100, f"the detail starts in view (top {box}, viewport {height})"
+    selected = table.locator("tbody tr.wb-selected")
+    expect(selected).to_have_count(1)
+    colours = selected.evaluate("""(row) => [...row.querySelectorAll('.wb-verdict-cell')].map((cell) => [
+        getComputedStyle(cell).backgroundColor, getComputedStyle(cell).color])""")
+    assert colours and all(bg in ("rgb(230, 244, 234)", "rgb(252, 232, 230)") for bg, _ in colours), colours
+    assert all(color != "rgb(255, 255, 255)" for _, color in colours), "the text stays dark on the pastel cells"
+    steps.shot("flipped_row_detail")
+    marked = page.locator(".wb-mark-column select").input_value()
+    assert marked.startswith("sentiment_cloze_en@v"), "'Result of' is filled in without choosing it"
     page.locator(".wb-app input[placeholder='wrong label, format error']").fill("zero-shot")
     page.locator(".wb-mark-bad").click()
     expect(page.locator(".wb-results-messages")).to_contain_text("Bad case #1")
+    return marked
 
 
-def _recheck(page, steps):
+def _recheck(page, steps, marked: str):
+    """Recheck the case with the version that passed on its row: it is fixed, and Results stays on its run."""
     from playwright.sync_api import expect
 
+    under_review = page.locator(".wb-run-picker select").input_value()
+    other = "sentiment_cloze_en@v1" if "@v2/" in marked else "sentiment_cloze_en@v2"
     steps.tab("Bad cases")
     expect(page.locator(".wb-bad-case")).to_contain_text("#1")
-    expect(page.locator(".wb-recheck-prompt select")).to_have_value("sentiment_cloze_en@v2")  # the newest version
-    page.locator(".wb-recheck-prompt select").select_option("sentiment_cloze_en@v1")
+    page.locator(".wb-recheck-prompt select").select_option(other)
     page.locator(".wb-recheck").click()
-    expect(page.locator(".wb-review-messages")).to_contain_text("fixed: 1", timeout=120_000)
+    expect(page.locator(".wb-review-messages")).to_contain_text("#1 open → fixed", timeout=120_000)
     steps.shot("recheck_fixed")
+    steps.tab("Results")
+    expect(page.locator(".wb-run-picker select")).to_have_value(under_review)  # point 8: not the recheck run
 
 
-def _chinese_run(page, steps):
+def _stop_refresh_resume(page, steps):
+    """Issue 25, points 13 and 10: a stopped run's cells show in Results at once; Refresh keeps the Run tab's
+    choices and message; Run again resumes."""
     from playwright.sync_api import expect
 
     steps.tab("Run")
     page.locator(".wb-run-template select").select_option("sentiment_cloze_zh")
-    page.locator(".wb-run-limit input").fill("6")
+    page.locator(".wb-run-limit input").fill("0")
     page.locator(".wb-run-limit input").press("Enter")
+    versions = page.locator(".wb-run-versions select")
+    chosen = versions.evaluate("(s) => [...s.selectedOptions].map((o) => o.value)")
     page.locator(".wb-run").click()
-    expect(page.locator(".wb-run-progress")).to_contain_text("6 / 6", timeout=120_000)
+    expect(page.locator(".wb-run-progress")).to_contain_text(re.compile(r"^([3-9]|1\d) / 24"), timeout=120_000)
+    page.locator(".wb-stop").click()
+    status = page.locator(".wb-run-status")
+    expect(status).to_contain_text("Stopped:", timeout=60_000)
+    stored = int(re.search(r"Stopped: (\d+) of 24", status.inner_text()).group(1))
+    assert 0 < stored < 24
+    steps.shot("stopped")
     steps.tab("Results")
-    table = page.locator(".wb-app .dt-container").first
-    expect(table).to_contain_text("sentiment_cloze_zh@v2/local")
+    expect(page.locator(".wb-count")).to_contain_text(f"{stored} of {stored} rows")
+    expect(page.locator(".wb-matrix tbody tr.wb-table-row")).to_have_count(min(stored, 10))
+    steps.shot("stopped_results")
+    page.locator(".wb-refresh").click()
+    steps.tab("Run")
+    expect(status).to_contain_text(f"Stopped: {stored} of 24")
+    assert versions.evaluate("(s) => [...s.selectedOptions].map((o) => o.value)") == chosen
+    expect(page.locator(".wb-run-template select")).to_have_value("sentiment_cloze_zh")
+    expect(page.locator(".wb-run-limit input")).to_have_value("0")
+    steps.shot("refresh_kept_choices")
+    page.locator(".wb-run").click()
+    expect(page.locator(".wb-run-progress")).to_contain_text("24 / 24", timeout=240_000)
+    expect(status).to_contain_text(f"{stored} resumed")
+    steps.tab("Results")
+    table = page.locator(".wb-app .wb-matrix").first
+    expect(page.locator(".wb-run-picker select")).to_have_value(re.compile(r".+"))
+    expect(table).to_contain_text("v2")
     assert re.search(r"[\u4e00-\u9fff]", table.inner_text()), "Chinese inputs and outputs in the matrix"
-    steps.shot("chinese_run")
+    steps.shot("chinese_run_resumed")
+
+
+def _narrow(page, steps):
+    """Issue 25, point 14: at 900 px the matrix scrolls inside its box; nothing leaves the page."""
+    page.set_viewport_size({"width": 900, "height": 1000})
+    page.wait_for_timeout(500)
+    overflow = page.evaluate("""() => {
+        const app = document.querySelector('.wb-app').getBoundingClientRect();
+        return {right: app.right, width: document.documentElement.clientWidth};
+    }""")
+    assert overflow["right"] <= overflow["width"] + 1, overflow
+    steps.shot("narrow_900px")
 
 
 def test_the_whole_loop_through_the_widgets(lab):
@@ -271,25 +404,25 @@ def test_the_whole_loop_through_the_widgets(lab):
         try:
             _start(page, url)
             _edit_and_save(page, steps)
+            _another_editor_saves(page, steps, tmp)
             _run_both_versions(page, steps, rows=12)
-            _matrix_and_diffs(page, steps, rows=12)
-            _recheck(page, steps)
-            _chinese_run(page, steps)
+            marked = _matrix_and_diffs(page, steps, rows=12, tmp=tmp)
+            _recheck(page, steps, marked)
+            _stop_refresh_resume(page, steps)
+            _narrow(page, steps)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "browser_failure.png"), full_page=True)
             raise
         finally:
             browser.close()
 
+    from workbench.badcases import BadCaseTracker
     from workbench.store import Store
 
     store = Store(tmp / "ui.db")
-    assert (
-        store.query(
-            "SELECT COUNT(*) FROM results WHERE prompt='sentiment_cloze_en' AND run_id IN "
-            "(SELECT id FROM runs WHERE name IS NULL) AND row_id NOT LIKE 'bad-%'"
-        )[0][0]
-        >= 24
-    )
-    assert store.query("SELECT status FROM bad_cases")[0][0] == "fixed"
+    runs = store.runs(limit=50, prompt="sentiment_cloze_en")
+    assert sum(r["done"] for r in runs if r["origin"] != "recheck") >= 24, "both versions' cells are stored"
+    assert any(r["origin"] == "recheck" for r in runs)
+    assert [case.status for case in BadCaseTracker(store).list()] == ["fixed"]
     assert (tmp / "lib" / "_versions" / "sentiment_cloze_en" / "v2.prompty").exists()
+    assert "(their edit)" in (tmp / "lib" / "sentiment_cloze_en.prompty").read_text(encoding="utf-8")

@@ -29,3 +29,11 @@ def test_a_figure_carries_its_wilson_interval_and_names_its_script():
 
 def test_no_results_folder_means_no_figures(tmp_path):
     assert read_figures(tmp_path) == {}
+
+
+def test_timings_beside_the_figures_are_not_read_as_figures(tmp_path):
+    """bench_setup.json (seconds, a commit) shares the folder: the gates' figures are read, the timings skipped."""
+    write_figures([proportion("local/a", "prompt a", 23, 24, script="bench_local.py")], root=tmp_path)
+    timings = {"commit": "abc1234", "make demo": {"seconds": 61.0, "install_seconds": 40.2}}
+    (tmp_path / "benchmarks" / "results" / "bench_setup.json").write_text(json.dumps(timings), encoding="utf-8")
+    assert list(read_figures(tmp_path)) == ["local/a"]

@@ -32,6 +32,8 @@ def test_a_careful_judge_agrees_with_people_and_a_constant_one_does_not(repo, st
     assert calibrated.ci95[0] <= calibrated.kappa <= calibrated.ci95[1]
     assert sum(sum(v.values()) for v in calibrated.confusion.values()) == len(rows)
     assert constant.kappa in (None, 0.0) and "do not trust" in constant.verdict()
+    assert constant.judge_answers() == ["pass"] and "answered 'pass' on every row" in constant.verdict()
+    assert "-0.00" not in str(constant) and calibrated.judge_answers() == ["fail", "pass"]
     assert len(constant.disagreements) == sum(1 for r in rows if r["expected"] == "fail")
     comparison = compare_calibrations(constant, calibrated)
     assert comparison["rows"] == len(rows) and comparison["b_only"] > comparison["a_only"]

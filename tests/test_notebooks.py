@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from workbench.course.gates import GATES
+from workbench.errors import ConfigError
 from workbench.nightly import load_profile, notebook_paths, run_nightly
 from workbench.paths import project_root
 
@@ -50,7 +51,11 @@ def test_every_notebook_is_bilingual_parameterised_and_has_exercises(repo):
             f"{path.name}: the notebook does not end on a named gate ({sorted(GATES)})"
         )
         assert path.stem in profile.notebooks, f"{path.name} has no CI profile in notebooks/profiles.yaml"
-    assert set(profile.variants) >= {"en", "zh", "solutions"} and profile.validate
+    languages = {variant.get("lang") for variant in profile.variants.values()}
+    solved = {bool(variant.get("solutions")) for variant in profile.variants.values()}
+    assert languages == {"en", "zh"} and solved == {True, False} and profile.validate, (
+        "the CI profile runs both languages, the exercises as shipped and solved, and validates with nbval"
+    )
 
 
 def _check_outputs(path):
@@ -62,7 +67,7 @@ def _check_outputs(path):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 errors.append(output.get("ename"))
-            if "teaching.check(" in cell.source and output.get("output_type") == "stream":
+            if "course.check(" in cell.source and output.get("output_type") == "stream":
                 lines += [line for line in output["text"].splitlines() if line.startswith(("✓", "✗"))]
     return lines, errors
 
@@ -87,9 +92,11 @@ def test_notebook_runs_in_every_variant_and_validates(repo, tmp_path, name):
 
 
 def test_nightly_summary_lists_every_run(repo, tmp_path):
-    outcomes = run_nightly("ci", tmp_path, only=["00_quickstart.zh"], validate=False)
+    outcomes = run_nightly("ci", tmp_path, only=["00_quickstart.solutions"], validate=False)
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    assert [o.status for o in outcomes] == ["passed"] and "00_quickstart.zh" in summary
+    assert [o.status for o in outcomes] == ["passed"] and "00_quickstart.solutions" in summary
+    with pytest.raises(ConfigError, match=r"--only 00_quickstart\.fr: no such notebook or run in profile 'ci'"):
+        run_nightly("ci", tmp_path, only=["00_quickstart.fr"])
     assert (tmp_path / "summary.html").exists()
     with pytest.raises(Exception, match="No profile 'weekly'"):
         run_nightly("weekly", tmp_path)

@@ -251,7 +251,7 @@ def test_a_thumbs_down_becomes_a_bad_case_visible_in_the_cli(tmp_path):
 
     from workbench.cli import app as cli
 
-    listed = CliRunner().invoke(cli, ["badcases", "list", "--store", str(tmp_path / "s.db")])
+    listed = CliRunner().invoke(cli, ["badcases", "list", "--wide", "--store", str(tmp_path / "s.db")])
     assert listed.exit_code == 0 and f"{down['bad_case_id']}" in listed.output and "user feedback" in listed.output
     assert "it is up" in listed.output and [f["rating"] for f in store.feedback()] == ["up", "down"]
 

@@ -134,9 +134,33 @@ def test_tables_fit_80_columns_and_numbers_never_wrap(tmp_path):
             timeout=120,
         )
     lines = done.stdout.splitlines()
-    assert done.returncode == 0 and all(len(line) <= 80 for line in lines), [x for x in lines if len(x) > 80]
+    table_lines = [line for line in lines if set(line) & set("│┃┏┗┡└┌━─")]
+    assert done.returncode == 0 and table_lines, done.stdout + done.stderr
+    assert all(len(line) <= 80 for line in table_lines), [x for x in table_lines if len(x) > 80]
+    assert any(line.startswith("run ") and "Store:" in line for line in lines), "a sentence stays on one line"
     assert any("100.0%" in line for line in lines), "the pass rate is whole on one line"
     assert any("pass rate" in line and "95% CI" in line for line in lines), "headers are readable"
+
+
+TABLE_COMMANDS = [
+    ["run"],
+    ["runs", "list"],
+    ["runs", "show"],
+    ["runs", "resume"],
+    ["runs", "compare"],
+    ["runs", "stability"],
+    ["runs", "trend"],
+    ["badcases", "list"],
+    ["prompts", "list"],
+    ["judge", "calibrate"],
+]
+
+
+@pytest.mark.parametrize("command", TABLE_COMMANDS, ids=" ".join)
+def test_every_command_that_drops_columns_takes_the_wide_it_suggests(command):
+    """A table too wide for the terminal says `use --wide`: each command printing one must accept it."""
+    done = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0 and "--wide" in done.output, done.output
 
 
 @pytest.mark.parametrize(

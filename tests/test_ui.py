@@ -7,21 +7,14 @@ import shutil
 
 import pytest
 
-from workbench.models import register_provider
 from workbench.pipeline import run
 from workbench.prompts import PromptLibrary
 from workbench.store import Store
 from workbench.testing.models import FunctionModel
 from workbench.ui import BadCaseReview, ResultsView, RunPanel, TemplateEditor, Workbench, WorkbenchState
+from workbench.ui.testing import register_test_provider, sentiment_guess
 
-
-def sentiment_guess(prompt: str) -> str:
-    """Says 'great' unless the last text mentions rain or failing: right on some rows, wrong on others."""
-    last = prompt.rsplit("Text:", 1)[-1].lower()
-    return " terrible" if ("rain" in last or "fail" in last) else " great"
-
-
-register_provider("uitest", lambda spec, **kw: FunctionModel(sentiment_guess, spec=spec))
+register_test_provider()  # uitest:NAME (the same model in every UI test module)
 
 
 @pytest.fixture
@@ -196,4 +189,26 @@ def test_errors_are_messages_not_tracebacks(state):
     review.recheck()
     assert "No bad cases" in review.messages.value
     results = ResultsView(state)
-    assert results.mark_bad() is None and "Select a row" in results.messages.value
+    assert results.mark_bad() is None and "Click a row" in results.messages.value
+
+
+def test_the_workbench_has_a_store_picker_and_a_runs_tab_and_refresh_keeps_what_each_tab_shows(state):
+    v1 = state.library.get("sentiment_cloze_en")
+    v2 = state.library.save(v1.with_changes(body=v1.body.replace("Overall, it was", "All in all, it was"), version=1))
+    result = run([v1, v2], state.datasets_dir / "sentiment_en.csv", ["uitest:x"], store=state.store, progress=False)
+    state.tracker.capture_failures(result)
+    bench = Workbench(library=state.library.root, store=state.store, datasets=state.datasets_dir)
+    assert list(bench.tabs.titles) == ["Template", "Run", "Results", "Runs", "Bad cases"]
+    assert bench.store_picker.location.value == state.store.url
+    view = bench.results
+    view.filter.value = "failed"
+    view.table.sort_by("input", descending=True)
+    shown = view.visible_ids
+    view.select_row(shown[1])
+    bench.review.move(1)
+    case = bench.review.current.id
+    bench.refresh_button.click()
+    assert view.run_picker.value == result.run_id and view.filter.value == "failed"
+    assert view.table.sort == {"key": "input", "descending": True} and view.visible_ids == shown
+    assert view.selected_row == shown[1] and f"Row {shown[1]}" in view.detail.value
+    assert bench.review.current.id == case, "the case shown stays"

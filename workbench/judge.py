@@ -21,6 +21,12 @@ from workbench.errors import ConfigError, DatasetError
 from workbench.stats import cohens_kappa, mcnemar_exact
 
 CALIBRATION_PREFIX = "judge calibration"
+NO_VERDICT = "(no verdict)"  # the confusion column of rows the judge gave no verdict on
+
+
+def _two_places(value: float) -> str:
+    """0.00 rather than -0.00 for a κ that rounds to zero from below."""
+    return f"{round(value, 2) + 0.0:.2f}"
 
 
 def _normal(value: Any) -> str:
@@ -55,10 +61,21 @@ class Calibration:
 
         return pd.DataFrame(self.disagreements)
 
+    def judge_answers(self) -> list[str]:
+        """The distinct verdicts the judge gave (rows without a verdict left out)."""
+        given = {label for row in self.confusion.values() for label, count in row.items() if count}
+        return sorted(given - {NO_VERDICT})
+
     def verdict(self, min_kappa: float = 0.6) -> str:
         """Plain words: can this judge be trusted at ``min_kappa``?"""
         if self.kappa is None:
             return "κ is undefined (the labels or the judge's answers have one value only): do not trust this judge"
+        answers = self.judge_answers()
+        if len(answers) == 1:
+            return (
+                f"the judge answered {answers[0]!r} on every row it judged: it does not tell the labels apart "
+                "(κ 0); do not trust this judge — try a larger model or a clearer judge prompt"
+            )
         low = self.ci95[0] if self.ci95 else self.kappa
         if low >= min_kappa:
             return f"κ {self.kappa:.2f}, 95% CI from {low:.2f}: trustworthy at κ ≥ {min_kappa}"
@@ -68,8 +85,8 @@ class Calibration:
 
     def __str__(self) -> str:
         agreement = "n/a" if self.agreement is None else f"{self.agreement:.0%}"
-        kappa = "undefined" if self.kappa is None else f"{self.kappa:.2f}"
-        ci = f" [95% CI {self.ci95[0]:.2f}–{self.ci95[1]:.2f}]" if self.ci95 else ""
+        kappa = "undefined" if self.kappa is None else _two_places(self.kappa)
+        ci = f" [95% CI {_two_places(self.ci95[0])}–{_two_places(self.ci95[1])}]" if self.ci95 else ""
         return (
             f"judge {self.judge} on {self.model}: {self.n} labelled rows, agreement {agreement}, "
             f"Cohen's κ {kappa}{ci}, {len(self.disagreements)} disagreement(s)"
@@ -114,7 +131,7 @@ def calibration_from(records: list[Any], template: Any, label_column: str, run_i
     table = [[0] * len(labels) for _ in labels]
     confusion: dict[str, Counter[str]] = {label: Counter() for label in labels}
     for row_id, person in human.items():
-        verdict = judged[row_id] or "(no verdict)"
+        verdict = judged[row_id] or NO_VERDICT
         confusion[person][verdict] += 1
         if judged[row_id]:
             table[index[person]][index[judged[row_id]]] += 1
@@ -144,7 +161,7 @@ def _disagreement(record: Any, person: str, verdict: str) -> dict[str, Any]:
     return {
         "row_id": record.row_id,
         "human": person,
-        "judge": verdict or "(no verdict)",
+        "judge": verdict or NO_VERDICT,
         **shown,
         "judge_output": output,
     }

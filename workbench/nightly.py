@@ -5,8 +5,7 @@ Per-profile parameters live in ``notebooks/profiles.yaml`` (``ci``: small and fa
     ci:
       variants:                      # every notebook runs once per variant, with these parameters on top
         en: {lang: en}
-        zh: {lang: zh}
-        solutions: {lang: en, solutions: true}
+        solutions: {lang: zh, solutions: true}
       validate: [en]                 # the variants nbval re-runs from fresh state
       notebooks:
         00_quickstart: {n_rows: 12}
@@ -242,15 +241,29 @@ def run_nightly(
     notebooks_dir = notebooks_dir or project_root() / "notebooks"
     spec = load_profile(notebooks_dir, profile)
     out = Path(out_dir).resolve()
-    outcomes = []
+    planned = []
     for notebook in notebook_paths(notebooks_dir):
         for variant, params, check in spec.runs(notebook.stem):
             label = notebook.stem + (f".{variant}" if variant else "")
-            if only and notebook.stem not in only and label not in only:
-                continue
-            outcomes.append(execute_notebook(notebook, out, params, variant=variant, validate=validate and check))
+            planned.append((notebook, label, variant, params, check))
+    if only:
+        _check_only(only, planned, profile)
+        planned = [run for run in planned if run[0].stem in only or run[1] in only]
+    outcomes = [
+        execute_notebook(notebook, out, params, variant=variant, validate=validate and check)
+        for notebook, _, variant, params, check in planned
+    ]
     write_summary(outcomes, out, profile)
     return outcomes
+
+
+def _check_only(only: list[str], planned: list[tuple[Any, ...]], profile: str) -> None:
+    """Every name given to ``--only`` is a notebook or one of its runs in this profile — before anything runs."""
+    known = {run[0].stem for run in planned} | {run[1] for run in planned}
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        runs = ", ".join(run[1] for run in planned)
+        raise ConfigError(f"--only {', '.join(unknown)}: no such notebook or run in profile {profile!r}. Runs: {runs}.")
 
 
 def write_summary(outcomes: list[NotebookOutcome], out: Path, profile: str) -> tuple[Path, Path]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.common import StoreOpt
+from workbench.cli.common import StoreOpt, WideOpt
 from workbench.cli.output import print_frame
 
 bad_app = typer.Typer(help="The bad-case tracker.", no_args_is_help=True)
@@ -22,7 +22,11 @@ def _tracker(store: str | None) -> Any:
 
 @bad_app.command("list")
 def bad_list(
-    store: StoreOpt = None, status: str | None = None, tag: str | None = None, prompt: str | None = None
+    store: StoreOpt = None,
+    status: str | None = None,
+    tag: str | None = None,
+    prompt: str | None = None,
+    wide: WideOpt = False,
 ) -> None:
     """Bad cases, filtered by status, tag or prompt; then a report per category."""
     tracker = _tracker(store)
@@ -32,10 +36,10 @@ def bad_list(
         return
     df = df.assign(input=[_first_input(inputs) for inputs in df["inputs"]])
     columns = ["id", "status", "prompt", "version", "model", "row_id", "input", "output", "expected", "tags", "note"]
-    print_frame(df[columns], title="Bad cases")
+    print_frame(df[columns], title="Bad cases", wide=wide)
     report = tracker.report()
     if not report.empty:
-        print_frame(report.reset_index(), title="By category")
+        print_frame(report.reset_index(), title="By category", wide=wide)
 
 
 def _first_input(inputs: dict[str, Any]) -> Any:

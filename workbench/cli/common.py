@@ -19,6 +19,9 @@ StoreOpt = Annotated[
 ]
 FORMATS = ("table", "json")
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Every column at full width (tables otherwise fit the terminal).")
+]
 LibraryOpt = Annotated[Path | None, typer.Option("--library", help="Prompt library folder (default ./prompt_library).")]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.common import FormatOpt, StoreOpt, check_format
+from workbench.cli.common import FormatOpt, StoreOpt, WideOpt, check_format
 from workbench.cli.output import console, print_json, print_table
 
 judge_app = typer.Typer(help="LLM judges: calibrate them against human labels.", no_args_is_help=True)
@@ -26,6 +26,7 @@ def judge_calibrate(
     ] = None,
     min_kappa: Annotated[float, typer.Option(help="The κ a judge must reach to be trusted.")] = 0.6,
     output_format: FormatOpt = "table",
+    wide: WideOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """Run the judge over the labelled rows: agreement, Cohen's κ with its 95% CI, the confusion matrix and the
@@ -44,8 +45,8 @@ def judge_calibrate(
         confusion = [
             {"human": h, **{f"judge: {j}": n for j, n in row.items()}} for h, row in calibration.confusion.items()
         ]
-        print_table(confusion, title="Confusion (rows: people, columns: the judge)")
-        print_table(calibration.disagreements, title="Disagreements to review")
+        print_table(confusion, title="Confusion (rows: people, columns: the judge)", wide=wide)
+        print_table(calibration.disagreements, title="Disagreements to review", wide=wide)
         if comparison:
             out.print(
                 f"{comparison['b']} vs {comparison['a']} on {comparison['rows']} rows: agrees with people where "

@@ -56,8 +56,8 @@ def nightly_command(
     only: Annotated[
         list[str] | None,
         typer.Option(
-            help="Run only these notebooks (names without .ipynb); NAME.zh, NAME.en or NAME.solutions runs one "
-            "variant (repeatable)."
+            help="Run only these notebooks (names without .ipynb); NAME.VARIANT runs one variant of the profile "
+            "(ci: NAME.en, NAME.solutions; full: also NAME.zh). Repeatable."
         ),
     ] = None,
     no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip the nbval re-run.")] = False,

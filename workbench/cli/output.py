@@ -32,17 +32,21 @@ SUMMARY_COLUMNS = [  # (key, heading), most important first: what is dropped whe
 TEXT_COLUMNS = {"column", "input", "output", "parsed", "expected", "tags", "note", "prompts", "models", "dataset"}
 MARKS = {True: "✓", False: "✗", None: ""}
 WIDE = 400
-TEXT_MIN = 28  # a text column is kept this wide (a column name like sentiment_cloze_en@v1/local) before others go
+TEXT_MIN = 28  # a text column is kept this wide before others go
+NAME_MIN = 40  # the column name (sentiment_zeroshot_en@v1/local) is kept whole up to this width: it never folds
 
 
 def console(*, stderr: bool = False, wide: bool = False) -> Any:
-    """A rich console as wide as the terminal (``COLUMNS`` when piped, 120 by default; ``wide``: no limit)."""
+    """A rich console as wide as the terminal (``COLUMNS`` when piped, 120 by default; ``wide``: no limit).
+
+    Tables are laid out to that width; a sentence is printed on one line (``soft_wrap``) and left to the terminal
+    to wrap, so a log or a ``grep`` sees it whole."""
     from rich.console import Console
 
     width = WIDE if wide else None
-    out = Console(soft_wrap=False, stderr=stderr, width=width)
+    out = Console(soft_wrap=True, highlight=False, stderr=stderr, width=width)
     if not out.is_terminal and width is None and not os.environ.get("COLUMNS"):
-        out = Console(soft_wrap=False, stderr=stderr, width=120)
+        out = Console(soft_wrap=True, highlight=False, stderr=stderr, width=120)
     return out
 
 
@@ -83,7 +87,12 @@ def print_table(
     table = Table(title=title, show_lines=False)
     for key, heading in shown:
         folding = foldable(key, heading, text[key])
-        table.add_column(heading, overflow="fold" if folding else "ellipsis", no_wrap=not folding)
+        table.add_column(
+            heading,
+            overflow="fold" if folding else "ellipsis",
+            no_wrap=not folding,
+            min_width=reserved(key, heading, text[key]) if folding else None,
+        )
     for i in range(min(len(rows), max_rows)):
         table.add_row(*[text[key][i] for key, _ in shown])
     out.print(table)
@@ -103,16 +112,24 @@ def fit(
     columns: Sequence[tuple[str, str]], text: Mapping[str, list[str]], width: int
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The columns that fit ``width`` (in priority order), and those left out. A text column may fold down to
-    :data:`TEXT_MIN` characters; numbers keep their natural width."""
+    :func:`reserved` characters; numbers keep their natural width."""
     shown, used = [], 0
     for index, (key, heading) in enumerate(columns):
-        natural = max([len(heading), *(len(v) for v in text[key])])
-        need = (min(natural, TEXT_MIN) if foldable(key, heading, text[key]) else natural) + 3
+        need = reserved(key, heading, text[key]) + 3
         if index > 0 and used + need > width:
             return shown, list(columns[index:])
         shown.append((key, heading))
         used += need
     return shown, []
+
+
+def reserved(key: str, heading: str, values: list[str]) -> int:
+    """The width a column keeps however narrow the terminal: its natural width for numbers, up to
+    :data:`NAME_MIN` for the column name, up to :data:`TEXT_MIN` for other text."""
+    natural = max([len(heading), *(len(v) for v in values)])
+    if not foldable(key, heading, values):
+        return natural
+    return min(natural, NAME_MIN if key == "column" else TEXT_MIN)
 
 
 def foldable(key: str, heading: str, values: list[str]) -> bool:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.common import LibraryOpt
+from workbench.cli.common import LibraryOpt, WideOpt
 from workbench.cli.common import library as library_of
 from workbench.cli.output import print_frame
 from workbench.errors import WorkbenchError
@@ -17,7 +17,7 @@ prompts_app = typer.Typer(help="Browse, render, diff and version the prompt libr
 
 
 @prompts_app.command("list")
-def prompts_list(library: LibraryOpt = None) -> None:
+def prompts_list(library: LibraryOpt = None, wide: WideOpt = False) -> None:
     """Every template in the library with its version, kind and variables."""
     import pandas as pd
 
@@ -34,7 +34,7 @@ def prompts_list(library: LibraryOpt = None) -> None:
         }
         for t in lib.templates()
     ]
-    print_frame(pd.DataFrame(rows), title=f"Prompt library {lib.root}")
+    print_frame(pd.DataFrame(rows), title=f"Prompt library {lib.root}", wide=wide)
 
 
 @prompts_app.command("show")

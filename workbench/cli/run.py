@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.common import StoreOpt
+from workbench.cli.common import StoreOpt, WideOpt
 from workbench.cli.output import console, print_results, print_summary, summary_line
 from workbench.errors import ConfigError, WorkbenchError
 
@@ -73,9 +73,7 @@ def run_command(
     capture_bad_cases: Annotated[
         bool, typer.Option("--capture-bad-cases", help="Record failures as bad cases.")
     ] = False,
-    wide: Annotated[
-        bool, typer.Option("--wide", help="Every column at full width (for wide terminals and logs).")
-    ] = False,
+    wide: WideOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
     """Run prompts × models over a dataset; print results and a summary; store everything."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.common import FormatOpt, StoreOpt, open_store, run_id_of
+from workbench.cli.common import FormatOpt, StoreOpt, WideOpt, open_store, run_id_of
 from workbench.cli.output import console, print_frame, print_json, print_results, print_summary, print_table
 
 runs_app = typer.Typer(help="Stored runs: list, show, compare, stability, trend, export.", no_args_is_help=True)
@@ -46,7 +46,7 @@ def runs_list(
     prompt: Annotated[str | None, typer.Option(help="Only runs of this prompt.")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Only runs on this model spec.")] = None,
     origin: Annotated[str | None, typer.Option(help="Only runs from: notebook, cli, nightly, cluster, ui...")] = None,
-    wide: Annotated[bool, typer.Option("--wide", help="Every column at full width.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Recent runs: their prompts and models, pass counts, where they came from and who ran them."""
     runs = open_store(store).runs(limit, prompt=prompt, model=model, origin=origin)
@@ -81,7 +81,7 @@ def runs_show(
     store: StoreOpt = None,
     failed: Annotated[bool, typer.Option(help="Only failed or errored cells.")] = False,
     matrix: Annotated[bool, typer.Option(help="One line per dataset row, a column per prompt × model.")] = False,
-    wide: Annotated[bool, typer.Option("--wide", help="Every column at full width.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """A run's results (or its matrix, flipped rows first), its summary and where it came from."""
     from workbench.results import RunResult
@@ -172,6 +172,7 @@ def runs_resume(
     store: StoreOpt = None,
     batch_poll: Annotated[float, typer.Option(help="Seconds between looks at the batch jobs.")] = 30.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Continue a stored run: only its missing cells are called; batch jobs it left are collected."""
     from workbench.cli.output import summary_line
@@ -180,8 +181,8 @@ def runs_resume(
     s = open_store(store)
     result = resume(run_id_of(s, run_id), s, batch_poll=batch_poll, origin="cli")
     if not quiet:
-        print_results(result.records)
-    print_summary(result.summary_rows(), title=f"Summary of run {result.run_id}")
+        print_results(result.records, wide=wide)
+    print_summary(result.summary_rows(), title=f"Summary of run {result.run_id}", wide=wide)
     console().print(summary_line(result), highlight=False)
     if result.errors:
         raise typer.Exit(1)
@@ -197,6 +198,7 @@ def runs_compare(
     fail_if_worse: Annotated[
         bool, typer.Option("--fail-if-worse", help="Exit 1 when B is significantly worse.")
     ] = False,
+    wide: WideOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """Is B better than A? Paired on shared rows: each pass rate with its 95% CI, the flipped rows, and the exact
@@ -211,7 +213,7 @@ def runs_compare(
         print_json(comparison.to_dict())
     else:
         if comparison.flipped:
-            print_frame(comparison.flipped_frame(), title="Flipped rows")
+            print_frame(comparison.flipped_frame(), title="Flipped rows", wide=wide)
         console().print(str(comparison))
     if fail_if_worse and comparison.verdict == "worse":
         raise typer.Exit(1)
@@ -222,6 +224,7 @@ def runs_stability(
     run_id: Annotated[str, typer.Argument(help="A run made with --repeats K.")],
     output_format: FormatOpt = "table",
     aggregate: Annotated[str | None, typer.Option(help="'majority': score each row by its most common answer.")] = None,
+    wide: WideOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """Per column: pass rate over all samples, pass@k, pass^k (all k pass), flaky rows, agreement of answers."""
@@ -239,7 +242,7 @@ def runs_stability(
     columns = [("column", "column"), ("k", "k"), ("rows", "rows"), ("pass_rate", "pass rate"), ("pass_at_k", "pass@k")]
     columns += [("pass_all_k", "pass^k"), ("agreement", "agreement"), ("flaky", "flaky rows")]
     columns += [("majority", "majority")] if aggregate == "majority" else []
-    print_table(rows, columns, title="Stability over repeats", formats=RATE_FORMATS)
+    print_table(rows, columns, title="Stability over repeats", formats=RATE_FORMATS, wide=wide)
 
 
 def _majority_text(column: dict[str, Any]) -> str:
@@ -257,6 +260,7 @@ def runs_trend(
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Save a plot: .png or .svg.")] = None,
     output_format: FormatOpt = "table",
+    wide: WideOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """The prompt's pass rate per run and per version, on distinct rows, with 95% CIs; consecutive versions
@@ -277,9 +281,11 @@ def runs_trend(
             {**p, "started": p["started_at"][:16].replace("T", " "), "ci": (p["ci_low"], p["ci_high"])}
             for p in report.runs
         ]
-        print_table(runs, TREND_RUN_COLUMNS, title=f"{title}: per run (distinct rows)", formats=RATE_FORMATS)
+        print_table(runs, TREND_RUN_COLUMNS, title=f"{title}: per run (distinct rows)", formats=RATE_FORMATS, wide=wide)
         versions = [{**v, "ci": (v["ci_low"], v["ci_high"])} for v in report.versions]
-        print_table(versions, TREND_VERSION_COLUMNS, title="per version (each row once)", formats=RATE_FORMATS)
+        print_table(
+            versions, TREND_VERSION_COLUMNS, title="per version (each row once)", formats=RATE_FORMATS, wide=wide
+        )
         for c in report.comparisons:
             note = f" ({c['note']})" if c["note"] else ""
             flips = f"{c['b_only']} pass only in {c['b']}, {c['a_only']} only in {c['a']}"

@@ -69,11 +69,16 @@ def write_figures(figures: list[Figure], *, root: Path | None = None) -> Path:
     return path
 
 
+FIGURE_FIELDS = frozenset(Figure.__dataclass_fields__)
+
+
 def read_figures(root: Path | None = None) -> dict[str, Figure]:
-    """Every figure every benchmark wrote, by id."""
+    """Every figure every benchmark wrote, by id. Other records in the folder (timings such as
+    ``bench_setup.json``) are not proportions a gate can rest on and are skipped."""
     figures: dict[str, Figure] = {}
     folder = results_dir(root)
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         for figure_id, fields in json.loads(path.read_text(encoding="utf-8")).items():
-            figures[figure_id] = Figure(**fields)
+            if isinstance(fields, dict) and set(fields) == FIGURE_FIELDS:
+                figures[figure_id] = Figure(**fields)
     return figures

@@ -54,3 +54,37 @@ def trend_chart(table: Any, title: str) -> str:
     if table is None or table.empty:
         return ""
     return to_svg(plot_trend(table, title=title))
+
+
+def version_trend_chart(report: Any) -> str:
+    """The pass rate of each prompt version with its 95 % interval, one line per model and dataset: the per-version
+    figures :func:`workbench.trend.trend` computed (each row counted once), drawn, not recomputed."""
+    versions = getattr(report, "versions", None)
+    if not versions:
+        return ""
+    series: dict[str, list[dict[str, Any]]] = {}
+    for point in versions:
+        series.setdefault(f"{point['model']} · {point['dataset']}", []).append(point)
+    fig, ax = figure(7.5, 3.4)
+    for label, points in series.items():
+        points = sorted(points, key=lambda p: p["version"])
+        x = [p["version"] for p in points]
+        rates = [p["pass_rate"] or 0.0 for p in points]
+        low = [rate - (p["ci_low"] if p["ci_low"] is not None else rate) for rate, p in zip(rates, points, strict=True)]
+        high = [
+            (p["ci_high"] if p["ci_high"] is not None else rate) - rate for rate, p in zip(rates, points, strict=True)
+        ]
+        ax.errorbar(x, rates, yerr=[low, high], marker="o", capsize=4, label=label)
+        for xi, rate, point in zip(x, rates, points, strict=True):
+            ax.annotate(
+                f"{rate:.0%} of {point['rows']}", (xi, rate), textcoords="offset points", xytext=(6, 4), fontsize=8
+            )
+    every = sorted({p["version"] for p in versions})
+    ax.set_xticks(every, [f"v{v}" for v in every])
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("prompt version")
+    ax.set_ylabel("pass rate (bars: 95% CI)")
+    ax.set_title(f"{report.prompt}: pass rate per version" + (f" on {report.dataset}" if report.dataset else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return to_svg(fig)

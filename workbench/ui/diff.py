@@ -1,10 +1,15 @@
-"""Coloured diffs for the UI: a word diff of two outputs, and a line diff of two template versions."""
+"""Coloured diffs for the UI: a word diff of two outputs, and a line diff of two template versions.
+
+A version diff leaves out the ``version:`` line (it changes with every save, so it always came first and pushed the
+real change down) and says the two version numbers in its header instead.
+"""
 
 from __future__ import annotations
 
 import difflib
 import html
 import re
+from typing import Any
 
 _TOKENS = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9_']+|\s+|[^\sA-Za-z0-9_\u3400-\u9fff]")
 ADDED = "background:#e6ffec;color:#116329"
@@ -31,8 +36,8 @@ def word_diff(a: str | None, b: str | None) -> str:
     return f"<span class='wb-word-diff' style='white-space:pre-wrap'>{''.join(parts)}</span>"
 
 
-def unified_diff_html(diff: str) -> str:
-    """A unified diff (``diff_templates``) with added lines green, removed red, hunk headers grey."""
+def unified_diff_html(diff: str, *, note: str = "") -> str:
+    """A unified diff with added lines green, removed red, hunk headers grey; ``note`` goes below it."""
     lines = []
     for line in diff.splitlines():
         style = ""
@@ -43,7 +48,30 @@ def unified_diff_html(diff: str) -> str:
         elif line.startswith("@@"):
             style = "color:#6e7781"
         lines.append(f"<div style='{style}'>{html.escape(line) or '&nbsp;'}</div>")
+    footer = f"<div style='color:#6e7781;font-style:italic'>{html.escape(note)}</div>" if note else ""
     return (
         "<div class='wb-template-diff' style='font-family:monospace;white-space:pre-wrap;font-size:12px;"
-        f"border:1px solid #ddd;padding:4px;max-height:24em;overflow:auto'>{''.join(lines)}</div>"
+        "line-height:1.35;border:1px solid #ddd;padding:4px;max-height:40em;overflow:auto'>"
+        f"{''.join(lines)}{footer}</div>"
     )
+
+
+def version_diff_html(a: Any, b: Any, *, rendered: bool = False) -> str:
+    """What changed from template version ``a`` to ``b``: the file without its ``version:`` line (or the two
+    renders with the examples), coloured."""
+    from workbench.prompts import diff_templates
+    from workbench.prompts.fileformat import with_version
+
+    if rendered:
+        return unified_diff_html(diff_templates(a, b, rendered=True))
+    left = a.to_text()
+    right = with_version(b.to_text(), a.version)  # the same version line on both sides: it drops out
+    lines = difflib.unified_diff(
+        left.splitlines(keepends=True), right.splitlines(keepends=True), fromfile=a.ref, tofile=b.ref
+    )
+    diff = "".join(lines)
+    if not diff:
+        return unified_diff_html(
+            "", note=f"No differences apart from the version number (v{a.version} → v{b.version})."
+        )
+    return unified_diff_html(diff, note=f"The version: line changes with every save (v{a.version} → v{b.version}).")

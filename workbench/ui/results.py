@@ -1,226 +1,242 @@
-"""Results view: the run's matrix as an interactive table, the paired comparison of two columns, row details
-with word and template diffs, charts, exports, and marking bad cases.
+"""Results view: a run's matrix as a sortable table, the row you clicked in full beside it, the paired comparison
+of two columns, charts, exports, and marking bad cases.
 
-The matrix has one line per dataset row (its input and expected answer), then per prompt version × model the
-output with ✓/✗; itables (DataTables, bundled offline) sorts, searches and pages it. Filters narrow it to failed,
-errored, flipped or flaky rows. Choosing columns A and B shows the paired verdict (exact McNemar test), each pass
-rate's 95 % interval and the rows that flipped; selecting a row shows every column's output, a coloured word diff
-of B against A, and the template diff that separates the two versions.
+The matrix has one line per dataset row (its input and expected answer), then per prompt version × model — oldest
+to newest — the output with ✓/✗. A click on a header sorts by that column; filters (failed, errors, flipped, flaky)
+and the one search box narrow the rows, and the sort, the page and the selected row survive them. Clicking a row
+shows its detail beside the table (or scrolls to it on a narrow screen): the inputs, and per column the output,
+parsed value, each score with its reason, latency, tokens and the rendered prompt, then the word diff of B against
+A and the template diff between their versions. A and B default to the two newest versions.
+
+The view stays on the run you are looking at: a recheck or a run made elsewhere joins the run list (marked with
+where it came from) without replacing the run under review; a run stopped in the Run tab shows what it stored.
 """
 
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
 from workbench.compare import Comparison, compare_runs, matrix
 from workbench.errors import WorkbenchError
-from workbench.prompts import diff_templates
-from workbench.reports import html_report, summarize
+from workbench.reports import html_report
 from workbench.store import ResultRecord
 from workbench.ui.charts import latency_histogram, pass_rate_chart
-from workbench.ui.diff import unified_diff_html, word_diff
-from workbench.ui.state import WIDE, Messages, WorkbenchState, button, pre
-
-FILTERS = ["all", "failed", "errors", "flipped", "flaky"]
-# cells hold ✓/✗ and coloured HTML; long inputs wrap (no "nowrap") so the matrix fits the page
-TABLE_OPTIONS = {"allow_html": True, "select": True, "pageLength": 10, "scrollX": True, "classes": "display compact"}
-SUMMARY_COLUMNS = {
-    "column": "column",
-    "cells": "cells",
-    "errors": "errors",
-    "passed": "passed",
-    "judged": "judged",
-    "pass_rate": "pass rate",
-    "ci95": "95% CI",
-    "latency_p50_ms": "p50 ms",
-    "latency_p95_ms": "p95 ms",
-    "cost_usd": "cost $",
-}
-MARK = {True: ("#e6f4ea", "✓"), False: ("#fce8e6", "✗"), None: ("#f1f3f4", "–")}
-
-
-def _cell(passed: Any, output: Any, extra: str = "") -> str:
-    verdict = None if passed is None or passed != passed else bool(passed)
-    color, mark = MARK[verdict]
-    text = html.escape(str(output or ""))
-    return f"<div style='background:{color};padding:2px 4px;white-space:pre-wrap'><b>{mark}</b> {text}{extra}</div>"
+from workbench.ui.detail import inputs_table, record_html
+from workbench.ui.diff import version_diff_html, word_diff
+from workbench.ui.links import file_link_html
+from workbench.ui.matrix import (
+    FILTERS,
+    comparison_html,
+    default_pair,
+    empty_frame,
+    filter_frame,
+    ordered_columns,
+    short_labels,
+    summary_html,
+    table_columns,
+    table_rows,
+)
+from workbench.ui.run_labels import provenance_html, run_label
+from workbench.ui.state import WIDE, Messages, WorkbenchState, button
+from workbench.ui.styles import as_panel, style_widget
+from workbench.ui.table import DataTable
 
 
 class ResultsView(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, **kwargs: Any):
-        from itables.widget import ITable
-
         self.state = state or WorkbenchState()
-        self.run_picker = w.Dropdown(description="Run", style=WIDE, layout=w.Layout(width="min(760px, 100%)"))
+        self.run_picker = w.Dropdown(description="Run", style=WIDE, layout=w.Layout(width="min(900px, 100%)"))
+        self.run_picker.add_class("wb-run-picker")
         self.refresh_button = button("Refresh", icon="refresh", tooltip="pick up runs made in code or elsewhere")
+        self.provenance = w.HTML()
         self.filter = w.ToggleButtons(options=FILTERS, value="all", style={"button_width": "auto"})
-        self.search = w.Text(placeholder="search outputs and inputs", layout=w.Layout(width="260px"))
-        self.table = ITable(pd_empty(), **TABLE_OPTIONS)
-        self.table.add_class("wb-matrix")
         self.filter.add_class("wb-filter")
+        self.search = w.Text(placeholder="search inputs and outputs", layout=w.Layout(width="260px"))
+        self.search.add_class("wb-search")
         self.count = w.HTML()
-        self.column_a = w.Dropdown(description="A", style=WIDE, layout=w.Layout(width="auto"))
-        self.column_b = w.Dropdown(description="B", style=WIDE, layout=w.Layout(width="auto"))
-        self.comparison = w.HTML()
-        self.comparison.add_class("wb-comparison")
+        self.count.add_class("wb-count")
+        self.table = DataTable(reveal=".wb-row-detail", empty_text="No rows match the filter and the search.")
+        self.table.add_class("wb-matrix")
         self.detail = w.HTML()
         self.detail.add_class("wb-row-detail")
         self.mark_column = w.Dropdown(description="Result of", style=WIDE, layout=w.Layout(width="auto"))
+        self.mark_column.add_class("wb-mark-column")
         self.tags = w.Text(description="Tags", placeholder="wrong label, format error", style=WIDE)
         self.note = w.Text(description="Note", style=WIDE)
         self.expected = w.Text(description="Expected", style=WIDE)
-        self.column_a.add_class("wb-column-a")
-        self.column_b.add_class("wb-column-b")
-        self.mark_column.add_class("wb-mark-column")
         self.mark_button = button("Mark as bad case", icon="flag", button_style="warning")
         self.mark_button.add_class("wb-mark-bad")
         self.messages = Messages()
         self.messages.add_class("wb-results-messages")
+        self.column_a = w.Dropdown(description="A", style=WIDE, layout=w.Layout(width="auto"))
+        self.column_b = w.Dropdown(description="B", style=WIDE, layout=w.Layout(width="auto"))
+        self.column_a.add_class("wb-column-a")
+        self.column_b.add_class("wb-column-b")
+        self.comparison = w.HTML()
+        self.comparison.add_class("wb-comparison")
         self.export_csv = button("Export CSV", icon="download")
         self.export_html = button("Export HTML", icon="download")
         self.summary = w.HTML()
         self.charts = w.HTML()
         self.records: list[ResultRecord] = []
-        self.frame: Any = pd_empty()
-        self.visible_ids: list[str] = []
+        self.frame: Any = empty_frame()
+        self.columns: list[str] = []
         self.selected_row: str | None = None
         self.result_comparison: Comparison | None = None
-        self.run_picker.observe(self._load_run, "value")
+        self._runs: dict[str, dict[str, Any]] = {}
+        self._loaded_run: str | None = None
+        self._quiet = False
+        self._wire()
+        super().__init__(self._layout(), **kwargs)
+        as_panel(self, "wb-results")
+        self.refresh_runs()
+
+    def _wire(self) -> None:
+        self.run_picker.observe(self._on_pick_run, "value")
         for widget in (self.filter, self.search):
             widget.observe(self._render_table, "value")
         for widget in (self.column_a, self.column_b):
             widget.observe(self._update_comparison, "value")
-        self.table.observe(self._on_select, "selected_rows")
+        self.table.observe(self._on_select, "selected")
         self.mark_column.observe(self._fill_expected, "value")
         self.refresh_button.on_click(lambda b: self.refresh_runs())
         self.mark_button.on_click(self.mark_bad)
         self.export_csv.on_click(lambda b: self.export("csv"))
         self.export_html.on_click(lambda b: self.export("html"))
         self.state.on("run_finished", lambda result: self.refresh_runs(select=result.run_id))
+        self.state.on("run_stopped", lambda run_id: self.refresh_runs(select=run_id))
+        self.state.on("store_changed", lambda store: self.refresh_runs())
+
+    def _layout(self) -> list[w.Widget]:
         row = w.Layout(flex_flow="row wrap", align_items="center")
-        super().__init__(
+        table_box = w.VBox([self.count, self.table], layout=w.Layout(flex="3 1 560px", min_width="0"))
+        detail_box = w.VBox(
             [
-                w.HBox([self.run_picker, self.refresh_button], layout=row),
-                w.HBox([self.filter, self.search, self.export_csv, self.export_html], layout=row),
-                self.count,
-                self.table,
-                w.HTML("<h4>Compare two columns</h4>"),
-                w.HBox([self.column_a, self.column_b], layout=row),
-                self.comparison,
-                w.HTML("<h4>Selected row</h4>"),
+                w.HTML("<h4 style='margin:4px 0'>Selected row</h4>"),
                 self.detail,
-                w.HBox([self.mark_column, self.tags, self.note, self.expected, self.mark_button], layout=row),
+                w.VBox([self.mark_column, self.tags, self.note, self.expected, self.mark_button]),
                 self.messages,
-                w.HTML("<h4>Summary</h4>"),
-                self.summary,
-                self.charts,
             ],
-            **kwargs,
+            layout=w.Layout(flex="2 1 360px", min_width="0", padding="0 0 0 12px"),
         )
-        self.refresh_runs()
+        detail_box.add_class("wb-detail-box")
+        return [
+            style_widget(),
+            w.HBox([self.run_picker, self.refresh_button], layout=row),
+            self.provenance,
+            w.HBox([self.filter, self.search, self.export_csv, self.export_html], layout=row),
+            w.HBox([table_box, detail_box], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
+            w.HTML("<h4>Compare two columns</h4>"),
+            w.HBox([self.column_a, self.column_b], layout=row),
+            self.comparison,
+            w.HTML("<h4>Summary</h4>"),
+            self.summary,
+            self.charts,
+        ]
 
     # -- runs -----------------------------------------------------------------------------------
     def refresh_runs(self, select: str | None = None) -> None:
-        """Every run in the store — from this panel, notebook code, the CLI, a recheck, or another process."""
+        """Every run in the store — from this panel, notebook code, the CLI, a recheck, the nightly job, a cluster
+        or another person. Stays on the run shown unless ``select`` names another."""
         runs = self.state.store.runs(limit=200)
-        options = [
-            (f"{r['id']} · {', '.join(_json_list(r['prompts']))} · {r['status']} · {r['done']}/{r['n_cells']}", r["id"])
-            for r in runs
-        ]
+        self._runs = {r["id"]: r for r in runs}
         current = select or self.run_picker.value
-        self.run_picker.options = options
-        ids = [o[1] for o in options]
-        if options:
-            self.run_picker.value = current if current in ids else ids[0]
-        self._load_run()
+        options = [(run_label(r), r["id"]) for r in runs]
+        self._quiet = True  # new options reset the picker to the first run: not a pick by the user
+        try:
+            self.run_picker.options = options
+            if options:
+                self.run_picker.value = current if current in self._runs else options[0][1]
+        finally:
+            self._quiet = False
+        if self.run_picker.value != self._loaded_run:
+            self._load_run()
+        else:
+            self._read_run()  # the same run, re-read (more cells stored): filter, sort and selection stay
 
-    def _load_run(self, change: Any = None) -> None:
+    def _on_pick_run(self, change: Any) -> None:
+        if not self._quiet and change["new"] != self._loaded_run:
+            self._load_run()
+
+    def _load_run(self) -> None:
+        """Another run: it starts unfiltered, unsorted, nothing selected (those were about the old run)."""
         self.messages.clear()
-        with self.hold_trait_notifications():  # a new run starts unfiltered: the old filter was about the old run
-            self.filter.value, self.search.value = "all", ""
-        self.records = self.state.store.results(self.run_picker.value) if self.run_picker.value else []
-        self.frame = matrix(self.records) if self.records else pd_empty()
-        run_columns = list(dict.fromkeys(r.column for r in self.records))
-        columns = [str(c) for c in run_columns]
-        in_order = [str(c) for c in sorted(run_columns)]  # A: the older version (or first model), B: the next
+        self._loaded_run = self.run_picker.value
         with self.hold_trait_notifications():
-            self.column_a.options, self.column_b.options = columns, columns
-            self.mark_column.options = columns
-            if columns:
-                self.column_a.value = in_order[0]
-                self.column_b.value = in_order[1] if len(in_order) > 1 else in_order[0]
+            self.filter.value, self.search.value = "all", ""
+        self.table.sort_by(None)
+        self.table.selected = None
         self.selected_row = None
+        self._read_run(new=True)
+
+    def _read_run(self, *, new: bool = False) -> None:
+        run_id = self.run_picker.value
+        self.records = self.state.store.results(run_id) if run_id else []
+        self.frame = matrix(self.records) if self.records else empty_frame()
+        self.columns = ordered_columns(self.records)
+        self.provenance.value = provenance_html(self._runs[run_id]) if run_id in self._runs else ""
+        self._set_columns(keep=not new)
         self._update_comparison()
         self._render_summary()
 
+    def _set_columns(self, *, keep: bool) -> None:
+        a, b = (self.column_a.value, self.column_b.value) if keep else (None, None)
+        if a not in self.columns or b not in self.columns:
+            a, b = default_pair(self.columns)
+        options = list(self.columns)
+        marked = self.mark_column.value if keep and self.mark_column.value in self.columns else b
+        self._quiet = True  # one comparison and one table render after all of them changed, not one per change
+        try:
+            self.column_a.options, self.column_b.options = options, options
+            self.mark_column.options = options
+            self.column_a.value, self.column_b.value = a, b
+            self.mark_column.value = marked
+        finally:
+            self._quiet = False
+        self.table.set_columns(table_columns(self.frame, self.columns))
+
     # -- the matrix -----------------------------------------------------------------------------
     def visible(self) -> Any:
-        df = self.frame
-        if df.empty:
-            return df
-        columns = list(self.column_a.options)
-        mode = self.filter.value
-        if mode == "failed":
-            df = df[df[[f"{c}|passed" for c in columns]].eq(False).any(axis=1)]
-        elif mode == "errors":
-            outputs = df[[f"{c}|output" for c in columns]].astype(str)
-            df = df[outputs.apply(lambda s: s.str.startswith("ERROR")).any(axis=1)]
-        elif mode == "flipped":
-            flipped = {f["row_id"] for f in self.result_comparison.flipped} if self.result_comparison else set()
-            df = df[df["row_id"].isin(flipped) if self.result_comparison else df["flipped"]]
-        elif mode == "flaky":
-            flaky = [f"{c}|flaky" for c in columns if f"{c}|flaky" in df.columns]
-            df = df[df[flaky].any(axis=1)] if flaky else df.iloc[0:0]
-        needle = self.search.value.strip().casefold()
-        if needle:
-            df = df[df.astype(str).apply(lambda s: s.str.casefold().str.contains(needle, regex=False)).any(axis=1)]
-        return df
+        """The matrix rows the filter and the search let through."""
+        return filter_frame(self.frame, self.columns, self.filter.value, self.search.value, self.result_comparison)
 
-    def display_frame(self, df: Any) -> Any:
-        import pandas as pd
-
-        columns = list(self.column_a.options)
-        inputs = [c for c in df.columns if "|" not in c and c not in ("row_id", "flipped", "id", "expected")]
-        out = pd.DataFrame({"row": df["row_id"]})
-        if inputs:
-            out["input"] = df[inputs[0]].astype(str).str.slice(0, 160)
-        if "expected" in df.columns:
-            out["expected"] = df["expected"]
-        for c in columns:
-            extra = [""] * len(df)
-            if f"{c}|passes" in df.columns:
-                extra = [
-                    f" <small>({p}{', flaky' if fl else ''}, agreement {a:.0%})</small>"
-                    for p, fl, a in zip(df[f"{c}|passes"], df[f"{c}|flaky"], df[f"{c}|agreement"], strict=True)
-                ]
-            out[c] = [_cell(p, o, e) for p, o, e in zip(df[f"{c}|passed"], df[f"{c}|output"], extra, strict=True)]
-        return out.reset_index(drop=True)
+    @property
+    def visible_ids(self) -> list[str]:
+        """The visible rows' ids in the order the table shows them (sorted, all pages)."""
+        return self.table.row_ids
 
     def _render_table(self, change: Any = None) -> None:
         df = self.visible()
-        self.visible_ids = list(df["row_id"]) if not df.empty else []
-        self.table.update(self.display_frame(df) if not df.empty else pd_empty(), selected_rows=[], **TABLE_OPTIONS)
+        self.table.set_rows(table_rows(df, self.columns, self.records) if not df.empty else [])
+        if self.selected_row is not None and self.selected_row not in self.table.row_ids:
+            self.table.selected = None  # filtered out: its detail goes too
         total = len(self.frame)
-        self.count.value = f"<small>{len(df)} of {total} rows ({self.filter.value})</small>"
+        needle = self.search.value.strip()
+        searched = f", matching “{html.escape(needle)}”" if needle else ""
+        self.count.value = f"<small>{len(df)} of {total} rows ({self.filter.value}{searched})</small>"
 
     def _on_select(self, change: Any) -> None:
-        rows = change["new"] or []
-        self.selected_row = self.visible_ids[rows[0]] if rows and rows[0] < len(self.visible_ids) else None
+        self.selected_row = change["new"]
         self.messages.clear()
+        self._default_mark_column()
         self._show_detail()
 
     def select_row(self, row_id: str) -> None:
-        """Select a row by id (as clicking it in the table does)."""
-        if row_id not in self.visible_ids:
-            self.filter.value, self.search.value = "all", ""
-        self.table.selected_rows = [self.visible_ids.index(row_id)]
+        """Select a row by id, as clicking it in the table does (the filter and search are cleared if they hide
+        it)."""
+        if row_id not in self.table.row_ids:
+            with self.hold_trait_notifications():
+                self.filter.value, self.search.value = "all", ""
+            self._render_table()
+        self.table.select(row_id)
 
     # -- comparison and detail ------------------------------------------------------------------
     def _update_comparison(self, change: Any = None) -> None:
+        if self._quiet:
+            return
         a, b = self.column_a.value, self.column_b.value
         self.result_comparison = None
         if not a or not b or a == b:
@@ -228,58 +244,89 @@ class ResultsView(w.VBox):
         else:
             try:
                 self.result_comparison = compare_runs(self.records, a=a, b=b)
-                self.comparison.value = _comparison_html(self.result_comparison)
+                self.comparison.value = comparison_html(self.result_comparison)
             except WorkbenchError as exc:
                 self.comparison.value = f"<i>{html.escape(str(exc))}</i>"
         self._render_table()
         self._show_detail()
 
-    def _records_of(self, row_id: str) -> dict[str, ResultRecord]:
-        return {str(r.column): r for r in self.records if r.row_id == row_id and r.repeat == 0}
+    def _records_of(self, row_id: str | None) -> dict[str, ResultRecord]:
+        if row_id is None:
+            return {}
+        found = {str(r.column): r for r in self.records if r.row_id == row_id and r.repeat == 0}
+        return {c: found[c] for c in self.columns if c in found}
+
+    def _default_mark_column(self) -> None:
+        """The column whose result is wrong: B when it failed, else the only failing one, else B."""
+        by_column = self._records_of(self.selected_row)
+        failing = [c for c, r in by_column.items() if r.passed is False]
+        b = self.column_b.value
+        choice = b if b in failing or not failing else failing[-1]
+        if choice in by_column:
+            self.mark_column.value = choice
+        self._fill_expected()
 
     def _show_detail(self) -> None:
-        if self.selected_row is None:
-            self.detail.value = "<i>Select a row in the table.</i>"
-            return
         by_column = self._records_of(self.selected_row)
+        if not by_column:
+            self.detail.value = "<i>Click a row of the table to see it here in full.</i>"
+            return
         first = next(iter(by_column.values()))
-        parts = [f"<b>Row {html.escape(self.selected_row)}</b>{pre(str(first.inputs))}"]
-        for column, record in by_column.items():
-            shown = record.output if record.error is None else f"ERROR: {record.error}"
-            parts.append(f"<div><b>{html.escape(column)}</b> → {_cell(record.passed, shown)}</div>")
+        expected = first.inputs.get("expected")
+        heading = f"<b>Row {html.escape(str(self.selected_row))}</b>" + (
+            f" · expected: <b>{html.escape(str(expected))}</b>" if expected not in (None, "") else ""
+        )
+        labels = short_labels(self.columns)
+        parts = [f"<div class='wb-block'>{heading}</div>", f"<div class='wb-block'>{inputs_table(first.inputs)}</div>"]
+        parts += [record_html(labels[c], c, r) for c, r in by_column.items()]
         a, b = by_column.get(self.column_a.value), by_column.get(self.column_b.value)
         if a is not None and b is not None and a is not b:
-            parts.append(f"<b>B against A</b> (word diff): {word_diff(a.output, b.output)}")
+            parts.append(
+                f"<div class='wb-block'><b>B against A</b> (word diff, {html.escape(labels[str(b.column)])} against "
+                f"{html.escape(labels[str(a.column)])}): {word_diff(a.output, b.output)}</div>"
+            )
             parts.append(self._template_diff(a, b))
         self.detail.value = "".join(parts)
-        self._fill_expected()
 
     def _template_diff(self, a: ResultRecord, b: ResultRecord) -> str:
         if a.prompt != b.prompt or a.version == b.version:
             return ""
-        try:
-            left, right = self.state.library.get(a.prompt, a.version), self.state.library.get(b.prompt, b.version)
-        except WorkbenchError:
-            left = right = None
-        if left is None or right is None:
-            source_a = self.state.store.prompt_version_source(a.prompt, a.version)
-            source_b = self.state.store.prompt_version_source(b.prompt, b.version)
-            if source_a is None or source_b is None:
-                return ""
-            from workbench.prompts import PromptTemplate
+        templates = self._templates(a, b)
+        if templates is None:
+            return ""
+        return (
+            "<div class='wb-block'><b>What changed between the versions</b>"
+            f"{version_diff_html(templates[0], templates[1])}</div>"
+        )
 
-            left, right = PromptTemplate.from_string(source_a), PromptTemplate.from_string(source_b)
-        return f"<b>What changed between the versions</b>{unified_diff_html(diff_templates(left, right))}"
+    def _templates(self, a: ResultRecord, b: ResultRecord) -> tuple[Any, Any] | None:
+        """The two versions from the library, else from the sources the store recorded with the run."""
+        try:
+            return self.state.library.get(a.prompt, a.version), self.state.library.get(b.prompt, b.version)
+        except WorkbenchError:
+            pass
+        source_a = self.state.store.prompt_version_source(a.prompt, a.version)
+        source_b = self.state.store.prompt_version_source(b.prompt, b.version)
+        if source_a is None or source_b is None:
+            return None
+        from workbench.prompts import PromptTemplate
+
+        return PromptTemplate.from_string(source_a), PromptTemplate.from_string(source_b)
 
     def _fill_expected(self, change: Any = None) -> None:
-        record = self._records_of(self.selected_row).get(self.mark_column.value) if self.selected_row else None
+        if self._quiet:
+            return
+        record = self._records_of(self.selected_row).get(self.mark_column.value)
         self.expected.value = "" if record is None else str(record.inputs.get("expected") or "")
 
     def mark_bad(self, button: Any = None) -> Any:
         self.messages.clear()
-        record = self._records_of(self.selected_row).get(self.mark_column.value) if self.selected_row else None
+        if self.selected_row is None:
+            self.messages.error("Click a row of the table first, then choose the column whose result is wrong.")
+            return None
+        record = self._records_of(self.selected_row).get(self.mark_column.value)
         if record is None:
-            self.messages.error("Select a row in the table first (and the column whose result is wrong).")
+            self.messages.error(f"Row {self.selected_row} has no result in {self.mark_column.value}: choose another.")
             return None
         tags = [t.strip() for t in self.tags.value.split(",") if t.strip()]
         case = self.state.tracker.mark_bad(
@@ -288,7 +335,7 @@ class ResultsView(w.VBox):
         self.tags.value = self.note.value = ""  # the next case must not inherit this one's note
         self.messages.info(
             f"Bad case #{case.id} ({case.status}) for {record.column}, row {record.row_id}; "
-            f"tags: {', '.join(case.tags) or '-'}"
+            f"tags: {', '.join(case.tags) or '-'}. Review it in the Bad cases tab."
         )
         self.state.emit("bad_case_marked", case)
         return case
@@ -298,22 +345,19 @@ class ResultsView(w.VBox):
         if not self.records:
             self.summary.value = self.charts.value = ""
             return
-        summary = summarize(self.records)
-        shown = summary[list(SUMMARY_COLUMNS)].rename(columns=SUMMARY_COLUMNS)
-        shown["95% CI"] = shown["95% CI"].map(lambda ci: "" if ci is None else f"{ci[0]:.0%}–{ci[1]:.0%}")
-        shown["pass rate"] = shown["pass rate"].map(lambda r: "" if r is None or r != r else f"{r:.0%}")
-        self.summary.value = "<div style='overflow-x:auto'>" + shown.to_html(index=False, na_rep="") + "</div>"
+        self.summary.value, summary = summary_html(self.records)
         latencies = [r.latency_ms for r in self.records if r.latency_ms is not None and not r.cached]
         self.charts.value = pass_rate_chart(summary) + latency_histogram(latencies)
 
-    def export(self, kind: str) -> Path | None:
-        """The visible rows of the matrix as CSV, or the run's HTML report (summary + coloured matrix)."""
+    def export(self, kind: str) -> Any:
+        """The visible rows of the matrix as CSV, or the run's HTML report (summary + coloured matrix), into
+        ``exports/`` beside the notebook, with a link that opens it."""
         self.messages.clear()
         run_id = self.run_picker.value
         if not run_id:
-            self.messages.error("No run to export.")
+            self.messages.error("No run to export: run something first (Run tab), or pick a run above.")
             return None
-        folder = self.state.store.path.parent / "exports"
+        folder = self.state.exports_dir
         folder.mkdir(parents=True, exist_ok=True)
         if kind == "csv":
             path = folder / f"{run_id}-matrix.csv"
@@ -324,49 +368,5 @@ class ResultsView(w.VBox):
             path.write_text(
                 html_report([r for r in self.records if r.row_id in rows], title=f"Run {run_id}"), encoding="utf-8"
             )
-        self.messages.info(f"Exported to {path}")
+        self.messages.info_html(f"Exported to {file_link_html(path)} (also in the file browser).")
         return path
-
-
-def _comparison_html(c: Comparison) -> str:
-    def side(label: str, s: Any) -> str:
-        ci = "" if s.ci95 is None else f" <small>[95% CI {s.ci95[0]:.0%}–{s.ci95[1]:.0%}]</small>"
-        rate = "n/a" if s.pass_rate is None else f"{s.pass_rate:.0%}"
-        return f"<b>{label}</b> {html.escape(s.column)}: {s.passed}/{s.n} = {rate}{ci}"
-
-    color = {"better": "#1b5e20", "worse": "#b00020"}.get(c.verdict, "#444")
-    verdict = (
-        "B is better than A"
-        if c.verdict == "better"
-        else "B is worse than A"
-        if c.verdict == "worse"
-        else "no significant difference"
-    )
-    hint = (
-        (
-            f"<br><small>With {c.pairs} paired rows a difference smaller than {c.min_detectable_difference:.0%} "
-            "cannot be shown to be real.</small>"
-        )
-        if c.min_detectable_difference
-        else ""
-    )
-    return (
-        f"<div class='wb-verdict'>{side('A', c.a)}<br>{side('B', c.b)}<br>{c.pairs} paired rows: {c.b_only} pass "
-        f"only in B, {c.a_only} only in A · exact McNemar p = {c.p_value:.3g} → "
-        f"<b style='color:{color}' class='wb-verdict-text'>{verdict}</b>{hint}</div>"
-    )
-
-
-def pd_empty() -> Any:
-    import pandas as pd
-
-    return pd.DataFrame({"row": []})
-
-
-def _json_list(value: str) -> list[str]:
-    import json
-
-    try:
-        return list(json.loads(value))
-    except (TypeError, ValueError):
-        return [str(value)]

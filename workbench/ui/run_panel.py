@@ -3,7 +3,8 @@ stop cleanly.
 
 In JupyterLab the run is scheduled on the kernel's event loop, so the notebook stays responsive and the progress
 bar moves while the model works; Stop cancels it and every finished row stays stored (running the same choices
-again resumes). Without a running loop (tests, scripts) it runs to completion.
+again resumes — so nothing but the user changes those choices: Refresh and a save in the Template tab only add
+what is new). Without a running loop (tests, scripts) it runs to completion.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from typing import Any
 
 import ipywidgets as w
 
+from workbench.datasets import load_dataset
 from workbench.errors import WorkbenchError
+from workbench.identity import PromptRef
 from workbench.pipeline import arun, run
 from workbench.results import RunResult
+from workbench.store import now
 from workbench.ui.state import WIDE, Messages, WorkbenchState, button
+from workbench.ui.styles import as_panel, style_widget
+
+VERSIONS_HINT = "Ctrl-click (⌘-click on a Mac) or Shift-click to choose several versions; each one is a column."
 
 
 class RunPanel(w.VBox):
@@ -27,8 +34,11 @@ class RunPanel(w.VBox):
         wide = w.Layout(width="min(640px, 100%)")
         self.template = w.Dropdown(description="Template", options=self.state.library.names(), style=WIDE, layout=wide)
         self.prompts = w.SelectMultiple(description="Versions", rows=4, style=WIDE, layout=wide)
+        self.versions_hint = w.HTML(f"<div class='wb-hint'>{VERSIONS_HINT}</div>")
         self.dataset = w.Dropdown(description="Dataset", options=self.state.dataset_options(), style=WIDE, layout=wide)
-        self.limit = w.BoundedIntText(description="Rows (0 = all)", min=0, max=100_000, value=8, style=WIDE)
+        self.limit = w.BoundedIntText(description="Rows (0 = all)", min=0, max=100_000, value=0, style=WIDE)
+        self.dataset_size = w.HTML()
+        self.dataset_size.add_class("wb-dataset-size")
         self.models = w.Textarea(
             description="Models",
             value="local",
@@ -37,7 +47,9 @@ class RunPanel(w.VBox):
             layout=w.Layout(width="min(640px, 100%)", height="56px"),
         )
         self.use_template_params = w.Checkbox(description="use the template's parameters", value=True, style=WIDE)
-        self.temperature = w.BoundedFloatText(description="Temperature", min=0, max=2, step=0.1, value=0.0, style=WIDE)
+        self.temperature = w.BoundedFloatText(
+            description="Temperature", min=0, max=2, step=0.1, value=0.0, style=WIDE, disabled=True
+        )
         self.repeats = w.BoundedIntText(description="Repeats", min=1, max=50, value=1, style=WIDE)
         self.concurrency = w.BoundedIntText(
             description="Concurrency (0 = the model's)", min=0, max=256, value=0, style=WIDE
@@ -48,33 +60,44 @@ class RunPanel(w.VBox):
             (self.dataset, "dataset"),
             (self.limit, "limit"),
             (self.models, "models"),
+            (self.temperature, "temperature"),
         ):
             widget.add_class(f"wb-run-{name}")
         self.run_button = button("Run", icon="play", button_style="success")
         self.run_button.add_class("wb-run")
         self.stop_button = button("Stop", icon="stop", button_style="danger", disabled=True)
+        self.stop_button.add_class("wb-stop")
         self.progress = w.IntProgress(min=0, max=1, value=0)
         self.progress_label = w.HTML()
         self.progress_label.add_class("wb-run-progress")
         self.messages = Messages()
         self.messages.add_class("wb-run-status")
         self.result: RunResult | None = None
+        self.run_id: str | None = None  # the run being executed (known from its first stored cell)
         self._task: asyncio.Future[Any] | None = None
         self._cancel = threading.Event()
         self._started = 0.0
+        self._started_at = ""  # when Run was pressed, as the store writes times
+        self._started_refs: list[str] = []
         self._answered = 0
         self._errors = 0
+        self._default_versions: tuple[str, ...] = ()  # what the panel chose itself (the user has not picked)
+        self._refreshing = False
         self.template.observe(self._on_template, "value")
+        self.dataset.observe(self._show_dataset_size, "value")
+        self.use_template_params.observe(self._sync_temperature, "value")
         self.run_button.on_click(self.start)
         self.stop_button.on_click(self.stop)
-        self.state.on("template_saved", lambda template: self.refresh(select=template.ref))
+        self.state.on("template_saved", lambda template: self.refresh())
         row = w.Layout(flex_flow="row wrap", align_items="center")
         super().__init__(
             [
+                style_widget(),
                 self.template,
                 self.prompts,
+                self.versions_hint,
                 self.dataset,
-                self.limit,
+                w.HBox([self.limit, self.dataset_size], layout=row),
                 self.models,
                 w.HBox([self.use_template_params, self.temperature, self.repeats, self.concurrency], layout=row),
                 w.HBox([self.run_button, self.stop_button, self.progress, self.progress_label], layout=row),
@@ -82,37 +105,87 @@ class RunPanel(w.VBox):
             ],
             **kwargs,
         )
+        as_panel(self, "wb-run-panel")
         self._on_template()
 
     # -- choices ---------------------------------------------------------------------------------
     def _on_template(self, change: Any = None) -> None:
         """A template's versions (the newest chosen) and its own dataset; the previous run's message goes."""
         name = self.template.value
-        if not name:
+        if not name or self._refreshing:
             return
-        versions = self.state.library.versions(name)
-        self.prompts.options = [f"{name}@v{v}" for v in reversed(versions)]
-        self.prompts.value = (f"{name}@v{versions[-1]}",)
+        self._set_versions(name)
         own = self.state.dataset_of(self.state.library.get(name))
-        self.dataset.options = self.state.dataset_options()
-        if own:
-            self.dataset.value = own
+        chosen = self.dataset.value
+        options = self.state.dataset_options()
+        self.dataset.options = options
+        self.dataset.value = own or (chosen if chosen in [value for _, value in options] else self.dataset.value)
         spec = self.state.library.get(name).model.spec
         self.models.value = spec or "local"
         self.messages.clear()
+        self._show_dataset_size()
+
+    def _set_versions(self, name: str) -> None:
+        versions = self.state.library.versions(name)
+        self.prompts.options = [f"{name}@v{v}" for v in reversed(versions)]
+        self._default_versions = (f"{name}@v{versions[-1]}",)
+        self.prompts.value = self._default_versions
+
+    def _sync_temperature(self, change: Any = None) -> None:
+        """The temperature field only applies when the template's own parameters are not used."""
+        self.temperature.disabled = bool(self.use_template_params.value)
+
+    def _show_dataset_size(self, change: Any = None) -> None:
+        if not self.dataset.value:
+            self.dataset_size.value = ""
+            return
+        try:
+            size = len(load_dataset(self.dataset.value))
+        except WorkbenchError as exc:
+            self.dataset_size.value = f"<span class='wb-hint'>cannot read it: {exc}</span>"
+            return
+        self.dataset_size.value = f"<span class='wb-hint'>of {size} rows in this dataset</span>"
 
     def refresh(self, select: str | None = None) -> None:
-        """Re-read the library (a version saved elsewhere); ``select`` a ref like ``name@v3``."""
+        """Re-read the library and the datasets folder; what the user chose stays chosen (a second Run with the same
+        choices resumes a stopped run). The versions follow a newly saved version only while the panel still shows
+        its own default (the newest); ``select`` a ref like ``name@v3`` to choose it."""
         names = self.state.library.names()
-        name = select.split("@")[0] if select else self.template.value
-        self.template.options = names
-        if name in names:
-            if self.template.value == name:
-                self._on_template()
-            else:
-                self.template.value = name
+        shown = self.template.value
+        current = select.split("@")[0] if select else shown
+        self._refreshing = True  # new options reset a Dropdown to its first option: that is not the user's pick
+        try:
+            self.template.options = names
+            if shown in names:
+                self.template.value = shown
+        finally:
+            self._refreshing = False
+        if current not in names:
+            self._on_template()  # the template shown was removed: the first one, with its defaults
+            return
+        if shown != current:
+            self.template.value = current  # a different template: its own defaults
+        else:
+            self._refresh_versions(current)
+            self._refresh_datasets()
         if select and select in self.prompts.options:
             self.prompts.value = (select,)
+
+    def _refresh_versions(self, name: str) -> None:
+        chosen, was_default = tuple(self.prompts.value), tuple(self.prompts.value) == self._default_versions
+        versions = self.state.library.versions(name)
+        options = [f"{name}@v{v}" for v in reversed(versions)]
+        self.prompts.options = options
+        self._default_versions = (options[0],)
+        kept = tuple(ref for ref in chosen if ref in options)
+        self.prompts.value = self._default_versions if was_default or not kept else kept
+
+    def _refresh_datasets(self) -> None:
+        chosen = self.dataset.value
+        options = self.state.dataset_options()
+        self.dataset.options = options
+        if chosen in [value for _, value in options]:
+            self.dataset.value = chosen
 
     def select(self, prompt_refs: list[str], dataset: str | None = None) -> None:
         name = prompt_refs[0].split("@")[0]
@@ -131,8 +204,9 @@ class RunPanel(w.VBox):
         if not self.dataset.value:
             raise WorkbenchError(f"No dataset chosen (none found in {self.state.datasets_dir}).")
         params = {} if self.use_template_params.value else {"temperature": self.temperature.value}
+        refs = sorted(self.prompts.value, key=lambda ref: PromptRef.parse(ref).version)  # columns oldest → newest
         return {
-            "prompts": [self.state.library.get(ref) for ref in self.prompts.value],
+            "prompts": [self.state.library.get(ref) for ref in refs],
             "dataset": self.dataset.value,
             "models": models,
             "store": self.state.store,
@@ -143,10 +217,12 @@ class RunPanel(w.VBox):
             "concurrency": self.concurrency.value or None,
             "on_result": self._on_result,
             "cancel_event": self._cancel,
+            "origin": "ui",
         }
 
     # -- running ---------------------------------------------------------------------------------
     def _on_result(self, record: Any, done: int, total: int) -> None:
+        self.run_id = record.run_id
         self._answered += 1  # only cells answered now call back (resumed ones are already stored)
         self._errors += bool(record.error)
         self.progress.max, self.progress.value = total, done
@@ -162,7 +238,10 @@ class RunPanel(w.VBox):
             return
         self._cancel.clear()
         self._answered = self._errors = 0
+        self.run_id = None
         self._started = time.perf_counter()
+        self._started_at = now()
+        self._started_refs = [p.ref for p in options["prompts"]]
         self.progress.max, self.progress.value = 1, 0
         self.progress_label.value = "checking the inputs and the endpoints…"
         self.run_button.disabled, self.stop_button.disabled = True, False
@@ -190,6 +269,7 @@ class RunPanel(w.VBox):
 
     def _finished(self, result: RunResult) -> None:
         self.result = result
+        self.run_id = result.run_id
         self.state.last_run_id = result.run_id
         self.run_button.disabled, self.stop_button.disabled = False, True
         total = len(result.records)
@@ -206,15 +286,33 @@ class RunPanel(w.VBox):
     def _failed(self, exc: BaseException) -> None:
         self.run_button.disabled, self.stop_button.disabled = False, True
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-            self.progress_label.value = f"{self.progress.value} / {self.progress.max} · stopped"
-            self.messages.info(
-                f"Stopped after {self.progress.value} of {self.progress.max} cells. Finished cells are "
-                "stored; press Run again with the same choices to resume."
-            )
-            self.state.emit("run_stopped", None)
+            self._stopped()
         else:
             self.progress_label.value = ""
             self.messages.error(exc)
+
+    def _stopped(self) -> None:
+        run = self._stopped_run()
+        self.run_id = run["id"] if run else self.run_id
+        stored = self.state.store.result_count(self.run_id) if self.run_id else 0
+        total = run["n_cells"] if run else self.progress.max
+        self.progress.max, self.progress.value = max(1, total), stored
+        self.progress_label.value = f"{stored} / {total} · stopped"
+        where = f" of run {self.run_id} are stored and shown in Results" if self.run_id else " are stored"
+        self.messages.info(
+            f"Stopped: {stored} of {total} cells{where}. Press Run again with the same choices to resume: only the "
+            "missing cells are called."
+        )
+        self.state.emit("run_stopped", self.run_id)
+
+    def _stopped_run(self) -> dict[str, Any] | None:
+        """The run this panel started and Stop ended. Its id usually came with the first stored cell, but cells
+        stored in the last moments before Stop report nothing: then it is this panel's newest run with these
+        prompts and models, started after Run was pressed."""
+        candidates = self.state.store.runs(limit=20, origin="ui", since=self._started_at)
+        if self.run_id is not None:
+            return next((r for r in candidates if r["id"] == self.run_id), None)
+        return next((r for r in candidates if r["prompts"] == self._started_refs), None)
 
     def stop(self, button: Any = None) -> None:
         self._cancel.set()

@@ -20,9 +20,17 @@ DATASET_SUFFIXES = (".csv", ".tsv", ".jsonl", ".xlsx", ".parquet")
 
 @dataclass
 class WorkbenchState:
+    """The library, the store and where files go, plus the panels' own events (``template_saved``,
+    ``run_finished``, ``run_stopped``, ``bad_case_marked``, ``store_changed``, ``open_run``).
+
+    ``exports_dir`` is ``exports/`` in the notebook's folder: visible in JupyterLab's file browser and served by
+    the Jupyter server (a hidden folder such as ``.workbench/`` is neither).
+    """
+
     library: PromptLibrary = field(default_factory=PromptLibrary)
     store: Store = field(default_factory=Store)
     datasets_dir: Path = field(default_factory=lambda: project_root() / "datasets")
+    exports_dir: Path = field(default_factory=lambda: Path.cwd() / "exports")
     last_run_id: str | None = None
     listeners: dict[str, list[Callable[..., None]]] = field(default_factory=dict)
 
@@ -51,6 +59,12 @@ class WorkbenchState:
         except Exception:
             return None
 
+    def set_store(self, store: Store) -> None:
+        """Work on another store from now on; every panel re-reads its runs and cases."""
+        self.store = store
+        self.last_run_id = None
+        self.emit("store_changed", store)
+
     def on(self, event: str, callback: Callable[..., None]) -> None:
         self.listeners.setdefault(event, []).append(callback)
 
@@ -67,6 +81,10 @@ class Messages(w.HTML):
 
     def info(self, text: str) -> None:
         self.value = info_html(text)
+
+    def info_html(self, markup: str) -> None:
+        """An info line that carries markup (a link); the caller escapes what it interpolates."""
+        self.value = f"<div style='color:#1b5e20' class='wb-info'>{markup}</div>"
 
     def warn(self, text: str) -> None:
         self.value = (
@@ -90,8 +108,11 @@ def info_html(text: str) -> str:
     return f"<div style='color:#1b5e20' class='wb-info'>{html.escape(text)}</div>"
 
 
-def pre(text: str) -> str:
-    return f"<pre style='white-space:pre-wrap;max-height:24em;overflow:auto'>{html.escape(text)}</pre>"
+def pre(text: str, *, max_height: str = "24em") -> str:
+    return (
+        f"<pre style='white-space:pre-wrap;max-height:{max_height};overflow:auto;margin:2px 0;line-height:1.35'>"
+        f"{html.escape(text)}</pre>"
+    )
 
 
 def button(description: str, **kwargs: Any) -> w.Button:

@@ -1,0 +1,209 @@
+"""The Results tab without a browser: what the row detail shows, marking a bad case in a fresh workbench, sorting
+that survives filters, one search, short headers, A/B defaults, exports with a link, and staying on the run under
+review while rechecks and stopped runs come in."""
+
+import html
+import re
+
+import pytest
+
+from workbench.pipeline import run
+from workbench.testing.models import FunctionModel
+from workbench.ui import ResultsView, Workbench
+from workbench.ui.testing import make_state, sentiment_guess
+
+ROWS = [
+    {"id": f"r{i}", "text": text, "expected": expected}
+    for i, (text, expected) in enumerate(
+        [
+            ("It rained all day.", "negative"),
+            ("Lovely trip.", "positive"),
+            ("I failed the exam.", "negative"),
+            ("Rain again, but cosy.", "positive"),
+        ]
+    )
+]
+
+
+@pytest.fixture
+def state(tmp_path, repo):
+    return make_state(tmp_path, repo)
+
+
+def _versions(state, count: int):
+    """``count`` versions of sentiment_cloze_en, each with its own last line."""
+    templates = [state.library.get("sentiment_cloze_en")]
+    for i in range(2, count + 1):
+        last = templates[-1]
+        body = last.body.replace("Overall, it was", f"Verdict {i}: it was") if i == 2 else last.body + f"\n# v{i}"
+        templates.append(state.library.save(last.with_changes(body=body, version=last.version)))
+    return templates
+
+
+def _text(widget) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", widget.value))
+
+
+def test_the_row_detail_shows_the_rendered_prompt_parsed_value_scores_with_reasons_latency_and_tokens(state):
+    result = run(state.library.get("sentiment_cloze_en"), ROWS, ["uitest:a"], store=state.store, progress=False)
+    view = ResultsView(state)
+    view.select_row("r1")
+    record = next(r for r in result.records if r.row_id == "r1")
+    detail = html.unescape(view.detail.value)
+    assert "Rendered prompt" in detail and "Text: Lovely trip." in detail, "what the model really saw"
+    assert html.unescape(html.escape(record.rendered)) in detail
+    assert f"parsed value: <code>{record.parsed}</code>" in detail
+    for score in record.scores:
+        assert score["name"] in detail and score["reason"] in detail, "each score with its reason"
+    assert f"latency {record.latency_ms:.0f} ms" in detail
+    assert f"{record.prompt_tokens} prompt + {record.completion_tokens} completion tokens" in detail
+    assert "{'text'" not in detail and "<table class='wb-plain wb-inputs'>" in detail, "inputs as a table, not a dict"
+
+
+def test_the_detail_keeps_its_parts_apart(state):
+    v1, v2 = _versions(state, 2)
+    run([v1, v2], ROWS, ["uitest:a"], store=state.store, progress=False)
+    view = ResultsView(state)
+    view.select_row("r1")
+    detail = view.detail.value
+    assert re.search(r"</span></div><div class='wb-block'><b>What changed between the versions</b>", detail), (
+        "the word diff ends its block before the template diff starts (no '累开心What changed…')"
+    )
+    assert detail.count("<div class='wb-detail-column'>") == 2, "each column's cell in a block of its own"
+
+
+def test_mark_as_bad_case_works_in_a_fresh_workbench_without_choosing_the_column(state):
+    v1, v2 = _versions(state, 2)
+    run([v1, v2], ROWS, ["uitest:a"], store=state.store, progress=False)
+    bench = Workbench(library=state.library.root, store=state.store, datasets=state.datasets_dir)
+    view = bench.results
+    assert view.mark_column.value == "sentiment_cloze_en@v2/uitest:a", "'Result of' is never blank"
+    view.select_row("r3")  # "Rain again, but cosy." — the model says terrible: both versions fail
+    case = view.mark_bad()
+    assert case is not None and case.version == 2 and "Bad case #" in view.messages.value
+    assert "Select a row" not in view.messages.value
+
+
+def test_the_detail_sits_beside_the_table_and_the_selected_row_keeps_its_colours(state):
+    run(state.library.get("sentiment_cloze_en"), ROWS, ["uitest:a"], store=state.store, progress=False)
+    view = ResultsView(state)
+    holding_both = [b for b in _boxes(view) if view.table in _descendants(b) and view.detail in _descendants(b)]
+    beside = min(holding_both, key=lambda box: len(_descendants(box)))  # the innermost box holding both
+    assert beside.layout.flex_flow == "row wrap", "the detail is beside the table (below it on a narrow screen)"
+    assert view.table.reveal == ".wb-row-detail", "a click scrolls the detail into view when it is off-screen"
+    selected_rule = re.search(r"\.wb-selected td \{([^}]*)\}", view.table._css).group(1)  # the CSS the page gets
+    assert "background" not in selected_rule and "color: inherit" in selected_rule, "✓/✗ colours stay readable"
+
+
+def test_a_header_click_sorts_and_the_sort_survives_filters_and_the_search(state):
+    v1, v2 = _versions(state, 2)
+    run([v1, v2], ROWS, ["uitest:a"], store=state.store, progress=False)
+    view = ResultsView(state)
+    view.table.sort_by("input")  # what a click on the header does
+    assert view.visible_ids == ["r2", "r0", "r1", "r3"], "I failed…, It rained…, Lovely…, Rain again…"
+    view.table.sort_by("input", descending=True)  # clicked again
+    assert view.visible_ids == ["r3", "r1", "r0", "r2"]
+    view.filter.value = "failed"
+    assert view.table.sort == {"key": "input", "descending": True}
+    failed = view.visible_ids
+    assert failed == sorted(failed, key=lambda r: next(x["text"] for x in ROWS if x["id"] == r).casefold())[::-1]
+    view.filter.value, view.search.value = "all", "rain"
+    assert view.table.sort == {"key": "input", "descending": True} and view.visible_ids == ["r3", "r0"]
+
+
+def test_there_is_one_search_box_and_its_counter_matches_the_table(state):
+    run(state.library.get("sentiment_cloze_en"), ROWS, ["uitest:a"], store=state.store, progress=False)
+    view = ResultsView(state)
+    searches = [t for t in _descendants(view) if getattr(t, "placeholder", "").startswith("search")]
+    assert searches == [view.search]
+    assert "_dt_args" not in dir(view.table), "no table with a search box of its own"
+    view.search.value = "lovely"
+    assert "1 of 4 rows" in view.count.value and view.table.total == 1 == len(view.visible_ids)
+
+
+def test_headers_are_short_and_columns_keep_a_readable_width(state):
+    templates = _versions(state, 3)
+    run(templates, ROWS, ["uitest:a"], store=state.store, progress=False)
+    view = ResultsView(state)
+    labels = {c["key"]: c for c in view.table.columns}
+    assert [labels[c]["label"] for c in view.columns] == ["v1", "v2", "v3"], "the shared prompt and model go"
+    assert labels["sentiment_cloze_en@v3/uitest:a"]["title"] == "sentiment_cloze_en@v3/uitest:a", "full name on hover"
+    assert labels["input"]["min_width"] == "16em", "the input column is not squeezed to a few characters"
+    assert re.search(r"\.wb-table-scroll \{[^}]*overflow-x: auto", view.table._css), "a narrow screen scrolls it"
+
+
+def test_a_and_b_default_to_the_two_newest_versions_and_columns_run_oldest_to_newest(state):
+    v1, v2, v3 = _versions(state, 3)
+    run([v3, v1, v2], ROWS, ["uitest:a"], store=state.store, progress=False)  # chosen newest first
+    view = ResultsView(state)
+    assert (view.column_a.value, view.column_b.value) == (
+        "sentiment_cloze_en@v2/uitest:a",
+        "sentiment_cloze_en@v3/uitest:a",
+    )
+    shown = [c["key"] for c in view.table.columns if "@" in c["key"]]
+    assert shown == [f"sentiment_cloze_en@v{v}/uitest:a" for v in (1, 2, 3)]
+
+
+def test_exports_go_to_a_visible_folder_with_a_link_the_jupyter_server_opens(state, tmp_path, monkeypatch):
+    import workbench.ui.links as links
+
+    monkeypatch.setattr(links, "running_servers", lambda: [{"root_dir": str(tmp_path), "base_url": "/lab-base/"}])
+    result = run(state.library.get("sentiment_cloze_en"), ROWS, ["uitest:a"], store=state.store, progress=False)
+    view = ResultsView(state)
+    path = view.export("csv")
+    assert path == state.exports_dir / f"{result.run_id}-matrix.csv" and path.exists()
+    assert not any(part.startswith(".") for part in path.relative_to(tmp_path).parts), "not hidden from the server"
+    assert f"href='/lab-base/files/exports/{result.run_id}-matrix.csv'" in view.messages.value
+    assert view.export("html").read_text(encoding="utf-8").count("✓") >= 1
+
+
+def test_a_recheck_joins_the_run_list_without_replacing_the_run_under_review(state):
+    v1 = state.library.get("sentiment_cloze_en")
+    bench = Workbench(library=state.library.root, store=state.store, datasets=state.datasets_dir)
+    reviewed = run(
+        v1, state.datasets_dir / "sentiment_en.csv", ["uitest:a"], store=state.store, limit=8, progress=False
+    )
+    assert bench.results.run_picker.value == reviewed.run_id
+    state.tracker.capture_failures(reviewed)
+    bench.review.refresh()
+    outcome = bench.review.recheck()
+    assert outcome is not None
+    assert bench.results.run_picker.value == reviewed.run_id, "the 8-row run under review stays"
+    labels = dict((value, label) for label, value in bench.results.run_picker.options)
+    assert "recheck" in labels[outcome.run_id] and "recheck" not in labels[reviewed.run_id]
+
+
+def test_results_show_what_a_stopped_run_stored(state):
+    bench = Workbench(library=state.library.root, store=state.store, datasets=state.datasets_dir)
+    panel = bench.run_panel
+    calls = []
+
+    def answer_then_stop(prompt: str) -> str:
+        calls.append(prompt)
+        if len(calls) == 3:
+            panel.stop()  # the user presses Stop while the third cell is answered
+        return sentiment_guess(prompt)
+
+    from workbench.models import register_provider
+
+    register_provider("stopper", lambda spec, **kw: FunctionModel(answer_then_stop, spec=spec, concurrency=1))
+    panel.template.value = "sentiment_cloze_en"
+    panel.models.value = "stopper:x"
+    panel.run_button.click()
+    (stopped,) = state.store.runs()
+    stored = state.store.result_count(stopped["id"])
+    assert "Stopped" in panel.messages.value and 0 < stored < 24
+    assert bench.results.run_picker.value == stopped["id"], "Results shows the stopped run, no Refresh needed"
+    assert f"{stored} of {stored} rows" in bench.results.count.value and len(bench.results.visible_ids) == stored
+    assert f"Stopped: {stored} of 24 cells of run {stopped['id']}" in panel.messages.value
+
+
+def _descendants(widget) -> list:
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += _descendants(child)
+    return found
+
+
+def _boxes(widget) -> list:
+    return [w for w in _descendants(widget) if getattr(w, "children", None)]

@@ -1,0 +1,120 @@
+"""The detail of one matrix row: its inputs as a table, then per column everything the store kept about the cell.
+
+Why each part: the output and its ✓/✗ say *what* happened; the parsed value and each scorer's reason say *why* it
+was judged so (a right word the parser did not map, a label the scorer did not expect); the rendered prompt is what
+the model really saw (a variable filled from the wrong column shows only there); latency, tokens, cache and
+attempts explain a slow or surprising answer.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from workbench.store import ResultRecord
+
+MARK = {True: ("#e6f4ea", "✓"), False: ("#fce8e6", "✗"), None: ("#f1f3f4", "–")}
+
+
+def verdict_cell(passed: Any, output: Any, extra: str = "") -> str:
+    """An output with its ✓/✗ on the verdict's pastel colour (the table cell and the detail use the same)."""
+    verdict = None if passed is None or passed != passed else bool(passed)
+    color, mark = MARK[verdict]
+    text = html.escape(str(output or ""))
+    return (
+        f"<div class='wb-verdict-cell' style='background:{color};padding:2px 4px;white-space:pre-wrap'>"
+        f"<b>{mark}</b> {text}{extra}</div>"
+    )
+
+
+def inputs_table(inputs: Mapping[str, Any]) -> str:
+    """A row's columns as a two-column table (never a Python dict)."""
+    rows = "".join(
+        f"<tr><th>{html.escape(str(key))}</th><td style='white-space:pre-wrap'>{html.escape(_text(value))}</td></tr>"
+        for key, value in inputs.items()
+    )
+    return f"<table class='wb-plain wb-inputs'>{rows}</table>"
+
+
+def scores_html(record: ResultRecord) -> str:
+    """Each scorer's verdict and its reason, one per line."""
+    if not record.scores:
+        return "<div class='wb-scores'>scores: <i>none (no assertions)</i></div>"
+    items = []
+    for score in record.scores:
+        mark = "✓" if score.get("passed") else "✗"
+        value = score.get("score")
+        number = f" ({value:.2f})" if isinstance(value, int | float) and not isinstance(value, bool) else ""
+        reason = score.get("reason") or ""
+        items.append(
+            f"<li>{mark} <b>{html.escape(str(score.get('name', '?')))}</b>{number}"
+            f"{' — ' + html.escape(str(reason)) if reason else ''}</li>"
+        )
+    return f"<div class='wb-scores'>scores:<ul style='margin:2px 0 2px 18px;padding:0'>{''.join(items)}</ul></div>"
+
+
+def facts_html(record: ResultRecord) -> str:
+    """Latency, tokens, cache and attempts on one line."""
+    latency = "–" if record.latency_ms is None else f"{record.latency_ms:.0f} ms"
+    tokens = f"{_count(record.prompt_tokens)} prompt + {_count(record.completion_tokens)} completion tokens"
+    facts = [f"latency {latency}", tokens, "answered from the cache" if record.cached else "called the model"]
+    if record.attempts and record.attempts > 1:
+        facts.append(f"{record.attempts} attempts")
+    if record.worker:
+        facts.append(f"worker {record.worker}")
+    return f"<div class='wb-facts wb-hint'>{html.escape(' · '.join(facts))}</div>"
+
+
+def record_html(label: str, title: str, record: ResultRecord) -> str:
+    """One column's cell of the row: output, parsed value, scores with reasons, facts, rendered prompt, chunks."""
+    shown = record.output if record.error is None else f"ERROR: {record.error}"
+    parsed = "–" if record.parsed is None else _text(record.parsed)
+    parts = [
+        f"<div><b title='{html.escape(title)}'>{html.escape(label)}</b></div>",
+        verdict_cell(record.passed, shown),
+        f"<div class='wb-parsed'>parsed value: <code>{html.escape(parsed)}</code></div>",
+        scores_html(record),
+        facts_html(record),
+        _rendered_html(record.rendered),
+        _retrieved_html(record.retrieved),
+    ]
+    return f"<div class='wb-detail-column'>{''.join(parts)}</div>"
+
+
+def _rendered_html(rendered: str) -> str:
+    text = rendered or ""
+    return (
+        f"<details class='wb-rendered'><summary>Rendered prompt ({len(text)} characters)</summary>"
+        f"<pre style='white-space:pre-wrap;max-height:20em;overflow:auto;margin:2px 0;line-height:1.35'>"
+        f"{html.escape(text)}</pre></details>"
+    )
+
+
+def _retrieved_html(retrieved: tuple[dict[str, Any], ...]) -> str:
+    if not retrieved:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(str(chunk.get('id', '?')))} <span class='wb-hint'>{html.escape(_chunk_facts(chunk))}</span>"
+        f"</li>"
+        for chunk in retrieved
+    )
+    return f"<div class='wb-retrieved'>retrieved chunks:<ul style='margin:2px 0 2px 18px;padding:0'>{items}</ul></div>"
+
+
+def _chunk_facts(chunk: dict[str, Any]) -> str:
+    facts = [str(chunk[key]) for key in ("source",) if chunk.get(key)]
+    if isinstance(chunk.get("distance"), int | float):
+        facts.append(f"distance {chunk['distance']:.3f}")
+    return ", ".join(facts)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else str(value)
