@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "bench_setup.json"
-DEMO_LINE = re.compile(r"^run \S+: .*$", re.MULTILINE)
+DEMO_LINE = re.compile(r"^run \S+: \d+ cells — .*$", re.MULTILINE)
 PYTEST_LINE = re.compile(r"=+ (.* in [\d.]+s.*) =+")
 # pytest's --durations lines of the notebook test: every CI variant (en, zh, solutions) and the nbval re-run
 NOTEBOOK_LINE = re.compile(
@@ -91,7 +91,7 @@ def main() -> None:
         print(f"make test: {test_seconds / 60:.1f} min after make demo; pytest: {tests[-1] if tests else '?'}")
         notebooks = {name: float(seconds) for seconds, name in NOTEBOOK_LINE.findall(test_output)}
         if notebooks:
-            print("| notebook | seconds in make test (en + zh + solutions + nbval) |\n|---|---|")
+            print("| notebook | seconds in make test (every variant of the ci profile + the nbval re-run) |\n|---|---|")
             for name, seconds in sorted(notebooks.items()):
                 print(f"| {name} | {seconds:.0f} |")
         figures["make test"] = {
