@@ -27,26 +27,16 @@ from pathlib import Path
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 from workbench.testing.dask_cluster import DaskCluster
-from workbench.testing.fake_openai import free_port
+from workbench.testing.fake_openai import free_port, wait_for_port
 
 T = PromptTemplate.from_string("---\nname: spread\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}")
 
 
 def endpoint(latency: float) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
     port = free_port()
     args = [sys.executable, "-m", "workbench.testing.fake_openai", "--port", str(port), "--latency", str(latency)]
     process = subprocess.Popen(args)
-    deadline = time.time() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
+    wait_for_port(port, process=process)
     return process, f"openai:fake-model@http://127.0.0.1:{port}/v1"
 
 

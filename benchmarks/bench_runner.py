@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from workbench.store import Store
-from workbench.testing.fake_openai import free_port
+from workbench.testing.fake_openai import free_port, wait_for_port
 
 BARE = """
 import asyncio, sys
@@ -55,15 +54,7 @@ def endpoint(latency: float):
         [sys.executable, "-m", "workbench.testing.fake_openai", "--port", str(port), "--latency", str(latency)]
     )
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
+        wait_for_port(port, process=proc)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         proc.terminate()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import openai
 import pytest
 
 from workbench.store import Store
-from workbench.testing.fake_openai import free_port
+from workbench.testing.fake_openai import free_port, wait_for_port
 
 PROMPT = "---\nname: batched\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}\n"
 
@@ -29,15 +28,7 @@ def batch_server(delay: float, model: str = "gpt-4o-mini"):
     args = [sys.executable, "-m", "workbench.testing.fake_openai", "--port", str(port), "--batch-delay", str(delay)]
     process = subprocess.Popen([*args, "--model", model])
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
+        wait_for_port(port, process=process)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         os.kill(process.pid, signal.SIGTERM)

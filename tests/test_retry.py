@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from workbench.models.retry import RetryBudget
 from workbench.pipeline import run
 from workbench.pipeline.limiter import AdaptiveLimiter
 from workbench.prompts import PromptTemplate
-from workbench.testing.fake_openai import FakeOpenAIServer, free_port
+from workbench.testing.fake_openai import FakeOpenAIServer, free_port, wait_for_port
 from workbench.testing.models import FunctionModel
 
 T = PromptTemplate.from_string("---\nname: burst\nassertions: [{type: contains, value: echo}]\n---\nRow {{ i }}")
@@ -34,15 +33,7 @@ def stdlib_endpoint(**options: object):
         args += [f"--{key.replace('_', '-')}", str(value)]
     proc = subprocess.Popen(args)
     try:
-        deadline = time.time() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.05)
+        wait_for_port(port, timeout=20, process=proc)
         yield port
     finally:
         proc.terminate()

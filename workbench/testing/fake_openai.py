@@ -40,6 +40,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_port(port: int, *, timeout: float = 30.0, process: Any = None) -> None:
+    """Return once something accepts connections on 127.0.0.1:``port`` — a server started in another process is
+    ready. Raises ``OSError`` after ``timeout`` seconds, or at once if ``process`` (its ``Popen``) has exited."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.time() > deadline or (process is not None and process.poll() is not None):
+                raise
+            time.sleep(0.05)
+
+
 def default_responder(prompt: str) -> str:
     """A deterministic answer that depends on the prompt (so caches and rows can be told apart)."""
     tail = prompt.strip().splitlines()[-1] if prompt.strip() else ""
