@@ -114,3 +114,20 @@ def _user(getpass: Any) -> str | None:
         return getpass.getuser()
     except (KeyError, OSError):
         return None
+
+
+def describe_git(provenance: dict[str, Any], dirty_word: str = "uncommitted changes") -> str:
+    """``git 0123abcd45 (uncommitted changes)`` for a run's recorded provenance, or '' when none was recorded."""
+    git = provenance.get("git") or {}
+    if not git:
+        return ""
+    return f"git {git.get('commit', '')[:10]}" + (f" ({dirty_word})" if git.get("dirty") else "")
+
+
+def describe_models(provenance: dict[str, Any]) -> str:
+    """Each model of a run with what identifies it: a short weights hash, or the endpoint it was reached at."""
+    return "; ".join(
+        f"{m.get('spec')}: {(m.get('model_sha256') or m.get('weights_sha256') or '')[:12] or m.get('base_url', '')}"
+        for m in provenance.get("models", [])
+        if isinstance(m, dict)
+    )

@@ -104,13 +104,11 @@ def runs_show(
 
 
 def _provenance_line(run: dict[str, Any]) -> str:
+    from workbench.provenance import describe_git, describe_models
+
     origin = run.get("provenance") or {}
-    git = origin.get("git") or {}
-    where = f"git {git.get('commit', '')[:10]}{' (dirty)' if git.get('dirty') else ''}" if git else "no git"
-    models = "; ".join(
-        f"{m.get('spec')}: {(m.get('model_sha256') or m.get('weights_sha256') or '')[:12] or m.get('base_url', '')}"
-        for m in origin.get("models", [])
-    )
+    where = describe_git(origin, dirty_word="dirty") or "no git"
+    models = describe_models(origin)
     host = (origin.get("host") or {}).get("name", "-")
     notebook = origin.get("notebook") or "-"
     return f"provenance: {run.get('origin') or '-'} · {where} · notebook {notebook} · {host} · {models}"

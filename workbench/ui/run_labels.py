@@ -11,6 +11,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+from workbench.provenance import describe_git, describe_models
+
 ORIGIN_LABELS = {
     "recheck": "↻ recheck",
     "nightly": "☾ nightly",
@@ -55,14 +57,9 @@ def run_label(run: dict[str, Any]) -> str:
 def provenance_html(run: dict[str, Any]) -> str:
     """Where a run came from, in one readable line: origin, who, git commit, notebook, models' weights/endpoints."""
     provenance = run.get("provenance") or {}
-    git = provenance.get("git") or {}
-    commit = f"git {git.get('commit', '')[:10]}{' (uncommitted changes)' if git.get('dirty') else ''}" if git else ""
+    commit = describe_git(provenance)
     notebook = Path(provenance["notebook"]).name if provenance.get("notebook") else ""
-    models = "; ".join(
-        f"{m.get('spec')}: {(m.get('model_sha256') or m.get('weights_sha256') or '')[:12] or m.get('base_url', '')}"
-        for m in provenance.get("models", [])
-        if isinstance(m, dict)
-    )
+    models = describe_models(provenance)
     dataset = Path(run["dataset"]).name if run.get("dataset") else ""
     parts = [
         f"<b>{html.escape(origin_label(run))}</b>",
