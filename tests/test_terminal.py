@@ -198,7 +198,8 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
     prompt = tmp_path / "p.prompty"
     prompt.write_text("---\nname: p\n---\n{{ text }}\n", encoding="utf-8")
     data = tmp_path / "d.csv"
-    data.write_text("text\n" + "".join(f"r{i}\n" for i in range(60)), encoding="utf-8")
+    # 600 rows at 2 × 0.2 s take a minute: Ctrl-C lands mid-run however slowly this test polls the store
+    data.write_text("text\n" + "".join(f"r{i}\n" for i in range(600)), encoding="utf-8")
     db = tmp_path / "s.db"
     with FakeOpenAIServer(latency=0.2) as server:
         args = [sys.executable, "-m", "workbench", "run", str(prompt), "-d", str(data), "-m", server.spec()]
