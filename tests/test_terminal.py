@@ -50,11 +50,13 @@ def test_the_trend_counts_each_row_once_and_compares_versions_on_shared_rows(sto
     other = [{"id": f"o{i}", "text": f"t{i + 100}", "expected": "yes"} for i in range(10)]
     run(_version(2, set())[0], other, [_version(2, set())[1]], store=store, progress=False)
     report = trend(store, "tr", dataset=None)
-    same_rows = [v for v in report.versions if v["rows"] == 24]
-    assert [(v["version"], v["passed"], v["runs"]) for v in same_rows] == [(1, 23, 3), (2, 23, 3)]
-    assert [v["rows"] for v in report.versions if v not in same_rows] == [10], "other rows stay apart"
+    greedy = [v for v in report.versions if v["rows"] == 24 and v["params"] == "defaults"]
+    sampled = [v for v in report.versions if v["params"] == "temperature=0.7"]
+    assert [(v["version"], v["passed"], v["runs"]) for v in greedy] == [(1, 23, 2), (2, 23, 2)]
+    assert [(v["version"], v["rows"], v["runs"]) for v in sampled] == [(1, 24, 1), (2, 24, 1)], "a line per setting"
+    assert [v["rows"] for v in report.versions if v["rows"] != 24] == [10], "other rows stay apart"
     assert all(p["rows"] in (24, 10) for p in report.runs), "a run's point is its distinct rows"
-    (comparison,) = [c for c in report.comparisons if c["b"] == "v2" and c["shared_rows"] == 24]
+    (comparison,) = [c for c in report.comparisons if c["params"] == "defaults" and c["shared_rows"] == 24]
     assert comparison["verdict"] == "no significant difference" and (comparison["a_only"], comparison["b_only"]) == (
         1,
         1,
