@@ -74,6 +74,12 @@ class Model(ABC):  # noqa: B024 - abstract by contract: a provider overrides _ca
         """Check, before any cell of a run, that the model can be reached; raise a clear error if not."""
         return None
 
+    async def load(self) -> float | None:
+        """Make the model ready before its first timed call (an in-process model loads its weights here), so a
+        cell's latency is the model's answer time, never the load. The seconds a load took, or ``None`` when
+        there was nothing to load (an endpoint; weights this process had loaded already)."""
+        return None
+
     def evaluation_mode(self, prefix: str | None) -> str:
         """How a prompt is evaluated; part of the cache key, so a change of method never serves stale outputs."""
         return "standard"
