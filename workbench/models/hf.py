@@ -11,6 +11,7 @@ import functools
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ class HFModel(Model):
             identity["base_sha256"] = folder_sha256(base_model_dir())
         return identity
 
-    async def load(self) -> float | None:
+    async def load(self, prefixes: Sequence[str] = ()) -> float | None:
         """Load the weights (once per process and version of the folder) before the run's first timed call."""
         import asyncio
 

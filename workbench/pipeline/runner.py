@@ -52,7 +52,7 @@ async def arun(prompts: Any, dataset: Any, models: Any = None, options: RunOptio
     needed = {c.model.spec: c.model for c in plan.cells if not (c.cacheable and c.cache_key in hits)}
     if options.preflight:  # every endpoint still needed answers, at once, before a run is even started
         await asyncio.gather(*(m.preflight() for m in needed.values()))
-    loads = await load_models(needed)
+    loads = await load_models(needed, plan.cells)
     origin = options.origin or provenance.origin()
     session = recorder.begin(
         plan,
@@ -68,10 +68,15 @@ async def arun(prompts: Any, dataset: Any, models: Any = None, options: RunOptio
     return await _execute_run(plan, recorder, session, options, hits, loads)
 
 
-async def load_models(models: dict[str, Any]) -> dict[str, float]:
-    """Load every in-process model a run will call, before the first cell is timed: spec → seconds, for the models
-    this call really loaded (reported apart from latency: a cell's latency is the model's answer time)."""
-    seconds = await asyncio.gather(*(model.load() for model in models.values()))
+async def load_models(models: dict[str, Any], cells: Sequence[Cell]) -> dict[str, float]:
+    """Make every model a run will call ready before the first cell is timed — weights loaded, the templates' fixed
+    prefixes evaluated once: spec → seconds, for the models that had set-up to do (reported apart from latency: a
+    cell's latency is the model's answer time)."""
+    prefixes: dict[str, set[str]] = {spec: set() for spec in models}
+    for cell in cells:
+        if cell.model.spec in prefixes and cell.prefix and cell.model.capabilities.prefix_cache:
+            prefixes[cell.model.spec].add(cell.prefix)
+    seconds = await asyncio.gather(*(model.load(sorted(prefixes[spec])) for spec, model in models.items()))
     return {spec: s for spec, s in zip(models, seconds, strict=True) if s}
 
 
