@@ -143,12 +143,13 @@ def test_logprob_labels_are_order_independent_in_a_run(repo, store):
     assert all(r.details["mode"] == PREFIX_MODE for r in forward.records)
 
 
-@pytest.mark.parametrize("gate, rows", [("cloze_en", 24), ("cloze_zh", 24), ("cloze_zh_heldout", 60)])
-def test_the_cloze_prompts_pass_their_gates_on_the_local_model(repo, store, gate, rows):
+@pytest.mark.parametrize("gate, lang", [("cloze_en", "en"), ("cloze_zh", "zh")])
+def test_the_cloze_prompts_pass_their_gates_on_the_local_model(repo, tmp_path, gate, lang):
     spec = gates.GATES[gate]
-    result = run(spec.prompt, repo / spec.dataset, ["local"], store=store, progress=False, limit=rows)
+    data, rows, store = repo / "datasets" / f"sentiment_{lang}.csv", 24, tmp_path / "s.db"
+    result = run(spec.prompt, data, ["local"], store=store, progress=False, limit=rows)
     print(gates.require(gate, result))
-    again = run(spec.prompt, repo / spec.dataset, ["local"], store=store, progress=False, limit=rows)
+    again = run(spec.prompt, data, ["local"], store=store, progress=False, limit=rows)
     assert again.stats["cached"] == rows and again.stats["called"] == 0
     assert [r.output for r in again.records] == [r.output for r in result.records]
 
