@@ -121,7 +121,6 @@ async def _collect(executor: Any, state: Any, batch: dict, info: dict, model: An
         if file_id:
             answers.update(parse_output(model, endpoint, await content(model, file_id)))
     items, cells = [], []
-    run_id = state.session.run_id
     for key in batch["cell_keys"]:
         cell = by_key.get(key)
         if cell is None or key in state.records and state.records[key].error is None:
@@ -130,13 +129,13 @@ async def _collect(executor: Any, state: Any, batch: dict, info: dict, model: An
         extra = {"batch_id": batch["batch_id"]}
         if answer is None or isinstance(answer, str):
             why = answer or f"[{model.spec}] batch {batch['batch_id']} ended {info['status']} without this request"
-            items.append((executor.recorder.result(run_id, cell, error=why, extra=extra), True))
+            items.append((executor.path.build(cell, error=why, extra=extra), True))
         else:
             judged = await executor.judge(cell, answer, state.plan.scorers[cell.template.ref])
             retryable = judged.pop("retryable", False)
-            items.append((executor.recorder.result(run_id, cell, extra=extra, **judged), retryable))
+            items.append((executor.path.build(cell, extra=extra, **judged), retryable))
         cells.append(cell)
-    stored = executor.recorder.record_many([item for item, _ in items])
+    stored = executor.path.write([item for item, _ in items])
     for cell, record, (_, retryable) in zip(cells, stored, items, strict=True):
         state.stats["called"] += 1
         state.done(cell, record, retryable=retryable)
