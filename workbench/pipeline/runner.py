@@ -58,6 +58,10 @@ async def arun(prompts: Any, dataset: Any, models: Any = None, options: RunOptio
     needed = {c.model.spec: c.model for c in plan.cells if not (c.cacheable and c.cache_key in hits)}
     if options.preflight:  # every endpoint still needed answers, at once, before a run is even started
         await asyncio.gather(*(m.preflight() for m in needed.values()))
+    if options.batch and needed:  # an endpoint without a Batch API is refused before anything is uploaded
+        from workbench.batch.runner import probe_batch_apis
+
+        await probe_batch_apis(list(needed.values()))
     loads = await load_models(needed, plan.cells)
     origin = options.origin or provenance.origin()
     session = recorder.begin(

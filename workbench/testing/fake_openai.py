@@ -83,6 +83,8 @@ class FakeOpenAIServer:
     file_records: dict[str, dict[str, Any]] = field(default_factory=dict)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     batch_delay: float = 0.0  # seconds a batch stays in progress before it completes
+    batch_create_delay: float = 0.0  # seconds between creating a batch and answering the request that created it
+    batch_api: bool = True  # False: no /v1/batches, as vLLM, Ollama or the llama.cpp server
     jobs: list[dict[str, Any]] = field(default_factory=list)
     in_flight: int = 0  # completion requests being answered now, counted by the server itself
     peak_in_flight: int = 0
@@ -212,7 +214,7 @@ class FakeOpenAIServer:
                 Route("/v1/models", list_models, methods=["GET"]),
                 Route("/v1/completions", complete, methods=["POST"]),
                 Route("/v1/chat/completions", complete, methods=["POST"]),
-                *BatchAPI(self).routes(),
+                *(BatchAPI(self).routes() if self.batch_api else []),
             ]
         )
 
@@ -278,12 +280,21 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--batch-delay", type=float, default=0.0, help="Seconds a batch stays in progress.")
+    parser.add_argument(
+        "--batch-create-delay", type=float, default=0.0, help="Seconds between creating a batch and saying so."
+    )
     parser.add_argument("--model", action="append", help="A model name to serve (repeatable; default fake-model).")
     args = parser.parse_args()
     import uvicorn
 
     models = tuple(args.model or ["fake-model"])
-    server = FakeOpenAIServer(latency=args.latency, port=args.port, batch_delay=args.batch_delay, models=models)
+    server = FakeOpenAIServer(
+        latency=args.latency,
+        port=args.port,
+        batch_delay=args.batch_delay,
+        batch_create_delay=args.batch_create_delay,
+        models=models,
+    )
     uvicorn.run(server.app(), host="127.0.0.1", port=args.port, log_level="warning", backlog=2048)
 
 
