@@ -1,6 +1,5 @@
-"""Records written once and paid for once (issue: resume, batch, cluster, serving, leases): every cell of a run is
-stored exactly once, whatever path wrote it and whatever killed the process, and no model call is paid for twice
-when it can be avoided — on SQLite and PostgreSQL where the store matters."""
+"""Resuming a stored run (`workbench runs resume`): it continues with exactly the rows it planned — the first N of
+a `--limit N` run — calling models only for the cells not stored, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
