@@ -66,7 +66,8 @@ class ResultsMixin(CacheMixin, StoreBase):
         if holder != owner:
             raise LeaseLostError(
                 f"Run {run_id} was taken over by another process ({holder or 'nobody holds it now'}): this process "
-                "lost its lease and stopped writing to it; the process holding the run stores the remaining cells."
+                "lost its lease and stopped writing to it; the process holding the run stores the remaining cells.",
+                holder=holder,
             )
 
     def _upsert_results(self) -> Any:
