@@ -92,7 +92,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A store location: a SQLite file, or (in the store's own modules) a database on a real PostgreSQL server."""
     if request.param == "sqlite":
         return str(tmp_path / "store.db")
-    return request.getfixturevalue("postgres_url")
+    server = request.getfixturevalue("postgres_server")
+    return server.store_database(f"wb_{next(_databases)}")
 
 
 @pytest.fixture
@@ -175,4 +176,3 @@ def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: p
     for marker, outcomes in counts.items():
         shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "none ran"
         terminalreporter.write_line(f"{marker:12s} {shown}")  # type: ignore[attr-defined]
-
