@@ -301,8 +301,8 @@ def test_an_echo_of_the_templates_own_words_by_length():
     assert find_echo("ok: answer the question using onl", [instructions]) is None  # 29 characters copied
     assert find_echo("ok: answer the question using only", [instructions]) is not None  # 30
     short = "Reply in one short word"  # 23 characters: 80% of it (18) is enough
-    assert find_echo("xx: in one short wor", [short]) is not None  # 18 copied
-    assert find_echo("xx: in one short wo", [short]) is None  # 17
+    assert find_echo("xx: in one short word", [short]) is not None  # " in one short word": 18 copied
+    assert find_echo("xx: in one short wor", [short]) is None  # 17
     assert find_echo("Question: what is it", ["Question: "]) is None, "markers shorter than 20 are not checked alone"
     assert find_echo("too short", ["too short"]) is None, "fewer than 12 characters: never an echo"
 
