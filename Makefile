@@ -8,7 +8,7 @@ DEMO_STAMP := $(VENV)/.demo-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-demo demo test test-fast lint bench bench-setup nightly lock clean browser-deps postgres-deps ui-bundle
+.PHONY: install install-demo demo test test-fast lint bench bench-setup mutation nightly lock clean browser-deps postgres-deps ui-bundle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_finetune.py
 
 # The two commands timed in a fresh clone with an empty pip cache and home (README's set-up and notebook times).
+# Mutation testing of the modules whose numbers users trust, each against its own fast tests (not part of make test:
+# the first run takes an hour or more on 2 cores; mutmut's cache makes a re-run test only what changed).
+mutation: $(DEV_STAMP)
+	nice -n 19 $(BIN)/python benchmarks/bench_mutation.py
+
 bench-setup:
 	python3 benchmarks/bench_setup.py --test --nightly
 
