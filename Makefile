@@ -74,12 +74,12 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_rag.py
 	$(BIN)/python benchmarks/bench_finetune.py
 
-# The two commands timed in a fresh clone with an empty pip cache and home (README's set-up and notebook times).
 # Mutation testing of the modules whose numbers users trust, each against its own fast tests (not part of make test:
 # the first run takes an hour or more on 2 cores; mutmut's cache makes a re-run test only what changed).
 mutation: $(DEV_STAMP)
 	nice -n 19 $(BIN)/python benchmarks/bench_mutation.py
 
+# The two commands timed in a fresh clone with an empty pip cache and home (README's set-up and notebook times).
 bench-setup:
 	python3 benchmarks/bench_setup.py --test --nightly
 
