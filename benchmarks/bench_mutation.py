@@ -206,14 +206,22 @@ def run(target: Target, *, fresh: bool, max_children: int) -> dict:
     return {"seconds": round(time.monotonic() - started, 1), "fresh": fresh, "survivors_retested": retested}
 
 
-def diff(target: Target, mutant: str) -> str:
-    """The mutant as a diff of its function (``mutmut show``), without the file header lines."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    code = "import sys; from mutmut.__main__ import cli; sys.exit(cli())"
-    out = subprocess.run(
-        [sys.executable, "-c", code, "show", mutant], cwd=WORK / target.name, env=env, capture_output=True, text=True
-    ).stdout
-    return "\n".join(line for line in out.splitlines()[1:] if not line.startswith(("---", "+++")))
+def diffs(target: Target, mutants: list[str]) -> dict[str, str]:
+    """Each mutant as a diff of its function (what ``mutmut show`` prints), read in this process from the module's
+    mutmut project."""
+    if not mutants:
+        return {}
+    from mutmut.configuration import reset_config
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    here = os.getcwd()
+    os.chdir(WORK / target.name)
+    reset_config()
+    try:
+        return {name: get_diff_for_mutant(name, path=Path(target.source)) for name in mutants}
+    finally:
+        os.chdir(here)
+        reset_config()
 
 
 def changed_lines(text: str) -> list[str]:
@@ -233,9 +241,10 @@ def summarise(target: Target, equivalent: dict[tuple[str, str], dict]) -> dict:
     survived = sorted(name for name, c in codes.items() if c in SURVIVED)
     other = sorted(name for name, c in codes.items() if c not in KILLED and c not in TIMEOUT and c not in SURVIVED)
     listed, stale, unexplained = [], [], []
+    shown = diffs(target, survived)
     for name in survived:
         entry = equivalent.get((target.name, name))
-        found = changed_lines(diff(target, name))
+        found = changed_lines(shown[name])
         if entry is None:
             unexplained.append({"mutant": name, "diff": found})
         elif changed_lines(entry["diff"]) != found:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.compare import (
+    STABILITY_COLUMNS,
     compare_runs,
     format_interval,
     matrix,
@@ -418,3 +419,65 @@ def test_a_rate_with_its_interval_and_how_an_interval_is_written():
     assert format_interval([0.1234, 0.5]) == "12%–50%"
     assert format_interval(None) == "" and format_interval([]) == ""
     assert format_interval([float("nan"), 0.5]) == "" and format_interval([0.5, float("nan")]) == ""
+
+
+def test_the_matrix_keeps_the_row_order_within_flipped_and_unflipped_rows():
+    flipped = [i % 3 == 0 for i in range(30)]  # rows 0, 3, 6, ... flip
+    records = [cell(f"r{i}", True) for i in range(30)] + [
+        cell(f"r{i}", not f, version=2) for i, f in enumerate(flipped)
+    ]
+    order = list(matrix(records)["row_id"])
+    assert order == [f"r{i}" for i in range(30) if flipped[i]] + [f"r{i}" for i in range(30) if not flipped[i]]
+
+
+def test_the_matrix_with_two_samples_per_row():
+    records = [cell("r0", True, repeat=0, parsed="a"), cell("r0", False, repeat=1, parsed="b")]
+    (line,) = _plain(matrix(records))
+    assert (line["p@v1/m|passes"], line["p@v1/m|flaky"], line["p@v1/m|agreement"]) == ("1/2", True, 0.5)
+    assert line["p@v1/m|passed"] is False, "a tie fails"
+
+
+def test_paired_uses_its_alpha_and_counts_every_excluded_row():
+    from workbench.compare import paired
+
+    a = [cell("r0", None), cell("r1", None)] + [cell(f"r{i}", False) for i in range(2, 7)]
+    b = [cell(f"r{i}", True, version=2) for i in range(7)]
+    strict = paired(a, b, "A", "B")
+    loose = paired(a, b, "A", "B", alpha=0.1)  # 5 flips all one way: p = 2/32 = 0.0625
+    assert (strict.excluded, strict.pairs, strict.b_only) == (2, 5, 5), "unjudged rows first do not stop the count"
+    assert (strict.verdict, loose.verdict) == ("no significant difference", "better")
+    assert (strict.alpha, loose.alpha) == (0.05, 0.1)
+    assert (strict.min_detectable_difference, loose.min_detectable_difference) == (1.0, 1.0)
+    # at α = 0.2, 4 flips all one way suffice (2·(1/2)⁴ = 0.125; 3 give 0.25): 4 of 7 rows
+    assert paired(b * 2, b * 2, "A", "B", alpha=0.2).min_detectable_difference == round(4 / 7, 4)
+    nothing = paired(a[:2], b[:2], "A", "B").to_dict()
+    assert (nothing["a"]["ci95"], nothing["b"]["ci95"], nothing["pairs"]) == (None, None, 0)
+
+
+def test_compare_runs_asks_for_the_column_it_cannot_pick():
+    one_run = [cell("r0", False), cell("r0", True, version=2), cell("r0", True, prompt="q", model="local")]
+    with pytest.raises(ConfigError, match=r"^Say which column is B: .* Pass --b COLUMN \(b=\.\.\. in Python\)\.$"):
+        compare_runs(one_run, a="p@v1")
+    with pytest.raises(ConfigError, match=r"^--b 'zzz' matches none"):
+        compare_runs(one_run, a="p@v1", b="zzz")
+    with pytest.raises(ConfigError, match=r"^Say which column is A: .* Pass --a COLUMN \(a=\.\.\. in Python\)\.$"):
+        compare_runs(one_run, [cell("r0", True, version=9)])
+    with pytest.raises(ConfigError, match=r"^Say which column is B: .* Pass --b COLUMN"):
+        compare_runs([cell("r0", True)], one_run)
+    with pytest.raises(ConfigError, match=r"^--a 'zzz' matches none"):
+        compare_runs(one_run, [cell("r0", True, version=9)], a="zzz")
+    with pytest.raises(ConfigError, match=r"^--b 'zzz' matches none"):
+        compare_runs([cell("r0", True)], one_run, b="zzz")
+    assert compare_runs([cell("r0", True)], one_run, b="local").b.column == "q@v1/local"
+
+
+def test_a_whole_column_or_prompt_version_wins_over_a_longer_name_containing_it():
+    columns = [Column("p", 1, "m"), Column("p", 1, "m2")]
+    assert pick_column(columns, "p@v1/m", "a") == columns[0]
+    mixed = [Column("p", 1, "m"), Column("p", 12, "m")]
+    assert pick_column(mixed, "p@v1", "a") == mixed[0], "p@v1 is a whole part of p@v1/m, a piece of p@v12/m"
+
+
+def test_the_stability_table_of_no_records_still_has_its_columns():
+    assert list(stability([]).columns) == STABILITY_COLUMNS
+    assert list(stability([], aggregate="majority").columns) == [*STABILITY_COLUMNS, "majority"]
