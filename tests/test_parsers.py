@@ -207,3 +207,46 @@ def test_a_registered_parser_is_built_by_its_name():
 
     register_parser("test_upper", lambda config: Upper(kind="test_upper"))
     assert make_parser({"parser": "test_upper"}).parse("ok") == "OK"
+
+
+def test_a_label_parser_prefers_the_earliest_then_the_longest_then_the_first_label():
+    parser = make_parser({"parser": "label", "labels": {"negative": ["bad"], "positive": ["good"]}})
+    assert parser.parse("bad? good, not bad") == "negative", "the earliest word, not the last one"
+    assert parser.parse("so good, not bad") == "positive"
+    for labels in ({"short": ["good"], "long": ["good news"]}, {"long": ["good news"], "short": ["good"]}):
+        assert make_parser({"parser": "label", "labels": labels}).parse("Good news!") == "long"
+    assert make_parser({"parser": "label", "labels": {"x": ["ok"], "y": ["ok"]}}).parse("ok") == "x", "a tie: first"
+    skips = make_parser({"parser": "label", "labels": {"maybe": ["!!!", "perhaps"], "no": ["nope"]}})
+    assert skips.parse("perhaps") == "maybe", "an empty word is skipped, not the rest of the label's words"
+
+
+def test_parser_messages_show_the_first_60_or_80_characters():
+    long = "z" * 100
+    with pytest.raises(OutputParseError) as error:
+        ChoiceParser.from_config({}).parse(long)
+    assert str(error.value).startswith(f"Output {'z' * 60!r} names none")
+    with pytest.raises(OutputParseError) as error:
+        make_parser({"parser": "regex", "pattern": "x"}).parse(long)
+    assert str(error.value) == f"Pattern 'x' not found in the output: {'z' * 80!r}"
+
+
+def test_a_regex_parser_takes_the_group_it_is_told():
+    parser = make_parser({"parser": "regex", "pattern": r"(\w+)=(\d+)", "group": 2})
+    assert parser.parse("x=42") == "42" and parser.describe()["group"] == 2
+
+
+def test_a_written_answer_never_matches_an_option_the_row_lacks():
+    parser = ChoiceParser.from_config({"options": ["A", "B", "C"], "score_by": "text"})
+    for written in ("None", "XXXX"):
+        with pytest.raises(OutputParseError):
+            parser.parse_row(written, {"A": "Paris", "B": "Rome"})  # no text for C: nothing can match it
+
+
+def test_a_registered_parser_is_found_under_its_own_name():
+    import uuid
+
+    from workbench.parsers import OutputParser, register_parser
+
+    name = f"test_{uuid.uuid4().hex}"  # a name no earlier test run registered
+    register_parser(name, lambda config: OutputParser(kind=name))
+    assert make_parser({"parser": name}).describe() == {"parser": name}

@@ -248,3 +248,51 @@ def test_the_trend_chart_draws_each_line_with_its_intervals_and_labels(tmp_path)
     saved = plot_trend(report, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and saved.number not in plt.get_fignums()
     plt.close("all")
+
+
+def test_a_dataset_asked_for_by_name_is_that_file_not_one_whose_name_ends_like_it():
+    rows = [_sample("a", 1, 1, "x0", True, data="data/t.csv"), _sample("b", 2, 1, "x0", True, data="data/st.csv")]
+    assert [p["run_id"] for p in trend(RowsStore(rows), "tl", dataset="t.csv").runs] == ["a"]
+    assert [p["run_id"] for p in trend(RowsStore(rows), "tl", dataset="data/st.csv").runs] == ["b"]
+
+
+def test_versions_are_compared_after_a_line_that_has_no_neighbour():
+    # sorted by model first: model "a" (one version) comes before model "m", whose v1 and v2 are compared
+    rows = [_sample("z", 1, 1, "x0", True, model="a")]
+    rows += [_sample("a", 1, 1, f"x{i}", i < 2) for i in range(9)]  # v1 passes x0, x1
+    rows += [_sample("b", 2, 2, f"x{i}", i >= 1) for i in range(9)]  # v2 fails x0, passes x1 … x8
+    (comparison,) = trend(RowsStore(rows), "tl", dataset=None).comparisons
+    # discordant: x0 only in v1; x2 … x8 only in v2: p = 2 · P(X ≤ 1 | Binomial(8, 1/2)) = 18/256 = 0.0703125
+    assert (comparison["a_only"], comparison["b_only"], comparison["a_passed"], comparison["b_passed"]) == (1, 7, 2, 8)
+    assert comparison["p_value"] == round(18 / 256, 6) and comparison["verdict"] == "no significant difference"
+
+
+def test_a_run_without_a_content_hash_and_a_rate_of_thirds():
+    rows = [_sample("a", 1, 1, f"x{i}", i == 0) for i in range(3)]
+    for row in rows:
+        del row["dataset_hash"]
+    (point,) = trend(RowsStore(rows), "tl", dataset=None).runs
+    assert (point["dataset_hash"], point["pass_rate"]) == ("", round(1 / 3, 4))
+
+
+def test_the_trend_charts_look(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from workbench.trend import plot_trend
+
+    low = [_sample("a", 1, 1, f"x{i}", i == 0) for i in range(12)]  # 1 of 12: the axis still reaches 1.05
+    ax = plot_trend(trend(RowsStore(low), "tl", dataset=None)).axes[0]
+    assert ax.get_ylim() == (0, 1.05) and tuple(ax.figure.get_size_inches()) == (8, 4)
+    legend = ax.get_legend()
+    assert legend._loc == 4 and legend.get_texts()[0].get_fontsize() == 8  # 4: "lower right"
+    (note,) = ax.texts
+    assert (note.get_fontsize(), note.get_horizontalalignment(), note.xyann, note.anncoords) == (
+        7,
+        "center",
+        (0, 8),
+        "offset points",
+    )
+    (container,) = ax.containers
+    assert [cap.get_markersize() for cap in container.lines[1]] == [8, 8]  # caps of 4 points on each side
+    assert ax.xaxis.get_gridlines()[0].get_alpha() == 0.3
+    plt.close("all")
