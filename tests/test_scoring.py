@@ -335,3 +335,54 @@ def test_an_echos_reason_names_what_was_repeated():
     )
     assert _clip("x" * 40) == "x" * 40 and _clip("x" * 41) == "x" * 39 + "…" and _clip("abcd", width=3) == "ab…"
     assert normal("  A \n\t B  ") == "a b"
+
+
+def test_json_fields_counts_a_missing_field_as_wrong_whatever_it_expects():
+    for value in ("None", "XXXX"):
+        result = score("json_fields", ctx('{"other": 1}', {"expected": {"name": value, "id": "7"}}))
+        assert result.score == 0.0 and result.reason == "0/2 fields right; wrong: id, name", value
+    assert score("json_fields", ctx('{"id": 7}', {"expected": {"id": "7"}})) == Score(
+        "json_fields", True, 1.0, "1/1 fields right"
+    )
+    assert score({"type": "json_schema", "schema": {"type": "object"}}, ctx("none")) == Score(
+        "json_schema", False, 0.0, "No JSON object found in the output: 'none'"
+    )
+    assert score("numeric", ctx("n" * 50, {"expected": 1})).reason == f"no number in {'n' * 40!r}"
+
+
+def test_an_echo_at_the_edges_of_its_thresholds():
+    from workbench.scoring.echo import find_echo
+
+    twelve = "abcdefghijkl"  # as long as the shortest copy that counts
+    echo = find_echo(twelve, values={"q": twelve})
+    assert (echo.source, echo.share, echo.sample) == ("the 'q' it was given", 1.0, twelve)
+    value = "what does a temperature of zero do"  # 34 characters
+    assert find_echo(value + " zzzzzzz", values={"q": value}).share == 1.0  # 34 of the 42 said: 81%
+    exact = "what does temperature do"  # 24 characters, said in an output of 30: exactly 80%
+    assert find_echo(exact + " zzzzz", values={"q": exact}) is not None
+    long = "At temperature zero a model always picks its likeliest token"  # 60 characters: 60% copied is an echo
+    assert find_echo("xx " + long[:36] + " " + "y" * 40, values={"context": long}) is not None  # exactly 60%
+    assert find_echo("xx " + long[:35] + " " + "y" * 40, values={"context": long}) is None
+    segment = "Reply in one word ok"  # exactly 20 characters: checked; 16 of them copied is 80%
+    assert find_echo("xx: " + segment[:16] + " zz", [segment]) is not None
+    assert find_echo("xx: " + segment[:16] + " zz", ["Question: ", segment]) is not None, "a short marker is skipped"
+    context = "Temperature zero picks the most likely token. Higher values flatten the odds."
+    assert find_echo(f"Well, {context[:48]} and so on", values={"n": 3, "q": "short", "context": context}) is not None
+
+
+def test_an_echo_names_its_longest_copied_stretch():
+    from workbench.scoring.echo import find_echo
+
+    segment = "Read the passage below with care. Then answer the question that follows it."
+    output = "read the passage below with care. zz then answer the"  # 34 characters copied, then 15
+    echo = find_echo(output, [segment])
+    assert echo.sample == "read the passage below with care. " and echo.share == (34 + 15) / 75
+
+
+def test_a_long_output_that_copies_a_long_context_is_an_echo():
+    from workbench.scoring.echo import find_echo
+
+    context = " ".join(f"Note {i}: the model picks the most likely token at temperature zero." for i in range(4))
+    assert len(context) > 200
+    echo = find_echo(context, values={"context": context})
+    assert echo is not None and echo.share == 1.0, "every character of a long copy counts (no junk heuristic)"
