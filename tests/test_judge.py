@@ -322,3 +322,59 @@ def test_two_judges_are_compared_on_the_rows_both_were_calibrated_on():
     b.per_row = {"other": True}
     with pytest.raises(ConfigError, match=r"j@v1 and j@v2 were calibrated on different rows; use the same labels file"):
         compare_calibrations(a, b)
+
+
+def test_the_default_bar_is_kappa_0_6():
+    assert _made(0.8, 0.1, 0.6).trusted() and not _made(0.8, 0.1, 0.59).trusted()
+    # κ 0.8, se 0.1 on 50 rows against 0.6: 50 · (1.96 · 0.1 / 0.2)² = 48.0 → never fewer than the 50 labelled
+    assert _made(0.8, 0.1, 0.59).rows_needed() == 50 and _made(0.8, 0.2, 0.4).rows_needed() == 193
+
+
+def test_a_kappa_without_an_interval_is_never_trusted_and_says_so():
+    from workbench.judge import Calibration
+
+    bare = Calibration("j@v1", "m", "cal", 50, 0.9, 0.8, None, ["fail", "pass"], {})
+    assert not bare.trusted(0.7)
+    assert bare.verdict(0.7) == (
+        "κ 0.80 ≥ 0.7, but its 95% interval reaches down to 0.80: not trusted yet — label more rows"
+    )
+    assert str(bare) == "judge j@v1 on m: 50 labelled rows, agreement 90%, Cohen's κ 0.80, 0 disagreement(s)"
+
+
+def test_a_comparison_of_judges_counts_both_ways():
+    a, b = _made(0.5, 0.1, 0.3), _made(0.7, 0.1, 0.5)
+    a.per_row = {f"r{i}": i == 0 for i in range(9)}  # A alone right on r0
+    b.per_row = {f"r{i}": i > 1 for i in range(9)}  # B alone right on r2 … r8
+    compared = compare_calibrations(a, b)
+    # 1 against 7: p = 2 · P(X ≤ 1 | Binomial(8, 1/2)) = 18/256 = 0.0703125
+    assert (compared["a_only"], compared["b_only"], compared["rows"]) == (1, 7, 9)
+    assert compared["p_value"] == round(18 / 256, 6) and compared["verdict"] == "no significant difference"
+
+
+def test_calibrating_names_the_judge_when_the_labels_lack_their_column(tmp_path):
+    from workbench.errors import DatasetError
+    from workbench.testing.models import MockModel
+
+    judge = MockModel(default="PASS")
+    with pytest.raises(
+        DatasetError, match=r"no column 'verdict', which calibrating judge_en@v\d+ \(the human labels\)"
+    ):
+        calibrate_judge("judge_en", [{"question": "q", "answer": "a", "reference": "r"}], judge, label_column="verdict")
+    assert judge.calls == 0, "refused before any model call"
+
+
+def test_the_latest_calibration_is_of_that_judge_on_that_model(repo, tmp_path):
+    from workbench.judge import latest_calibration
+    from workbench.store import Store
+    from workbench.testing.models import MockModel
+
+    store = Store(str(tmp_path / "j.db"))
+    rows = _rows(repo)[:6]
+    first = calibrate_judge("judge_en", rows, MockModel("mock:yes", default="PASS"), store=store)
+    second = calibrate_judge("judge_en", rows, MockModel("mock:no", default="FAIL"), store=store)
+    assert first.run_id != second.run_id and store.run(first.run_id)["id"] == first.run_id
+    again = latest_calibration(store, first.judge, "mock:yes")
+    assert (again.run_id, again.model, again.to_dict()) == (first.run_id, "mock:yes", first.to_dict())
+    assert latest_calibration(store, first.judge, "mock:no").run_id == second.run_id
+    assert latest_calibration(store, first.judge, "mock:other") is None
+    store.close()
