@@ -317,3 +317,75 @@ def test_a_spec_names_its_figures_and_refuses_rows_none_was_measured_on(repo):
     missing = GateSpec("p", (Bar(0.5, "no/such/figure"),))
     with pytest.raises(ConfigError, match=r"^Gate 'p' has no bar measured on these 0 rows .* measured on: none\. "):
         missing.bar_for([])
+
+
+def test_the_cloze_gates_bars_are_the_table_s_for_each_row_set():
+    from workbench.course.gates import GATE_BARS, Bar, _cloze
+
+    assert _cloze("en", (24, 100)) == (
+        Bar(0.60, "gate/cloze_en/sentiment_en/12"),
+        Bar(0.75, "gate/cloze_en/sentiment_en/24"),
+        Bar(0.75, "gate/cloze_en/reviews_en_test/24"),
+        Bar(0.85, "gate/cloze_en/reviews_en_test/100"),
+    )
+    assert _cloze("zh", ()) == (
+        Bar(GATE_BARS["cloze_zh/sentiment_zh/12"], "gate/cloze_zh/sentiment_zh/12"),
+        Bar(GATE_BARS["cloze_zh/sentiment_zh/24"], "gate/cloze_zh/sentiment_zh/24"),
+    )
+    assert GATES["cloze_zh"].bars == _cloze("zh", (24, 100))
+
+
+def test_better_than_the_baseline_needs_p_strictly_below_alpha():
+    rows = [R(None, True)] * 4  # 4 of 4 against 1/2: p = (1/2)⁴ = 1/16 exactly
+    assert not check_rate(rows, min_pass_rate=0.5, baseline=0.5, alpha=1 / 16).checks[2].passed
+    assert check_rate(rows, min_pass_rate=0.5, baseline=0.5, alpha=0.07).checks[2].passed
+
+
+def test_choice_and_rate_checks_count_errors_and_name_themselves():
+    exam = [Q("A", True), Q("B", False), R("C", None, error="timeout")]
+    report = check_choice(exam, min_pass_rate=0.5)
+    assert report.name == "choice" and report.checks[0] == Check("no errors", False, "1 errored cell(s)")
+    assert [c.name for c in report.checks] == ["no errors", "absolute bar", "better than the baseline"]
+    assert check_rate(exam, min_pass_rate=0.5, baseline=0.1).checks[0].detail == "1 errored cell(s)"
+    # one question: its own letter is 100% of the answers (and the options are read from it, the only record)
+    one = check_choice([Q("A", True)], min_pass_rate=0.5)
+    assert one.checks[2] == Check("better than the baseline", False, "the baseline is already 100%")
+
+
+def test_a_row_without_an_expected_label_is_its_own_class():
+    class Bare:
+        inputs, passed, error = {}, True, None
+
+    report = check_labels([Bare(), R("pos", True)], min_pass_rate=0.5)
+    assert [c.name for c in report.checks][3:] == ["recall of ''", "recall of 'pos'"]
+
+
+def test_a_named_gate_names_itself_and_uses_its_own_recall_and_kind(repo, monkeypatch):
+    from workbench.course.gates import Bar
+
+    with pytest.raises(ConfigError, match=r"^Gate 'cloze_en' has no bar measured on these 1 rows"):
+        check("cloze_en", [G("nowhere", "positive", True)])
+    _, exam = _figure_rows(repo, "local/exam_cloze@v1/exam_mc/logprob")
+    assert [c.name for c in check("exam_cloze", exam).checks] == [
+        "no errors",
+        "absolute bar",
+        "better than the baseline",
+    ]
+    strict = GateSpec("sentiment_cloze_en", (Bar(0.5, "gate/cloze_en/sentiment_en/12"),), min_recall=0.95)
+    monkeypatch.setitem(GATES, "strict", strict)
+    _, rows = _figure_rows(repo, "gate/cloze_en/sentiment_en/12")
+    rows[0].passed = False  # one miss: a class's recall falls below 95%
+    recalls = [c for c in check("strict", rows).checks if c.name.startswith("recall")]
+    assert [c.passed for c in recalls].count(False) == 1 and all("needs ≥ 95%" in c.detail for c in recalls)
+
+
+def test_a_refusal_lists_every_row_set_the_bars_rest_on(repo):
+    from workbench.course.gates import Bar
+
+    spec = GateSpec("p", (Bar(0.6, "gate/cloze_en/sentiment_en/12"), Bar(0.7, "gate/cloze_en/sentiment_en/24")))
+    with pytest.raises(ConfigError) as error:
+        spec.bar_for([G("x1", "positive", True)])
+    assert (
+        "measured on: 12 rows of datasets/sentiment_en.csv (gate/cloze_en/sentiment_en/12); 24 rows of "
+        "datasets/sentiment_en.csv (gate/cloze_en/sentiment_en/24). "
+    ) in str(error.value)
