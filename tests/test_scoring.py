@@ -382,7 +382,8 @@ def test_an_echo_names_its_longest_copied_stretch():
 def test_a_long_output_that_copies_a_long_context_is_an_echo():
     from workbench.scoring.echo import find_echo
 
-    context = " ".join(f"Note {i}: the model picks the most likely token at temperature zero." for i in range(4))
-    assert len(context) > 200
-    echo = find_echo(context, values={"context": context})
-    assert echo is not None and echo.share == 1.0, "every character of a long copy counts (no junk heuristic)"
+    # over 200 characters in which every letter is frequent: difflib's "popular element" heuristic (autojunk) would
+    # find no copy at all after the first character differs
+    context = "the model picks the most likely token at temperature zero. " * 4
+    echo = find_echo("So: " + context, values={"context": context})
+    assert echo is not None and echo.share == 1.0, "every character of a long copy counts"
