@@ -378,3 +378,29 @@ def test_the_latest_calibration_is_of_that_judge_on_that_model(repo, tmp_path):
     assert latest_calibration(store, first.judge, "mock:no").run_id == second.run_id
     assert latest_calibration(store, first.judge, "mock:other") is None
     store.close()
+
+
+def test_kappa_is_rounded_to_four_places_and_one_row_is_enough_to_report():
+    from workbench.judge import calibration_from
+
+    pairs = [("pass", "pass")] * 3 + [("fail", "fail")] * 2 + [("fail", "pass"), ("pass", "fail")]
+    records = [_judged(f"r{i}", human, judge) for i, (human, judge) in enumerate(pairs)]
+    # table [[2, 1], [1, 3]]: observed 5/7, chance (3/7)² + (4/7)² = 25/49, κ = (10/49) / (24/49) = 0.41666…
+    assert calibration_from(records, _Template(), "expected", "cal").kappa == 0.4167
+    (alone,) = [_judged("r0", "pass", "pass")]
+    one = calibration_from([alone], _Template(), "expected", "cal")
+    assert (one.n, one.model, one.agreement, one.kappa) == (1, "m", 1.0, None)
+
+
+def test_a_plain_run_of_a_judge_prompt_is_not_a_calibration(repo, tmp_path):
+    from workbench.judge import latest_calibration
+    from workbench.pipeline import run
+    from workbench.prompts import load_prompt
+    from workbench.store import Store
+    from workbench.testing.models import MockModel
+
+    store = Store(str(tmp_path / "j.db"))
+    template = load_prompt("judge_en")
+    run(template.with_changes(assertions=()), _rows(repo)[:3], [MockModel("mock:yes", default="PASS")], store=store)
+    assert latest_calibration(store, str(template.ref), "mock:yes") is None
+    store.close()
