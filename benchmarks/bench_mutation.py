@@ -347,6 +347,9 @@ def main() -> int:
             )
             + "."
         )
+        if len(seconds) == len(TARGETS) and all(r["fresh"] for _, r in seconds):
+            total = sum(r["seconds"] for _, r in seconds)
+            out(f"A full run from empty caches: {total / 60:.0f} min; a re-run tests only what changed since.")
     out.save()
     RESULTS.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps({"goal": GOAL, "modules": modules}, indent=2, ensure_ascii=False) + "\n")
