@@ -4,6 +4,7 @@ the model that answered, and several processes writing one store at once (SQLite
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -68,12 +69,17 @@ def test_a_second_process_never_executes_a_live_runs_cells(tmp_path):
     data = _csv(tmp_path / "rows.csv", 40)
     db = tmp_path / "shared.db"
     prompt = _prompt_file(tmp_path)
-    with FakeOpenAIServer(latency=0.25) as server:  # A takes ~5 s: B and C start while it is live
+    with FakeOpenAIServer(latency=0.1) as server:
         args = ("run", str(prompt), "-d", str(data), "-m", server.spec(), "--store", str(db), "-q")
         first = _cli(*args, "--concurrency", "2")
         _wait_for_results(db, 6)
+        os.kill(first.pid, signal.SIGSTOP)  # A is live (its lease fresh, its process alive) however slow B and C start
         second = _cli(*args, "--concurrency", "2")
+        second.wait(timeout=180)
         follower = _cli(*args, "--wait")
+        following = follower.stderr.readline()  # C says it follows A before A goes on
+        assert "following it (--wait)" in following, following
+        os.kill(first.pid, signal.SIGCONT)
         outputs = [p.communicate(timeout=180) for p in (first, second, follower)]
         assert [p.returncode for p in (first, second, follower)] == [0, 0, 0], outputs
         calls = len(server.requests)

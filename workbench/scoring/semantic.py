@@ -94,6 +94,22 @@ class LLMJudge(Scorer):
     def score(self, ctx: ScoreContext) -> Score:
         return asyncio.run(self.ascore(ctx))
 
+    def resolved_for_workers(self, store: Any) -> dict[str, Any]:
+        """The calibration's verdict, read where the store is, as data a worker can act on."""
+        if self.min_kappa is None:
+            return {}
+        from workbench.models import get_model
+        from workbench.prompts import load_prompt
+
+        judge = load_prompt(self.prompt)
+        model = get_model(self.model or judge.model.spec or "local")
+        probe = ScoreContext("", None, None, {}, None, None, store)
+        try:
+            self._require_calibration(probe, judge, model)
+        except ScorerError as exc:
+            return {"calibration": {"trusted": False, "kappa": None, "message": str(exc)}}
+        return {"calibration": {"trusted": True, "kappa": self._trusted[f"{judge.ref}/{model.spec}"], "message": ""}}
+
     def _require_calibration(self, ctx: ScoreContext, judge: Any, model: Any) -> None:
         """A judge that people have not checked (or that disagrees with them) gives no verdicts."""
         key = f"{judge.ref}/{model.spec}"
@@ -118,28 +134,6 @@ class LLMJudge(Scorer):
             message = f"{judge.ref} on {model.spec} is not trusted: {calibration.verdict(self.min_kappa)} ({how})"
             raise ScorerError(message, scorer=self.name)
         self._trusted[key] = calibration.kappa
-
-
-def calibration_verdict(config: dict[str, Any], store: Any) -> dict[str, Any]:
-    """An ``llm_judge`` config's calibration verdict, read from ``store`` where the store is (a cluster's driver), as
-    data a worker without a store can act on: ``{trusted, kappa, message}``."""
-    from workbench.errors import ScorerError
-
-    judge = LLMJudge(**{k: v for k, v in config.items() if k != "type"})
-    probe = ScoreContext("", None, None, {}, None, None, store)
-    try:
-        judge._require_calibration(probe, *_judge_and_model(judge))
-    except ScorerError as exc:
-        return {"trusted": False, "kappa": None, "message": str(exc)}
-    return {"trusted": True, "kappa": next(iter(judge._trusted.values())), "message": ""}
-
-
-def _judge_and_model(judge: LLMJudge) -> tuple[Any, Any]:
-    from workbench.models import get_model
-    from workbench.prompts import load_prompt
-
-    template = load_prompt(judge.prompt)
-    return template, get_model(judge.model or template.model.spec or "local")
 
 
 @dataclass

@@ -120,6 +120,13 @@ class ResultsMixin(CacheMixin, StoreBase):
             )
         return row_to_record(row)
 
+    def completed_keys(self, run_id: str) -> set[str]:
+        """Keys of the cells of a run that finished without error (a resumed run skips them) — keys only: a resume
+        of a large run does not read its records back."""
+        statement = select(results.c.cell_key).where(results.c.run_id == run_id, results.c.error.is_(None))
+        with self._engine.connect() as connection:
+            return set(connection.execute(statement).scalars())
+
     def completed_cells(self, run_id: str) -> dict[str, ResultRecord]:
         """Cells of a run that finished without error (a resumed run skips them)."""
         rows = self._rows(select(results).where(results.c.run_id == run_id, results.c.error.is_(None)))
