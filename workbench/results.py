@@ -28,6 +28,7 @@ class RunResult:
         self.stats: dict[str, Any] = dict(stats or {})  # counters (cells, called, cached, ...) and model_load_s
         self.workers: dict[str, int] = dict(workers or {})  # cells per Dask worker (cluster runs)
         self._records = records
+        self._summary: list[dict[str, Any]] | None = None
 
     @classmethod
     def load(cls, run_id: str, store: Store | str | None = None) -> RunResult:
@@ -66,7 +67,9 @@ class RunResult:
 
         if self._records is not None:
             return summary_rows(self._records)
-        return stored_summary_rows(self.store, self.run_id)
+        if self._summary is None:  # a finished run's results do not change: summarised once
+            self._summary = stored_summary_rows(self.store, self.run_id)
+        return [dict(row) for row in self._summary]
 
     def matrix(self) -> Any:
         """One line per dataset row (id and inputs), then output / parsed / passed per column."""
@@ -124,8 +127,5 @@ class RunResult:
         return self.summary().to_html()
 
     def __repr__(self) -> str:
-        rows = self.summary_rows()
-        rate = self.pass_rate
-        rate_text = f"{rate:.0%}" if rate is not None else "n/a"
-        cells, errors = sum(r["cells"] for r in rows), sum(r["errors"] for r in rows)
-        return f"<RunResult {self.run_id}: {cells} cells, pass rate {rate_text}, {errors} errors, {self.stats}>"
+        # cheap on purpose: asyncio and debuggers repr a finished run's future; the summary is `summary()`
+        return f"<RunResult {self.run_id}: {self.stats}>"

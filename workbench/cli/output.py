@@ -191,8 +191,9 @@ def shown_as_input(column: str) -> bool:
 def summary_line(result: Any) -> str:
     """How the run went in one line, with the same counts as the summary table (:func:`run_counts`): '24 cells — 20
     model calls (12 by this process; 22 requests, 2 retries), 4 from cache, 8 resumed, 0 errors'."""
-    counts = {**result.store.run_counts(result.run_id), "calls_now": int(result.stats.get("called", 0))}
-    counts["resumed"] = int(result.stats.get("resumed", 0))
+    rows = result.summary_rows()
+    counts = {key: sum(int(row[key]) for row in rows) for key in ("cells", "calls", "requests", "cached", "errors")}
+    counts.update(calls_now=int(result.stats.get("called", 0)), resumed=int(result.stats.get("resumed", 0)))
     calls, requests = counts["calls"], counts["requests"]
     now = f"{counts['calls_now']} by this process; " if counts["calls_now"] != calls else ""
     loads = result.stats.get("model_load_s") or {}

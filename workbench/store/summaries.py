@@ -69,11 +69,3 @@ class SummariesMixin(StoreBase):
                 if not cached and ok:
                     made.append(float(latency))
         return found
-
-    def run_counts(self, run_id: str) -> dict[str, int]:
-        """The whole run's cells, model calls, requests, cached cells and errors (one aggregate query)."""
-        counts = {"cells": 0, "calls": 0, "requests": 0, "cached": 0, "errors": 0}
-        for row in self.run_aggregates(run_id):
-            for key in counts:
-                counts[key] += int(row[key] or 0)
-        return counts
