@@ -46,7 +46,7 @@ def test_the_cli_reports_kappa_and_exits_1_for_an_untrustworthy_judge(repo, tmp_
         common = ["judge", "calibrate", "judge_en", "--labels", str(repo / LABELS), "--store", store]
         ok = runner.invoke(app, [*common, "-m", good.spec(), "--format", "json"])
         bad = runner.invoke(app, [*common, "-m", lazy.spec()])
-    data = json.loads(ok.output)
+    data = json.loads(ok.stdout)  # the JSON is stdout; a note such as "Created a new store" goes to stderr
     assert ok.exit_code == 0 and data["kappa"] > 0.5 and set(data) >= {"agreement", "kappa", "ci95", "confusion"}
     assert bad.exit_code == 1 and "do not trust this judge" in bad.output and "Disagreements to review" in bad.output
 

@@ -8,9 +8,11 @@ columns are left out — with a line that says which and that ``--wide`` shows e
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 SUMMARY_COLUMNS = [  # (key, heading), most important first: what is dropped when the terminal is narrow
@@ -196,3 +198,29 @@ def summary_line(result: Any) -> str:
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+class _StderrNotes(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        import typer
+
+        typer.echo(record.getMessage(), err=True)
+
+
+@contextlib.contextmanager
+def core_notes(*names: str) -> Iterator[None]:
+    """What the core says at INFO on these loggers (``workbench.store``: "Created a new store at …") printed on
+    stderr for the duration of a command — stdout stays the command's own output (``--format json`` included)."""
+    handler = _StderrNotes(logging.INFO)
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)

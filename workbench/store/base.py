@@ -6,6 +6,7 @@ connection or writes SQL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,10 +20,16 @@ from workbench.errors import StoreError
 from workbench.store.location import StoreLocation, parse_location
 
 T = TypeVar("T")
+log = logging.getLogger("workbench.store")
 
 
 class StoreBase:
-    """Opens (and, where allowed, upgrades) a store; runs reads and write transactions."""
+    """Opens (and, where allowed, upgrades) a store; runs reads and write transactions.
+
+    A new, empty store is created at this release's schema revision whatever ``upgrade`` says (``created`` is then
+    true, and the ``workbench.store`` logger says so at INFO: the command line prints it). ``upgrade=False`` leaves
+    an existing store at the revision it has (``workbench store stats`` and ``upgrade`` look before they change).
+    """
 
     def __init__(self, location: str | Path | StoreLocation | None = None, *, upgrade: bool = True):
         self.location = parse_location(location)
@@ -30,9 +37,11 @@ class StoreBase:
         self._cache_upsert: Any = None
         try:
             self._engine: Engine = engines.make_engine(self.location)
-            self.revision = engines.ensure_schema(self._engine, self.location) if upgrade else None
+            self.revision, self.created = engines.ensure_schema(self._engine, self.location, may_upgrade=upgrade)
         except DBAPIError as exc:
             raise self._unreachable(exc) from exc
+        if self.created:
+            log.info("Created a new store at %s (schema revision %s).", self.url, self.revision)
 
     # -- identity -------------------------------------------------------------------------------
     @property
