@@ -13,6 +13,7 @@ file, line, row, column or model spec at fault and says what to do next.
     │   ├── NotFoundError          no run, result, request or bad case with that id
     │   └── ConflictError          a change made from a stale view (someone else changed it first)
     ├── ConfigError              an unknown name: model spec, scorer, parser, prompt
+    │   └── MissingExtraError      an optional part whose libraries are not installed (also an ImportError)
     └── ModelError               a model call failed (carries the model spec)
         ├── ModelNotFoundError     the endpoint does not serve that model name
         ├── AuthenticationError    the key is missing or refused
@@ -89,6 +90,17 @@ class ConflictError(StoreError):
 
 class ConfigError(WorkbenchError):
     """An unknown or invalid name: model spec, scorer, parser or prompt."""
+
+
+class MissingExtraError(ConfigError, ImportError):
+    """An optional part (``[rag]``, ``[serve]``, ``[ui]``…) was used without its extra installed; the message says
+    which ``pip install`` brings it. Also an :class:`ImportError`, so code that probes for an optional part with
+    ``except ImportError`` keeps working."""
+
+    def __init__(self, message: str, *, extra: str | None = None, module: str | None = None):
+        super().__init__(message)
+        self.extra = extra
+        self.name = module  # ImportError's own attribute: the module that is missing
 
 
 class ModelError(WorkbenchError):
