@@ -114,3 +114,24 @@ def test_an_unreachable_scheduler_fails_before_any_model_call(tmp_path):
             run(T, _rows(3), [server.spec()], store=tmp_path / "s.db", cluster=f"tcp://127.0.0.1:{free_port()}")
         assert server.requests == []
     assert not Path(tmp_path / "s.db").exists() or Store(tmp_path / "s.db").stats()["runs"] == 0
+
+
+def _listening(pid: int) -> set[str]:
+    """Every address a process (and its children) listens on, as host:port."""
+    import psutil
+
+    process = psutil.Process(pid)
+    found = set()
+    for proc in [process, *process.children(recursive=True)]:
+        for conn in proc.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN:
+                found.add(f"{conn.laddr.ip}:{conn.laddr.port}")
+    return found
+
+
+def test_the_cluster_the_workbench_starts_listens_on_loopback_only(cluster):
+    """The scheduler, the workers (and any nanny or dashboard they would open) bind 127.0.0.1, never 0.0.0.0."""
+    processes = [cluster.scheduler, *cluster.workers.values()]
+    addresses = set().union(*(_listening(p.pid) for p in processes if p is not None))
+    assert addresses, "the cluster listens somewhere"
+    assert all(a.startswith("127.0.0.1:") for a in addresses), sorted(addresses)
