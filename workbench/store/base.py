@@ -106,15 +106,34 @@ class StoreBase:
     def _unreachable(self, exc: BaseException) -> StoreError:
         if self.location.is_sqlite:
             return StoreError(f"Cannot open the run store at {self.url}: {_reason(exc)}")
-        return StoreError(
-            f"Cannot reach the PostgreSQL store at {self.url}: {_reason(exc)}. Is the server running and does "
-            "the database exist? (createdb -h HOST -p PORT -U USER DATABASE; see README 'Team store')"
-        )
+        return StoreError(f"Cannot reach the PostgreSQL store at {self.url}: {_reason(exc)}. {postgres_hint(exc)}")
 
     def _failed(self, exc: SQLAlchemyError) -> StoreError:
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             return self._unreachable(exc)
         return StoreError(f"The run store at {self.url} refused an operation: {_reason(exc)}")
+
+
+def postgres_hint(exc: BaseException) -> str:
+    """What to do about a PostgreSQL connection that failed, read from the server's words (docs/team-store.md)."""
+    reason = str(getattr(exc, "orig", None) or exc).lower()
+    if "no password supplied" in reason:
+        return (
+            "The server wants a password: put it in PGPASSWORD or in ~/.pgpass (a line HOST:PORT:DATABASE:USER:"
+            "PASSWORD, chmod 600) — never in a notebook or a command line."
+        )
+    if "password authentication failed" in reason:
+        return "The user or its password was refused: check both (~/.pgpass, PGPASSWORD) with psql."
+    if "role" in reason and "does not exist" in reason:
+        return "Create the role on the database machine: sudo -u postgres createuser --pwprompt USER"
+    if "database" in reason and "does not exist" in reason:
+        return "Create the database: sudo -u postgres createdb --owner USER DATABASE"
+    if "no pg_hba.conf entry" in reason:
+        return "The server does not let this host in: add a `host` line for it to pg_hba.conf and reload."
+    return (
+        "Is the server running and listening there (listen_addresses), and does the database exist? "
+        "(docs/team-store.md)"
+    )
 
 
 def _reason(exc: BaseException) -> str:
