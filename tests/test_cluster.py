@@ -135,3 +135,13 @@ def test_the_cluster_the_workbench_starts_listens_on_loopback_only(cluster):
     addresses = set().union(*(_listening(p.pid) for p in processes if p is not None))
     assert addresses, "the cluster listens somewhere"
     assert all(a.startswith("127.0.0.1:") for a in addresses), sorted(addresses)
+
+
+def test_a_tls_scheduler_without_the_clients_certificates_says_which_settings_to_give(monkeypatch):
+    from workbench.cluster.driver import connect
+
+    for name in ("CA_FILE", "CLIENT__CERT", "CLIENT__KEY"):
+        monkeypatch.delenv(f"DASK_DISTRIBUTED__COMM__TLS__{name}", raising=False)
+    with pytest.raises(ConfigError, match="DASK_DISTRIBUTED__COMM__TLS__CA_FILE") as info:
+        connect(f"tls://127.0.0.1:{free_port()}")
+    assert "Nothing was run" in str(info.value)
