@@ -105,13 +105,13 @@ def run_steps(items: list[File | Example], folder: Path, env: dict[str, str], *,
 
 
 def like_a_clone(folder: Path, repo: Path) -> None:
-    """``folder`` set up as a fresh clone looks to the examples: ``prompt_library/`` and ``datasets/`` hold the
-    repository's files (linked one by one, so a file a page writes lands in ``folder``, never in the repository)."""
-    for name in ("prompt_library", "datasets"):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-        for entry in (repo / name).iterdir():
-            if not entry.name.startswith("_"):
-                (folder / name / entry.name).symlink_to(entry)
+    """``folder`` set up as a fresh clone looks to the examples: copies of the repository's ``prompt_library/``
+    (without its version history) and ``datasets/`` — so a file a page writes or a version it saves lands in
+    ``folder``, never in the repository (the library refuses files that only link into it)."""
+    import shutil
+
+    shutil.copytree(repo / "prompt_library", folder / "prompt_library", ignore=shutil.ignore_patterns("_versions"))
+    shutil.copytree(repo / "datasets", folder / "datasets")
 
 
 def console_env(store: Path, columns: int = 100) -> dict[str, str]:
