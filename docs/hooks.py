@@ -2,6 +2,8 @@
 
 - ``<!-- generated: template-reference -->``: every front-matter key, parser and scorer with its options
   (:func:`workbench.prompts.reference.reference_markdown`, read from the pydantic models and the registries);
+- ``<!-- generated: cli-reference -->``: every command, argument and option (:func:`workbench.cli.reference.markdown`,
+  Typer's own generator over the command tree);
 - ``<!-- generated: python-api -->``: one mkdocstrings block per public name of ``workbench`` (``wb.*``), in the order
   of ``workbench._EXPORTS``, so a name added to the package appears here without an edit.
 """
@@ -12,6 +14,7 @@ from typing import Any
 
 TEMPLATE_REFERENCE = "<!-- generated: template-reference -->"
 PYTHON_API = "<!-- generated: python-api -->"
+CLI_REFERENCE = "<!-- generated: cli-reference -->"
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
@@ -19,6 +22,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         from workbench.prompts.reference import reference_markdown
 
         markdown = markdown.replace(TEMPLATE_REFERENCE, reference_markdown())
+    if CLI_REFERENCE in markdown:
+        from workbench.cli.reference import markdown as cli_markdown
+
+        markdown = markdown.replace(CLI_REFERENCE, cli_markdown())
     if PYTHON_API in markdown:
         markdown = markdown.replace(PYTHON_API, python_api())
     return markdown
