@@ -48,6 +48,8 @@ class Similarity(ExpectedMixin, Scorer):
     )
 
     def score(self, ctx: ScoreContext) -> Score:
+        if (refused := self._not_an_answer(ctx)) is not None:
+            return refused
         if self.embedder is None:
             self.embedder = default_embedder()
         a, b = self.embedder([ctx.output.strip(), str(self.expected_for(ctx))])
@@ -70,7 +72,10 @@ class LLMJudge(Scorer):
     min_kappa: float | None = option(
         None,
         "Refuse to judge (an error, not a verdict) until a calibration of this judge version on this model "
-        "(`workbench judge calibrate`) reached this Cohen's κ.",
+        "(`workbench judge calibrate`) reached this Cohen's κ — the lower end of its 95% interval.",
+    )
+    calibration: dict[str, Any] | None = option(
+        None, "Set by the workbench, not in a template: the calibration verdict, resolved where the store is."
     )
     _trusted: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
@@ -104,17 +109,47 @@ class LLMJudge(Scorer):
         key = f"{judge.ref}/{model.spec}"
         if key in self._trusted:
             return
+        if self.calibration is not None:  # resolved on the driver of a cluster run: no store on this worker
+            if not self.calibration.get("trusted"):
+                raise ScorerError(self.calibration["message"], scorer=self.name)
+            self._trusted[key] = float(self.calibration["kappa"])
+            return
         from workbench.judge import latest_calibration
 
         how = f"workbench judge calibrate {judge.name} --labels LABELS.jsonl -m {model.spec}"
         calibration = latest_calibration(ctx.store, judge.ref, model.spec) if ctx.store is not None else None
         if calibration is None:
-            message = f"{judge.ref} on {model.spec} needs a calibration with κ ≥ {self.min_kappa} first: {how}"
+            message = (
+                f"{judge.ref} on {model.spec} needs a calibration whose κ interval lies above {self.min_kappa} "
+                f"first: {how}"
+            )
             raise ScorerError(message, scorer=self.name)
-        if calibration.kappa is None or calibration.kappa < self.min_kappa:
+        if not calibration.trusted(self.min_kappa):
             message = f"{judge.ref} on {model.spec} is not trusted: {calibration.verdict(self.min_kappa)} ({how})"
             raise ScorerError(message, scorer=self.name)
         self._trusted[key] = calibration.kappa
+
+
+def calibration_verdict(config: dict[str, Any], store: Any) -> dict[str, Any]:
+    """An ``llm_judge`` config's calibration verdict, read from ``store`` where the store is (a cluster's driver), as
+    data a worker without a store can act on: ``{trusted, kappa, message}``."""
+    from workbench.errors import ScorerError
+
+    judge = LLMJudge(**{k: v for k, v in config.items() if k != "type"})
+    probe = ScoreContext("", None, None, {}, None, None, store)
+    try:
+        judge._require_calibration(probe, *_judge_and_model(judge))
+    except ScorerError as exc:
+        return {"trusted": False, "kappa": None, "message": str(exc)}
+    return {"trusted": True, "kappa": next(iter(judge._trusted.values())), "message": ""}
+
+
+def _judge_and_model(judge: LLMJudge) -> tuple[Any, Any]:
+    from workbench.models import get_model
+    from workbench.prompts import load_prompt
+
+    template = load_prompt(judge.prompt)
+    return template, get_model(judge.model or template.model.spec or "local")
 
 
 @dataclass
@@ -192,13 +227,15 @@ class Faithfulness(Scorer):
         context = ctx.row.get(self.column)
         if context is None:
             raise ConfigError(f"faithfulness needs the retrieved text in {self.column!r} (a retrieval variable).")
+        if (refused := self._not_an_answer(ctx)) is not None:
+            return refused
         claims = content_units(ctx.output)
         if not claims:
-            return self._result(True, "no content words to check", 1.0)
+            return self._result(False, "the answer has no content words to ground in the context", 0.0)
         supported = claims & content_units(str(context))
         share = len(supported) / len(claims)
         unsupported = sorted(claims - supported)[:5]
-        reason = f"{len(supported)}/{len(claims)} content units found in the context"
+        reason = f"{len(supported)}/{len(claims)} content units of the answer found in the context"
         if unsupported:
             reason += f"; not found: {', '.join(unsupported)}"
         return self._result(share >= self.threshold, reason, share)
