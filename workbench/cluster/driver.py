@@ -60,14 +60,33 @@ def connect(cluster: Any) -> Any:
     if isinstance(cluster, Client):
         return cluster
     address = cluster or os.environ.get("WORKBENCH_CLUSTER")
+    if str(address).startswith("tls://"):
+        _check_tls(address)
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ConfigError(
             f"Cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}). Start one with "
-            "`dask scheduler --host HOST --port 8786` and workers with `dask worker tcp://HOST:8786 --host HOST`, "
-            "or fix --cluster / WORKBENCH_CLUSTER (docs: Scaling out). Nothing was run."
+            "`dask scheduler --host HOST --port 8786 --dashboard-address HOST:8787` and workers with "
+            "`dask worker tcp://HOST:8786 --host HOST`, or fix --cluster / WORKBENCH_CLUSTER "
+            "(docs/scaling-out.md). Nothing was run."
         ) from None
+
+
+def _check_tls(address: str) -> None:
+    """A ``tls://`` scheduler needs this client's CA file, certificate and key (Dask's configuration), or
+    distributed fails with a TypeError about an SSL context."""
+    import dask
+
+    ca_file = dask.config.get("distributed.comm.tls.ca-file", default=None)  # get() reads ca_file and ca-file alike
+    cert = dask.config.get("distributed.comm.tls.client.cert", default=None)
+    if not (ca_file and cert):
+        raise ConfigError(
+            f"--cluster {address}: a TLS scheduler needs this client's certificates. Set "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (PEM files), or pass cluster=distributed.Client(address, "
+            "security=Security(...)) in Python (docs/scaling-out.md). Nothing was run."
+        )
 
 
 def run_on_cluster(prompts: Any, dataset: Any, models: Any, options: RunOptions) -> RunResult:
