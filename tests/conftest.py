@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _isolated_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COLUMNS", raising=False)  # xdist's workers set 80: tests see what a plain run sees
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / ".workbench" / "test.db"))
     monkeypatch.setenv("WORKBENCH_CHROMA_PATH", str(tmp_path / ".workbench" / "chroma"))
     return tmp_path

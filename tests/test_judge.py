@@ -49,7 +49,7 @@ def test_the_cli_reports_kappa_and_exits_1_for_an_untrustworthy_judge(repo, tmp_
         common = ["judge", "calibrate", "judge_en", "--labels", str(repo / LABELS), "--store", store]
         ok = runner.invoke(app, [*common, "-m", good.spec(), "--format", "json"])
         bad = runner.invoke(app, [*common, "-m", lazy.spec()])
-    data = json.loads(ok.output)
+    data = json.loads(ok.stdout)  # the JSON is stdout; a note such as "Created a new store" goes to stderr
     assert ok.exit_code == 0 and data["kappa"] > 0.5 and set(data) >= {"agreement", "kappa", "ci95", "confusion"}
     assert bad.exit_code == 1 and "do not trust this judge" in bad.output and "Disagreements to review" in bad.output
 
@@ -103,7 +103,7 @@ def test_a_judge_is_trusted_only_when_the_lower_end_of_kappa_clears_the_bar(repo
     with FakeOpenAIServer(responder=mumbling) as judge:
         common = ["judge", "calibrate", "judge_en", "--labels", str(repo / LABELS), "--store", str(tmp_path / "j.db")]
         first = runner.invoke(app, [*common, "-m", judge.spec(), "--format", "json"])
-        data = json.loads(first.output)
+        data = json.loads(first.stdout)
         kappa, low = data["kappa"], data["ci95"][0]
         bar = round((kappa + low) / 2, 2)  # κ clears it, the lower end of its interval does not
         assert low < bar < kappa
@@ -112,9 +112,9 @@ def test_a_judge_is_trusted_only_when_the_lower_end_of_kappa_clears_the_bar(repo
         lenient = runner.invoke(app, [*common, "-m", judge.spec(), "--min-kappa", str(round(low - 0.01, 2))])
     assert strict.exit_code == 1, "a point estimate above the bar is not enough"
     assert "label more rows" in strict.output and "labelled rows would" in strict.output
-    report = json.loads(as_json.output)
+    report = json.loads(as_json.stdout)
     assert report["trusted"] is False and report["rows_needed"] > report["n"] and as_json.exit_code == 1
-    assert lenient.exit_code == 0 and json.loads(first.output)["unjudged"] == 2
+    assert lenient.exit_code == 0 and json.loads(first.stdout)["unjudged"] == 2
 
 
 def test_a_judge_with_one_answer_has_no_kappa_and_is_never_trusted(repo, tmp_path):

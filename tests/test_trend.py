@@ -65,7 +65,7 @@ def test_versions_are_compared_only_on_the_same_setting_and_the_cli_shows_the_pa
         ["runs", "trend", "tl", "--format", "json", "--store", store.url if store.path is None else str(store.path)],
     )
     assert shown.exit_code == 0 and "temperature=0.8" in shown.output and "defaults" in shown.output
-    assert {v["params"] for v in json.loads(as_json.output)["versions"]} == {"defaults", "temperature=0.8"}
+    assert {v["params"] for v in json.loads(as_json.stdout)["versions"]} == {"defaults", "temperature=0.8"}
 
 
 # -- the figures of a trend, worked out by hand on rows a store would return -------------------------------------------

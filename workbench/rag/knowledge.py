@@ -75,7 +75,9 @@ def default_chroma_path() -> Path:
 
 
 def _client(path: str | Path | None, host: str | None, port: int) -> Any:
-    import chromadb
+    from workbench.registry import require
+
+    chromadb = require("chromadb", "A knowledge base (KnowledgeBase)")
     from chromadb.config import Settings
 
     settings = Settings(anonymized_telemetry=False, allow_reset=False)
@@ -96,9 +98,10 @@ def read_document(path: Path) -> str:
     if path.stat().st_size == 0:
         raise DatasetError(f"{path}: the file is empty. Remove it or add text before ingesting.")
     if suffix == ".pdf":
-        try:
-            from pypdf import PdfReader
+        from workbench.registry import require
 
+        PdfReader = require("pypdf", "Reading a PDF into a knowledge base").PdfReader  # noqa: N806
+        try:
             reader = PdfReader(str(path))
             if reader.is_encrypted:
                 raise DatasetError(f"{path}: the PDF is encrypted. Decrypt it first (e.g. qpdf --decrypt).")
@@ -120,7 +123,11 @@ def read_document(path: Path) -> str:
 
 
 def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[str]:
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    from workbench.registry import require
+
+    RecursiveCharacterTextSplitter = require(  # noqa: N806
+        "langchain_text_splitters", "Chunking documents for a knowledge base"
+    ).RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_size,
