@@ -250,3 +250,30 @@ def test_a_registered_parser_is_found_under_its_own_name():
     name = f"test_{uuid.uuid4().hex}"  # a name no earlier test run registered
     register_parser(name, lambda config: OutputParser(kind=name))
     assert make_parser({"parser": name}).describe() == {"parser": name}
+
+
+def test_the_options_a_parser_reads_are_known_for_built_ins_only():
+    from workbench.parsers import (
+        ChoiceParser,
+        JsonParser,
+        OutputParser,
+        RegexParser,
+        parser_class,
+        parser_options,
+        register_parser,
+    )
+
+    assert [parser_class(n) for n in ("text", "label", "json", "regex", "choice")] == [
+        OutputParser,
+        LabelParser,
+        JsonParser,
+        RegexParser,
+        ChoiceParser,
+    ]
+    assert parser_options("regex") == {"pattern", "group"} and parser_options("choice") == {"options", "score_by"}
+    assert parser_options("text") == set() and parser_options("json") == {"schema"}
+    assert parser_options("no_such_parser") is None
+    register_parser("test_plain_function", lambda config: OutputParser())
+    assert parser_class("test_plain_function") is None and parser_options("test_plain_function") is None
+    assert OutputParser.from_config({"anything": 1}) == OutputParser()
+    assert JsonParser.from_config({"schema": {"type": "array"}}).schema == {"type": "array"}

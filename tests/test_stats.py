@@ -265,3 +265,26 @@ def test_the_product_takes_its_exact_tests_and_intervals_from_scipy(monkeypatch)
     assert (
         (7, 23, 0.5, "two-sided") in calls and (3, 17, 0.3, "greater") in calls and (2, 13, 0.5, "two-sided") in calls
     )
+
+
+def test_warming_the_statistics_imports_scipy_stats_in_a_daemon_thread(monkeypatch):
+    """A command that will print a summary starts the scipy import early, in a thread that never holds up exit."""
+    import sys
+    import threading
+
+    import scipy
+
+    monkeypatch.setattr(scipy, "stats", scipy.stats)  # put back after the test, as sys.modules is
+    monkeypatch.delitem(sys.modules, "scipy.stats")
+    started = []
+
+    class Spy(threading.Thread):
+        def start(self):
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(threading, "Thread", Spy)
+    stats.warm_statistics()
+    (thread,) = started
+    thread.join(60)
+    assert thread.daemon and thread.name == "workbench-warm-stats" and "scipy.stats" in sys.modules
