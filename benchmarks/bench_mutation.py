@@ -353,6 +353,10 @@ def main() -> int:
     out.save()
     RESULTS.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps({"goal": GOAL, "modules": modules}, indent=2, ensure_ascii=False) + "\n")
+    used = {(m["name"], e["mutant"]) for m in modules for e in m["equivalent"]}
+    for module, mutant in sorted(set(equivalent) - used):
+        if any(m["name"] == module for m in modules):
+            print(f"unused entry in {EQUIVALENT.name}: {module} {mutant} is no survivor now; remove it")
     stale = [(m["module"], s["mutant"]) for m in modules for s in m["stale_equivalent_entries"]]
     for module, mutant in stale:
         print(f"stale entry in {EQUIVALENT.name}: {module} {mutant} no longer matches its diff; review it")

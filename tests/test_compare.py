@@ -362,7 +362,7 @@ def test_compare_runs_picks_the_columns_within_a_run_and_across_two():
     assert (compare_runs(two).a.column, compare_runs(two).b.column) == ("p@v1/m", "p@v2/m")
     with pytest.raises(ConfigError, match=r"A and B are the same column \(p@v1/m\); compare two different columns"):
         compare_runs(one_run, a="p@v1", b="p@v1/m")
-    with pytest.raises(ConfigError, match="Say which column is A"):
+    with pytest.raises(ConfigError, match=r"Say which column is A: .* Pass --a COLUMN \(a=\.\.\. in Python\)\.$"):
         compare_runs(one_run)
     across = compare_runs([cell("r0", False), cell("r0", True, prompt="q")], [cell("r0", True, version=2)], a="q")
     assert (across.a.column, across.b.column, across.b_only) == ("q@v1/m", "p@v2/m", 0)

@@ -404,3 +404,20 @@ def test_a_plain_run_of_a_judge_prompt_is_not_a_calibration(repo, tmp_path):
     run(template.with_changes(assertions=()), _rows(repo)[:3], [MockModel("mock:yes", default="PASS")], store=store)
     assert latest_calibration(store, str(template.ref), "mock:yes") is None
     store.close()
+
+
+def test_a_calibration_is_silent_and_found_behind_many_newer_runs(repo, tmp_path, capsys):
+    from workbench.judge import latest_calibration
+    from workbench.store import Store
+    from workbench.testing.models import MockModel
+
+    store = Store(str(tmp_path / "j.db"))
+    calibration = calibrate_judge("judge_en", _rows(repo)[:3], MockModel("mock:yes", default="PASS"), store=store)
+    assert capsys.readouterr().err == "", "a calibration draws no progress bar"
+    common = {"config": {}, "config_hash": "h", "dataset": None, "dataset_hash": "d", "n_cells": 0}
+    for _ in range(60):  # newer plain runs of the judge prompt on the same model
+        store.create_run(prompts=[calibration.judge], models=["mock:yes"], **common)
+    for _ in range(200):  # and of other prompts on the same model
+        store.create_run(prompts=["other@v1"], models=["mock:yes"], **common)
+    assert latest_calibration(store, calibration.judge, "mock:yes").run_id == calibration.run_id
+    store.close()

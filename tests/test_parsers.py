@@ -277,3 +277,20 @@ def test_the_options_a_parser_reads_are_known_for_built_ins_only():
     assert parser_class("test_plain_function") is None and parser_options("test_plain_function") is None
     assert OutputParser.from_config({"anything": 1}) == OutputParser()
     assert JsonParser.from_config({"schema": {"type": "array"}}).schema == {"type": "array"}
+
+
+def test_a_plugin_factory_that_is_no_parser_class_has_no_known_options():
+    from workbench.parsers import OutputParser, parser_class, parser_options, register_parser
+
+    class Factory:  # a plugin's own class with a from_config: not an OutputParser
+        @classmethod
+        def from_config(cls, config):
+            return OutputParser()
+
+        def build(self, config):
+            return OutputParser()
+
+    register_parser("test_foreign_class", Factory.from_config)
+    register_parser("test_bound_method", Factory().build)
+    assert parser_class("test_foreign_class") is None and parser_options("test_foreign_class") is None
+    assert parser_class("test_bound_method") is None

@@ -387,3 +387,15 @@ def test_a_long_output_that_copies_a_long_context_is_an_echo():
     context = "the model picks the most likely token at temperature zero. " * 4
     echo = find_echo("So: " + context, values={"context": context})
     assert echo is not None and echo.share == 1.0, "every character of a long copy counts"
+
+
+def test_every_check_documents_its_name_option():
+    from workbench.optiondoc import options_of
+    from workbench.scoring.checks import Contains, Equals, name_option
+
+    field = name_option("mine")
+    assert field.default == "mine"
+    assert field.metadata["doc"].startswith("The check's name in results and bad-case tags")
+    for cls, default in ((Equals, "equals"), (Contains, "contains")):
+        (name,) = [o for o in options_of(cls) if o.name == "name"]
+        assert name.default == default and name.doc == field.metadata["doc"]
