@@ -281,10 +281,14 @@ def main() -> int:
     results_path = RESULTS / "bench_mutation.json"
     previous = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else {}
     runs = {module["name"]: module.get("last_run") for module in previous.get("modules", [])}
+    fresh_runs = {module["name"]: module.get("last_fresh_run") for module in previous.get("modules", [])}
+    fresh_runs |= {name: r for name, r in runs.items() if r and r["fresh"]}
     if not args.report_only:
         for name in args.module or [target.name for target in TARGETS]:
             print(f"mutating {BY_NAME[name].source} against {BY_NAME[name].tests} ...", flush=True)
             runs[name] = run(BY_NAME[name], fresh=args.fresh, max_children=args.max_children)
+            if runs[name]["fresh"]:
+                fresh_runs[name] = runs[name]
             print(f"    {runs[name]['seconds']:.0f} s", flush=True)
 
     equivalent = load_equivalent()
@@ -292,7 +296,11 @@ def main() -> int:
     for target in TARGETS:
         if not exit_codes(target):
             continue
-        summary = summarise(target, equivalent) | {"name": target.name, "last_run": runs.get(target.name)}
+        summary = summarise(target, equivalent) | {
+            "name": target.name,
+            "last_run": runs.get(target.name),
+            "last_fresh_run": fresh_runs.get(target.name),
+        }
         modules.append(summary)
 
     out = Section("bench_mutation", "Mutation testing: the share of mutants each module's fast tests kill", COMMAND)
@@ -337,19 +345,24 @@ def main() -> int:
         for module, entry in survivors:
             change = " / ".join(f"`{line}`" for line in entry["diff"]) or "(no change shown)"
             out(f"- `{module}` `{entry['mutant'].rpartition('.')[2]}`: {change}")
-    seconds = [(m["module"], m["last_run"]) for m in modules if m.get("last_run")]
-    if seconds:
+    fresh = [(m["module"], m["last_fresh_run"]) for m in modules if m.get("last_fresh_run")]
+    if fresh:
         out()
+        total = sum(r["seconds"] for _, r in fresh)
+        whole = "all modules" if len(fresh) == len(TARGETS) else f"{len(fresh)} of {len(TARGETS)} modules"
         out(
-            "Last run per module (wall seconds at nice 19 on this machine; `fresh` = from an empty cache): "
-            + ", ".join(
-                f"`{module}` {r['seconds']:.0f} s ({'fresh' if r['fresh'] else 'cached'})" for module, r in seconds
-            )
+            f"A run from empty caches (`--fresh`, wall time at nice 19 on the shared 2-core machine): "
+            f"{total / 60:.0f} min for {whole} — "
+            + ", ".join(f"`{module}` {r['seconds']:.0f} s" for module, r in fresh)
             + "."
         )
-        if len(seconds) == len(TARGETS) and all(r["fresh"] for _, r in seconds):
-            total = sum(r["seconds"] for _, r in seconds)
-            out(f"A full run from empty caches: {total / 60:.0f} min; a re-run tests only what changed since.")
+    cached = [(m["module"], m["last_run"]) for m in modules if m.get("last_run") and not m["last_run"]["fresh"]]
+    if cached:
+        out(
+            "Re-runs from the cache test only changed functions, new tests and the survivors of changed tests: "
+            + ", ".join(f"`{module}` {r['seconds']:.0f} s" for module, r in cached)
+            + " (the latest)."
+        )
     out.save()
     RESULTS.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps({"goal": GOAL, "modules": modules}, indent=2, ensure_ascii=False) + "\n")
