@@ -80,7 +80,8 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_finetune.py
 
 # Mutation testing of the modules whose numbers users trust, each against its own fast tests (not part of make test:
-# the first run takes an hour or more on 2 cores; mutmut's cache makes a re-run test only what changed).
+# minutes to an hour from empty caches on 2 shared cores, see BENCHMARKS.md; mutmut's cache then re-tests only what
+# changed).
 mutation: $(DEV_STAMP)
 	nice -n 19 $(BIN)/python benchmarks/bench_mutation.py
 

@@ -27,8 +27,9 @@ file, and links to the data the tests read. Tests run with ``-p no:cacheprovider
 the real model, PostgreSQL, a cluster, notebooks or a browser; hypothesis runs derandomised (the same examples for
 every mutant, so a kill is reproducible) with no deadline.
 
-Thousands of mutants take hours on 2 cores: this is not part of ``make test``. Run it under ``nice -n 19``; a first
-run of one module takes minutes to an hour, a re-run after a change seconds to minutes. ``--fresh`` throws a module's
+Thousands of mutants take a long while on 2 shared cores: this is not part of ``make test`` (``make mutation`` runs
+it, under ``nice -n 19``). A run from empty caches takes minutes to an hour depending on the machine's load (the
+section says how long the last one took), a re-run after a change seconds to minutes. ``--fresh`` throws a module's
 cache away. The section of BENCHMARKS.md and ``benchmarks/results/bench_mutation.json`` are written from the cached
 results of every module, whichever were run this time.
 """
