@@ -31,11 +31,11 @@ require("langchain_core", "workbench.langchain")  # a clear error naming the [la
 
 _EXPORTS = {
     "WorkbenchChat": "workbench.langchain.chat:WorkbenchChat",
-    "E5Embeddings": "workbench.langchain.vectorstore:E5Embeddings",
-    "KnowledgeBaseRetriever": "workbench.langchain.vectorstore:KnowledgeBaseRetriever",
-    "KnowledgeBaseVectorStore": "workbench.langchain.vectorstore:KnowledgeBaseVectorStore",
-    "retriever": "workbench.langchain.vectorstore:retriever",
-    "vectorstore": "workbench.langchain.vectorstore:vectorstore",
+    "E5Embeddings": "workbench.langchain.knowledge:E5Embeddings",
+    "KnowledgeBaseRetriever": "workbench.langchain.knowledge:KnowledgeBaseRetriever",
+    "KnowledgeBaseVectorStore": "workbench.langchain.knowledge:KnowledgeBaseVectorStore",
+    "retriever": "workbench.langchain.knowledge:retriever",
+    "vectorstore": "workbench.langchain.knowledge:vectorstore",
     "LangChainModel": "workbench.langchain.models:LangChainModel",
     "LangChainRunnable": "workbench.langchain.models:LangChainRunnable",
     "to_workbench_model": "workbench.langchain.models:from_langchain",
@@ -46,17 +46,17 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from workbench.langchain.chat import WorkbenchChat
-    from workbench.langchain.models import LangChainModel, LangChainRunnable
-    from workbench.langchain.models import from_langchain as to_workbench_model
-    from workbench.langchain.prompts import from_langchain as from_langchain_prompt
-    from workbench.langchain.prompts import to_langchain as to_langchain_prompt
-    from workbench.langchain.vectorstore import (
+    from workbench.langchain.knowledge import (
         E5Embeddings,
         KnowledgeBaseRetriever,
         KnowledgeBaseVectorStore,
         retriever,
         vectorstore,
     )
+    from workbench.langchain.models import LangChainModel, LangChainRunnable
+    from workbench.langchain.models import from_langchain as to_workbench_model
+    from workbench.langchain.prompts import from_langchain as from_langchain_prompt
+    from workbench.langchain.prompts import to_langchain as to_langchain_prompt
 
 
 def __getattr__(name: str) -> Any:

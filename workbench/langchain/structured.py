@@ -7,8 +7,9 @@ instruction to "answer in JSON". Every ``method`` LangChain names is served by t
 stricter of the two anyway), ``json_mode`` with "any JSON object". ``strict`` is accepted and always true.
 A model that cannot constrain its decoding (``Capabilities.structured_output`` false: ``openai:`` endpoints here) is
 refused with the reason, rather than asked nicely and parsed hopefully.
-The answer must still fit ``max_tokens``: a grammar does not make a long answer shorter, and a cut-off JSON fails to
-parse (an ``OutputParserException``, or ``parsing_error`` with ``include_raw=True``).
+The answer must still fit ``max_tokens``: a grammar does not make a long answer shorter. LangChain's JSON parser closes
+a cut-off answer (its partial-JSON repair), so a value may end mid-sentence, and a required field never reached fails
+validation; the raw message (``include_raw=True``) says ``finish_reason: length`` when that happened.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Moved to :mod:`workbench.langchain.vectorstore` (everything LangChain-facing lives in ``workbench.langchain``);
+"""Moved to :mod:`workbench.langchain.knowledge` (everything LangChain-facing lives in ``workbench.langchain``);
 this path keeps working."""
 
-from workbench.langchain.vectorstore import (
+from workbench.langchain.knowledge import (
     E5Embeddings,
     KnowledgeBaseRetriever,
     KnowledgeBaseVectorStore,
