@@ -67,6 +67,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_cluster.py
 	$(BIN)/python benchmarks/bench_local.py
 	$(BIN)/python benchmarks/bench_rag.py
+	$(BIN)/python benchmarks/bench_chat_format.py
 	$(BIN)/python benchmarks/bench_finetune.py
 
 # The two commands timed in a fresh clone with an empty pip cache and home (README's set-up and notebook times).

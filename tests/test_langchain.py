@@ -207,3 +207,20 @@ def test_the_old_import_paths_are_the_namespace_s_objects():
     assert sorted(dir(lc)) == lc.__all__ and all(getattr(lc, name) is not None for name in lc.__all__)
     with pytest.raises(AttributeError, match="Names: "):
         _ = lc.not_a_thing
+
+
+def test_a_chains_cache_identity_follows_the_chain_and_the_workbench_model_inside():
+    from langchain_core.prompts import PromptTemplate as LCPromptTemplate
+
+    from workbench.langchain import WorkbenchChat
+
+    def identity(text: str, spec: str = "local", **settings: Any) -> dict:
+        return get_model(LCPromptTemplate.from_template(text) | WorkbenchChat(spec, **settings)).identity()
+
+    base = identity("Q: {question}\nA:")
+    assert base == identity("Q: {question}\nA:"), "the same chain, the same identity (cache hits across processes)"
+    assert base["models"] == [get_model("local").identity()] and "model_sha256" in base["models"][0]
+    assert identity("Question: {question}\nAnswer:")["chain"] != base["chain"], "another prompt, another identity"
+    assert identity("Q: {question}\nA:", max_tokens=5)["chain"] != base["chain"], "other settings too"
+    other = identity("Q: {question}\nA:", "openai:m@http://127.0.0.1:9/v1")
+    assert other["models"] == [get_model("openai:m@http://127.0.0.1:9/v1").identity()]

@@ -15,6 +15,7 @@ here: a workbench model behind LangChain's interface is unwrapped first, see :mo
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -219,8 +220,26 @@ class LangChainRunnable(Model):
         )
 
     def identity(self) -> dict[str, Any]:
+        """What makes the chain's answers its own: its structure and settings (a hash of its repr, which shows every
+        step's non-default settings: the prompt text, each model's parameters, the retriever's ``k``) and the identity
+        of each workbench model inside it (the local weights' hash). A changed chain is never served a cached answer
+        of another; a repr that shows an object's address only makes the cache miss."""
         cls = type(self.runnable)
-        return {"provider": "langchain-runnable", "class": f"{cls.__module__}.{cls.__qualname__}", "spec": self.spec}
+        inner = []
+        try:
+            nodes = list(self.runnable.get_graph().nodes.values())
+        except Exception:  # a Runnable that cannot draw its graph: its repr still identifies it
+            nodes = []
+        for node in nodes:
+            if callable(getattr(type(node.data), "__workbench_model__", None)):
+                inner.append(node.data.workbench_model.identity())
+        return {
+            "provider": "langchain-runnable",
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "spec": self.spec,
+            "chain": hashlib.sha256(repr(self.runnable).encode()).hexdigest()[:16],
+            "models": inner,
+        }
 
     async def _acall(self, request: Request, sink: ChunkSink | None) -> Generation:
         config, documents = self._config()
