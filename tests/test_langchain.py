@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, DatasetError
 from workbench.langchain import LangChainModel, LangChainRunnable
 from workbench.models import get_model
 from workbench.pipeline import run
@@ -142,6 +142,9 @@ def test_the_vectorstore_keeps_ids_metadata_and_long_documents_whole(tmp_path):
     assert kb.count() == chunks, "adding the same document again changes nothing"
     store.delete(["long", "never-added"])
     assert store.get_by_ids(["long", "zh"]) == [doc] and kb.count() == 2
+    with pytest.raises(DatasetError, match="cannot be stored as JSON"):
+        store.add_texts(["text"], metadatas=[{"when": object()}], ids=["bad"])
+    assert kb.count() == 2, "refused before anything was written"
     (scored,) = store.similarity_search_with_score("vectors on disk", k=1)
     assert scored[0].id == "chroma" and 0 <= scored[1] < 1
     with pytest.raises(ConfigError, match="E5Embeddings"):

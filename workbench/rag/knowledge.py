@@ -143,6 +143,16 @@ def _hash(text: str, chunk_size: int, chunk_overlap: int, metadata: str | None =
     return hashlib.sha256(f"{chunk_size}:{chunk_overlap}:{described}".encode()).hexdigest()[:16]
 
 
+def _given_metadata(source: str, given: dict[str, Any] | None) -> dict[str, str]:
+    """A caller's metadata as the JSON kept with the chunks (exact: ints stay ints, lists stay lists)."""
+    if given is None:
+        return {}
+    try:
+        return {"metadata": json.dumps(given, ensure_ascii=False, sort_keys=True)}
+    except (TypeError, ValueError) as exc:
+        raise DatasetError(f"{source}: its metadata cannot be stored as JSON ({exc}). Keep to JSON values.") from exc
+
+
 def _chunk_metadata(meta: dict[str, Any]) -> dict[str, Any] | None:
     return json.loads(meta["metadata"]) if "metadata" in meta else None
 
@@ -253,8 +263,7 @@ class KnowledgeBase:
         existing = self._existing_hashes()
         plan: dict[str, tuple[str, list[str], dict[str, Any]]] = {}  # the last text of a source given twice wins
         for i, (source, text) in enumerate(texts):
-            given = metadatas[i] if metadatas is not None else None
-            extra = {} if given is None else {"metadata": json.dumps(given, ensure_ascii=False, sort_keys=True)}
+            extra = _given_metadata(source, metadatas[i] if metadatas is not None else None)
             digest = _hash(text, self.chunk_size, self.chunk_overlap, extra.get("metadata"))
             if existing.get(source) == digest:
                 report.unchanged_sources += 1
