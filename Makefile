@@ -77,6 +77,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_cluster.py
 	$(BIN)/python benchmarks/bench_local.py
 	$(BIN)/python benchmarks/bench_rag.py
+	$(BIN)/python benchmarks/bench_chat_format.py
 	$(BIN)/python benchmarks/bench_finetune.py
 
 # Mutation testing of the modules whose numbers users trust, each against its own fast tests (not part of make test:

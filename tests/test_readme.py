@@ -38,3 +38,15 @@ def test_the_readme_examples_print_what_the_readme_shows(repo, tmp_path):
     env = console_env(tmp_path / "readme.db")
     problems = run_steps([example for session in sessions for example in session], tmp_path, env)
     assert not problems, "\n\n".join(problems)
+
+
+def test_the_readme_langchain_example_prints_what_the_readme_shows(repo, tmp_path):
+    """README's "LangChain, both ways" Python example, run as written, prints the output README shows under it."""
+    section = (
+        (repo / "README.md").read_text(encoding="utf-8").split("## LangChain, both ways", 1)[1].split("\n## ", 1)[0]
+    )
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    shown = re.search(r"It printed[^\n]*:\n\n```text\n(.*?)```", section, re.DOTALL).group(1).splitlines()
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(shown) >= 4 and missing_lines(shown, done.stdout) == [], done.stdout
