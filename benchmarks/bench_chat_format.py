@@ -15,6 +15,7 @@ Usage: python benchmarks/bench_chat_format.py
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from operator import itemgetter
 from pathlib import Path
@@ -31,6 +32,9 @@ from workbench.prompts import PromptTemplate
 from workbench.rag import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from sections import Section  # noqa: E402
+
 ANSWER = "{context}\n\nQuestion: {question}\nAnswer:"
 STOPS = ["\n\n", "Question:"]
 SCORED = PromptTemplate.from_string("---\nname: rag_chain\nassertions: [{type: contains}]\n---\n{{ question }}")
@@ -58,7 +62,17 @@ def main() -> None:
     kb = KnowledgeBase("llm-notes", path=path, chunk_size=400, chunk_overlap=60)
     kb.ingest(ROOT / "datasets" / "knowledge_base")
     rows = list(load_dataset(ROOT / "datasets" / "rag_questions.jsonl").rows)
-    print("| prompt sent to the local model | en (12) | zh (12) | both |\n|---|---|---|---|")
+    out = Section(
+        "bench_chat_format",
+        "How a chat reaches the base model (WorkbenchChat)",
+        "python benchmarks/bench_chat_format.py",
+    )
+    out(
+        "02_rag's LangChain chain (`WorkbenchChat(\"local\")` + the knowledge base's retriever) on the first 12 `en` "
+        "and `zh` questions, scored by the expected keywords, with the prompt sent three ways: as completion text (what "
+        "WorkbenchChat sends for a lone message), labelled `User:`/`Assistant:` turns, and Gemma's chat markup.\n"
+    )
+    out("| prompt sent to the local model | en (12) | zh (12) | both |\n|---|---|---|---|")
     for fmt in ("completion", "labelled", "gemma-turns"):
         passed = {}
         for group in ("en", "zh"):
@@ -66,7 +80,8 @@ def main() -> None:
             result = wb.run(SCORED, subset, [chain(kb, fmt)], store=f"{path}/runs.db", progress=False)
             passed[group] = sum(bool(r.passed) for r in result.records)
         total = passed["en"] + passed["zh"]
-        print(f"| {fmt} | {passed['en']}/12 | {passed['zh']}/12 | {total}/24 |")
+        out(f"| {fmt} | {passed['en']}/12 | {passed['zh']}/12 | {total}/24 |")
+    out.save()
 
 
 if __name__ == "__main__":

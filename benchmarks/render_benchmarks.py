@@ -38,6 +38,7 @@ ORDER = [
     "bench_local.exam",
     "bench_rag",
     "bench_rag.answers",
+    "bench_chat_format",
     "bench_finetune",
     "bench_tools",
     "bench_optimize",

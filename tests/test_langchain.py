@@ -180,7 +180,7 @@ def test_missing_extras_are_named(tmp_path):
         "try:\n    import workbench.langchain\nexcept Exception as exc:\n    print(type(exc).__name__, exc)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "ConfigError" in out and "pip install 'prompt-workbench[langchain]'" in out, out
+    assert "MissingExtraError" in out and "pip install 'prompt-workbench[langchain]'" in out, out
     code = (
         "import sys; sys.modules['chromadb'] = None\n"
         "from workbench.langchain import vectorstore\n"
@@ -189,7 +189,7 @@ def test_missing_extras_are_named(tmp_path):
         "except Exception as exc:\n    print(type(exc).__name__, exc)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "ConfigError" in out and "[rag]" in out and "chromadb" in out, out
+    assert "MissingExtraError" in out and "[rag]" in out and "chromadb" in out, out
 
 
 def test_the_old_import_paths_are_the_namespace_s_objects():

@@ -9,6 +9,10 @@ text that changes between runs (run ids, dates), and a line ``...`` for output R
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 from workbench.testing.console import console_env, examples, missing_lines, run_steps
