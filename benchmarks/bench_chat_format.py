@@ -69,8 +69,8 @@ def main() -> None:
     )
     out(
         "02_rag's LangChain chain (`WorkbenchChat(\"local\")` + the knowledge base's retriever) on the first 12 `en` "
-        "and `zh` questions, scored by the expected keywords, with the prompt sent three ways: as completion text (what "
-        "WorkbenchChat sends for a lone message), labelled `User:`/`Assistant:` turns, and Gemma's chat markup.\n"
+        "and `zh` questions, scored by the expected keywords, with the prompt sent three ways: as completion text "
+        "(what WorkbenchChat sends for a lone message), labelled `User:`/`Assistant:` turns, and Gemma's chat markup.\n"
     )
     out("| prompt sent to the local model | en (12) | zh (12) | both |\n|---|---|---|---|")
     for fmt in ("completion", "labelled", "gemma-turns"):
