@@ -128,7 +128,9 @@ def test_headers_are_short_and_columns_keep_a_readable_width(state):
     labels = {c["key"]: c for c in view.table.columns}
     assert [labels[c]["label"] for c in view.columns] == ["v1", "v2", "v3"], "the shared prompt and model go"
     assert labels["sentiment_cloze_en@v3/uitest:a"]["title"] == "sentiment_cloze_en@v3/uitest:a", "full name on hover"
-    assert labels["input"]["min_width"] == "16em", "the input column is not squeezed to a few characters"
+    assert labels["input"]["min_width"] == "10em", "the input column is not squeezed to a few characters"
+    assert labels["input"]["kind"] == "text", "on a narrow screen the text is cut (whole on hover), not the verdicts"
+    assert {labels[c]["kind"] for c in view.columns} == {"verdict"}
     assert re.search(r"\.wb-table-scroll \{[^}]*overflow-x: auto", view.table._css), "a narrow screen scrolls it"
 
 

@@ -128,11 +128,12 @@ def test_the_store_picker_does_not_create_a_store_from_a_typo_and_keeps_no_passw
     picker.location.value = str(typo)
     picker.create_button.click()
     assert typo.exists() and bench.state.store.path == typo
-    assert picker.open_location("mysql://db.example/x") is None and "Still using" in picker.messages.value
+    assert picker.open_location("mysql://db.example/x") is None and "still using" in picker.messages.value
+    assert picker.location.value == str(typo), "a failed Open puts the box back to the store in use"
     picker.location.value = "postgresql://wb:hunter2@127.0.0.1:1/workbench"  # nothing listens on port 1
     picker.open_button.click()
     assert "hunter2" not in picker.location.value and "hunter2" not in picker.messages.value
-    assert "Still using" in picker.messages.value and bench.state.store.path == typo
+    assert "still using" in picker.messages.value and bench.state.store.path == typo
 
 
 @pytest.mark.postgres
