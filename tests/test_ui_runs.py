@@ -152,3 +152,20 @@ def test_the_store_picker_opens_a_shared_postgresql_store(state, postgres_url):
     bench.store_picker.open_location(postgres_url)
     assert bench.state.store.dialect == "postgresql" and "PostgreSQL" in bench.store_picker.kind.value
     assert bench.results.run_picker.value == made.run_id and "nightly" in bench.results.run_picker.label
+
+
+def test_on_a_narrow_screen_the_runs_table_keeps_who_and_another_store_clears_the_filters(state, monkeypatch, tmp_path):
+    """Issue 37, points 4 and 5: "who" is among the first columns and never wraps; the run id (also in the detail
+    line) comes last; opening another store resets the filters and the selection."""
+    _run_as(state, monkeypatch, "alice", "notebook")
+    view = RunsView(state)
+    keys = [c["key"] for c in view.table.columns]
+    assert keys.index("who") < 4 and keys[-1] == "id"
+    kinds = {c["key"]: c["kind"] for c in view.table.columns}
+    assert kinds["who"] == "key" and kinds["prompts"] == "text"
+    view.origin.value = "notebook"
+    view.table.selected = view.runs[0]["id"]
+    assert "alice" in view.detail.value
+    state.set_store(Store(tmp_path / "other.db"))
+    assert view.origin.value == "(any)" and view.table.selected is None and view.detail.value == ""
+    assert view.runs == [] and "0 runs (no filter)" in _plain(view.count)

@@ -26,8 +26,13 @@ def find_project(start: str | Path | None = None) -> Path | None:
     for folder in (here, *here.parents):
         if (folder / MARKER).is_dir():
             return folder
-    checkout = Path(__file__).resolve().parent.parent
+    checkout = package_checkout()
     return checkout if (checkout / MARKER).is_dir() else None
+
+
+def package_checkout() -> Path:
+    """The folder this package sits in: a checkout for an editable install, ``site-packages`` otherwise."""
+    return Path(__file__).resolve().parent.parent
 
 
 def project_root(start: str | Path | None = None) -> Path:

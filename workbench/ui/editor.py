@@ -192,8 +192,7 @@ class TemplateEditor(w.VBox):
             return
         if self.dirty:
             say = self.state.t
-            self._pending = target
-            self._set_picker(self.current or NEW)  # stay until the user decides
+            self._pending = target  # the picker shows it until the user decides (choosing the open one: stay)
             name = self.current or say("editor.the_new_template")
             self.confirm_text.value = (
                 f"<b>{html.escape(say('editor.unsaved', name=name))}</b> "
@@ -211,6 +210,7 @@ class TemplateEditor(w.VBox):
     def _keep_editing(self, button: Any = None) -> None:
         self._pending = None
         self.confirm.layout.display = "none"
+        self._set_picker(self.current or NEW)
 
     # -- the file on disk --------------------------------------------------------------------------
     def _read_disk(self) -> str:
