@@ -297,7 +297,7 @@ def test_on_a_narrow_screen_verdicts_keep_their_width_and_text_is_cut_with_the_w
     assert re.search(r"td\.wb-col-verdict \{[^}]*min-width: 9em", css), "verdict columns keep their width"
     assert re.search(r"\.wb-cell-text \{[^}]*-webkit-line-clamp: 2", css), "text is cut to two lines"
     js = view.table._esm if isinstance(view.table._esm, str) else view.table._esm.read_text()
-    assert "wb-table-scroll-hint" in js and 'label("scroll_hint")' in js
+    assert "wb-table-scroll-hint" in js and 'word("scroll_hint")' in js
     assert view.table.labels["scroll_hint"].startswith("↔ The table scrolls sideways")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as w
 
 import workbench.events as events
+from workbench.i18n import resolve_language
 from workbench.prompts import PromptLibrary
 from workbench.store import Store, open_store, parse_location
 from workbench.ui.editor import TemplateEditor
@@ -44,6 +45,7 @@ class Workbench(w.VBox):
         lang: str | None = None,
         **kwargs: Any,
     ):
+        lang = resolve_language(lang)  # a language we lack is an error before any store is opened or created
         created = _is_new(store)
         state = WorkbenchState(
             library=PromptLibrary(library) if library else PromptLibrary(),

@@ -53,12 +53,12 @@ function render({ model, el }) {
   const size = element("select", "wb-table-size");
   footer.append(info, prev, next, size);
   el.append(hint, scroll, footer);
-  const label = (name) => (model.get("labels") || {})[name] || "";
+  const word = (name) => (model.get("labels") || {})[name] || "";
 
   const showHint = () => {
     // visible while columns are hidden to the right (the box is narrower than the table and not scrolled to the end)
     const hidden = scroll.scrollWidth - scroll.clientWidth - scroll.scrollLeft > 2;
-    hint.textContent = label("scroll_hint");
+    hint.textContent = word("scroll_hint");
     hint.style.display = hidden ? "" : "none";
     scroll.classList.toggle("wb-table-more", hidden);
   };
@@ -77,7 +77,7 @@ function render({ model, el }) {
     for (const column of model.get("columns") || []) {
       const th = element("th", "wb-table-th");
       th.dataset.key = column.key;
-      th.title = `${column.title || column.label} — ${label("click_to_sort")}`;
+      th.title = `${column.title || column.label} — ${word("click_to_sort")}`;
       if (column.kind) th.classList.add(`wb-col-${column.kind}`);
       th.setAttribute("role", "columnheader");
       th.setAttribute("aria-sort", sort.key === column.key ? (sort.descending ? "descending" : "ascending") : "none");
@@ -140,16 +140,16 @@ function render({ model, el }) {
     const page = model.get("page") || 0;
     const first = total ? page * pageSize + 1 : 0;
     const last = Math.min(total, (page + 1) * pageSize);
-    info.textContent = total ? fill(label("range"), { first, last, total }) : "";
-    prev.textContent = label("prev");
-    next.textContent = label("next");
-    size.title = label("rows_per_page");
+    info.textContent = total ? fill(word("range"), { first, last, total }) : "";
+    prev.textContent = word("prev");
+    next.textContent = word("next");
+    size.title = word("rows_per_page");
     prev.disabled = page <= 0;
     next.disabled = last >= total;
     const sizes = model.get("page_sizes") || [10, 25, 50, 100];
     size.replaceChildren(
       ...sizes.map((n) => {
-        const option = element("option", "", fill(label("per_page"), { n }));
+        const option = element("option", "", fill(word("per_page"), { n }));
         option.value = String(n);
         option.selected = n === pageSize;
         return option;
