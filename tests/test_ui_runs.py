@@ -160,7 +160,7 @@ def test_on_a_narrow_screen_the_runs_table_keeps_who_and_another_store_clears_th
     _run_as(state, monkeypatch, "alice", "notebook")
     view = RunsView(state)
     keys = [c["key"] for c in view.table.columns]
-    assert keys.index("who") < 4 and keys[-1] == "id"
+    assert keys[:2] == ["started", "who"] and keys[-1] == "id"
     kinds = {c["key"]: c["kind"] for c in view.table.columns}
     assert kinds["who"] == "key" and kinds["prompts"] == "text"
     view.origin.value = "notebook"

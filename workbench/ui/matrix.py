@@ -197,7 +197,7 @@ def comparison_html(c: Comparison, say: Messages = ENGLISH) -> str:
     test = say("stats.mcnemar_p", p=c.p_value)
     return (
         f"<div class='wb-verdict'>{side('A', c.a)}<br>{side('B', c.b)}<br>"
-        f"{html.escape(f'{pairs}: {discordant} · {test}')} → "
+        f"{html.escape(say('stats.comparison', pairs=pairs, discordant=discordant, test=test))} → "
         f"<b style='color:{color}' class='wb-verdict-text' data-verdict='{html.escape(c.verdict)}'>"
         f"{html.escape(verdict_text(c.verdict, say))}</b>{hint}</div>"
     )

@@ -4,8 +4,8 @@ model, origin and date, with where each came from; and a prompt's pass rate per 
 The trend is :func:`workbench.trend.trend` (what ``workbench runs trend`` prints): each row counted once per
 version, versions compared on their shared rows. This view draws it; it computes no statistics of its own.
 
-On a narrow screen the table keeps what tells runs apart — when, what, how well, who and from where — in its first
-columns; the run's id (also in the detail line) comes last.
+On a narrow screen the table keeps what tells runs apart — when, who, what and how well — in its first columns; the
+run's id (also in the detail line) comes last.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ ENGLISH = Messages(DEFAULT)
 # key, kind, min width, has a tooltip of its own
 COLUMN_SPECS = (
     ("started", "key", "8em", True),
+    ("who", "key", "", True),
     ("prompts", "text", "9em", True),
     ("passed", "key", "", True),
-    ("who", "key", "", True),
     ("origin", "key", "", True),
     ("models", "text", "6em", True),
     ("errors", "", "", False),
