@@ -27,10 +27,10 @@ def verdict_cell(passed: Any, output: Any, extra: str = "", *, clamp: bool = Fal
     color, mark = MARK[verdict]
     text = html.escape(str(output or ""))
     title = f" title='{html.escape(str(output or ''), quote=True)}'" if clamp and output else ""
-    body = f"<span class='wb-clamp'>{text}</span>" if clamp else text
+    kind = "wb-verdict-cell wb-clamp" if clamp else "wb-verdict-cell"
     return (
-        f"<div class='wb-verdict-cell' style='background:{color};padding:2px 4px;white-space:pre-wrap'{title}>"
-        f"<b>{mark}</b> {body}{extra}</div>"
+        f"<div class='{kind}' style='background:{color};padding:2px 4px;white-space:pre-wrap'{title}>"
+        f"<b>{mark}</b> {text}{extra}</div>"
     )
 
 
