@@ -491,7 +491,7 @@ def _chinese(page, steps, url: str, tmp: Path) -> None:
     _store_header(page, steps, tmp, "zh", new=False)  # the English notebook's store, with its runs
     steps.tab("结果")
     expect(page.locator(".wb-run-picker select")).to_have_value(re.compile(r".+"))
-    _stop_and_resume(page, steps, tmp, "zh", "sentiment_cloze_zh", (current.version, newer), rows=12)
+    _stop_and_resume(page, steps, tmp, "zh", "sentiment_cloze_zh", (current.version, newer), rows=6)
     assert re.search(r"[\u4e00-\u9fff]", page.locator(".wb-matrix").inner_text()), "Chinese inputs and outputs"
     _switch_stores(page, steps, tmp, "zh")
     _narrow(page, steps, "zh")
@@ -547,6 +547,6 @@ def test_the_whole_loop_through_the_widgets(lab):
     assert sum(r["done"] for r in runs if r["origin"] != "recheck") >= 24, "both versions' cells are stored"
     assert any(r["origin"] == "recheck" for r in runs)
     assert [case.status for case in BadCaseTracker(store).list()] == ["fixed"]
-    assert store.runs(limit=5, prompt="sentiment_cloze_zh")[0]["done"] == 24
+    assert store.runs(limit=5, prompt="sentiment_cloze_zh")[0]["done"] == 12
     assert (tmp / "prompt_library" / "_versions" / "sentiment_cloze_en" / "v2.prompty").exists()
     assert "(their edit)" in (tmp / "prompt_library" / "sentiment_cloze_en.prompty").read_text(encoding="utf-8")
