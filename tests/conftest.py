@@ -39,6 +39,7 @@ def _isolated_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.delenv("COLUMNS", raising=False)  # xdist's workers set 80: tests see what a plain run sees
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / ".workbench" / "test.db"))
     monkeypatch.setenv("WORKBENCH_CHROMA_PATH", str(tmp_path / ".workbench" / "chroma"))
+    monkeypatch.setenv("WORKBENCH_LANG", "en")  # the UI's words in tests do not depend on the machine's locale
     return tmp_path
 
 

@@ -184,7 +184,7 @@ def test_store_locations_are_parsed_strictly(tmp_path, monkeypatch):
     pg = parse_location("postgresql://alice:hunter22@127.0.0.1:5432/team")
     assert pg.dialect == "postgresql" and pg.url.startswith("postgresql+psycopg://") and "hunter22" not in pg.display
     assert not Path("postgresql:").exists()
-    assert parse_location("sqlite:///rel/x.db").path == Path("rel/x.db")
+    assert parse_location("sqlite:///rel/x.db").path == tmp_path / "rel" / "x.db", "relative: the working directory"
     assert parse_location("sqlite:////abs/x.db").path == Path("/abs/x.db")
     assert parse_location(str(tmp_path / "plain.db")).dialect == "sqlite"
     for bad, phrase in [
