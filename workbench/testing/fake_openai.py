@@ -13,12 +13,17 @@ text. ``faults(prompt_text, attempt)`` may return a fault for that request:
 
 ``requests`` records every request (prompt text, attempt, fault) so tests can check that
 nothing was lost or called twice. Needs the ``serve`` extra (starlette, uvicorn).
+
+``proposals``: canned instruction rewrites for ``workbench optimize --proposer`` — a request that carries the
+proposer's marker ("Write the new instruction … (Request N of M.)") is answered with proposal N (cycling) inside a
+``` block, as an instruction-following model would; every other request goes to ``responder``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -60,6 +65,18 @@ def default_responder(prompt: str) -> str:
     return f"echo: {tail[-40:]}"
 
 
+_PROPOSAL_REQUEST = re.compile(r"Write the new instruction.*\(Request (\d+) of (\d+)\.\)", re.DOTALL)
+
+
+def canned_proposal(prompt: str, proposals: tuple[str, ...]) -> str | None:
+    """The canned answer to an optimiser's proposal request (request N gets proposal N, cycling), else ``None``."""
+    match = _PROPOSAL_REQUEST.search(prompt) if proposals else None
+    if match is None:
+        return None
+    instruction = proposals[(int(match.group(1)) - 1) % len(proposals)]
+    return f"Here is a better instruction:\n```\n{instruction}\n```"
+
+
 def hashed_vector(text: str, dim: int = 16) -> list[float]:
     """A deterministic bag-of-words vector (for the embeddings endpoint): shared words -> similar vectors."""
     import hashlib
@@ -84,6 +101,7 @@ class FakeOpenAIServer:
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     batch_delay: float = 0.0  # seconds a batch stays in progress before it completes
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    proposals: tuple[str, ...] = ()  # canned instructions for the optimiser's proposer (see the module docstring)
     in_flight: int = 0  # completion requests being answered now, counted by the server itself
     peak_in_flight: int = 0
     _attempts: Counter[str] = field(default_factory=Counter)
@@ -96,6 +114,11 @@ class FakeOpenAIServer:
 
     def spec(self, model: str | None = None) -> str:
         return f"openai:{model or self.models[0]}@{self.base_url}"
+
+    def answer_text(self, prompt: str) -> str:
+        """What the server says to ``prompt``: a canned proposal for a proposer request, else the responder's text."""
+        proposal = canned_proposal(prompt, self.proposals)
+        return proposal if proposal is not None else self.responder(prompt)
 
     def successes(self) -> Counter[str]:
         return Counter(r["prompt"] for r in self.requests if r["fault"] is None)
@@ -154,11 +177,11 @@ class FakeOpenAIServer:
             if kind == "malformed":
                 return Response("<html>not json</html>", media_type="application/json")
             if body.get("stream"):
-                text = self.responder(prompt)
+                text = self.answer_text(prompt)
                 usage = usage_of(prompt, text) if (body.get("stream_options") or {}).get("include_usage") else None
                 stream = self._stream(text, chat, body["model"], int(time.time()), usage)
                 return StreamingResponse(stream, media_type="text/event-stream")
-            return JSONResponse(completion_body(prompt, body, chat, self.responder, f"fake-{attempt}"))
+            return JSONResponse(completion_body(prompt, body, chat, self.answer_text, f"fake-{attempt}"))
 
         async def upload_file(request: Request) -> Response:
             form = await request.form()
@@ -279,11 +302,18 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--batch-delay", type=float, default=0.0, help="Seconds a batch stays in progress.")
     parser.add_argument("--model", action="append", help="A model name to serve (repeatable; default fake-model).")
+    parser.add_argument("--proposal", action="append", help="A canned instruction for the optimiser's proposer.")
     args = parser.parse_args()
     import uvicorn
 
     models = tuple(args.model or ["fake-model"])
-    server = FakeOpenAIServer(latency=args.latency, port=args.port, batch_delay=args.batch_delay, models=models)
+    server = FakeOpenAIServer(
+        latency=args.latency,
+        port=args.port,
+        batch_delay=args.batch_delay,
+        models=models,
+        proposals=tuple(args.proposal or ()),
+    )
     uvicorn.run(server.app(), host="127.0.0.1", port=args.port, log_level="warning", backlog=2048)
 
 

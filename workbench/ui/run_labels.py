@@ -22,6 +22,7 @@ ORIGIN_LABELS = {
     "notebook": "notebook",
     "python": "script",
     "serve": "served",
+    "optimize": "✦ optimize",
 }
 
 

@@ -23,7 +23,7 @@ from workbench.ui.styles import as_panel, style_widget
 from workbench.ui.table import Column, DataTable, Row
 
 ANY = "(any)"
-ORIGINS = ("notebook", "cli", "nightly", "cluster", "ui", "recheck", "python", "serve")
+ORIGINS = ("notebook", "cli", "nightly", "cluster", "ui", "recheck", "python", "serve", "optimize")
 LIMIT = 500
 RUN_COLUMNS = [
     Column("started", "started", "when the run started (UTC)", "9em"),
