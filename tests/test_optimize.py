@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import zlib
 from pathlib import Path
 
 import pytest
@@ -19,34 +18,10 @@ from workbench.optimization import prepare_optimization
 from workbench.prompts import PromptLibrary
 from workbench.store import open_store
 from workbench.testing.fake_openai import FakeOpenAIServer
+from workbench.testing.optimizer import PROPOSALS, RULE, coin_responder, labelled_rows, rule_responder
 
-RULE = "Answer great for good things and terrible for bad things."
-PROPOSALS = (RULE, "Be concise and helpful.")
 REPO = Path(__file__).resolve().parent.parent
-
-
-def responder(prompt: str) -> str:
-    """Right on every row when the prompt carries the rule; otherwise a word that parses as no label."""
-    if RULE not in prompt:
-        return " meh"
-    last = [line for line in prompt.splitlines() if line.startswith("Text:")][-1]
-    return " great" if "good" in last else " terrible"
-
-
-def coin(prompt: str) -> str:
-    """A model whose answer is a coin flip per prompt: no prompt is really better than another."""
-    return (" great", " terrible")[zlib.crc32(prompt.encode()) % 2]
-
-
-def rows(n: int = 120) -> list[dict]:
-    return [
-        {
-            "id": f"r{i:03d}",
-            "text": f"{'good' if i % 2 else 'bad'} thing number {i}",
-            "expected": "positive" if i % 2 else "negative",
-        }
-        for i in range(n)
-    ]
+responder, coin, rows = rule_responder, coin_responder, labelled_rows
 
 
 @pytest.fixture
@@ -144,20 +119,22 @@ def test_a_rerun_resumes_and_replays_from_the_cache_without_new_calls(server, pr
     assert again.optimization_id == first.optimization_id and again.heldout == first.heldout and again.accepted
 
 
-def test_stopped_mid_run_then_resumed_calls_each_cell_once(server, prompt_file, tmp_path):
+def test_stopped_mid_run_then_resumed_calls_again_at_most_the_cells_in_flight(server, prompt_file, tmp_path):
     stop = threading.Event()
 
     def on_progress(kind, info):
         if kind == "cell" and info["phase"] == "dev" and info["done"] >= 10:
             stop.set()
 
-    options = common(server, tmp_path, generators=["instructions"], save=False)
-    with pytest.raises(WorkbenchError, match="Stopped"):
+    options = common(server, tmp_path, generators=["instructions"], save=False, concurrency=4)
+    with pytest.raises(WorkbenchError, match="Stopped. Every finished run is stored"):
         wb.optimize(str(prompt_file), rows(), server.spec(), cancel_event=stop, on_progress=on_progress, **options)
+    store = open_store(str(tmp_path / "s.db"))
+    assert [r["status"] for r in store.runs(10, origin="optimize")][0] == "interrupted"
     report = wb.optimize(str(prompt_file), rows(), server.spec(), **options)
     assert report.accepted
     completions = [r["prompt"] for r in server.requests if "Write the new instruction" not in r["prompt"]]
-    assert len(completions) == len(set(completions)), "no cell was called twice across the stop and the resume"
+    assert len(completions) - len(set(completions)) <= 4, "only cells in flight at the stop are called again"
 
 
 def test_held_out_rows_are_spent_once_per_prompt(server, prompt_file, tmp_path):
@@ -222,3 +199,32 @@ def test_demonstrations_are_drawn_from_train_rows_only(server, prompt_file, tmp_
         assert shown and {f"r{i:03d}" for i in shown} <= train, candidate.generator
     assert "no candidate beat v1 on dev" in report.message and "were not spent" in report.message
     assert "heldout" not in report.runs, "with no dev winner the held-out rows are not spent"
+
+
+@pytest.mark.cluster
+def test_every_evaluation_runs_on_a_dask_cluster_when_the_run_options_say_so(server, prompt_file, tmp_path):
+    from workbench.testing.dask_cluster import DaskCluster
+
+    with DaskCluster(workers=1) as dask:
+        options = common(server, tmp_path, generators=["instructions"], save=False, cluster=dask.address)
+        report = wb.optimize(str(prompt_file), rows(), server.spec(), **options)
+    assert report.accepted
+    store = open_store(str(tmp_path / "s.db"))
+    for role in ("dev", "heldout"):
+        run = store.run(report.runs[role])
+        assert run["origin"] == "optimize" and run["provenance"]["cluster"] == dask.address
+        assert {r.worker for r in store.results(run["id"])} == {"w1"}
+
+
+def test_your_own_candidates_are_ranked_and_tested_the_same_way(server, prompt_file, tmp_path):
+    original = PromptLibrary(prompt_file.parent).get("sentiment_zeroshot_en")
+    good = original.with_changes(body=f"{RULE}\n\n{original.body}")
+    bad = original.with_changes(body=f"Be brief.\n\n{original.body}")
+    options = common(server, tmp_path, save=False)
+    report = wb.optimize(str(prompt_file), rows(), server.spec(), candidates=[bad, good], **options)
+    assert [c.generator for c in report.candidates] == ["given:1", "given:2"]
+    assert report.winner == report.candidates[1].name and report.accepted and report.next_version == 2
+    assert set(report.runs) == {"dev", "heldout"}, "no generator ran: no train run, no proposals"
+    assert f"+{RULE}" in report.winner_diff
+    only_random = wb.optimize(str(prompt_file), rows(), server.spec(), generators=["demos:random"], **options)
+    assert [c.generator for c in only_random.candidates] == ["demos:random"] and "train" not in only_random.runs

