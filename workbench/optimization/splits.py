@@ -165,16 +165,7 @@ def split_dataset(
     if len(dev) < MIN_DEV:
         raise DatasetError(_too_small(where, n, minimum, plan, n_labels))
     if label_of is not None:
-        short = sorted(
-            label
-            for label in set(labels.values())
-            if sum(labels[i] == label for i in train) < MIN_TRAIN_PER_LABEL and label is not None
-        )
-        if short:
-            raise DatasetError(
-                f"{where}: label(s) {', '.join(map(str, short))} have fewer than {MIN_TRAIN_PER_LABEL} rows in the "
-                f"train split ({round(plan.fractions['train'] * 100)}% of the rows): add rows of those labels."
-            )
+        _check_train_labels(where, [labels[i] for i in train], set(labels.values()), plan)
 
     def subset(indices: Sequence[int], role: str) -> Dataset:
         chosen = sorted(indices)
@@ -190,6 +181,15 @@ def split_dataset(
         spent=n - len(fresh),
         ignore=ignore,
     )
+
+
+def _check_train_labels(where: str, train: list[Any], labels: set[Any], plan: SplitPlan) -> None:
+    short = sorted(str(label) for label in labels if label is not None and train.count(label) < MIN_TRAIN_PER_LABEL)
+    if short:
+        raise DatasetError(
+            f"{where}: label(s) {', '.join(short)} have fewer than {MIN_TRAIN_PER_LABEL} rows in the train split "
+            f"({round(plan.fractions['train'] * 100)}% of the rows): add rows of those labels."
+        )
 
 
 def _stratified_take(pool: Sequence[int], labels: Mapping[int, Any], size: int, rng: random.Random) -> list[int]:
