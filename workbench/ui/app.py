@@ -1,5 +1,5 @@
-"""The whole workbench in one widget: a header (the store, Refresh) and the editor, run panel, results, runs and
-bad-case review as tabs.
+"""The whole workbench in one widget: a header (the store, Refresh) and the editor, run panel, results, runs,
+bad-case review and the optimiser as tabs.
 
 It follows what happens outside it: a run finished by notebook code in this kernel shows up in Results at once (the
 core's in-process events) — a recheck joins the run list without replacing the run under review — and **Refresh**
@@ -18,6 +18,7 @@ import workbench.events as events
 from workbench.prompts import PromptLibrary
 from workbench.store import Store, open_store
 from workbench.ui.editor import TemplateEditor
+from workbench.ui.optimize_panel import OptimizePanel
 from workbench.ui.results import ResultsView
 from workbench.ui.review import BadCaseReview
 from workbench.ui.run_panel import RunPanel
@@ -25,7 +26,7 @@ from workbench.ui.runs_view import RunsView
 from workbench.ui.state import WorkbenchState, button
 from workbench.ui.store_picker import StorePicker
 
-TITLES = ["Template", "Run", "Results", "Runs", "Bad cases"]
+TITLES = ["Template", "Run", "Results", "Runs", "Bad cases", "Optimize"]
 RESULTS_TAB = TITLES.index("Results")
 
 
@@ -53,7 +54,9 @@ class Workbench(w.VBox):
         self.results = ResultsView(state)
         self.runs = RunsView(state)
         self.review = BadCaseReview(state)
-        self.tabs = w.Tab(children=[self.editor, self.run_panel, self.results, self.runs, self.review], titles=TITLES)
+        self.optimizer = OptimizePanel(state)
+        children = [self.editor, self.run_panel, self.results, self.runs, self.review, self.optimizer]
+        self.tabs = w.Tab(children=children, titles=TITLES)
         self.store_picker = StorePicker(state)
         self.refresh_button = button(
             "Refresh", icon="refresh", tooltip="re-read the library, runs and bad cases (your choices stay)"
@@ -83,6 +86,7 @@ class Workbench(w.VBox):
         self.results.refresh_runs()
         self.runs.refresh()
         self.review.refresh()
+        self.optimizer.refresh()
 
     def _open_run(self, run_id: str) -> None:
         self.results.refresh_runs(select=run_id)
