@@ -45,7 +45,9 @@ def test_a_600_row_run_on_two_workers_stores_every_cell_once_and_names_the_worke
     assert set(result.workers) == {"w1", "w2"} and sum(result.workers.values()) == 600
     assert {r.worker for r in stored} == {"w1", "w2"}, "each result says where it ran"
     assert max(calls.values()) == 1 and len(calls) == 600
-    assert Store(store_url).run(result.run_id)["origin"] == "cluster"
+    stored_run = Store(store_url).run(result.run_id)
+    assert stored_run["origin"] == "python", "where it was started; where it ran is its provenance"
+    assert stored_run["provenance"]["cluster"] == cluster.address
 
 
 def test_a_worker_killed_mid_run_loses_nothing(tmp_path):

@@ -283,3 +283,40 @@ def test_chat_openai_from_the_langchain_extra_runs(tmp_path):
         chat = ChatOpenAI(model="fake-model", base_url=server.base_url, api_key="unused", max_retries=0)
         result = run(template, [{"text": "hello"}], [get_model(chat)], store=tmp_path / "s.db", progress=False)
     assert result.records[0].output.startswith("echo") and result.records[0].error is None
+
+
+def test_the_stability_table_shows_every_share_as_a_percentage(tmp_path):
+    template = PromptTemplate.from_string("---\nname: st\nassertions: [{type: equals}]\n---\nSay {{ text }}")
+    flip = {"n": 0}
+
+    def sometimes(prompt: str) -> str:
+        flip["n"] += 1
+        return "yes" if "t1" not in prompt or flip["n"] % 3 else "no"
+
+    store = str(tmp_path / "s.db")
+    rows = [{"id": f"r{i}", "text": f"t{i}", "expected": "yes"} for i in range(3)]
+    run(template, rows, [FunctionModel(sometimes, spec="function:st")], store=store, progress=False, repeats=3)
+    shown = _cli("runs", "stability", "latest", "--store", store, "--wide")
+    assert shown.exit_code == 0, shown.output
+    line = next(line for line in shown.output.splitlines() if "st@v1" in line)
+    numbers = [cell.strip() for cell in line.split("│")[4:8] if cell.strip()]
+    assert len(numbers) == 4 and all(cell.endswith("%") for cell in numbers), line
+
+
+def test_a_csv_export_writes_a_parsed_label_as_plain_text(tmp_path):
+    template = PromptTemplate.from_string(
+        "---\nname: lab\noutput: {parser: label, labels: {negative: [bad], positive: [good]}}\n"
+        "assertions: [{type: label}]\n---\n{{ text }}"
+    )
+    rows = [{"id": "a", "text": "x", "expected": "negative"}, {"id": "b", "text": "y", "expected": "positive"}]
+    result = run(template, rows, [FunctionModel(lambda p: "bad")], store=str(tmp_path / "s.db"), progress=False)
+    path = result.export(tmp_path / "out.csv")
+    import csv
+
+    parsed = [row["parsed"] for row in csv.DictReader(path.open(encoding="utf-8"))]
+    assert parsed == ["negative", "negative"], 'a spreadsheet reads negative, not "negative"'
+    assert [row["parsed"] for row in read_export(path)] == ["negative", "negative"]
+    from workbench.exports import _csv_cell, _typed
+
+    for value in ("42", "true", "[1]", "plain", 42, {"a": 1}, None):  # every value reads back as it was
+        assert _typed("parsed", str(_csv_cell("parsed", value))) == value

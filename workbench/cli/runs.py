@@ -28,7 +28,13 @@ RUN_COLUMNS = [
 ]
 
 
-RATE_FORMATS = {"pass_rate": lambda v: "" if v is None else f"{v:.1%}", "ci": lambda ci: _interval(ci)}
+def _percent(value: Any) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+RATE_FORMATS = {"pass_rate": _percent, "ci": lambda ci: _interval(ci)}
+#: Every share in the stability table reads as a percentage, never 85.0% beside 1 and 0.6667.
+STABILITY_FORMATS = {**RATE_FORMATS, "pass_at_k": _percent, "pass_all_k": _percent, "agreement": _percent}
 TREND_RUN_COLUMNS = [("started", "started"), ("version", "v"), ("model", "model"), ("params", "params")]
 TREND_RUN_COLUMNS += [("data", "dataset"), ("rows", "rows")]
 TREND_RUN_COLUMNS += [("passed", "passed"), ("pass_rate", "pass rate"), ("ci", "95% CI"), ("run_id", "run")]
@@ -247,7 +253,7 @@ def runs_stability(
     columns = [("column", "column"), ("k", "k"), ("rows", "rows"), ("pass_rate", "pass rate"), ("pass_at_k", "pass@k")]
     columns += [("pass_all_k", "pass^k"), ("agreement", "agreement"), ("flaky", "flaky rows")]
     columns += [("majority", "majority")] if aggregate == "majority" else []
-    print_table(rows, columns, title="Stability over repeats", formats=RATE_FORMATS, wide=wide)
+    print_table(rows, columns, title="Stability over repeats", formats=STABILITY_FORMATS, wide=wide)
 
 
 def _majority_text(column: dict[str, Any]) -> str:

@@ -100,6 +100,8 @@ class FakeOpenAIServer:
     file_records: dict[str, dict[str, Any]] = field(default_factory=dict)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     batch_delay: float = 0.0  # seconds a batch stays in progress before it completes
+    batch_create_delay: float = 0.0  # seconds between creating a batch and answering the request that created it
+    batch_api: bool = True  # False: no /v1/batches, as vLLM, Ollama or the llama.cpp server
     jobs: list[dict[str, Any]] = field(default_factory=list)
     proposals: tuple[str, ...] = ()  # canned instructions for the optimiser's proposer (see the module docstring)
     in_flight: int = 0  # completion requests being answered now, counted by the server itself
@@ -235,7 +237,7 @@ class FakeOpenAIServer:
                 Route("/v1/models", list_models, methods=["GET"]),
                 Route("/v1/completions", complete, methods=["POST"]),
                 Route("/v1/chat/completions", complete, methods=["POST"]),
-                *BatchAPI(self).routes(),
+                *(BatchAPI(self).routes() if self.batch_api else []),
             ]
         )
 
@@ -301,6 +303,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--batch-delay", type=float, default=0.0, help="Seconds a batch stays in progress.")
+    parser.add_argument(
+        "--batch-create-delay", type=float, default=0.0, help="Seconds between creating a batch and saying so."
+    )
     parser.add_argument("--model", action="append", help="A model name to serve (repeatable; default fake-model).")
     parser.add_argument("--proposal", action="append", help="A canned instruction for the optimiser's proposer.")
     args = parser.parse_args()
@@ -311,6 +316,7 @@ def main() -> None:
         latency=args.latency,
         port=args.port,
         batch_delay=args.batch_delay,
+        batch_create_delay=args.batch_create_delay,
         models=models,
         proposals=tuple(args.proposal or ()),
     )
