@@ -10,7 +10,8 @@ and tests the dev winner once against the original on the held-out rows (exact M
 
 "In-sample claim" is the winner's gain on the dev rows it was chosen on; "held-out gain" is its gain on rows no
 generator or ranking saw; their difference is the optimism that choosing and reporting on the same rows would have
-published. Prints the markdown section of BENCHMARKS.md and writes it to ``benchmarks/results/bench_optimize.md``.
+published. Prints its section of BENCHMARKS.md and saves it to ``benchmarks/results/bench_optimize.md``
+(``python benchmarks/render_benchmarks.py`` assembles BENCHMARKS.md).
 
 Usage: python benchmarks/bench_optimize.py [--langs en zh] [--seed 0]   (run it under flock /tmp/wb-heavy.lock)
 """
@@ -18,6 +19,7 @@ Usage: python benchmarks/bench_optimize.py [--langs en zh] [--seed 0]   (run it 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,8 +27,10 @@ from pathlib import Path
 import workbench as wb
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = Path(__file__).name
-OUT = ROOT / "benchmarks" / "results" / "bench_optimize.md"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from sections import Section  # noqa: E402
+
+COMMAND = "python benchmarks/bench_optimize.py"
 
 
 def rate(entry: dict | None) -> str:
@@ -56,10 +60,8 @@ def optimise(lang: str, seed: int, store: str) -> tuple[object, float]:
     return report, time.perf_counter() - start
 
 
-def section(results: list[tuple[str, object, float]], seed: int) -> str:
+def section(results: list[tuple[str, object, float]], seed: int) -> list[str]:
     lines = [
-        f"## Prompt optimisation — `python {Path('benchmarks') / SCRIPT}`",
-        "",
         "`wb.optimize` on the local model, offline generators only (demonstrations: random, nearest by E5 "
         "embedding, bootstrapped; the label-word search by log-probability), splits 20 / 30 / 50 % "
         f"(train / dev / held-out, stratified by label, seed {seed}), a fresh store (every call real), nothing "
@@ -105,7 +107,7 @@ def section(results: list[tuple[str, object, float]], seed: int) -> str:
         if r.winner_diff:
             diff = "\n".join(r.winner_diff.splitlines()[:40])
             lines += ["", "The winner's diff against the original:", "", "```diff", diff, "```"]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main() -> None:
@@ -119,12 +121,10 @@ def main() -> None:
         report, wall = optimise(lang, args.seed, store)
         print(report, flush=True)
         results.append((lang, report, wall))
-    text = section(results, args.seed)
-    print()
-    print(text)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text, encoding="utf-8")
-    print(f"written to {OUT.relative_to(ROOT)}")
+    out = Section("bench_optimize", "Prompt optimisation", COMMAND)
+    for line in section(results, args.seed):
+        out(line)
+    out.save()
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ it); save v2; another editor saves v3 behind this one's back (the editor warns, 
 difference, reloads); run both versions on the local model; sort the matrix by a header click, filter it, click a
 flipped row (its detail — rendered prompt, parsed value, scores, latency, tokens — appears in view, the row keeps its
 colours) and mark it as a bad case without picking a column; recheck it; then a Chinese run stopped halfway (Results
-shows what it stored), Refresh (the Run tab keeps its choices) and Run again to resume; at 900 px nothing leaves the
-page. A screenshot per step goes to ``test-artifacts/`` and nothing may be cut off at 1280 px. `make test` installs
+shows what it stored), Refresh (the Run tab keeps its choices) and Run again to resume; optimise a prompt in the
+Optimize tab (estimate, progress, candidates with diffs, the held-out verdict, Save as v2); at 900 px nothing leaves
+the page. A screenshot per step goes to ``test-artifacts/`` and nothing may be cut off at 1280 px. `make test` installs
 Chromium and a CJK font (apt) and runs this; it is never skipped.
 """
 
@@ -39,7 +40,7 @@ def free_port() -> int:
 def notebook(repo: Path, tmp: Path) -> dict:
     code = (
         "from workbench.ui import Workbench\n"
-        f"Workbench(library={str(tmp / 'lib')!r}, store={str(tmp / 'ui.db')!r}, datasets={str(repo / 'datasets')!r})"
+        f"Workbench(library={str(tmp / 'lib')!r}, store={str(tmp / 'ui.db')!r}, datasets={str(tmp / 'datasets')!r})"
     )
     from workbench.nightly import kernel_name
 
@@ -55,8 +56,13 @@ def notebook(repo: Path, tmp: Path) -> dict:
 def lab(repo, tmp_path):
     assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs it (apt-get install chromium)."
     (tmp_path / "lib").mkdir()
-    for name in ("sentiment_cloze_en", "sentiment_cloze_zh"):
+    for name in ("sentiment_cloze_en", "sentiment_cloze_zh", "sentiment_zeroshot_en"):
         shutil.copy(repo / "prompt_library" / f"{name}.prompty", tmp_path / "lib")
+    shutil.copytree(repo / "datasets", tmp_path / "datasets")
+    from workbench.datasets import write_dataset
+    from workbench.testing.optimizer import labelled_rows
+
+    write_dataset(labelled_rows(), tmp_path / "datasets" / "things.csv")  # for the Optimize tab's stand-in model
     (tmp_path / "workbench_e2e.ipynb").write_text(json.dumps(notebook(repo, tmp_path)), encoding="utf-8")
     port = free_port()
     log = (tmp_path / "lab.log").open("w")
@@ -367,6 +373,54 @@ def _stop_refresh_resume(page, steps):
     steps.shot("chinese_run_resumed")
 
 
+def _optimize(page, steps, tmp: Path):
+    """The Optimize tab (issue 34): the estimate before starting, progress, the candidates with their dev scores and
+    diffs, the held-out verdict, and "Save as v2" only once the winner was accepted. The model and the proposer are
+    the stand-in endpoint (no offline model writes instructions)."""
+    from playwright.sync_api import expect
+
+    from workbench.testing.fake_openai import FakeOpenAIServer
+    from workbench.testing.optimizer import PROPOSALS, RULE, rule_responder
+
+    with FakeOpenAIServer(responder=rule_responder, proposals=PROPOSALS) as server:
+        steps.tab("Optimize")
+        page.locator(".wb-opt-template select").select_option("sentiment_zeroshot_en")
+        page.locator(".wb-opt-datasets select").select_option(str(tmp / "datasets" / "things.csv"))
+        page.locator(".wb-opt-model input").fill(server.spec())
+        page.locator(".wb-opt-gen-demos input").uncheck()
+        page.locator(".wb-opt-gen-labels input").uncheck()
+        page.locator(".wb-opt-gen-instructions input").check()
+        page.locator(".wb-opt-proposer input").fill(server.spec())
+        page.locator(".wb-opt-budget input").fill("500")
+        page.locator(".wb-opt-budget input").press("Enter")
+        page.locator(".wb-opt-estimate").click()
+        plan = page.locator(".wb-opt-plan")
+        expect(plan).to_contain_text("train 24 · dev 36 · held-out 60 rows")
+        expect(plan).to_contain_text("(budget: 500)")
+        expect(page.locator(".wb-opt-save")).to_be_hidden()
+        assert server.requests == [], "estimating calls no model"
+        steps.shot("optimize_estimate")
+        page.locator(".wb-opt-start").click()
+        verdict = page.locator(".wb-opt-verdict")
+        expect(verdict).to_contain_text("Accepted", timeout=120_000)
+        expect(verdict).to_contain_text("Held-out (60 rows")
+        expect(page.locator(".wb-opt-progress")).to_contain_text("done")
+    candidates = page.locator(".wb-opt-candidates")
+    expect(candidates.locator("tr.wb-opt-candidate")).to_have_count(2)
+    winner = candidates.locator("tr.wb-opt-candidate", has_text="★")
+    expect(winner).to_contain_text("100.0%")
+    winner.locator("summary").click()
+    expect(winner.locator(".wb-opt-diff")).to_contain_text(RULE)
+    steps.shot("optimize_verdict")
+    save = page.locator(".wb-opt-save")
+    expect(save).to_have_text("Save as v2")
+    save.click()
+    expect(page.locator(".wb-opt-messages")).to_contain_text("Saved sentiment_zeroshot_en@v2")
+    expect(save).to_be_hidden()
+    steps.shot("optimize_saved")
+    assert (tmp / "lib" / "_versions" / "sentiment_zeroshot_en" / "v2.prompty").exists()
+
+
 def _narrow(page, steps):
     """Issue 25, point 14: at 900 px the matrix scrolls inside its box; nothing leaves the page."""
     page.set_viewport_size({"width": 900, "height": 1000})
@@ -409,6 +463,7 @@ def test_the_whole_loop_through_the_widgets(lab):
             marked = _matrix_and_diffs(page, steps, rows=12, tmp=tmp)
             _recheck(page, steps, marked)
             _stop_refresh_resume(page, steps)
+            _optimize(page, steps, tmp)
             _narrow(page, steps)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "browser_failure.png"), full_page=True)

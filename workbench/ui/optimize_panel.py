@@ -36,7 +36,10 @@ class OptimizePanel(w.VBox):
         self.datasets = w.SelectMultiple(description=t("optimize.datasets"), rows=4, style=WIDE, layout=wide)
         self.model = w.Text(description=t("optimize.model"), value="local", style=WIDE, layout=wide)
         self.generator_boxes = {
-            g: w.Checkbox(description=t(f"optimize.gen.{g}"), value=g != "instructions", style=WIDE) for g in GENERATORS
+            g: w.Checkbox(
+                description=t(f"optimize.gen.{g}"), value=g != "instructions", style=WIDE, layout=w.Layout(width="auto")
+            )
+            for g in GENERATORS
         }
         self.proposer = w.Text(
             description=t("optimize.proposer"), placeholder=t("optimize.proposer_placeholder"), style=WIDE, layout=wide
