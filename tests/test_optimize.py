@@ -228,3 +228,18 @@ def test_your_own_candidates_are_ranked_and_tested_the_same_way(server, prompt_f
     assert f"+{RULE}" in report.winner_diff
     only_random = wb.optimize(str(prompt_file), rows(), server.spec(), generators=["demos:random"], **options)
     assert [c.generator for c in only_random.candidates] == ["demos:random"] and "train" not in only_random.runs
+
+
+def test_saving_later_is_refused_when_the_prompt_moved_on_meanwhile(server, prompt_file, tmp_path):
+    from workbench.errors import ConflictError
+
+    report = wb.optimize(
+        str(prompt_file), rows(), server.spec(), generators=["instructions"], **common(server, tmp_path, save=False)
+    )
+    assert report.accepted and report.next_version == 2
+    library = PromptLibrary(prompt_file.parent)
+    current = library.get("sentiment_zeroshot_en")
+    library.save(current.with_changes(description="someone else's edit"))
+    with pytest.raises(ConflictError, match="changed since you opened it"):
+        report.save(library)
+    assert library.versions("sentiment_zeroshot_en") == [1, 2] and report.version is None

@@ -107,7 +107,9 @@ class OptimizationReport:
                 f"{self.prompt} is not a file of a prompt library, so there is no next version to write: save the "
                 "winner yourself (report.winner_template.to_text())."
             )
-        saved = library.save(self.winner_template, as_next_version=True)
+        # the version the optimisation started from: if the file moved on since, the save is refused, not merged over
+        started_from = int(self.prompt.rsplit("@v", 1)[-1])
+        saved = library.save(self.winner_template, as_next_version=True, expected_version=started_from)
         self.version, self.saved_ref = saved.version, saved.ref
         self.message = self.message.replace(f"v{self.next_version} can be saved", f"saved as {saved.ref}")
         return saved
