@@ -12,6 +12,10 @@ Usage: python benchmarks/bench_rag.py [--answers-only]
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("WORKBENCH_EMBEDDING_CACHE", "0")  # measure the embedder itself, never the on-disk cache
+
 import statistics
 import sys
 import tempfile

@@ -92,6 +92,10 @@ class LeaseLostError(StoreError):
     """Another process took over the run this process was executing (its lease looked dead). This process writes
     nothing more to the run: the write that found out was refused in the same transaction."""
 
+    def __init__(self, message: str, *, holder: str | None = None):
+        super().__init__(message)
+        self.holder = holder
+
 
 class ConfigError(WorkbenchError):
     """An unknown or invalid name: model spec, scorer, parser or prompt."""

@@ -163,20 +163,22 @@ class CellExecutor:
         record = await self.write(cell, cached=cached, extra=extra, **judged)
         return Outcome(record, retryable, called)
 
-    async def stream(self, cell: Cell, scorers: list[Scorer]) -> AsyncIterator[str]:
+    def stream(self, cell: Cell, scorers: list[Scorer]) -> AsyncIterator[str]:
         """The answer's text as it is generated; the same record :meth:`answer` would store is written when it ends.
         A cached or log-probability answer comes as one piece. Whatever way the stream ends — finished, broken by
         the provider, or left by its reader before or after the model finished — exactly one record is written:
-        the whole answer, or what was sent with the error or the disconnection."""
+        the whole answer, or what was sent with the error or the disconnection. (One generator, not one wrapped in
+        another: closing what the caller holds runs this stream's own clean-up at once.)"""
         cached = self.recorder.cached(cell) if self.may_cache(cell) else None
         if cached is not None or cell.uses_logprob_labels:
-            outcome = await self.answer(cell, scorers, cached=cached, look_up=False)
-            yield outcome.record.output or ""
-            if outcome.record.output is None and outcome.record.error:
-                raise ModelError(outcome.record.error, spec=cell.model.spec)
-            return
-        async for piece in self._stream_call(cell, scorers):
-            yield piece
+            return self._one_piece(cell, scorers, cached)
+        return self._stream_call(cell, scorers)
+
+    async def _one_piece(self, cell: Cell, scorers: list[Scorer], cached: Generation | None) -> AsyncIterator[str]:
+        outcome = await self.answer(cell, scorers, cached=cached, look_up=False)
+        yield outcome.record.output or ""
+        if outcome.record.output is None and outcome.record.error:
+            raise ModelError(outcome.record.error, spec=cell.model.spec)
 
     async def _stream_call(self, cell: Cell, scorers: list[Scorer]) -> AsyncIterator[str]:
         pieces: asyncio.Queue[Any] = asyncio.Queue()

@@ -46,13 +46,13 @@ class Lease:
             except Exception as exc:  # the store is unreachable: try again, but not for longer than a lease lasts
                 if time.monotonic() - renewed >= LEASE_SECONDS:
                     self.lose(
-                        f"the lease on run {self.run_id} could not be renewed for {LEASE_SECONDS:.0f} s "
-                        f"({type(exc).__name__}: {exc}); another process may have taken the run over"
+                        f"its lease could not be renewed for {LEASE_SECONDS:.0f} s ({type(exc).__name__}: {exc}), "
+                        "so another process may have taken it over"
                     )
                     return
                 continue
             if not held:
-                self.lose(f"another process took over run {self.run_id}")
+                self.lose("another process took it over")
                 return
             renewed = time.monotonic()
 

@@ -76,7 +76,7 @@ class RecordPath:
             from workbench.errors import LeaseLostError
 
             if isinstance(exc, LeaseLostError) and self.lease is not None:
-                self.lease.lose(str(exc))
+                self.lease.lose(f"another process ({exc.holder or 'none'}) took it over")
             raise
 
     def submit(self, item: Item) -> concurrent.futures.Future[ResultRecord]:

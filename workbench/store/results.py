@@ -66,7 +66,8 @@ class ResultsMixin(CacheMixin, StoreBase):
         if holder != owner:
             raise LeaseLostError(
                 f"Run {run_id} was taken over by another process ({holder or 'nobody holds it now'}): this process "
-                "lost its lease and stopped writing to it; the process holding the run stores the remaining cells."
+                "lost its lease and stopped writing to it; the process holding the run stores the remaining cells.",
+                holder=holder,
             )
 
     def _upsert_results(self) -> Any:
@@ -101,11 +102,22 @@ class ResultsMixin(CacheMixin, StoreBase):
         return row_to_record(row)
 
     def result_for_request(self, request_id: str) -> ResultRecord:
-        """The result a served request left (its row id is the request's id)."""
-        statement = select(results).where(results.c.row_id == request_id).order_by(results.c.id.desc()).limit(1)
+        """The result a served request left (its row id is the request's id) — only answers a ``serve`` run gave
+        (this server's or an earlier one's on the same store): a dataset row of somebody's run is not a request."""
+        statement = (
+            select(results)
+            .join(runs, runs.c.id == results.c.run_id)
+            .where(results.c.row_id == request_id, runs.c.origin == "serve")
+            .order_by(results.c.id.desc())
+            .limit(1)
+        )
         row = self._first(statement)
         if row is None:
-            raise NotFoundError(f"No served request with id {request_id!r} in {self.url}.")
+            raise NotFoundError(
+                f"No completion with id {request_id!r} was answered by `workbench serve` on this store: feedback is "
+                "taken only on served answers — send the `id` of a completion this server (or an earlier one on the "
+                "same store) returned."
+            )
         return row_to_record(row)
 
     def completed_cells(self, run_id: str) -> dict[str, ResultRecord]:

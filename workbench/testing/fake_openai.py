@@ -10,6 +10,7 @@ text. ``faults(prompt_text, attempt)`` may return a fault for that request:
 - ``"timeout"`` — sleeps ``hang_seconds`` before answering (the client times out first)
 - ``"malformed"`` — HTTP 200 with a body that is not the API's JSON
 - ``"401"`` / ``"404"`` — bad key / unknown model
+- ``"break"`` — a streamed answer whose connection drops after two pieces (a provider failing mid-stream)
 
 ``requests`` records every request (prompt text, attempt, fault) so tests can check that
 nothing was lost or called twice. Needs the ``serve`` extra (starlette, uvicorn).
@@ -181,7 +182,7 @@ class FakeOpenAIServer:
             if body.get("stream"):
                 text = self.answer_text(prompt)
                 usage = usage_of(prompt, text) if (body.get("stream_options") or {}).get("include_usage") else None
-                stream = self._stream(text, chat, body["model"], int(time.time()), usage)
+                stream = self._stream(text, chat, body["model"], int(time.time()), usage, drop=kind == "break")
                 return StreamingResponse(stream, media_type="text/event-stream")
             return JSONResponse(completion_body(prompt, body, chat, self.answer_text, f"fake-{attempt}"))
 
@@ -241,9 +242,13 @@ class FakeOpenAIServer:
             ]
         )
 
-    async def _stream(self, text: str, chat: bool, model: str, created: int, usage: dict | None = None) -> Any:
+    async def _stream(
+        self, text: str, chat: bool, model: str, created: int, usage: dict | None = None, drop: bool = False
+    ) -> Any:
         words = text.split(" ")
         for i, word in enumerate(words):
+            if drop and i == 2:
+                raise ConnectionResetError("the fake provider dropped the stream")  # the body ends unfinished
             piece = word if i == 0 else " " + word
             if chat:
                 choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}

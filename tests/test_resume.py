@@ -1,6 +1,5 @@
-"""Records written once and paid for once (issue: resume, batch, cluster, serving, leases): every cell of a run is
-stored exactly once, whatever path wrote it and whatever killed the process, and no model call is paid for twice
-when it can be avoided — on SQLite and PostgreSQL where the store matters."""
+"""Resuming a stored run (`workbench runs resume`): it continues with exactly the rows it planned — the first N of
+a `--limit N` run — calling models only for the cells not stored, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -59,3 +58,12 @@ def test_a_limit_run_killed_mid_way_resumes_with_its_own_rows(tmp_path, store_ur
     assert run["done"] == 30 and run["status"] == "completed" and len({r.row_id for r in records}) == 30
     assert {r.row_id for r in records} == {f"r{i}" for i in range(30)}, "the first 30 rows, as planned"
     assert len(calls) == 30 and sum(calls.values()) <= 30 + 2, "each row paid once (two were in flight at the kill)"
+    import re
+
+    line = re.search(r"30 cells — (\d+) model calls \((\d+) by this process; (\d+) requests", done.stdout)
+    assert line, done.stdout[-800:]
+    whole, now = int(line.group(1)), int(line.group(2))
+    assert whole == 30 and 0 < now < 30, "one count of model calls for the run, and the part this process made"
+    from workbench.reports import run_counts, summary_rows
+
+    assert sum(row["calls"] for row in summary_rows(records)) == run_counts(records, {})["calls"] == whole
