@@ -17,9 +17,9 @@ from typing import Any
 
 import ipywidgets as w
 
+from workbench import i18n
 from workbench.errors import WorkbenchError
 from workbench.ui.diff import unified_diff_html
-from workbench.ui.optimize_messages import language, say
 from workbench.ui.state import WIDE, Messages, WorkbenchState, button
 from workbench.ui.styles import as_panel, style_widget
 
@@ -29,7 +29,10 @@ GENERATORS = ("demos", "labels", "instructions")
 class OptimizePanel(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, *, lang: str | None = None, **kwargs: Any):
         self.state = state or WorkbenchState()
-        self.lang = language(lang)
+        self.say = i18n.Messages(
+            i18n.resolve_language(lang)
+        )  # the catalogue's words (workbench/i18n/parts/optimize.py)
+        self.lang = self.say.lang
         t = self.t
         wide = w.Layout(width="min(640px, 100%)")
         self.template = w.Dropdown(description=t("optimize.template"), style=WIDE, layout=wide)
@@ -117,7 +120,7 @@ class OptimizePanel(w.VBox):
         self.refresh()
 
     def t(self, key: str, **fields: Any) -> str:
-        return say(key, self.lang, **fields)
+        return self.say(key, **fields)
 
     # -- choices ---------------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -1,15 +1,5 @@
-"""The Optimize panel's words in English and 简体中文.
-
-Written in the shape of the UI's language catalogue (``workbench/i18n/parts/<part>.py`` on the wave4-ui branch):
-two dicts, ``EN`` and ``ZH``, with the same keys, all starting ``optimize.``, the same ``{fields}`` in both, and
-``{"one": …, "other": …}`` plural forms picked by ``n``. When the catalogue is on main, this module moves to
-``workbench/i18n/parts/optimize.py`` unchanged and :func:`say` becomes the Workbench's ``state.t``.
-"""
-
-from __future__ import annotations
-
-import os
-from typing import Any
+"""The Optimize panel (``workbench/ui/optimize_panel.py``): its choices, buttons, progress, the candidates table and
+the held-out verdict."""
 
 EN = {
     "optimize.template": "Template",
@@ -127,18 +117,3 @@ ZH = {
     "optimize.flipped": "{n} 个翻转的行",
     "optimize.saved": "已保存 {ref}。",
 }
-
-CATALOGUE = {"en": EN, "zh": ZH}
-
-
-def language(lang: str | None = None) -> str:
-    """``lang``, else ``WORKBENCH_LANG``, else English (the catalogue's order, without the locale)."""
-    chosen = (lang or os.environ.get("WORKBENCH_LANG") or "en").lower()
-    return "zh" if chosen.startswith("zh") or chosen in ("chinese", "中文", "简体中文") else "en"
-
-
-def say(key: str, lang: str = "en", **fields: Any) -> str:
-    message = CATALOGUE[language(lang)][key]
-    if not isinstance(message, str):
-        message = message["one" if fields.get("n") == 1 and "one" in message else "other"]
-    return message.format(**fields)
