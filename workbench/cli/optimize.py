@@ -41,7 +41,10 @@ def optimize_command(
     ] = None,
     generators: Annotated[
         str | None,
-        typer.Option(help="Comma-separated: demos, labels, instructions (default: all that apply)."),
+        typer.Option(
+            help="Comma-separated: demos (or one kind: demos:random, demos:nearest, demos:bootstrapped), labels, "
+            "instructions (default: demos and labels, and instructions with --proposer)."
+        ),
     ] = None,
     shots: Annotated[int, typer.Option(help="Demonstrations per few-shot candidate (1–16).")] = 4,
     proposals: Annotated[int, typer.Option(help="Instructions to ask the proposer for (1–20).")] = 3,
