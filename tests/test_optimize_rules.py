@@ -176,6 +176,8 @@ def test_label_word_search_keeps_the_words_that_tell_the_labels_apart():
         and labelwords.accuracy(scores, labels, {"positive": ["great"], "negative": ["terrible"]}) < 0.7
     )
     probe = labelwords.probe_template(template)
+    other = labelwords.probe_template(template.with_changes(body="Review: {{ text }}\nIt was"))
+    assert probe.name != other.name and probe.version == other.version, "same name and version, another text"
     assert probe.assertions == () and set(probe.parser.labels) == set(words) and probe.output["method"] == "logprob"
 
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workbench.optimization.candidates import Candidate, label_parser
-from workbench.optimization.edits import renamed, with_front_key
+from workbench.optimization.edits import candidate_name, renamed, with_front_key
 from workbench.prompts import PromptTemplate
 
 MAX_WORDS_PER_LABEL = 5
@@ -52,7 +52,7 @@ def probe_template(template: PromptTemplate) -> PromptTemplate:
     words = candidate_words(template)
     output = {"parser": "label", "labels": {w: [w] for w in words}, "method": "logprob"}
     probe = with_front_key(with_front_key(template, "output", output), "assertions", [])
-    return renamed(probe, f"{template.name[:80]}.probe")
+    return renamed(probe, candidate_name(template, probe).replace(".opt-", ".probe-"))
 
 
 def word_scores(details: Mapping[str, Any] | None, words: Sequence[str]) -> dict[str, float] | None:

@@ -70,7 +70,15 @@ them), without mentioning these particular examples. Reply with the instruction 
 
 
 def proposer_template() -> PromptTemplate:
-    return PromptTemplate.from_string(PROPOSER_TEMPLATE.replace("@MARKER@", MARKER))
+    """The proposer's template, named by its text (``workbench-proposer-HASH``): a later release that rewords it
+    gets a new name, never a clash with the version an older run recorded."""
+    import hashlib
+
+    from workbench.optimization.edits import renamed
+
+    template = PromptTemplate.from_string(PROPOSER_TEMPLATE.replace("@MARKER@", MARKER))
+    digest = hashlib.sha256(template.to_text().encode("utf-8")).hexdigest()[:8]
+    return renamed(template, f"workbench-proposer-{digest}")
 
 
 def proposal_rows(
