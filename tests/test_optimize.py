@@ -243,3 +243,17 @@ def test_saving_later_is_refused_when_the_prompt_moved_on_meanwhile(server, prom
     with pytest.raises(ConflictError, match="changed since you opened it"):
         report.save(library)
     assert library.versions("sentiment_zeroshot_en") == [1, 2] and report.version is None
+
+
+def test_the_estimate_prices_a_priced_endpoint(server, prompt_file, tmp_path, monkeypatch):
+    monkeypatch.setitem(
+        __import__("workbench.models.openai_compat", fromlist=["PRICES"]).PRICES, "fake-model", (2.0, 8.0)
+    )
+    plan = prepare_optimization(
+        str(prompt_file), rows(), server.spec(), generators=["demos:random"], **common(server, tmp_path)
+    )
+    dev = next(p for p in plan.estimate.parts if p.phase == "dev" and p.exact)
+    # the original on 36 dev rows: the rendered prompt's characters / 4 in at $2/M, max_tokens (3) out at $8/M each
+    assert dev.cost_usd is not None and 36 * 3 * 8 / 1e6 < dev.cost_usd < 36 * (60 * 2 + 3 * 8) / 1e6
+    assert plan.estimate.cost_usd is not None and f"(≈ ${plan.estimate.cost_usd:.4f})" in str(plan.estimate)
+    assert server.requests == []
