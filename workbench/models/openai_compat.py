@@ -124,10 +124,14 @@ class OpenAICompatibleModel(Model):
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY")
         self._async_clients: dict[int, Any] = {}
         self._reached = False  # the endpoint has answered (or passed preflight): dropped connections are transient
+        self._capabilities: Capabilities | None = None
 
     @property
     def capabilities(self) -> Capabilities:  # type: ignore[override]
-        return Capabilities(streaming=True, batch=True, price=PRICES.get(self.model_name))
+        price = PRICES.get(self.model_name)  # read each time: register_price() may teach it later
+        if self._capabilities is None or self._capabilities.price != price:
+            self._capabilities = Capabilities(streaming=True, batch=True, price=price)
+        return self._capabilities
 
     def identity(self) -> dict[str, Any]:
         return {"provider": "openai", "base_url": self.display_url, "model": self.model_name}
