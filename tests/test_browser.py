@@ -7,7 +7,8 @@ v2; another editor saves v3 behind this one's back (the editor warns, refuses to
 reloads); run v1 and v2 on the local model, stop it while v1's cells are stored, Refresh (the Run tab keeps its
 choices), run again to resume, and read the verdict of B against A (as the core computes it); sort the matrix by a
 header click, filter it, click a flipped row (its detail appears in view, the row keeps its colours) and mark it as
-a bad case; recheck it; open another store (every tab forgets the old one) and come back (the run under review
+a bad case; recheck it; optimise a prompt in the Optimize tab (the estimate, progress, candidates with diffs, the
+held-out verdict, Save as v2); open another store (every tab forgets the old one) and come back (the run under review
 opens); at 900 px the ✓/✗ columns keep their width, text is cut, a hint says the table scrolls, Runs keeps "who".
 Then in 简体中文, from a second notebook in ``notebooks/``: the same store with the English runs, a two-version
 Chinese run stopped and resumed with its verdict in Chinese, a store switch and 900 px. A screenshot per step goes to
@@ -83,9 +84,13 @@ def lab(repo, tmp_path):
     WORKBENCH_STORE, WORKBENCH_ROOT or WORKBENCH_LANG, as in a fresh checkout."""
     assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs it (apt-get install chromium)."
     (tmp_path / "prompt_library").mkdir()
-    for name in ("sentiment_cloze_en", "sentiment_cloze_zh"):
+    for name in ("sentiment_cloze_en", "sentiment_cloze_zh", "sentiment_zeroshot_en"):
         shutil.copy(repo / "prompt_library" / f"{name}.prompty", tmp_path / "prompt_library")
-    (tmp_path / "datasets").symlink_to(repo / "datasets")
+    shutil.copytree(repo / "datasets", tmp_path / "datasets")
+    from workbench.datasets import write_dataset
+    from workbench.testing.optimizer import labelled_rows
+
+    write_dataset(labelled_rows(), tmp_path / "datasets" / "things.csv")  # for the Optimize tab's stand-in model
     (tmp_path / "notebooks").mkdir()
     for lang in ("en", "zh"):
         path = tmp_path / "notebooks" / f"workbench_{lang}.ipynb"
@@ -449,6 +454,54 @@ NARROW = """() => {
 }"""
 
 
+def _optimize(page, steps, tmp: Path):
+    """The Optimize tab (issue 34): the estimate before starting, progress, the candidates with their dev scores and
+    diffs, the held-out verdict, and "Save as v2" only once the winner was accepted. The model and the proposer are
+    the stand-in endpoint (no offline model writes instructions)."""
+    from playwright.sync_api import expect
+
+    from workbench.testing.fake_openai import FakeOpenAIServer
+    from workbench.testing.optimizer import PROPOSALS, RULE, rule_responder
+
+    with FakeOpenAIServer(responder=rule_responder, proposals=PROPOSALS) as server:
+        steps.tab(t("app.tab.optimize", "en"))
+        page.locator(".wb-opt-template select").select_option("sentiment_zeroshot_en")
+        page.locator(".wb-opt-datasets select").select_option("things.csv")  # options show file names
+        page.locator(".wb-opt-model input").fill(server.spec())
+        page.locator(".wb-opt-gen-demos input").uncheck()
+        page.locator(".wb-opt-gen-labels input").uncheck()
+        page.locator(".wb-opt-gen-instructions input").check()
+        page.locator(".wb-opt-proposer input").fill(server.spec())
+        page.locator(".wb-opt-budget input").fill("500")
+        page.locator(".wb-opt-budget input").press("Enter")
+        page.locator(".wb-opt-estimate").click()
+        plan = page.locator(".wb-opt-plan")
+        expect(plan).to_contain_text("train 24 · dev 36 · held-out 60 rows")
+        expect(plan).to_contain_text("(budget: 500)")
+        expect(page.locator(".wb-opt-save")).to_be_hidden()
+        assert server.requests == [], "estimating calls no model"
+        steps.shot("optimize_estimate")
+        page.locator(".wb-opt-start").click()
+        verdict = page.locator(".wb-opt-verdict")
+        expect(verdict).to_contain_text("Accepted", timeout=120_000)
+        expect(verdict).to_contain_text("Held-out (60 rows")
+        expect(page.locator(".wb-opt-progress")).to_contain_text("done")
+    candidates = page.locator(".wb-opt-candidates")
+    expect(candidates.locator("tr.wb-opt-candidate")).to_have_count(2)
+    winner = candidates.locator("tr.wb-opt-candidate", has_text="★")
+    expect(winner).to_contain_text("100.0%")
+    winner.locator("summary").click()
+    expect(winner.locator(".wb-opt-diff")).to_contain_text(RULE)
+    steps.shot("optimize_verdict")
+    save = page.locator(".wb-opt-save")
+    expect(save).to_have_text("Save as v2")
+    save.click()
+    expect(page.locator(".wb-opt-messages")).to_contain_text("Saved sentiment_zeroshot_en@v2")
+    expect(save).to_be_hidden()
+    steps.shot("optimize_saved")
+    assert (tmp / "prompt_library" / "_versions" / "sentiment_zeroshot_en" / "v2.prompty").exists()
+
+
 def _narrow(page, steps, lang: str) -> None:
     """Issue 37, point 4: at 900 px the ✓/✗ columns keep their width, the text column is cut (whole on hover), a
     hint says the table scrolls, and the Runs table keeps "who" in view; nothing leaves the page."""
@@ -527,6 +580,7 @@ def test_the_whole_loop_through_the_widgets(lab):
             _stop_and_resume(page, steps, tmp, "en", "sentiment_cloze_en", (1, 2), rows=12)
             marked = _matrix_and_diffs(page, steps, rows=12)
             _recheck(page, steps, marked)
+            _optimize(page, steps, tmp)
             _switch_stores(page, steps, tmp, "en")
             _narrow(page, steps, "en")
             page = browser.new_page(viewport={"width": 1280, "height": 1000})

@@ -187,7 +187,6 @@ def test_a_calibration_counts_every_labelled_row_once_by_hand():
             "human": human,
             "judge": judge,
             "answer": answer,
-            "expected": human,
             "judge_output": output,
         }
 
@@ -203,7 +202,7 @@ def test_a_calibration_counts_every_labelled_row_once_by_hand():
         "confusion": {"fail": {"fail": 1, "pass": 1, "(no verdict)": 1}, "pass": {"pass": 2, "(no verdict)": 1}},
         "disagreements": [
             disagreement("r3", "fail", "pass", "said pass"),
-            {**disagreement("r4", "fail", "(no verdict)", "said None"), "expected": "Fail"},
+            disagreement("r4", "fail", "(no verdict)", "said None"),
             disagreement("r5", "pass", "(no verdict)", "ERROR: boom"),
         ],
         "unjudged": 2,

@@ -199,7 +199,7 @@ def test_the_workbench_has_a_store_picker_and_a_runs_tab_and_refresh_keeps_what_
     result = run([v1, v2], state.datasets_dir / "sentiment_en.csv", ["uitest:x"], store=state.store, progress=False)
     state.tracker.capture_failures(result)
     bench = Workbench(library=state.library.root, store=state.store, datasets=state.datasets_dir)
-    assert list(bench.tabs.titles) == ["Template", "Run", "Results", "Runs", "Bad cases"]
+    assert list(bench.tabs.titles) == ["Template", "Run", "Results", "Runs", "Bad cases", "Optimize"]
     assert bench.store_picker.location.value == state.store.url
     view = bench.results
     view.filter.value = "failed"

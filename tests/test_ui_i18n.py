@@ -27,7 +27,7 @@ ROWS = [
 ]
 # words that stay as they are in Chinese text: names, formats, keys
 KEEP = {"csv", "html", "sqlite", "postgresql", "ctrl", "cmd", "shift", "mac", "id", "url", "api", "local", "spec"}
-KEEP |= {"prompt", "workbench", "mcnemar", "wilson", "wb", "run", "workbench_store", "openai", "model", "host", "port"}
+KEEP |= {"prompt", "workbench", "mcnemar", "wilson", "wb", "run", "workbench_store", "openai", "model", "host", "port", "http", "langchain"}
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def _english_words(text: str) -> set[str]:
 def test_the_workbench_in_chinese_says_everything_in_chinese(state):
     run(list(_two_versions(state)), ROWS, ["uitest:a"], store=state.store, progress=False)
     bench = _bench(state, lang="zh")
-    assert list(bench.tabs.titles) == ["模板", "运行", "结果", "运行记录", "坏例"]
+    assert list(bench.tabs.titles) == ["模板", "运行", "结果", "运行记录", "坏例", "优化"]
     bench.runs.table.selected = bench.runs.runs[0]["id"]
     leaked = {text: _english_words(text) for text in _labels(bench) if _english_words(text)}
     assert leaked == {}, "English words in the Chinese UI"

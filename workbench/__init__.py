@@ -11,7 +11,8 @@ The public API (what a notebook needs; README "The Python API" lists it with a l
 
 - prompts and data: ``load_prompt``, ``PromptLibrary``, ``PromptTemplate``, ``load_dataset``;
 - runs: ``run`` / ``arun`` with ``RunOptions``, giving a ``RunResult`` (summary, matrix, compare, stability);
-  ``compare_runs``, ``stability``; models: ``get_model``, ``Model``, ``register_provider``;
+  ``compare_runs``, ``stability``; ``optimize`` (a new version only if it wins on held-out rows);
+  models: ``get_model``, ``Model``, ``register_provider``;
 - the store: ``open_store``; bad cases: ``BadCaseTracker``; judges: ``calibrate_judge``, ``compare_calibrations``;
 - scoring: ``register_scorer``, ``register_parser``; RAG: ``KnowledgeBase``, ``evaluate_retrieval``;
 - deploy: ``create_app``, ``ServerThread``; fine-tuning: ``build_sft_set``, ``validate_sft_set``,
@@ -37,6 +38,7 @@ _EXPORTS = {
     "arun": "workbench.pipeline",
     "RunOptions": "workbench.pipeline",
     "RunResult": "workbench.results",
+    "optimize": "workbench.optimization",
     "compare_runs": "workbench.compare",
     "stability": "workbench.compare",
     "get_model": "workbench.models",
@@ -100,6 +102,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from workbench.judge import calibrate_judge, compare_calibrations
     from workbench.models import Model, get_model, register_provider
+    from workbench.optimization import optimize
     from workbench.parsers import register_parser
     from workbench.pipeline import RunOptions, arun, run
     from workbench.prompts import PromptLibrary, PromptTemplate, load_prompt

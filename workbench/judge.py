@@ -179,7 +179,9 @@ def calibration_from(records: list[Any], template: Any, label_column: str, run_i
         ci95=None,
         labels=labels,
         confusion={person: dict(counts) for person, counts in confusion.items() if person != NO_VERDICT},
-        disagreements=[_disagreement(r, human[r.row_id], judged[r.row_id]) for r in rows if not agreed[r.row_id]],
+        disagreements=[
+            _disagreement(r, human[r.row_id], judged[r.row_id], label_column) for r in rows if not agreed[r.row_id]
+        ],
         per_row=agreed,
         unjudged=sum(1 for v in judged.values() if not v),
     )
@@ -210,8 +212,9 @@ def _why_undefined(calibration: Calibration, people: set[str]) -> str | None:
     return None
 
 
-def _disagreement(record: Any, person: str, verdict: str) -> dict[str, Any]:
-    shown = {k: v for k, v in record.inputs.items() if k not in ("id",)}
+def _disagreement(record: Any, person: str, verdict: str, label_column: str) -> dict[str, Any]:
+    """One row to review; the person's label is shown once, as ``human`` (not again under its column name)."""
+    shown = {k: v for k, v in record.inputs.items() if k not in ("id", label_column)}
     output = record.output if record.error is None else f"ERROR: {record.error}"
     return {
         "row_id": record.row_id,

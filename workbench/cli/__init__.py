@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from workbench.cli.badcases import bad_app
 from workbench.cli.judge import judge_app
 from workbench.cli.ops import nightly_command, serve_command
+from workbench.cli.optimize import optimize_command
 from workbench.cli.prompts import prompts_app
 from workbench.cli.run import run_command
 from workbench.cli.runs import runs_app
@@ -55,6 +56,7 @@ app.add_typer(judge_app, name="judge")
 app.command("run")(run_command)
 app.command("serve")(serve_command)
 app.command("nightly")(nightly_command)
+app.command("optimize")(optimize_command)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from workbench.errors import ConfigError
 
-ORIGINS = ("python", "notebook", "cli", "nightly", "cluster", "ui", "recheck", "serve")
+ORIGINS = ("python", "notebook", "cli", "nightly", "cluster", "ui", "recheck", "serve", "optimize")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,9 @@ class RunOptions:
       batches every ``batch_poll`` [30] seconds until they are collected.
     - ``scorers``: scorers over the templates' assertions; ``model_options``: keyword options for model specs.
     - ``progress`` [True], ``on_result(record, done, total)``, ``cancel_event`` (a ``threading.Event``: Stop).
-    - ``origin``: where the run comes from (notebook, cli, nightly, cluster, ui, recheck) [detected].
+    - ``origin``: where the run comes from (notebook, cli, nightly, cluster, ui, recheck, optimize) [detected].
+    - ``annotations``: JSON-able facts kept in the run's stored config (an optimisation records its id, the
+      split and the run's role there); part of the configuration, so a resume finds the same run.
     """
 
     store: Any = None
@@ -64,6 +66,7 @@ class RunOptions:
     on_result: Callable[..., Any] | None = field(default=None, compare=False)
     cancel_event: threading.Event | None = field(default=None, compare=False)
     origin: str | None = None
+    annotations: Mapping[str, Any] | None = None
 
     @classmethod
     def of(cls, options: RunOptions | None = None, **overrides: Any) -> RunOptions:
@@ -94,6 +97,7 @@ class RunOptions:
             ("retry_budget", self.retry_budget, lambda v: v is None or (_number(v) and v >= 0), "seconds, ≥ 0"),
             ("origin", self.origin, lambda v: v is None or v in ORIGINS, f"one of {', '.join(ORIGINS)}"),
             ("id_column", self.id_column, lambda v: isinstance(v, str) and bool(v.strip()), "a dataset column"),
+            ("annotations", self.annotations, lambda v: v is None or isinstance(v, Mapping), "a mapping"),
         ]
         for name, value, valid, wanted in checks:
             if not valid(value):

@@ -205,6 +205,8 @@ def plan_run(prompts: Any, dataset: Any, models: Any = None, options: RunOptions
     }
     if options.limit:  # `dataset` is the hash of the rows used (the first `limit`): a resume takes the same rows
         config["limit"] = options.limit
+    if options.annotations:  # only when given: the config (and so the hash) of every other run is unchanged
+        config["annotations"] = dict(options.annotations)
     return RunPlan(templates, resolved, data, cells, scorer_map, config)
 
 

@@ -215,6 +215,17 @@ class RunsMixin(StoreBase):
             row["provenance"] = json.loads(row.get("provenance") or "{}")
         return rows
 
+    def run_configs(self, *, origin: str, prompt: str | None = None) -> list[dict[str, Any]]:
+        """``{id, status, started_at, config}`` of every run from ``origin`` (that ran a version of ``prompt``),
+        oldest first — what an optimisation reads to know which rows earlier ones spent as held-out."""
+        statement = select(runs.c.id, runs.c.status, runs.c.started_at, runs.c.config).where(runs.c.origin == origin)
+        if prompt:
+            statement = statement.where(runs.c.prompts.like(f'%"{_escape_like(prompt)}@v%', escape="\\"))
+        rows = self._rows(statement.order_by(runs.c.started_at))
+        for row in rows:
+            row["config"] = json.loads(row["config"])
+        return rows
+
     def latest_run_id(self) -> str | None:
         return self._scalar(select(runs.c.id).order_by(runs.c.started_at.desc()).limit(1))
 

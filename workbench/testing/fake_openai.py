@@ -14,12 +14,17 @@ text. ``faults(prompt_text, attempt)`` may return a fault for that request:
 
 ``requests`` records every request (prompt text, attempt, fault) so tests can check that
 nothing was lost or called twice. Needs the ``serve`` extra (starlette, uvicorn).
+
+``proposals``: canned instruction rewrites for ``workbench optimize --proposer`` — a request that carries the
+proposer's marker ("Write the new instruction … (Request N of M.)") is answered with proposal N (cycling) inside a
+``` block, as an instruction-following model would; every other request goes to ``responder``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -61,6 +66,18 @@ def default_responder(prompt: str) -> str:
     return f"echo: {tail[-40:]}"
 
 
+_PROPOSAL_REQUEST = re.compile(r"Write the new instruction.*\(Request (\d+) of (\d+)\.\)", re.DOTALL)
+
+
+def canned_proposal(prompt: str, proposals: tuple[str, ...]) -> str | None:
+    """The canned answer to an optimiser's proposal request (request N gets proposal N, cycling), else ``None``."""
+    match = _PROPOSAL_REQUEST.search(prompt) if proposals else None
+    if match is None:
+        return None
+    instruction = proposals[(int(match.group(1)) - 1) % len(proposals)]
+    return f"Here is a better instruction:\n```\n{instruction}\n```"
+
+
 def hashed_vector(text: str, dim: int = 16) -> list[float]:
     """A deterministic bag-of-words vector (for the embeddings endpoint): shared words -> similar vectors."""
     import hashlib
@@ -87,6 +104,7 @@ class FakeOpenAIServer:
     batch_create_delay: float = 0.0  # seconds between creating a batch and answering the request that created it
     batch_api: bool = True  # False: no /v1/batches, as vLLM, Ollama or the llama.cpp server
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    proposals: tuple[str, ...] = ()  # canned instructions for the optimiser's proposer (see the module docstring)
     in_flight: int = 0  # completion requests being answered now, counted by the server itself
     peak_in_flight: int = 0
     _attempts: Counter[str] = field(default_factory=Counter)
@@ -99,6 +117,11 @@ class FakeOpenAIServer:
 
     def spec(self, model: str | None = None) -> str:
         return f"openai:{model or self.models[0]}@{self.base_url}"
+
+    def answer_text(self, prompt: str) -> str:
+        """What the server says to ``prompt``: a canned proposal for a proposer request, else the responder's text."""
+        proposal = canned_proposal(prompt, self.proposals)
+        return proposal if proposal is not None else self.responder(prompt)
 
     def successes(self) -> Counter[str]:
         return Counter(r["prompt"] for r in self.requests if r["fault"] is None)
@@ -157,11 +180,11 @@ class FakeOpenAIServer:
             if kind == "malformed":
                 return Response("<html>not json</html>", media_type="application/json")
             if body.get("stream"):
-                text = self.responder(prompt)
+                text = self.answer_text(prompt)
                 usage = usage_of(prompt, text) if (body.get("stream_options") or {}).get("include_usage") else None
                 stream = self._stream(text, chat, body["model"], int(time.time()), usage, drop=kind == "break")
                 return StreamingResponse(stream, media_type="text/event-stream")
-            return JSONResponse(completion_body(prompt, body, chat, self.responder, f"fake-{attempt}"))
+            return JSONResponse(completion_body(prompt, body, chat, self.answer_text, f"fake-{attempt}"))
 
         async def upload_file(request: Request) -> Response:
             form = await request.form()
@@ -289,6 +312,7 @@ def main() -> None:
         "--batch-create-delay", type=float, default=0.0, help="Seconds between creating a batch and saying so."
     )
     parser.add_argument("--model", action="append", help="A model name to serve (repeatable; default fake-model).")
+    parser.add_argument("--proposal", action="append", help="A canned instruction for the optimiser's proposer.")
     args = parser.parse_args()
     import uvicorn
 
@@ -299,6 +323,7 @@ def main() -> None:
         batch_delay=args.batch_delay,
         batch_create_delay=args.batch_create_delay,
         models=models,
+        proposals=tuple(args.proposal or ()),
     )
     uvicorn.run(server.app(), host="127.0.0.1", port=args.port, log_level="warning", backlog=2048)
 

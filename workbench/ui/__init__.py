@@ -1,8 +1,8 @@
 """The Jupyter workbench: ipywidgets panels that only call the core.
 
-``from workbench.ui import Workbench; Workbench()`` shows a header (the run store, Refresh) and five tabs: the
-template editor, the run panel, the results view, the runs view and the bad-case review. Each panel also works on
-its own.
+``from workbench.ui import Workbench; Workbench()`` shows a header (the run store, Refresh) and six tabs: the
+template editor, the run panel, the results view, the runs view, the bad-case review and the optimiser. Each panel
+also works on its own.
 """
 
 from workbench.registry import reraise_missing_extra
@@ -11,6 +11,7 @@ try:
     from workbench.ui.app import Workbench
     from workbench.ui.code_editor import CodeEditor
     from workbench.ui.editor import TemplateEditor
+    from workbench.ui.optimize_panel import OptimizePanel
     from workbench.ui.results import ResultsView
     from workbench.ui.review import BadCaseReview
     from workbench.ui.run_panel import RunPanel
@@ -25,6 +26,7 @@ __all__ = [
     "BadCaseReview",
     "CodeEditor",
     "DataTable",
+    "OptimizePanel",
     "ResultsView",
     "RunPanel",
     "RunsView",

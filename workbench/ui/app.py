@@ -1,5 +1,6 @@
-"""The whole workbench in one widget: a header (the store, Refresh) and the editor, run panel, results, runs and
-bad-case review as tabs, in English or 简体中文 (``lang=``, else ``WORKBENCH_LANG``, else the locale).
+"""The whole workbench in one widget: a header (the store, Refresh) and the editor, run panel, results, runs,
+bad-case review and the optimiser as tabs, in English or 简体中文 (``lang=``, else ``WORKBENCH_LANG``, else the
+locale).
 
 It follows what happens outside it: a run finished by notebook code in this kernel shows up in Results at once (the
 core's in-process events) — a recheck joins the run list without replacing the run under review — and **Refresh**
@@ -20,6 +21,7 @@ from workbench.i18n import resolve_language
 from workbench.prompts import PromptLibrary
 from workbench.store import Store, open_store, parse_location
 from workbench.ui.editor import TemplateEditor
+from workbench.ui.optimize_panel import OptimizePanel
 from workbench.ui.results import ResultsView
 from workbench.ui.review import BadCaseReview
 from workbench.ui.run_panel import RunPanel
@@ -27,7 +29,7 @@ from workbench.ui.runs_view import RunsView
 from workbench.ui.state import TEMPLATE_SAVED, WorkbenchState, button
 from workbench.ui.store_picker import StorePicker
 
-TABS = ["template", "run", "results", "runs", "bad_cases"]
+TABS = ["template", "run", "results", "runs", "bad_cases", "optimize"]
 RESULTS_TAB = TABS.index("results")
 
 
@@ -60,8 +62,9 @@ class Workbench(w.VBox):
         self.results = ResultsView(state)
         self.runs = RunsView(state)
         self.review = BadCaseReview(state)
+        self.optimizer = OptimizePanel(state)
         self.tabs = w.Tab(
-            children=[self.editor, self.run_panel, self.results, self.runs, self.review],
+            children=[self.editor, self.run_panel, self.results, self.runs, self.review, self.optimizer],
             titles=[state.t(f"app.tab.{tab}") for tab in TABS],
         )
         self.store_picker = StorePicker(state, created=created)
@@ -92,6 +95,7 @@ class Workbench(w.VBox):
         self.results.refresh_runs()
         self.runs.refresh()
         self.review.refresh()
+        self.optimizer.refresh()
 
     def _open_run(self, run_id: str) -> None:
         self.results.refresh_runs(select=run_id)

@@ -14,7 +14,7 @@ from typing import Any
 from workbench.i18n import DEFAULT, Messages
 from workbench.provenance import describe_git, describe_models
 
-ORIGINS = ("recheck", "nightly", "cluster", "cli", "ui", "notebook", "python", "serve")
+ORIGINS = ("recheck", "nightly", "cluster", "cli", "ui", "notebook", "python", "serve", "optimize", "langchain")
 ENGLISH = Messages(DEFAULT)
 
 

@@ -30,7 +30,7 @@ from workbench.ui.styles import as_panel, style_widget
 from workbench.ui.table import Column, DataTable, Row, table_labels
 
 ANY = "(any)"  # a filter's "any" value (its label comes from the catalogue)
-ORIGINS = ("notebook", "cli", "nightly", "cluster", "ui", "recheck", "python", "serve")
+ORIGINS = ("notebook", "cli", "nightly", "cluster", "ui", "recheck", "python", "serve", "optimize", "langchain")
 LIMIT = 500
 ENGLISH = Messages(DEFAULT)
 # key, kind, min width, has a tooltip of its own

@@ -6,6 +6,7 @@ EN = {
     "app.tab.results": "Results",
     "app.tab.runs": "Runs",
     "app.tab.bad_cases": "Bad cases",
+    "app.tab.optimize": "Optimize",
     "app.refresh_tooltip": "re-read the library, runs and bad cases (your choices stay)",
 }
 
@@ -15,5 +16,6 @@ ZH = {
     "app.tab.results": "结果",
     "app.tab.runs": "运行记录",
     "app.tab.bad_cases": "坏例",
+    "app.tab.optimize": "优化",
     "app.refresh_tooltip": "重新读取模板库、运行和坏例（你的选择保持不变）",
 }
