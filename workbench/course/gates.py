@@ -72,8 +72,9 @@ class GateReport:
 class GateSpec:
     """A named gate: its bars and the benchmark figure that justifies them (``prompt``/``dataset`` say what it
     gates). ``kind``: ``labels`` (per-class recall and the majority class), ``choice`` (a multiple-choice exam: the
-    bar and beating the most common correct letter) or ``rate`` (a pass rate against a baseline measured in the
-    same run, e.g. closed-book answers)."""
+    bar and beating the most common correct letter), ``tools`` (tool routing: the classes are the expected tool, or
+    no call — so a model that never calls a tool, or always calls one, fails a class's recall) or ``rate`` (a pass
+    rate against a baseline measured in the same run, e.g. closed-book answers)."""
 
     prompt: str
     dataset: str
@@ -186,7 +187,19 @@ def check(name: str, records: Any, *, baseline: float | None = None) -> GateRepo
         return check_rate(records, min_pass_rate=spec.min_pass_rate, baseline=baseline, name=name)
     if spec.kind == "choice":
         return check_choice(records, min_pass_rate=spec.min_pass_rate, name=name)
+    if spec.kind == "tools":
+        return check_labels(
+            records, min_pass_rate=spec.min_pass_rate, min_recall=spec.min_recall, name=name, label_of=expected_tool
+        )
     return check_labels(records, min_pass_rate=spec.min_pass_rate, min_recall=spec.min_recall, name=name)
+
+
+def expected_tool(record: Any) -> str:
+    """A tool-routing row's class: the first expected tool, or ``(no call)``."""
+    from workbench.tools.expected import parse_expected
+
+    calls = parse_expected(record.inputs.get("expected_tool_calls"))
+    return str(calls[0]["name"]) if calls else "(no call)"
 
 
 def check_choice(

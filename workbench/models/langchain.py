@@ -42,10 +42,40 @@ OUTPUT_KEYS = ("answer", "output", "result", "text", "content")
 
 
 def _to_langchain_messages(prompt: PromptInput) -> list[Any]:
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
     kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
-    return [kinds[m.role](content=m.content) for m in messages_from(prompt)]
+    messages: list[Any] = []
+    for m in messages_from(prompt):
+        if m.role == "tool":
+            messages.append(ToolMessage(content=m.content, tool_call_id=m.tool_call_id or ""))
+        elif m.tool_calls:  # an assistant turn that asked for tools
+            calls = [
+                {"name": c["name"], "args": dict(c.get("arguments") or {}), "id": c.get("id"), "type": "tool_call"}
+                for c in m.tool_calls
+            ]
+            messages.append(AIMessage(content=m.content, tool_calls=calls))
+        else:
+            messages.append(kinds[m.role](content=m.content))
+    return messages
+
+
+def _tool_calls_of(result: Any) -> tuple[dict[str, Any], ...]:
+    """An AIMessage's ``tool_calls`` (and ``invalid_tool_calls``, whose arguments are kept as the text written) as
+    ``{id, name, arguments}``."""
+    calls = [
+        {"id": c.get("id"), "name": c.get("name"), "arguments": dict(c.get("args") or {})}
+        for c in getattr(result, "tool_calls", None) or ()
+    ]
+    calls += [
+        {"id": c.get("id"), "name": c.get("name"), "arguments": c.get("args") or ""}
+        for c in getattr(result, "invalid_tool_calls", None) or ()
+    ]
+    return tuple(calls)
+
+
+#: Tool parameters go to ``bind_tools``, not to the model's fields.
+TOOL_PARAMS = ("tool_choice", "parallel_tool_calls")
 
 
 def _text_of(result: Any) -> str:
@@ -94,7 +124,11 @@ class LangChainModel(Model):
         self.ignore_params = frozenset(ignore_params)
         self._configured: dict[tuple[tuple[str, Any], ...], Any] = {}
         fields = set(getattr(type(lc_model), "model_fields", {}) or {})
-        self.capabilities = Capabilities(streaming=True, seeded_sampling=bool(fields & set(PARAM_FIELDS["seed"])))
+        self.capabilities = Capabilities(
+            streaming=True,
+            seeded_sampling=bool(fields & set(PARAM_FIELDS["seed"])),
+            tool_calling=_binds_tools(lc_model),
+        )
 
     def _model_for(self, params: GenerationParams) -> Any:
         """A copy of the LangChain model with the run's parameters set on its own fields."""
@@ -102,7 +136,7 @@ class LangChainModel(Model):
         updates: dict[str, Any] = {}
         refused = []
         for name, value in params.requested.items():
-            if name == "stop" or name in self.ignore_params:
+            if name == "stop" or name in self.ignore_params or name in TOOL_PARAMS:
                 continue
             field_name = next((f for f in PARAM_FIELDS.get(name, ()) if f in fields), None)
             if field_name is None:
@@ -129,17 +163,38 @@ class LangChainModel(Model):
 
     def _generation(self, result: Any, start: float) -> Generation:
         usage = getattr(result, "usage_metadata", None) or {}
+        metadata = getattr(result, "response_metadata", {}) or {}
+        calls = _tool_calls_of(result)
         return Generation(
             text=_text_of(result),
             model=self.spec,
             prompt_tokens=usage.get("input_tokens"),
             completion_tokens=usage.get("output_tokens"),
             latency_ms=elapsed_ms(start),
-            raw={"response_metadata": getattr(result, "response_metadata", {})},
+            finish_reason=metadata.get("finish_reason") or ("tool_calls" if calls else None),
+            raw={"response_metadata": metadata},
+            tool_calls=calls,
         )
 
+    def _with_tools(self, model: Any, request: Request) -> Any:
+        """The chat model with the request's tools bound (``bind_tools``, with the run's tool parameters)."""
+        if not request.tools:
+            return model
+        options: dict[str, Any] = {}
+        if request.params.tool_choice is not None:
+            options["tool_choice"] = request.params.tool_choice
+        if request.params.parallel_tool_calls is not None:
+            options["parallel_tool_calls"] = request.params.parallel_tool_calls
+        try:
+            return model.bind_tools([dict(t) for t in request.tools], **options)
+        except TypeError as exc:
+            raise ConfigError(
+                f"{self.spec}: bind_tools refused the run's tool parameters ({', '.join(options)}): {exc}. Remove "
+                "tool_choice / parallel_tool_calls from the template or the run."
+            ) from exc
+
     async def _acall(self, request: Request, sink: ChunkSink | None) -> Generation:
-        model = self._model_for(request.params)
+        model = self._with_tools(self._model_for(request.params), request)
         messages, kwargs = _to_langchain_messages(request.prompt), self._kwargs(request.params)
         start = time.perf_counter()
         try:
@@ -154,6 +209,16 @@ class LangChainModel(Model):
             raise
         except Exception as exc:
             raise ModelError(f"LangChain model failed: {type(exc).__name__}: {exc}", spec=self.spec) from exc
+
+
+def _binds_tools(lc_model: Any) -> bool:
+    """Whether the chat model implements ``bind_tools`` (the base class's raises NotImplementedError)."""
+    try:
+        from langchain_core.language_models import BaseChatModel
+    except ImportError:  # pragma: no cover
+        return False
+    method = getattr(type(lc_model), "bind_tools", None)
+    return isinstance(lc_model, BaseChatModel) and method is not None and method is not BaseChatModel.bind_tools
 
 
 def _document_record(document: Any, rank: int) -> dict[str, Any]:

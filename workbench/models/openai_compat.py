@@ -31,6 +31,7 @@ from workbench.errors import (
     RetryableModelError,
 )
 from workbench.models.base import Model, elapsed_ms
+from workbench.models.openai_tools import gather_call_pieces, message_calls, streamed_calls, tool_arguments
 from workbench.models.types import (
     Capabilities,
     ChunkSink,
@@ -127,7 +128,7 @@ class OpenAICompatibleModel(Model):
 
     @property
     def capabilities(self) -> Capabilities:  # type: ignore[override]
-        return Capabilities(streaming=True, batch=True, price=PRICES.get(self.model_name))
+        return Capabilities(streaming=True, batch=True, tool_calling=True, price=PRICES.get(self.model_name))
 
     def identity(self) -> dict[str, Any]:
         return {"provider": "openai", "base_url": self.display_url, "model": self.model_name}
@@ -181,7 +182,7 @@ class OpenAICompatibleModel(Model):
             return False
         return not isinstance(prompt, str)
 
-    def _request(self, prompt: PromptInput, params: GenerationParams) -> tuple[str, dict[str, Any]]:
+    def _request(self, prompt: PromptInput, params: GenerationParams, tools: Any = None) -> tuple[str, dict[str, Any]]:
         args: dict[str, Any] = {
             "model": self.model_name,
             "max_tokens": params.max_tokens,
@@ -193,8 +194,8 @@ class OpenAICompatibleModel(Model):
             args["seed"] = params.seed
         if params.top_p is not None:
             args["top_p"] = params.top_p
-        if self._use_chat(prompt):
-            args["messages"] = [m.to_dict() for m in messages_from(prompt)]
+        if tools or self._use_chat(prompt):  # tools exist only in the chat API: a text prompt goes as a user turn
+            args.update(tool_arguments(params, tools), messages=[m.to_dict() for m in messages_from(prompt)])
             return "chat", args
         args["prompt"] = prompt
         return "completion", args
@@ -205,6 +206,7 @@ class OpenAICompatibleModel(Model):
         try:
             choice = body["choices"][0]
             text = choice["message"]["content"] if kind == "chat" else choice["text"]
+            calls = message_calls(choice["message"]) if kind == "chat" else ()
             usage = body.get("usage") or {}
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise RetryableModelError(
@@ -218,6 +220,7 @@ class OpenAICompatibleModel(Model):
             completion_tokens=usage.get("completion_tokens"),
             latency_ms=elapsed_ms(start),
             finish_reason=choice.get("finish_reason"),
+            tool_calls=calls,
         )
 
     def _translate(self, exc: Exception) -> ModelError:
@@ -274,7 +277,7 @@ class OpenAICompatibleModel(Model):
         return ModelError(f"Call to {url} failed: {type(exc).__name__}: {exc}", spec=self.spec)
 
     async def _acall(self, request: Request, sink: ChunkSink | None) -> Generation:
-        kind, args = self._request(request.prompt, request.params)
+        kind, args = self._request(request.prompt, request.params, request.tools)
         start = time.perf_counter()
         try:
             client = self._async_client()
@@ -300,6 +303,7 @@ class OpenAICompatibleModel(Model):
         self._reached = True
         pieces: list[str] = []
         finish, usage = None, None
+        calls: dict[int, dict[str, Any]] = {}
         try:
             async for chunk in stream:
                 usage = getattr(chunk, "usage", None) or usage
@@ -308,6 +312,7 @@ class OpenAICompatibleModel(Model):
                 choice = chunk.choices[0]
                 finish = getattr(choice, "finish_reason", None) or finish
                 text = (choice.delta.content if kind == "chat" else choice.text) or ""
+                gather_call_pieces(calls, choice.delta if kind == "chat" else None)
                 if text:
                     pieces.append(text)
                     sink(text)
@@ -320,6 +325,7 @@ class OpenAICompatibleModel(Model):
             completion_tokens=getattr(usage, "completion_tokens", None),
             latency_ms=elapsed_ms(start),
             finish_reason=finish,
+            tool_calls=streamed_calls(calls),
         )
 
     def _unreachable(self) -> EndpointUnreachableError:

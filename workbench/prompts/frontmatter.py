@@ -48,6 +48,8 @@ class Parameters(_Strict):
     top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     seed: StrictInt | None = None
     stop: Annotated[tuple[str, ...], BeforeValidator(_stop)] | None = None
+    tool_choice: StrictStr | dict[str, Any] | None = None  # OpenAI's: auto | none | required | {type, function}
+    parallel_tool_calls: StrictBool | None = None
 
 
 class ModelSection(_Strict):
@@ -87,6 +89,14 @@ class RetrievalSection(_Strict):
     embedder: StrictStr | None = None
 
 
+class AgentSection(_Strict):
+    """How a template with tools loops: at most ``max_steps`` model calls per row, ``tool_timeout`` seconds for a
+    Python tool's call."""
+
+    max_steps: Annotated[StrictInt, Field(ge=1, le=50)] = 5
+    tool_timeout: Annotated[float, Field(gt=0.0, le=3600.0)] = 10.0
+
+
 class Assertion(BaseModel):
     """``type:`` names a scorer; the other keys are that scorer's options (checked by the scorer)."""
 
@@ -106,6 +116,8 @@ class FrontMatter(_Strict):
     output: OutputSection = OutputSection()
     assertions: list[Assertion] = []
     retrieval: dict[str, RetrievalSection] = {}
+    tools: list[StrictStr | dict[str, Any]] = []  # OpenAI-style definitions and/or names of registered tools
+    agent: AgentSection | None = None
     dataset: StrictStr | None = None
     sample: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
@@ -128,6 +140,8 @@ EXAMPLES = {
     ("inputs",): "inputs: {text: {description: a review, example: It broke.}}",
     ("retrieval",): "retrieval: {context: {knowledge_base: llm_notes, query: question, k: 3}}",
     ("metadata",): "metadata: {owner: me}",
+    ("tools",): "tools: [{name: get_weather, description: Weather now, parameters: {type: object, properties: {}}}]",
+    ("agent",): "agent: {max_steps: 5, tool_timeout: 10}",
 }
 
 
@@ -138,7 +152,7 @@ def normalise(meta: dict[str, Any]) -> dict[str, Any]:
         meta["model"] = {"spec": meta["model"]}
     if isinstance(meta.get("inputs"), dict):
         meta["inputs"] = {k: v if isinstance(v, dict) else {"example": v} for k, v in meta["inputs"].items()}
-    for key in ("tags", "assertions"):
+    for key in ("tags", "assertions", "tools"):
         if meta.get(key) is None and key in meta:
             meta[key] = []
     return meta
@@ -200,6 +214,8 @@ def _known_keys(parent: tuple[Any, ...]) -> list[str]:
         section = InputSection
     elif parent[0] == "retrieval":
         section = RetrievalSection
+    elif parent[0] == "agent":
+        section = AgentSection
     else:
         return []
     return list(section.model_fields)
