@@ -337,3 +337,46 @@ def test_bad_tool_results_stop_the_run_before_any_call(tmp_path, cell, message):
                 tmp_path,
             )
         assert server.requests == []
+
+
+def test_the_paired_comparison_stability_and_bad_cases_work_on_tool_calls(tmp_path):
+    """Two versions of a routing prompt on an endpoint that routes well only when the prompt says so: the paired
+    comparison sees the flipped rows, repeats give pass^k and flaky rows, failures become bad cases that a recheck
+    of the better version fixes, and the regression set they export runs again."""
+    import random
+
+    def router(body):
+        messages = body["messages"]
+        query = messages[-1]["content"]
+        careful = "Route carefully" in messages[0]["content"]
+        wrong = not careful and (query.startswith("q1") or query.startswith("q2"))
+        if body.get("temperature") and query.startswith("q5"):  # a row the endpoint is unsure about when sampling
+            wrong = random.Random(body.get("seed")).random() < 0.5
+        if wrong:
+            return [{"name": "web_search", "arguments": {"query": "Oslo weather"}}]
+        return [{"name": "get_weather", "arguments": {"city": "Oslo"}}]
+
+    v1 = _template(CHAT.replace("user:\n", "system:\nRoute.\nuser:\n"))
+    v2 = v1.with_changes(version=2, body=v1.body.replace("Route.", "Route carefully."))
+    rows = [
+        {"id": f"q{i}", "query": f"q{i} weather?", "expected_tool_calls": '[{"name": "get_weather"}]'}
+        for i in range(10)
+    ]
+    store = str(tmp_path / "s.db")
+    with FakeOpenAIServer(tool_responder=router) as server:
+        both = wb.run([v1, v2], rows, [server.spec()], store=store, progress=False)
+        verdict = both.compare(a=f"helper@v1/{server.spec()}", b=f"helper@v2/{server.spec()}").to_dict()
+        assert (verdict["a_only"], verdict["b_only"], verdict["pairs"]) == (0, 2, 10)
+        sampled = wb.run(v2, rows, [server.spec()], store=store, progress=False, repeats=4, params={"temperature": 0.7})
+        stability = sampled.stability().iloc[0]
+        assert stability["flaky"] == ["q5"] and stability["pass_at_k"] == 1.0 and stability["pass_all_k"] == 0.9
+
+        tracker = wb.BadCaseTracker(store)
+        cases = tracker.capture_failures([r for r in both.records if r.version == 1])
+        assert sorted(c.row_id for c in cases) == ["q1", "q2"]
+        assert cases[0].note == 'missing call get_weather; extra call web_search({"query": "Oslo weather"})'
+        report = tracker.recheck(v2, [server.spec()], progress=False)
+        assert report.counts() == {"fixed": 2}
+        regression = tracker.export(tmp_path / "regression.jsonl", prompt="helper")
+        again = wb.run(v2, regression, [server.spec()], store=store, progress=False)
+        assert [r.passed for r in again.records] == [True, True]

@@ -141,6 +141,7 @@ class Cell:
             payload["tools"] = {
                 **self.toolset.identity(),
                 "tool_results": self.inputs.get("tool_results"),
+                "turns": self.inputs.get("__tool_turns"),  # a served conversation's calls and results so far
                 "choice": [output.get("method"), output.get("constrain")],
             }
         return stable_hash(payload)

@@ -66,6 +66,15 @@ def result_text(call: Mapping[str, Any]) -> str:
     return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, default=str)
 
 
+def answerable(call: Mapping[str, Any], toolset: ToolSet, results: Mapping[str, Any] | None) -> bool:
+    """Whether the loop can answer a call: a Python tool, a result in the row, or the model's own mistake (an
+    undeclared tool, bad arguments: answered with the error)."""
+    tool, problem = check_call(call, toolset)
+    if tool is None or problem is not None:
+        return True
+    return tool.is_python or (results is not None and tool.name in results)
+
+
 def check_call(call: Mapping[str, Any], toolset: ToolSet) -> tuple[Tool | None, str | None]:
     """(the declared tool, why the call is invalid): an undeclared name or arguments that break the schema."""
     tool = toolset.get(str(call.get("name")))

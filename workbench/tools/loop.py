@@ -9,8 +9,9 @@ Two ways to ask a model for calls, chosen by its capabilities, never by its type
   tools are written into the prompt and the reply is one JSON object, constrained by a grammar when the model can
   (``structured_output``); with ``output.method: logprob`` the tool is chosen by log-probability first.
 
-Results come from Python tools or the row's ``tool_results``; when neither can answer (declared-only tools, no
-results in the row) the loop stops after the first step — single-step evaluation of which tool the model picks.
+Results come from Python tools or the row's ``tool_results``; a step with a call neither can answer (a declared-only
+tool without a result in the row, a served client's own tool) ends the loop with its calls — single-step evaluation
+of which tool the model picks, or the calls a served client runs itself.
 Every step is kept (:func:`run_agent` returns it in ``Generation.trajectory``): the model's output, its calls with
 their arguments and results or errors, latency and tokens.
 """
@@ -27,7 +28,7 @@ from typing import Any
 from workbench.models.types import ChatMessage, Generation, PromptInput, Request, messages_from
 from workbench.tools import protocol
 from workbench.tools.declarations import ToolSet
-from workbench.tools.invoke import check_call, result_text, row_results, run_call
+from workbench.tools.invoke import answerable, check_call, result_text, row_results, run_call
 
 
 def format_calls(calls: Sequence[Mapping[str, Any]]) -> str:
@@ -74,6 +75,7 @@ class _Driver:
     def __init__(self, cell: Any, toolset: ToolSet, retrier: Any):
         self.cell, self.toolset, self.retrier = cell, toolset, retrier
         self.model = cell.model
+        self.told = 0  # steps of an earlier request (a served conversation): call ids go on from them
 
     async def call(self, request: Request) -> Generation:
         return await self.model.acall(request, retrier=self.retrier)
@@ -190,11 +192,31 @@ def _total(values: Any) -> int | None:
     return sum(known) if known else None
 
 
+TURNS = "__tool_turns"  # a served client's turns after its question: assistant tool calls and tool results
+
+
 def driver_for(cell: Any, toolset: ToolSet, retrier: Any) -> _Driver:
-    """The tools API when the model has one, else the JSON reply protocol."""
-    if cell.model.capabilities.tool_calling:
-        return _ToolsAPI(cell, toolset, retrier)
-    return _Protocol(cell, toolset, retrier)
+    """The tools API when the model has one, else the JSON reply protocol; a conversation that already holds calls
+    and their results (``__tool_turns``, sent by a served client) is told to the driver before the first step."""
+    driver: _Driver = (
+        _ToolsAPI(cell, toolset, retrier) if cell.model.capabilities.tool_calling else _Protocol(cell, toolset, retrier)
+    )
+    for step in earlier_steps(cell.inputs.get(TURNS) or (), cell.model.spec):
+        driver.tell(step)
+        driver.told += 1
+    return driver
+
+
+def earlier_steps(turns: Sequence[Mapping[str, Any]], spec: str) -> list[_Step]:
+    """Each assistant turn that asked for tools, with the results the tool turns after it carry."""
+    steps: list[_Step] = []
+    results = {t.get("tool_call_id"): t.get("content") or "" for t in turns if t.get("role") == "tool"}
+    for turn in turns:
+        if turn.get("role") != "assistant" or not turn.get("tool_calls"):
+            continue
+        calls = [{**dict(c), "result": results.get(c.get("id"), "")} for c in turn["tool_calls"]]
+        steps.append(_Step(Generation(text=turn.get("content") or "", model=spec), calls))
+    return steps
 
 
 async def run_agent(cell: Any, *, retrier: Any = None) -> Generation:
@@ -207,14 +229,14 @@ async def run_agent(cell: Any, *, retrier: Any = None) -> Generation:
     steps: list[_Step] = []
     finish = "stop"
     while True:
-        step = await driver.step(len(steps) + 1)
+        step = await driver.step(driver.told + len(steps) + 1)
         step.calls = [_checked(c, toolset) for c in step.calls]
         steps.append(step)
         if not step.calls:
             break
-        if not can_loop:  # nothing can answer the calls: judge the first step's choice
-            finish = "tool_calls"
-            break
+        if not can_loop or not all(answerable(c, toolset, results) for c in step.calls):
+            finish = "tool_calls"  # nothing here can answer the calls: they are the result (single-step evaluation,
+            break  # or a served client's own tools, which the client runs)
         if len(steps) >= toolset.agent.max_steps:
             finish = "max_steps"
             break
