@@ -87,3 +87,41 @@ def test_only_shared_rows_are_paired():
     assert comparison.pairs == 6 and comparison.b_only == 6
     with pytest.raises(WorkbenchError, match="share no rows"):
         compare_runs([record("x1", True)], [record("y1", True, version=2)])
+
+
+def test_one_verdict_rule_serves_compare_trend_and_judge_comparisons():
+    """The McNemar verdict is decided in one place, :func:`workbench.stats.paired_verdict`: the comparison of two
+    columns, the trend between versions and the comparison of two judges call it and never test p themselves."""
+    import ast
+    import inspect
+
+    import workbench.compare
+    import workbench.judge
+    import workbench.trend
+
+    for module in (workbench.compare, workbench.trend, workbench.judge):
+        tree = ast.parse(inspect.getsource(module))
+        called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and hasattr(node.func, "id")}
+        assert "paired_verdict" in called, f"{module.__name__} decides a verdict without paired_verdict"
+        assert "mcnemar_exact" not in called, f"{module.__name__} tests a p-value itself"
+
+
+@pytest.mark.parametrize(("a_only", "b_only"), [(0, 6), (6, 0), (2, 9), (3, 3), (0, 5), (11, 2)])
+def test_the_three_comparisons_agree_with_the_one_rule(a_only, b_only):
+    from workbench.judge import Calibration, compare_calibrations
+    from workbench.stats import paired_verdict
+
+    rows = [f"r{i}" for i in range(a_only + b_only + 4)]
+    a_pass = {r: i < a_only or i >= a_only + b_only for i, r in enumerate(rows)}
+    b_pass = {r: a_only <= i for i, r in enumerate(rows)}
+    records = [record(r, a_pass[r]) for r in rows] + [record(r, b_pass[r], version=2) for r in rows]
+    compared = compare_runs(records, a="v1", b="v2")
+    judges = [Calibration("j@v1", "m", "x", len(rows), None, None, None, [], {}, per_row=a_pass)]
+    judges.append(Calibration("j@v2", "m", "y", len(rows), None, None, None, [], {}, per_row=b_pass))
+    judged = compare_calibrations(*judges)
+    p_value, verdict = paired_verdict(a_only, b_only)
+    assert (compared.a_only, compared.b_only) == (a_only, b_only) == (judged["a_only"], judged["b_only"])
+    assert compared.verdict == judged["verdict"] == verdict
+    assert compared.p_value == pytest.approx(p_value, rel=1e-5) and judged["p_value"] == pytest.approx(
+        p_value, abs=1e-6
+    )

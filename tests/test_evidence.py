@@ -37,3 +37,16 @@ def test_timings_beside_the_figures_are_not_read_as_figures(tmp_path):
     timings = {"commit": "abc1234", "make demo": {"seconds": 61.0, "install_seconds": 40.2}}
     (tmp_path / "benchmarks" / "results" / "bench_setup.json").write_text(json.dumps(timings), encoding="utf-8")
     assert list(read_figures(tmp_path)) == ["local/a"]
+
+
+def test_a_figure_keeps_the_rows_it_was_measured_on(tmp_path):
+    figure = proportion(
+        "gate/x", "prompt on 3 rows", 2, 3, script="bench_local.py", dataset="d.csv", row_ids=["a", "b", "c"]
+    )
+    write_figures([figure], root=tmp_path)
+    again = read_figures(tmp_path)["gate/x"]
+    assert again == figure and again.rows == {"a", "b", "c"} and again.dataset == "d.csv"
+    import pytest
+
+    with pytest.raises(ValueError, match="2 row ids for n=3"):
+        proportion("gate/y", "mismatch", 1, 3, script="bench_local.py", row_ids=["a", "b"])

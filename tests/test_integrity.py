@@ -3,7 +3,6 @@ the model that answered, and several processes writing one store at once (SQLite
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -165,4 +164,10 @@ def test_four_processes_write_one_store_at_once_and_lose_nothing(tmp_path, backe
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err[-2000:] for _, err in outcomes]
     store = Store(db)
     assert store.stats()["results"] == 600 and sum(r["done"] for r in store.runs()) == 600
-    assert json.dumps(store.stats())  # readable after the storm
+    runs = store.runs()
+    assert len(runs) == 4 and {r["status"] for r in runs} == {"completed"}, "four runs, each finished"
+    for stored in runs:
+        records = store.results(stored["id"])
+        assert len(records) == len({r.row_id for r in records}) == 150, "each row once per run"
+        assert all(r.error is None and r.output == f"echo: Say: {r.inputs['text']}" for r in records)
+    assert store.cache_size() == 150, "the same 150 requests: one cache entry each, however many writers"

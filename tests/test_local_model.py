@@ -143,12 +143,13 @@ def test_logprob_labels_are_order_independent_in_a_run(repo, store):
     assert all(r.details["mode"] == PREFIX_MODE for r in forward.records)
 
 
-@pytest.mark.parametrize("gate, rows", [("cloze_en", 24), ("cloze_zh", 24), ("cloze_zh_heldout", 60)])
-def test_the_cloze_prompts_pass_their_gates_on_the_local_model(repo, store, gate, rows):
+@pytest.mark.parametrize("gate, lang", [("cloze_en", "en"), ("cloze_zh", "zh")])
+def test_the_cloze_prompts_pass_their_gates_on_the_local_model(repo, tmp_path, gate, lang):
     spec = gates.GATES[gate]
-    result = run(spec.prompt, repo / spec.dataset, ["local"], store=store, progress=False, limit=rows)
+    data, rows, store = repo / "datasets" / f"sentiment_{lang}.csv", 24, tmp_path / "s.db"
+    result = run(spec.prompt, data, ["local"], store=store, progress=False, limit=rows)
     print(gates.require(gate, result))
-    again = run(spec.prompt, repo / spec.dataset, ["local"], store=store, progress=False, limit=rows)
+    again = run(spec.prompt, data, ["local"], store=store, progress=False, limit=rows)
     assert again.stats["cached"] == rows and again.stats["called"] == 0
     assert [r.output for r in again.records] == [r.output for r in result.records]
 
@@ -270,3 +271,24 @@ def test_the_cloze_exam_passes_its_gate_on_the_local_model(repo, store):
     report = check("exam_cloze", result)
     assert report.passed, str(report)
     assert set(result.to_dataframe()["subject"]) == {"arithmetic", "biology", "computing", "geography"}
+
+
+def test_loading_the_model_is_reported_apart_from_latency(tmp_path):
+    """In a fresh process the first call used to carry the model's load (p50 55 ms, p95 3,173 ms): the load now
+    happens before any cell is timed and is reported on its own."""
+    script = (
+        "import json, workbench as wb\n"
+        "r = wb.run('sentiment_cloze_en', 'datasets/sentiment_en.csv', ['local'], limit=6, cache=False, "
+        f"progress=False, store={str(tmp_path / 's.db')!r})\n"
+        "print(json.dumps({'load': r.stats['model_load_s'], 'latency': [x.latency_ms for x in r.records]}))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=300)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    load_ms = report["load"]["local"] * 1000
+    first, rest = report["latency"][0], sorted(report["latency"][1:])
+    assert load_ms > 100, "the model was loaded in this process (and its prefix evaluated), and that was measured"
+    assert first < 3 * rest[len(rest) // 2] + 50, f"the first cell's latency {first} ms carries the load"

@@ -112,3 +112,55 @@ def test_a_scorer_that_raises_gives_no_verdict_it_is_an_error():
     with pytest.raises(ScorerError, match="could not judge this output: ZeroDivisionError: oops") as caught:
         asyncio.run(score_row([make_scorer(broken)], ctx("x")))
     assert not caught.value.retryable
+
+
+# -- non-answers: echoes of the prompt and empty outputs never pass a scorer that looks inside the output --------
+RAG_T = PromptTemplate.from_string(
+    "---\nname: rag\nmodel: {api: chat}\n---\nsystem:\nAnswer the question using only the context. Answer in the "
+    "language of the question, in one or two sentences.\n\nuser:\nContext:\n{{ context }}\n\nQuestion: {{ question }}"
+)
+CONTEXT = (
+    "At temperature 0 the model always picks its most likely next token, so its output is deterministic. Higher "
+    "temperatures flatten the distribution and sampled answers vary from run to run."
+)
+QUESTION = "What happens at temperature 0?"
+ROW = {"context": CONTEXT, "question": QUESTION, "expected": "deterministic|most likely"}
+ECHOES = {
+    "the instructions": "Answer the question using only the context. Answer in the language of the question",
+    "the context": "Context: " + CONTEXT,
+    "everything": RAG_T.render_text(ROW),
+}
+CONTENT_SCORERS = [
+    {"type": "contains"},
+    {"type": "regex", "pattern": "determin|likely"},
+    {"type": "faithfulness", "threshold": 0.5},
+]
+
+
+@pytest.mark.parametrize("config", CONTENT_SCORERS, ids=lambda c: c["type"])
+@pytest.mark.parametrize("echo", sorted(ECHOES))
+def test_an_echo_of_the_prompt_is_not_an_answer(config, echo):
+    result = score(config, ctx(ECHOES[echo], ROW, RAG_T))
+    assert not result.passed and "repeats" in result.reason and "not an answer" in result.reason, result
+
+
+@pytest.mark.parametrize("config", [*CONTENT_SCORERS, {"type": "numeric", "column": "n"}], ids=lambda c: c["type"])
+def test_an_empty_output_is_not_an_answer(config):
+    result = score(config, ctx("   ", {**ROW, "n": "0"}, RAG_T))
+    assert not result.passed and "empty" in result.reason
+
+
+def test_a_real_answer_that_quotes_a_sentence_of_the_context_still_passes():
+    answer = "At temperature 0 the output is deterministic: the model picks its most likely next token."
+    for config in CONTENT_SCORERS:
+        result = score(config, ctx(answer, ROW, RAG_T))
+        assert result.passed, result
+    assert "the answer contains 'deterministic'" in score("contains", ctx(answer, ROW, RAG_T)).reason
+
+
+def test_an_output_that_only_repeats_the_question_or_the_input_is_an_echo():
+    translate = PromptTemplate.from_string("---\nname: tr\n---\nTranslate into French: {{ text }}\nFrench:")
+    row = {"text": "The weather is lovely today", "expected": "lovely"}
+    repeated = score("contains", ctx("The weather is lovely today.", row, translate))
+    assert not repeated.passed and "the 'text' it was given" in repeated.reason
+    assert score("contains", ctx("Il fait un temps lovely aujourd'hui", row, translate)).passed

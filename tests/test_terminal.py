@@ -50,11 +50,13 @@ def test_the_trend_counts_each_row_once_and_compares_versions_on_shared_rows(sto
     other = [{"id": f"o{i}", "text": f"t{i + 100}", "expected": "yes"} for i in range(10)]
     run(_version(2, set())[0], other, [_version(2, set())[1]], store=store, progress=False)
     report = trend(store, "tr", dataset=None)
-    same_rows = [v for v in report.versions if v["rows"] == 24]
-    assert [(v["version"], v["passed"], v["runs"]) for v in same_rows] == [(1, 23, 3), (2, 23, 3)]
-    assert [v["rows"] for v in report.versions if v not in same_rows] == [10], "other rows stay apart"
+    greedy = [v for v in report.versions if v["rows"] == 24 and v["params"] == "defaults"]
+    sampled = [v for v in report.versions if v["params"] == "temperature=0.7"]
+    assert [(v["version"], v["passed"], v["runs"]) for v in greedy] == [(1, 23, 2), (2, 23, 2)]
+    assert [(v["version"], v["rows"], v["runs"]) for v in sampled] == [(1, 24, 1), (2, 24, 1)], "a line per setting"
+    assert [v["rows"] for v in report.versions if v["rows"] != 24] == [10], "other rows stay apart"
     assert all(p["rows"] in (24, 10) for p in report.runs), "a run's point is its distinct rows"
-    (comparison,) = [c for c in report.comparisons if c["b"] == "v2" and c["shared_rows"] == 24]
+    (comparison,) = [c for c in report.comparisons if c["params"] == "defaults" and c["shared_rows"] == 24]
     assert comparison["verdict"] == "no significant difference" and (comparison["a_only"], comparison["b_only"]) == (
         1,
         1,
@@ -281,3 +283,40 @@ def test_chat_openai_from_the_langchain_extra_runs(tmp_path):
         chat = ChatOpenAI(model="fake-model", base_url=server.base_url, api_key="unused", max_retries=0)
         result = run(template, [{"text": "hello"}], [get_model(chat)], store=tmp_path / "s.db", progress=False)
     assert result.records[0].output.startswith("echo") and result.records[0].error is None
+
+
+def test_the_stability_table_shows_every_share_as_a_percentage(tmp_path):
+    template = PromptTemplate.from_string("---\nname: st\nassertions: [{type: equals}]\n---\nSay {{ text }}")
+    flip = {"n": 0}
+
+    def sometimes(prompt: str) -> str:
+        flip["n"] += 1
+        return "yes" if "t1" not in prompt or flip["n"] % 3 else "no"
+
+    store = str(tmp_path / "s.db")
+    rows = [{"id": f"r{i}", "text": f"t{i}", "expected": "yes"} for i in range(3)]
+    run(template, rows, [FunctionModel(sometimes, spec="function:st")], store=store, progress=False, repeats=3)
+    shown = _cli("runs", "stability", "latest", "--store", store, "--wide")
+    assert shown.exit_code == 0, shown.output
+    line = next(line for line in shown.output.splitlines() if "st@v1" in line)
+    numbers = [cell.strip() for cell in line.split("│")[4:8] if cell.strip()]
+    assert len(numbers) == 4 and all(cell.endswith("%") for cell in numbers), line
+
+
+def test_a_csv_export_writes_a_parsed_label_as_plain_text(tmp_path):
+    template = PromptTemplate.from_string(
+        "---\nname: lab\noutput: {parser: label, labels: {negative: [bad], positive: [good]}}\n"
+        "assertions: [{type: label}]\n---\n{{ text }}"
+    )
+    rows = [{"id": "a", "text": "x", "expected": "negative"}, {"id": "b", "text": "y", "expected": "positive"}]
+    result = run(template, rows, [FunctionModel(lambda p: "bad")], store=str(tmp_path / "s.db"), progress=False)
+    path = result.export(tmp_path / "out.csv")
+    import csv
+
+    parsed = [row["parsed"] for row in csv.DictReader(path.open(encoding="utf-8"))]
+    assert parsed == ["negative", "negative"], 'a spreadsheet reads negative, not "negative"'
+    assert [row["parsed"] for row in read_export(path)] == ["negative", "negative"]
+    from workbench.exports import _csv_cell, _typed
+
+    for value in ("42", "true", "[1]", "plain", 42, {"a": 1}, None):  # every value reads back as it was
+        assert _typed("parsed", str(_csv_cell("parsed", value))) == value

@@ -20,7 +20,14 @@ from typing import Any
 
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.identity import Column
-from workbench.stats import ALPHA, mcnemar_exact, min_detectable_difference, wilson_interval
+from workbench.stats import (
+    ALPHA,
+    VERDICTS,
+    mcnemar_exact,
+    min_detectable_difference,
+    paired_verdict,
+    wilson_interval,
+)
 from workbench.store import ResultRecord
 
 __all__ = [
@@ -36,8 +43,6 @@ __all__ = [
     "stability_report",
     "wilson_interval",
 ]
-
-VERDICTS = ("better", "worse", "no significant difference")
 
 
 def _order(records: Iterable[ResultRecord]) -> list[ResultRecord]:
@@ -266,10 +271,7 @@ def paired(
             )
     n = sum(counts[k] for k in ("both_pass", "both_fail", "a_only", "b_only"))
     passed_a, passed_b = counts["both_pass"] + counts["a_only"], counts["both_pass"] + counts["b_only"]
-    p = mcnemar_exact(counts["a_only"], counts["b_only"])
-    verdict = VERDICTS[2]
-    if p < alpha and counts["b_only"] != counts["a_only"]:
-        verdict = "better" if counts["b_only"] > counts["a_only"] else "worse"
+    p, verdict = paired_verdict(counts["a_only"], counts["b_only"], alpha)
     return Comparison(
         a=Side(name_a, n, passed_a, _rate(passed_a, n), wilson_interval(passed_a, n)),
         b=Side(name_b, n, passed_b, _rate(passed_b, n), wilson_interval(passed_b, n)),

@@ -3,7 +3,9 @@ all write the same typed records.
 
 - JSONL: one object per cell with real types — booleans, numbers, nulls; JSON fields (the parsed value, the scores,
   the retrieved chunks) as JSON.
-- CSV: the same columns; booleans as ``true``/``false``, nulls empty, JSON fields as JSON text.
+- CSV: the same columns; booleans as ``true``/``false``, nulls empty, JSON fields as JSON text — except a value
+  that is plain text (a parsed label such as ``negative``), which is written as the text a spreadsheet expects, not
+  as a quoted JSON string (text that would read as JSON, such as ``42``, keeps its quotes so it reads back as text).
 - HTML: the summary with intervals, then the matrix (:func:`workbench.reports.html_report`).
 
 Every row carries the dataset's own columns (a column that shares a name with a result field is written as
@@ -128,9 +130,19 @@ def _csv_cell(key: str, value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and key in JSON_COLUMNS:
+        return json.dumps(value, ensure_ascii=False) if _reads_as_json(value) else value
     if key in JSON_COLUMNS or isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=str)
     return value
+
+
+def _reads_as_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_export(path: str | Path) -> list[dict[str, Any]]:
@@ -154,5 +166,5 @@ def _typed(key: str, text: str) -> Any:
     if key in FLOAT_COLUMNS:
         return float(text)
     if key in JSON_COLUMNS:
-        return json.loads(text)
+        return json.loads(text) if _reads_as_json(text) else text  # plain text: a parsed label as written
     return text

@@ -18,7 +18,7 @@ class RunResult:
     run_id: str
     records: list[ResultRecord]
     store: Store
-    stats: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)  # counters (cells, called, cached, ...) and model_load_s
     workers: dict[str, int] = field(default_factory=dict)  # cells per Dask worker (cluster runs)
 
     @classmethod

@@ -1,16 +1,25 @@
-"""The statistics behind every number the workbench reports, in plain Python (no scipy import on the hot path:
-a run's summary prints in milliseconds). ``tests/test_stats.py`` checks each against scipy and statsmodels.
+"""The statistics behind every number the workbench reports, from the libraries that own them.
 
-- :func:`wilson_interval`: the Wilson score interval of a pass rate (what scipy's ``binomtest(...).proportion_ci(
-  method="wilson")`` gives).
-- :func:`binom_test`: the exact binomial test (scipy's ``binomtest`` p-value, two-sided by likelihood).
-- :func:`mcnemar_exact`: the exact McNemar test of paired verdicts: a binomial test of the discordant pairs.
+- :func:`wilson_interval`: the Wilson score interval of a pass rate — scipy's
+  ``binomtest(k, n).proportion_ci(method="wilson")``.
+- :func:`binom_test`: the exact binomial test — scipy's ``binomtest(...).pvalue``.
+- :func:`mcnemar_exact`: the exact McNemar test of paired verdicts — scipy's exact binomial test of the discordant
+  pairs against 50/50; :func:`paired_verdict` turns it into the one verdict every comparison reports (a prompt
+  comparison, a trend between versions, two judges against the same labels).
 - :func:`min_detectable_difference`: the smallest difference n paired rows can show to be real.
+- :func:`cohens_kappa`: Cohen's κ with its asymptotic standard error (Fleiss, Cohen and Everitt 1969). It stays ours
+  because statsmodels (where it lives) is not a core dependency; ``tests/test_stats.py`` checks it against
+  statsmodels' ``cohens_kappa``.
 - :func:`pass_at_k`: the unbiased pass@k estimator (Chen et al., 2021); :func:`verdict_of`: a row's majority.
+
+scipy is imported inside the functions that need it, so ``import workbench`` and a run that has not finished yet
+never pay for ``scipy.stats``. ``tests/test_stats.py`` checks every function against an independent reference
+(statsmodels, or exact enumeration with fractions), never against the scipy call made here.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from statistics import NormalDist
@@ -18,6 +27,14 @@ from statistics import NormalDist
 from workbench.errors import ConfigError
 
 ALPHA = 0.05
+VERDICTS = ("better", "worse", "no significant difference")
+ALTERNATIVES = ("two-sided", "greater", "less")
+
+
+def _binomtest(k: int, n: int, p: float = 0.5, alternative: str = "two-sided"):
+    from scipy.stats import binomtest
+
+    return binomtest(k, n, p, alternative=alternative)
 
 
 def wilson_interval(passed: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
@@ -26,48 +43,53 @@ def wilson_interval(passed: int, n: int, confidence: float = 0.95) -> tuple[floa
         return None
     if not 0 <= passed <= n:
         raise ConfigError(f"passed={passed} is not between 0 and n={n}.")
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = passed / n
-    denominator = 1 + z * z / n
-    center = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (round(max(0.0, center - half), 4), round(min(1.0, center + half), 4))
+    return _wilson(int(passed), int(n), float(confidence))
 
 
-def _log_pmf(k: int, n: int, p: float) -> float:
-    if p in (0.0, 1.0):
-        return 0.0 if k == (n if p == 1.0 else 0) else -math.inf
-    log_comb = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-    return log_comb + k * math.log(p) + (n - k) * math.log1p(-p)
+@functools.lru_cache(maxsize=4096)
+def _wilson(passed: int, n: int, confidence: float) -> tuple[float, float]:
+    interval = _binomtest(passed, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (round(max(0.0, float(interval.low)), 4), round(min(1.0, float(interval.high)), 4))
 
 
 def binom_test(k: int, n: int, p: float = 0.5, alternative: str = "two-sided") -> float:
     """The exact binomial test's p-value for ``k`` successes in ``n`` trials against probability ``p``.
 
-    Two-sided: the total probability of every outcome no more likely than ``k`` (scipy's definition).
-    """
+    Two-sided: the total probability of every outcome no more likely than ``k`` (scipy's definition)."""
     if n < 0 or not 0 <= k <= n or not 0 <= p <= 1:
         raise ConfigError(f"binom_test needs 0 <= k <= n and 0 <= p <= 1 (got k={k}, n={n}, p={p}).")
-    pmf = [math.exp(_log_pmf(i, n, p)) for i in range(n + 1)]
-    if alternative == "greater":
-        return min(1.0, math.fsum(pmf[k:]))
-    if alternative == "less":
-        return min(1.0, math.fsum(pmf[: k + 1]))
-    if alternative != "two-sided":
+    if alternative not in ALTERNATIVES:
         raise ConfigError(f"alternative={alternative!r}: use two-sided, greater or less.")
-    if k == p * n:
+    if n == 0:
         return 1.0
-    limit = pmf[k] * (1 + 1e-7)
-    return min(1.0, math.fsum(x for x in pmf if x <= limit))
+    return _binom_p(int(k), int(n), float(p), alternative)
+
+
+@functools.lru_cache(maxsize=4096)
+def _binom_p(k: int, n: int, p: float, alternative: str) -> float:
+    return min(1.0, float(_binomtest(k, n, p, alternative).pvalue))
 
 
 def mcnemar_exact(a_only: int, b_only: int) -> float:
     """Exact two-sided McNemar p-value: a binomial test of the discordant pairs against 50/50."""
+    if a_only < 0 or b_only < 0:
+        raise ConfigError(f"McNemar needs counts of discordant pairs ≥ 0 (got {a_only}, {b_only}).")
     if a_only + b_only == 0:
         return 1.0
     return binom_test(min(a_only, b_only), a_only + b_only, 0.5)
 
 
+def paired_verdict(a_only: int, b_only: int, alpha: float = ALPHA) -> tuple[float, str]:
+    """(p-value, verdict) of B against A from their discordant pairs: ``a_only`` rows pass only in A, ``b_only``
+    only in B. The verdict is "better" or "worse" when the exact McNemar test is significant at ``alpha``, else
+    "no significant difference" — the one rule behind compare, trend and judge comparisons."""
+    p_value = mcnemar_exact(a_only, b_only)
+    if p_value < alpha and a_only != b_only:
+        return p_value, VERDICTS[0] if b_only > a_only else VERDICTS[1]
+    return p_value, VERDICTS[2]
+
+
+@functools.lru_cache(maxsize=64)
 def min_discordant(alpha: float = ALPHA) -> int:
     """The fewest discordant pairs, all one way, that can reach significance (6 at α = 0.05)."""
     d = 1

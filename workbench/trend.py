@@ -1,25 +1,30 @@
 """A prompt's pass rate over time, counted honestly: per run and per version, each with its 95 % interval.
 
-Why "honestly": a store holds the same rows many times — sampled repeats, cached re-runs, runs on other datasets.
-Pooling them as if each were new evidence gives intervals far narrower than the data allows. So:
+Why "honestly": a store holds the same rows many times — sampled repeats, cached re-runs, runs on other datasets,
+runs with other sampling settings. Pooling them as if each were one experiment gives figures that mean nothing and
+intervals far narrower than the data allows. So:
 
-- a point is one (run, prompt version, model, dataset), computed on that run's *distinct rows*: a row's repeats
-  are one verdict (their majority, ties fail — as :func:`workbench.compare.stability` aggregates);
-- a version's figure (per model and dataset) counts each row once: its verdict from the samples that were really
-  generated (a cached re-run repeats an earlier answer, it is not counted again), by majority;
-- versions are compared on the rows they share, with the exact McNemar test, and the report says when their
-  rows differ;
-- by default only the prompt's own dataset (its ``dataset:``) is shown; ``dataset=`` picks another.
+- a *line* is one experiment: (prompt version, model, dataset content — the rows the run used, by their hash, not
+  the file's name —, generation parameters). Two files both called ``test.csv``, a ``--limit 12`` run beside a
+  full one, a greedy run beside a T=0.8 one: different lines, never one figure;
+- a point is one (run, line), computed on that run's *distinct rows*: a row's repeats are one verdict (their
+  majority, ties fail — as :func:`workbench.compare.stability` aggregates);
+- a version's figure (per line) counts each row once: its verdict from the samples that were really generated (a
+  cached re-run repeats an earlier answer, it is not counted again), by majority;
+- consecutive versions are compared within the same (model, dataset content, parameters), paired on their rows,
+  with the exact McNemar test (:func:`workbench.stats.paired_verdict`, the one verdict every comparison uses);
+- by default only the prompt's own dataset (its ``dataset:``) is shown; ``dataset=`` picks another by path or name.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.stats import mcnemar_exact, verdict_of, wilson_interval
+from workbench.stats import paired_verdict, verdict_of, wilson_interval
 from workbench.store import Store
 
 RUN_COLUMNS = [
@@ -28,13 +33,15 @@ RUN_COLUMNS = [
     "version",
     "model",
     "dataset",
+    "params",
     "rows",
     "passed",
     "pass_rate",
     "ci_low",
     "ci_high",
 ]
-VERSION_COLUMNS = ["version", "model", "dataset", "runs", "rows", "passed", "pass_rate", "ci_low", "ci_high"]
+VERSION_COLUMNS = ["version", "model", "dataset", "params", "runs", "rows", "passed", "pass_rate", "ci_low", "ci_high"]
+DEFAULT_PARAMS = "defaults"
 
 
 @dataclass
@@ -81,20 +88,59 @@ def default_dataset(prompt: str) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class Line:
+    """One experiment of a trend: a prompt version on a model, a dataset's rows and generation parameters."""
+
+    version: int
+    model: str
+    dataset: str  # the file's name, as shown
+    dataset_hash: str  # the content of the rows the run used
+    params: str  # the run's generation parameters, as shown ("defaults" when the template's own)
+
+    @property
+    def setting(self) -> tuple[str, str, str]:
+        """What two versions must share to be compared."""
+        return (self.model, self.dataset_hash, self.params)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "model": self.model,
+            "dataset": self.dataset,
+            "dataset_hash": self.dataset_hash[:12],
+            "params": self.params,
+        }
+
+
 def trend(store: Store, prompt: str, model: str | None = None, dataset: str | None = None) -> Trend:
     """The prompt's trend in ``store`` (``dataset``: a path or a file name; default: the prompt's own)."""
     wanted = dataset if dataset is not None else default_dataset(prompt)
     rows = [r for r in store.prompt_results(prompt, model=model) if _matches(r["dataset"], wanted)]
     report = Trend(prompt, wanted)
-    samples: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    samples: dict[tuple[str, Line, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        dataset_name = _name(row["dataset"], row.get("dataset_hash"))
-        samples[(row["run_id"], row["version"], row["model"], dataset_name, row["row_id"])].append(row)
+        samples[(row["run_id"], _line(row), row["row_id"])].append(row)
     report.runs = _run_points(samples)
     per_version = _version_rows(samples)
-    report.versions = [_version_point(key, verdicts, runs) for key, (verdicts, runs) in per_version.items()]
+    report.versions = [_version_point(line, verdicts, runs) for line, (verdicts, runs) in per_version.items()]
     report.comparisons = _compare_consecutive(per_version)
     return report
+
+
+def _line(row: dict[str, Any]) -> Line:
+    config = row.get("config")
+    config = json.loads(config) if isinstance(config, str) else (config or {})
+    content = row.get("dataset_hash") or ""
+    return Line(row["version"], row["model"], _name(row["dataset"], content), content, describe_params(config))
+
+
+def describe_params(config: dict[str, Any]) -> str:
+    """A run's generation parameters as a trend shows them: ``temperature=0.8 top_p=0.9``, or "defaults"."""
+    params = config.get("params") or {}
+    if not isinstance(params, dict) or not params:
+        return DEFAULT_PARAMS
+    return " ".join(f"{key}={json.dumps(params[key], ensure_ascii=False)}" for key in sorted(params))
 
 
 def _matches(run_dataset: str | None, wanted: str | None) -> bool:
@@ -109,8 +155,8 @@ IN_MEMORY = ("records", "dataframe", "data")
 
 
 def _name(dataset: str | None, content_hash: str | None = None) -> str:
-    """A run's dataset as the trend groups it: a file by its name (rows may be added over time); rows given in
-    memory by their content, since every such run is called "records"."""
+    """A run's dataset as a trend shows it: the file's name (the content hash beside it tells files apart), rows
+    given in memory by their content, since every such run is called "records"."""
     if not dataset:
         return "(in memory)"
     if dataset in IN_MEMORY and content_hash:
@@ -118,76 +164,65 @@ def _name(dataset: str | None, content_hash: str | None = None) -> str:
     return Path(dataset).name
 
 
-def _run_points(samples: dict[tuple, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    points: dict[tuple, dict[str, Any]] = {}
-    for (run_id, version, model, dataset, _), row_samples in samples.items():
+def _run_points(samples: dict[tuple[str, Line, str], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    points: dict[tuple[str, Line], dict[str, Any]] = {}
+    for (run_id, line, _), row_samples in samples.items():
         point = points.setdefault(
-            (run_id, version, model, dataset),
-            {
-                "run_id": run_id,
-                "started_at": row_samples[0]["started_at"],
-                "version": version,
-                "model": model,
-                "dataset": dataset,
-                "rows": 0,
-                "passed": 0,
-            },
+            (run_id, line),
+            {"run_id": run_id, "started_at": row_samples[0]["started_at"], **line.fields(), "rows": 0, "passed": 0},
         )
-        verdict = verdict_of([bool(s["passed"]) for s in row_samples])
         point["rows"] += 1
-        point["passed"] += int(verdict)
-    ordered = sorted(points.values(), key=lambda p: (p["started_at"], p["version"], p["model"]))
+        point["passed"] += int(verdict_of([bool(s["passed"]) for s in row_samples]))
+    ordered = sorted(points.values(), key=lambda p: (p["started_at"], p["version"], p["model"], p["params"]))
     return [_with_interval(p) for p in ordered]
 
 
-def _version_rows(samples: dict[tuple, list[dict[str, Any]]]) -> dict[tuple, tuple[dict[str, bool], set[str]]]:
-    """Per (version, model, dataset): each row's verdict from its generated samples, and the runs it came from."""
-    generated: dict[tuple, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
-    reused: dict[tuple, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
-    runs: dict[tuple, set[str]] = defaultdict(set)
-    for (run_id, version, model, dataset, row_id), row_samples in samples.items():
-        key = (version, model, dataset)
-        runs[key].add(run_id)
+def _version_rows(
+    samples: dict[tuple[str, Line, str], list[dict[str, Any]]],
+) -> dict[Line, tuple[dict[str, bool], set[str]]]:
+    """Per line: each row's verdict from its generated samples, and the runs it came from."""
+    generated: dict[Line, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    reused: dict[Line, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    runs: dict[Line, set[str]] = defaultdict(set)
+    for (run_id, line, row_id), row_samples in samples.items():
+        runs[line].add(run_id)
         for sample in row_samples:
             target = reused if sample["cached"] else generated
-            target[key][row_id].append(bool(sample["passed"]))
+            target[line][row_id].append(bool(sample["passed"]))
     result = {}
-    for key in sorted(runs, key=lambda k: (k[1], k[2], k[0])):
-        row_ids = set(generated[key]) | set(reused[key])
-        verdicts = {r: verdict_of(generated[key].get(r) or reused[key][r]) for r in row_ids}
-        result[key] = (verdicts, runs[key])
+    for line in sorted(runs, key=lambda k: (k.model, k.dataset, k.dataset_hash, k.params, k.version)):
+        row_ids = set(generated[line]) | set(reused[line])
+        verdicts = {r: verdict_of(generated[line].get(r) or reused[line][r]) for r in row_ids}
+        result[line] = (verdicts, runs[line])
     return result
 
 
-def _version_point(key: tuple, verdicts: dict[str, bool], runs: set[str]) -> dict[str, Any]:
-    version, model, dataset = key
-    point = {"version": version, "model": model, "dataset": dataset, "runs": len(runs), "rows": len(verdicts)}
-    point["passed"] = sum(verdicts.values())
+def _version_point(line: Line, verdicts: dict[str, bool], runs: set[str]) -> dict[str, Any]:
+    point = {**line.fields(), "runs": len(runs), "rows": len(verdicts), "passed": sum(verdicts.values())}
     return _with_interval(point)
 
 
-def _compare_consecutive(per_version: dict[tuple, tuple[dict[str, bool], set[str]]]) -> list[dict[str, Any]]:
-    """Each version against the one before it (same model and dataset), paired on their shared rows."""
+def _compare_consecutive(per_version: dict[Line, tuple[dict[str, bool], set[str]]]) -> list[dict[str, Any]]:
+    """Each version against the one before it on the same model, dataset content and parameters (paired rows)."""
     comparisons = []
-    keys = list(per_version)
-    for before, after in zip(keys, keys[1:], strict=False):
-        if before[1:] != after[1:]:
+    lines = list(per_version)
+    for before, after in zip(lines, lines[1:], strict=False):
+        if before.setting != after.setting:
             continue
         a, b = per_version[before][0], per_version[after][0]
         shared = sorted(set(a) & set(b))
         a_only = sum(1 for r in shared if a[r] and not b[r])
         b_only = sum(1 for r in shared if b[r] and not a[r])
-        p_value = mcnemar_exact(a_only, b_only)
-        verdict = "no significant difference"
-        if p_value < 0.05:
-            verdict = "better" if b_only > a_only else "worse"
-        note = "" if set(a) == set(b) else f"rows differ: v{before[0]} has {len(a)}, v{after[0]} has {len(b)}"
+        p_value, verdict = paired_verdict(a_only, b_only)
+        note = "" if set(a) == set(b) else f"rows differ: v{before.version} has {len(a)}, v{after.version} has {len(b)}"
         comparisons.append(
             {
-                "a": f"v{before[0]}",
-                "b": f"v{after[0]}",
-                "model": after[1],
-                "dataset": after[2],
+                "a": f"v{before.version}",
+                "b": f"v{after.version}",
+                "model": after.model,
+                "dataset": after.dataset,
+                "dataset_hash": after.dataset_hash[:12],
+                "params": after.params,
                 "shared_rows": len(shared),
                 "a_passed": sum(a[r] for r in shared),
                 "b_passed": sum(b[r] for r in shared),
@@ -201,6 +236,11 @@ def _compare_consecutive(per_version: dict[tuple, tuple[dict[str, bool], set[str
     return comparisons
 
 
+def line_label(point: dict[str, Any]) -> str:
+    """How a chart names a point's line: model · dataset (content) · parameters."""
+    return f"{point['model']} · {point['dataset']}#{point['dataset_hash'][:6]} · {point['params']}"
+
+
 def _with_interval(point: dict[str, Any]) -> dict[str, Any]:
     n, passed = point["rows"], point["passed"]
     ci = wilson_interval(passed, n)
@@ -210,22 +250,23 @@ def _with_interval(point: dict[str, Any]) -> dict[str, Any]:
 
 
 def plot_trend(report: Trend, path: str | Path | None = None, *, title: str = "") -> Any:
-    """Pass rate per run with 95 % error bars, one series per model, version labels on the points.
+    """Pass rate per run with 95 % error bars, one series per line (model · dataset · parameters), version labels on
+    the points.
     Saved as PNG or SVG when ``path`` is given; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     from workbench.plotting import figure
 
     fig, ax = figure(8, 4)
-    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_line: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for point in report.runs:
-        by_model[point["model"]].append(point)
-    for model, points in by_model.items():
+        by_line[line_label(point)].append(point)
+    for label, points in by_line.items():
         x = list(range(len(points)))
         rates = [p["pass_rate"] for p in points]
         low = [p["pass_rate"] - p["ci_low"] for p in points]
         high = [p["ci_high"] - p["pass_rate"] for p in points]
-        ax.errorbar(x, rates, yerr=[low, high], marker="o", capsize=4, label=str(model))
+        ax.errorbar(x, rates, yerr=[low, high], marker="o", capsize=4, label=label)
         for xi, point in zip(x, points, strict=True):
             label = f"v{point['version']} · {point['rows']} rows"
             ax.annotate(

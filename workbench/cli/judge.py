@@ -24,24 +24,31 @@ def judge_calibrate(
     against: Annotated[
         str | None, typer.Option("--against", help="Another judge version to compare with on the same rows.")
     ] = None,
-    min_kappa: Annotated[float, typer.Option(help="The κ a judge must reach to be trusted.")] = 0.6,
+    min_kappa: Annotated[
+        float, typer.Option(help="The κ the lower end of its 95% interval must reach for the judge to be trusted.")
+    ] = 0.6,
     output_format: FormatOpt = "table",
     wide: WideOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """Run the judge over the labelled rows: agreement, Cohen's κ with its 95% CI, the confusion matrix and the
-    disagreements to review. Exit 1 when κ is below --min-kappa."""
-    from workbench.judge import calibrate_judge, compare_calibrations
+    disagreements to review. Exit 1 unless the lower end of κ's 95% interval reaches --min-kappa."""
+    from workbench.judge import ROW_SET, calibrate_judge, compare_calibrations
 
     check_format(output_format)
     calibration = calibrate_judge(judge, labels, model, label_column=label_column, store=store)
     other = calibrate_judge(against, labels, model, label_column=label_column, store=store) if against else None
     comparison = compare_calibrations(other, calibration) if other else None
     if output_format == "json":
-        print_json({**calibration.to_dict(), "comparison": comparison})
+        trust = {"min_kappa": min_kappa, "trusted": calibration.trusted(min_kappa)}
+        trust["rows_needed"] = calibration.rows_needed(min_kappa)
+        print_json(
+            {**calibration.to_dict(), **trust, "verdict": calibration.verdict(min_kappa), "comparison": comparison}
+        )
     else:
         out = console()
         out.print(str(calibration), highlight=False)
+        out.print(f"Row set: {ROW_SET}.", highlight=False)
         confusion = [
             {"human": h, **{f"judge: {j}": n for j, n in row.items()}} for h, row in calibration.confusion.items()
         ]
@@ -55,5 +62,5 @@ def judge_calibrate(
                 highlight=False,
             )
         out.print(calibration.verdict(min_kappa), highlight=False)
-    if calibration.kappa is None or calibration.kappa < min_kappa:
+    if not calibration.trusted(min_kappa):
         raise typer.Exit(1)

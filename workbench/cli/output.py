@@ -187,10 +187,14 @@ def summary_line(result: Any) -> str:
     stats = result.stats
     called, requests = stats.get("called", 0), stats.get("attempts", 0)
     retries = max(0, requests - called)
+    loads = stats.get("model_load_s") or {}
+    loaded = "; ".join(f"{spec} made ready in {seconds:.1f} s" for spec, seconds in loads.items())
     return (
         f"run {result.run_id}: {stats.get('cells', len(result.records))} cells — {called} model calls "
         f"({requests} requests, {retries} retries), {stats.get('cached', 0)} from cache, "
-        f"{stats.get('resumed', 0)} resumed, {stats.get('errors', 0)} errors. Store: {result.store.url}"
+        f"{stats.get('resumed', 0)} resumed, {stats.get('errors', 0)} errors. "
+        + (f"{loaded} (not counted in latency). " if loaded else "")
+        + f"Store: {result.store.url}"
     )
 
 

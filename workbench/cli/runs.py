@@ -28,11 +28,24 @@ RUN_COLUMNS = [
 ]
 
 
-RATE_FORMATS = {"pass_rate": lambda v: "" if v is None else f"{v:.1%}", "ci": lambda ci: _interval(ci)}
-TREND_RUN_COLUMNS = [("started", "started"), ("version", "v"), ("model", "model"), ("rows", "rows")]
+def _percent(value: Any) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+RATE_FORMATS = {"pass_rate": _percent, "ci": lambda ci: _interval(ci)}
+#: Every share in the stability table reads as a percentage, never 85.0% beside 1 and 0.6667.
+STABILITY_FORMATS = {**RATE_FORMATS, "pass_at_k": _percent, "pass_all_k": _percent, "agreement": _percent}
+TREND_RUN_COLUMNS = [("started", "started"), ("version", "v"), ("model", "model"), ("params", "params")]
+TREND_RUN_COLUMNS += [("data", "dataset"), ("rows", "rows")]
 TREND_RUN_COLUMNS += [("passed", "passed"), ("pass_rate", "pass rate"), ("ci", "95% CI"), ("run_id", "run")]
-TREND_VERSION_COLUMNS = [("version", "v"), ("model", "model"), ("dataset", "dataset"), ("runs", "runs")]
+TREND_VERSION_COLUMNS = [("version", "v"), ("model", "model"), ("data", "dataset"), ("params", "params")]
+TREND_VERSION_COLUMNS += [("runs", "runs")]
 TREND_VERSION_COLUMNS += [("rows", "rows"), ("passed", "passed"), ("pass_rate", "pass rate"), ("ci", "95% CI")]
+
+
+def _data(point: dict[str, Any]) -> str:
+    """A trend point's dataset: its file name and the start of its content hash (two files called test.csv differ)."""
+    return f"{point['dataset']} #{point['dataset_hash'][:6]}"
 
 
 def _interval(ci: Any) -> str:
@@ -240,7 +253,7 @@ def runs_stability(
     columns = [("column", "column"), ("k", "k"), ("rows", "rows"), ("pass_rate", "pass rate"), ("pass_at_k", "pass@k")]
     columns += [("pass_all_k", "pass^k"), ("agreement", "agreement"), ("flaky", "flaky rows")]
     columns += [("majority", "majority")] if aggregate == "majority" else []
-    print_table(rows, columns, title="Stability over repeats", formats=RATE_FORMATS, wide=wide)
+    print_table(rows, columns, title="Stability over repeats", formats=STABILITY_FORMATS, wide=wide)
 
 
 def _majority_text(column: dict[str, Any]) -> str:
@@ -276,11 +289,16 @@ def runs_trend(
     else:
         title = f"{prompt}" + (f" on {report.dataset}" if report.dataset else "")
         runs = [
-            {**p, "started": p["started_at"][:16].replace("T", " "), "ci": (p["ci_low"], p["ci_high"])}
+            {
+                **p,
+                "started": p["started_at"][:16].replace("T", " "),
+                "ci": (p["ci_low"], p["ci_high"]),
+                "data": _data(p),
+            }
             for p in report.runs
         ]
         print_table(runs, TREND_RUN_COLUMNS, title=f"{title}: per run (distinct rows)", formats=RATE_FORMATS, wide=wide)
-        versions = [{**v, "ci": (v["ci_low"], v["ci_high"])} for v in report.versions]
+        versions = [{**v, "ci": (v["ci_low"], v["ci_high"]), "data": _data(v)} for v in report.versions]
         print_table(
             versions, TREND_VERSION_COLUMNS, title="per version (each row once)", formats=RATE_FORMATS, wide=wide
         )
@@ -288,7 +306,7 @@ def runs_trend(
             note = f" ({c['note']})" if c["note"] else ""
             flips = f"{c['b_only']} pass only in {c['b']}, {c['a_only']} only in {c['a']}"
             test = f"exact McNemar p = {c['p_value']:.4g} → {c['verdict']}{note}"
-            where = f"{c['b']} vs {c['a']} on {c['model']}, {c['shared_rows']} shared rows"
+            where = f"{c['b']} vs {c['a']} on {c['model']} ({c['params']}), {c['shared_rows']} shared rows"
             console().print(f"{where}: {flips}; {test}", highlight=False)
     if plot:
         plot_trend(report, plot)

@@ -17,7 +17,7 @@ import contextlib
 import queue
 import time
 from abc import ABC
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -72,6 +72,13 @@ class Model(ABC):  # noqa: B024 - abstract by contract: a provider overrides _ca
 
     async def preflight(self) -> None:
         """Check, before any cell of a run, that the model can be reached; raise a clear error if not."""
+        return None
+
+    async def load(self, prefixes: Sequence[str] = ()) -> float | None:
+        """Make the model ready before its first timed call — an in-process model loads its weights here, and
+        evaluates the fixed ``prefixes`` of the templates it will answer once (``capabilities.prefix_cache``) — so
+        a cell's latency is the model's answer time, never a one-time set-up. The seconds the set-up took, or
+        ``None`` when there was nothing to do (an endpoint; a model this process had made ready already)."""
         return None
 
     def evaluation_mode(self, prefix: str | None) -> str:

@@ -160,12 +160,27 @@ class LlamaEngine:
 
     def reset_to_prefix(self, tokens: list[int]) -> None:
         """Put the KV cache in the state "exactly ``tokens``, evaluated alone from an empty cache"."""
-        name = hashlib.sha256(json.dumps(tokens).encode()).hexdigest()[:32] + ".bin"
+        name = self._save_prefix_state(tokens)
+        self._post("/slots/0?action=restore", {"filename": name})
+
+    def prepare_prefix(self, prefix: str) -> bool:
+        """Evaluate ``prefix`` alone and save its state, ahead of the rows that start with it (the caller holds the
+        request lock). ``True`` when it did the work, ``False`` when the state existed already."""
+        tokens = self.prefix_tokens(prefix)
+        known = self._state_name(tokens) in self._saved_states
+        self._save_prefix_state(tokens)
+        return not known
+
+    def _state_name(self, tokens: list[int]) -> str:
+        return hashlib.sha256(json.dumps(tokens).encode()).hexdigest()[:32] + ".bin"
+
+    def _save_prefix_state(self, tokens: list[int]) -> str:
+        name = self._state_name(tokens)
         if name not in self._saved_states:
             self.complete({"prompt": tokens, "max_tokens": 1, "temperature": 0, "cache_prompt": False})
             self._post("/slots/0?action=save", {"filename": name})
             self._saved_states.add(name)
-        self._post("/slots/0?action=restore", {"filename": name})
+        return name
 
     def complete_after_prefix(
         self, prefix: str, suffix: list[Any] | str, body: dict[str, Any], on_piece: Callable[[str], Any] | None = None

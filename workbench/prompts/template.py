@@ -272,6 +272,12 @@ class PromptTemplate:
         more_follows = len(first.nodes) > len(literal) or len(self._ast.body) > 1
         return prefix if prefix.strip() and more_follows else ""
 
+    @cached_property
+    def literal_text(self) -> tuple[str, ...]:
+        """The body's own words: every literal stretch between variables and tags (instructions, examples,
+        markers). A scorer uses them to tell an answer from an echo of the prompt."""
+        return tuple(node.data for node in self._ast.find_all(nodes.TemplateData) if node.data.strip())
+
     # -- rendering ---------------------------------------------------------------------
     def render_text(self, variables: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
         """Render the body to text (chat role markers still inline)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from workbench.errors import ConfigError, RetryableModelError, ScorerError
@@ -65,6 +66,21 @@ class ScoreContext:
         """The agent loop's steps (empty for a template without tools)."""
         return tuple(getattr(self.generation, "trajectory", ()) or ())
 
+    @cached_property
+    def echo(self) -> Any:
+        """The :class:`~workbench.scoring.echo.Echo` this output is — a copy of the template's own words or of a
+        value the model was shown — or ``None`` when it is an answer of its own."""
+        from workbench.scoring.echo import find_echo
+
+        if self.template is None:
+            return None
+        shown = {name: self.row[name] for name in self.template.variables if name in self.row}
+        return find_echo(self.output, self.template.literal_text, shown)
+
+    @property
+    def empty(self) -> bool:
+        return not self.output.strip()
+
     async def generate(self, model: Any, prompt: Any, params: Any = None) -> Any:
         """A scorer's own model call (an LLM judge's), through the run's limiter, retries and budget."""
         retrier = self.retrier_for(model) if self.retrier_for is not None else None
@@ -94,6 +110,16 @@ class Scorer:
 
     def _result(self, passed: bool, reason: str, score: float | None = None) -> Score:
         return Score(self.name, bool(passed), float(passed) if score is None else float(score), reason)
+
+    def _not_an_answer(self, ctx: ScoreContext) -> Score | None:
+        """A failing score for an output that is no answer at all — empty, or an echo of the prompt — for
+        scorers that look for something *in* the output (a copy of a context holding the expected words is not
+        an answer that found them); ``None`` for a real answer."""
+        if ctx.empty:
+            return self._result(False, "the output is empty: there is no answer to check", 0.0)
+        if ctx.echo is not None:
+            return self._result(False, ctx.echo.reason(), 0.0)
+        return None
 
 
 SCORERS: Registry[type[Scorer]] = Registry("scorer", group="workbench.scorers")

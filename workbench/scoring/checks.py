@@ -67,11 +67,13 @@ class Contains(ExpectedMixin, Scorer):
     def score(self, ctx: ScoreContext) -> Score:
         expected = self.expected_for(ctx)
         needles = expected if isinstance(expected, list | tuple) else str(expected).split("|")
+        if (refused := self._not_an_answer(ctx)) is not None:
+            return refused
         hay = ctx.output if self.case_sensitive else ctx.output.casefold()
         for needle in needles:
             needle = str(needle).strip()
             if needle and (needle if self.case_sensitive else needle.casefold()) in hay:
-                return self._result(True, f"found {needle!r}")
+                return self._result(True, f"the answer contains {needle!r}")
         return self._result(False, f"none of {needles!r} in the output")
 
 
@@ -82,6 +84,8 @@ class RegexMatch(Scorer):
 
     def score(self, ctx: ScoreContext) -> Score:
         pattern = render_value(self.pattern, ctx.row)
+        if (refused := self._not_an_answer(ctx)) is not None:
+            return refused
         ok = re.search(pattern, ctx.output) is not None
         return self._result(ok, f"pattern {pattern!r} {'matched' if ok else 'not found'}")
 
@@ -172,6 +176,8 @@ class Numeric(ExpectedMixin, Scorer):
 
     def score(self, ctx: ScoreContext) -> Score:
         expected = float(self.expected_for(ctx))
+        if (refused := self._not_an_answer(ctx)) is not None:
+            return refused
         text = str(_actual(ctx))
         match = re.search(r"-?\d+(?:[.,]\d+)?", text.replace(",", ""))
         if not match:

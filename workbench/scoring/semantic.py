@@ -44,6 +44,8 @@ class Similarity(ExpectedMixin, Scorer):
     embedder: Embedder | None = None
 
     def score(self, ctx: ScoreContext) -> Score:
+        if (refused := self._not_an_answer(ctx)) is not None:
+            return refused
         if self.embedder is None:
             self.embedder = default_embedder()
         a, b = self.embedder([ctx.output.strip(), str(self.expected_for(ctx))])
@@ -63,7 +65,7 @@ class LLMJudge(Scorer):
     model: Any = None  # spec or Model; default: the judge template's model, else "local"
     prompt: str = "judge_en"
     pass_label: str = "pass"
-    min_kappa: float | None = None  # refuse to judge until a calibration of this judge reaches this κ
+    min_kappa: float | None = None  # refuse to judge until the lower end of a calibration's κ interval reaches it
     _trusted: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     async def ascore(self, ctx: ScoreContext) -> Score:
@@ -101,9 +103,12 @@ class LLMJudge(Scorer):
         how = f"workbench judge calibrate {judge.name} --labels LABELS.jsonl -m {model.spec}"
         calibration = latest_calibration(ctx.store, judge.ref, model.spec) if ctx.store is not None else None
         if calibration is None:
-            message = f"{judge.ref} on {model.spec} needs a calibration with κ ≥ {self.min_kappa} first: {how}"
+            message = (
+                f"{judge.ref} on {model.spec} needs a calibration whose κ interval lies above {self.min_kappa} "
+                f"first: {how}"
+            )
             raise ScorerError(message, scorer=self.name)
-        if calibration.kappa is None or calibration.kappa < self.min_kappa:
+        if not calibration.trusted(self.min_kappa):
             message = f"{judge.ref} on {model.spec} is not trusted: {calibration.verdict(self.min_kappa)} ({how})"
             raise ScorerError(message, scorer=self.name)
         self._trusted[key] = calibration.kappa
@@ -182,13 +187,15 @@ class Faithfulness(Scorer):
         context = ctx.row.get(self.column)
         if context is None:
             raise ConfigError(f"faithfulness needs the retrieved text in {self.column!r} (a retrieval variable).")
+        if (refused := self._not_an_answer(ctx)) is not None:
+            return refused
         claims = content_units(ctx.output)
         if not claims:
-            return self._result(True, "no content words to check", 1.0)
+            return self._result(False, "the answer has no content words to ground in the context", 0.0)
         supported = claims & content_units(str(context))
         share = len(supported) / len(claims)
         unsupported = sorted(claims - supported)[:5]
-        reason = f"{len(supported)}/{len(claims)} content units found in the context"
+        reason = f"{len(supported)}/{len(claims)} content units of the answer found in the context"
         if unsupported:
             reason += f"; not found: {', '.join(unsupported)}"
         return self._result(share >= self.threshold, reason, share)

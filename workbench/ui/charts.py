@@ -57,14 +57,17 @@ def trend_chart(table: Any, title: str) -> str:
 
 
 def version_trend_chart(report: Any) -> str:
-    """The pass rate of each prompt version with its 95 % interval, one line per model and dataset: the per-version
-    figures :func:`workbench.trend.trend` computed (each row counted once), drawn, not recomputed."""
+    """The pass rate of each prompt version with its 95 % interval, one line per model, dataset content and
+    generation parameters: the per-version figures :func:`workbench.trend.trend` computed (each row counted once),
+    drawn, not recomputed."""
+    from workbench.trend import line_label
+
     versions = getattr(report, "versions", None)
     if not versions:
         return ""
     series: dict[str, list[dict[str, Any]]] = {}
     for point in versions:
-        series.setdefault(f"{point['model']} · {point['dataset']}", []).append(point)
+        series.setdefault(line_label(point), []).append(point)
     fig, ax = figure(7.5, 3.4)
     for label, points in series.items():
         points = sorted(points, key=lambda p: p["version"])

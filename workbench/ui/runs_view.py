@@ -240,11 +240,13 @@ def _versions_table(report: Any) -> str:
     for point in report.versions:
         ci = "" if point["ci_low"] is None else f"{point['ci_low']:.0%}–{point['ci_high']:.0%}"
         rate = "" if point["pass_rate"] is None else f"{point['pass_rate']:.0%}"
-        cells = [f"v{point['version']}", point["model"], point["dataset"], point["runs"], point["rows"]]
+        dataset = f"{point['dataset']} #{point['dataset_hash'][:6]}"
+        cells = [f"v{point['version']}", point["model"], dataset, point["params"], point["runs"], point["rows"]]
         cells += [point["passed"], rate, ci]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     head = "".join(
-        f"<th>{h}</th>" for h in ("version", "model", "dataset", "runs", "rows", "passed", "pass rate", "95% CI")
+        f"<th>{h}</th>"
+        for h in ("version", "model", "dataset", "parameters", "runs", "rows", "passed", "pass rate", "95% CI")
     )
     return f"<table class='wb-plain wb-trend-versions'><tr>{head}</tr>{''.join(rows)}</table>"
 
@@ -254,7 +256,8 @@ def _comparisons_html(report: Any) -> str:
     for c in report.comparisons:
         note = f" ({c['note']})" if c["note"] else ""
         lines.append(
-            f"<li>{html.escape(c['b'])} vs {html.escape(c['a'])} on {html.escape(c['model'])}, {c['shared_rows']} "
+            f"<li>{html.escape(c['b'])} vs {html.escape(c['a'])} on {html.escape(c['model'])} "
+            f"({html.escape(c['params'])}), {c['shared_rows']} "
             f"shared rows: {c['b_only']} pass only in {html.escape(c['b'])}, {c['a_only']} only in "
             f"{html.escape(c['a'])}; exact McNemar p = {c['p_value']:.3g} → <b>{html.escape(c['verdict'])}</b>"
             f"{html.escape(note)}</li>"
