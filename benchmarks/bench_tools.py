@@ -15,10 +15,11 @@ B. The agent loop's overhead: ``wb.run`` on a template with a Python tool agains
    ``openai.AsyncOpenAI`` loop doing the same requests and tool calls at the same concurrency, in the same run.
 
 Figures go to ``benchmarks/results/bench_tools.json`` (the ``tools_{lang}`` gates of ``workbench/course/gates.py``
-rest on them); ``--update BENCHMARKS.md`` writes the section this script prints into that file.
+rest on them, each measured on the rows it gates); the printed section to ``benchmarks/results/bench_tools.md``
+(``python benchmarks/render_benchmarks.py`` puts it into BENCHMARKS.md).
 
-Usage: python benchmarks/bench_tools.py [--skip-accuracy] [--skip-overhead] [--rows 200] [--latency 0.05]
-       [--update BENCHMARKS.md]
+Usage: python benchmarks/bench_tools.py [--skip-accuracy] [--skip-overhead] [--langs en,zh] [--rows 200]
+       [--latency 0.05] [--concurrency 16] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -37,13 +38,16 @@ from workbench.course.evidence import proportion, write_figures
 from workbench.stats import wilson_interval
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from sections import Section  # noqa: E402
+
 SCRIPT = Path(__file__).name
 MODES = {
     "grammar": {},
     "logprob": {"method": "logprob"},
     "free": {"constrain": False},
 }
-HEADING = "## Tool calls — `python benchmarks/bench_tools.py`"
+SHIPPED = "grammar"  # the mode the library templates use as written (the gates' figures are measured in it)
 
 
 def _interval(passed: int, n: int) -> str:
@@ -55,40 +59,56 @@ def first_tool(calls: list[dict] | None) -> str:
     return str(calls[0]["name"]) if calls else "(none)"
 
 
-def accuracy(lang: str, store: str) -> tuple[list[str], list]:
-    """Section A for one language: a table of lines, and the figures."""
+def accuracy(lang: str, store_dir: str, out: Section) -> list:
+    """Section A for one language: a line per mode, and the figures (the gates' on the row sets they gate)."""
+    from workbench.course.gates import GATE_BARS
+
     template = wb.load_prompt(f"tool_router_{lang}")
-    data = ROOT / "datasets" / f"tool_routing_{lang}.jsonl"
-    rows = wb.load_dataset(data).rows
-    lines, figures = [], []
+    dataset = f"datasets/tool_routing_{lang}.jsonl"
+    rows = wb.load_dataset(ROOT / dataset).rows
+    ids = [str(row["id"]) for row in rows]
+    figures = []
     for mode, output in MODES.items():
         variant = template.with_changes(output={**template.output, **output}) if output else template
         start = time.perf_counter()
-        result = wb.run(variant, data, ["local"], store=store, progress=False, cache=False, name=f"bench {mode}")
+        store = f"{store_dir}/{lang}-{mode}.db"  # a store per variant: each is the template's v1 with other settings
+        result = wb.run(variant, ROOT / dataset, ["local"], store=store, progress=False, cache=False)
         seconds = time.perf_counter() - start
         by_id = {r.row_id: r for r in result.records}
-        chosen = argued = argued_n = 0
-        for row in rows:
-            record = by_id[str(row["id"])]
-            expected = row["expected_tool_calls"]
-            right = first_tool(record.tool_calls) == first_tool(expected)
-            chosen += right
-            if expected and "arguments" in expected[0] and right:
-                argued_n += 1
-                argued += bool(record.passed)
-        n, passed = len(rows), sum(bool(r.passed) for r in result.records)
-        lines.append(
-            f"| {lang} | {mode} | {_interval(chosen, n)} | {_interval(argued, argued_n)} | {_interval(passed, n)} "
-            f"| {n / seconds:.2f} |"
+        chosen = [row_id for row_id, row in zip(ids, rows, strict=True) if _right_tool(by_id[row_id], row)]
+        with_arguments = [i for i, row in zip(ids, rows, strict=True) if _has_arguments(row) and i in chosen]
+        argued = [i for i in with_arguments if by_id[i].passed]
+        passed = [i for i in ids if by_id[i].passed]
+        n = len(ids)
+        out(
+            f"| {lang} | {mode} | {_interval(len(chosen), n)} | {_interval(len(argued), len(with_arguments))} | "
+            f"{_interval(len(passed), n)} | {n / seconds:.2f} |"
         )
-        base = f"local/tool_router_{lang}@v{template.version}/tool_routing_{lang}/{mode}"
-        what = f"tool_router_{lang} on the local model ({mode})"
-        figures.append(proportion(f"{base}/choice", f"{what}: tool choice", chosen, n, script=SCRIPT))
-        figures.append(proportion(f"{base}/pass", f"{what}: tool_calls passed", passed, n, script=SCRIPT))
-        if argued_n:
-            figures.append(proportion(f"{base}/arguments", f"{what}: arguments", argued, argued_n, script=SCRIPT))
-        print(lines[-1], flush=True)
-    return lines, figures
+        base = f"local/{template.ref}/tool_routing_{lang}/{mode}"
+        what = f"local, greedy: {template.ref} on {dataset} ({mode})"
+        common = {"script": SCRIPT, "dataset": dataset}
+        figures.append(proportion(f"{base}/choice", f"{what}: tool choice", len(chosen), n, row_ids=ids, **common))
+        figures.append(proportion(f"{base}/pass", f"{what}: tool_calls passed", len(passed), n, row_ids=ids, **common))
+        if mode != SHIPPED:
+            continue
+        for key in GATE_BARS:  # the gates' figures: the shipped mode on exactly the rows each bar gates
+            gate, stem, count = key.split("/")
+            if gate != f"tools_{lang}":
+                continue
+            gated = ids[: int(count)]
+            hits = sum(bool(by_id[i].passed) for i in gated)
+            what_gate = f"local, greedy: {template.ref} on the first {count} rows of {dataset} (gate {gate})"
+            figures.append(proportion(f"gate/{key}", what_gate, hits, len(gated), row_ids=gated, **common))
+    return figures
+
+
+def _right_tool(record, row) -> bool:
+    return first_tool(record.tool_calls) == first_tool(row["expected_tool_calls"])
+
+
+def _has_arguments(row) -> bool:
+    expected = row["expected_tool_calls"]
+    return bool(expected) and "arguments" in expected[0]
 
 
 # -- B. the loop's overhead ------------------------------------------------------------------------------------------
@@ -146,7 +166,8 @@ async def bare_loop(base_url: str, queries: list[str], concurrency: int) -> floa
     return len(queries) / seconds
 
 
-def overhead(rows: int, latency: float, concurrency: int, rounds: int) -> list[str]:
+def overhead(rows: int, latency: float, concurrency: int, rounds: int, out: Section) -> None:
+    import jsonschema  # noqa: F401 - its first import takes seconds; a process pays it once, before this timing
     from workbench.testing.fake_openai import FakeOpenAIServer
 
     wb.tool(lookup)
@@ -170,53 +191,18 @@ def overhead(rows: int, latency: float, concurrency: int, rounds: int) -> list[s
             ours.append(rows / (time.perf_counter() - start))
             assert all(r.passed for r in result.records) and all(len(r.trajectory) == 2 for r in result.records)
     b, o = statistics.median(bare), statistics.median(ours)
-    lines = [
+    out(
         f"{rows} rows × 2 requests, {latency * 1000:.0f} ms per request, concurrency {concurrency}, median of {rounds} "
-        "interleaved rounds:",
-        "",
-        "```",
-        f"bare AsyncOpenAI tool loop   {b:7.1f} rows/s   (baseline, 1.00×)",
-        f"wb.run agent loop            {o:7.1f} rows/s   ({o / b:.2f}× the bare loop; store and scoring included)",
-        "```",
-    ]
-    print("\n".join(lines), flush=True)
-    return lines
+        "interleaved rounds (a fresh store each round):"
+    )
+    out()
+    out("```")
+    out(f"bare AsyncOpenAI tool loop   {b:7.1f} rows/s   (baseline, 1.00×)")
+    out(f"wb.run agent loop            {o:7.1f} rows/s   ({o / b:.2f}× the bare loop; store and scoring included)")
+    out("```")
 
 
-def section(accuracy_lines: list[str], overhead_lines: list[str]) -> str:
-    parts = [HEADING, ""]
-    if accuracy_lines:
-        parts += [
-            "### A. Tool choice on the local model (Gemma 3 270M base, greedy), with Wilson 95% intervals",
-            "",
-            "`tool_router_{en,zh}` over `datasets/tool_routing_{en,zh}.jsonl` (36 rows each, six classes of 6: chance"
-            " 1/6 = 17%). *choice*: the first call's tool (or no call) is the expected one; *arguments*: of the rows"
-            " with expected arguments whose tool was right, the arguments match (partial, numbers ±0.01); *passed*:"
-            " the template's `tool_calls` assertion.",
-            "",
-            "| lang | mode | choice | arguments | passed | rows/s |",
-            "|---|---|---|---|---|---|",
-            *accuracy_lines,
-            "",
-        ]
-    if overhead_lines:
-        parts += ["### B. The agent loop's overhead against a bare `AsyncOpenAI` tool loop", "", *overhead_lines, ""]
-    return "\n".join(parts)
-
-
-def update(path: Path, text: str) -> None:
-    """Replace this script's section of BENCHMARKS.md (from its heading to the next ``## ``), or append it."""
-    content = path.read_text(encoding="utf-8")
-    if HEADING in content:
-        start = content.index(HEADING)
-        end = content.find("\n## ", start + len(HEADING))
-        content = content[:start] + text.rstrip("\n") + "\n" + (content[end:] if end != -1 else "")
-    else:
-        content = content.rstrip("\n") + "\n\n" + text
-    path.write_text(content, encoding="utf-8")
-
-
-def main() -> None:
+def main() -> None:  # noqa: D103
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
@@ -225,21 +211,33 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--update", type=Path, help="write the section into this file (BENCHMARKS.md)")
     args = parser.parse_args()
-    accuracy_lines, figures = [], []
+    out = Section("bench_tools", "Tool calls", "python benchmarks/bench_tools.py")
     if not args.skip_accuracy:
+        out("### A. Tool choice on the local model (Gemma 3 270M base, greedy), with Wilson 95% intervals")
+        out()
+        out(
+            "`tool_router_{en,zh}` over `datasets/tool_routing_{en,zh}.jsonl` (36 rows each, six classes of 6: "
+            "chance 1/6 = 17%). *grammar*: generated under the JSON-schema grammar built from the tools (as shipped); "
+            "*logprob*: the tool chosen by the log-probability of its name, then its arguments under its grammar; "
+            "*free*: unconstrained generation, parsed afterwards. *choice*: the first call's tool (or no call) is the "
+            "expected one; *arguments*: of the rows with expected arguments whose tool was right, the arguments match "
+            "(partial, text case-insensitive, numbers ±0.01); *passed*: the template's `tool_calls` assertion."
+        )
+        out()
+        out("| lang | mode | choice | arguments | passed | rows/s |")
+        out("|---|---|---|---|---|---|")
+        figures = []
         with tempfile.TemporaryDirectory() as tmp:
             for lang in args.langs.split(","):
-                lines, found = accuracy(lang, f"{tmp}/accuracy.db")
-                accuracy_lines += lines
-                figures += found
+                figures += accuracy(lang, tmp, out)
         write_figures(figures)
-    overhead_lines = [] if args.skip_overhead else overhead(args.rows, args.latency, args.concurrency, args.rounds)
-    text = section(accuracy_lines, overhead_lines)
-    print("\n" + text)
-    if args.update:
-        update(args.update, text)
+        out()
+    if not args.skip_overhead:
+        out("### B. The agent loop's overhead against a bare `AsyncOpenAI` tool loop")
+        out()
+        overhead(args.rows, args.latency, args.concurrency, args.rounds, out)
+    out.save()
 
 
 if __name__ == "__main__":
