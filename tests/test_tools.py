@@ -185,3 +185,39 @@ def test_an_unknown_registered_name_is_an_error_naming_the_line_when_the_run_pla
         return "shipped"
 
     assert template.toolset.names[0] == "lookup_order"
+
+
+def test_the_views_show_the_tools_called_the_steps_and_two_versions_calls_side_by_side():
+    from types import SimpleNamespace
+
+    from workbench.tools import view
+
+    paris = {"name": "get_weather", "arguments": {"city": "Paris"}}
+    trajectory = [
+        {
+            "step": 1,
+            "output": "",
+            "calls": [{**paris, "id": "c1", "result": {"temp": 21}, "source": "python"}],
+            "latency_ms": 12.5,
+            "prompt_tokens": 30,
+            "completion_tokens": 9,
+            "finish_reason": "tool_calls",
+        },
+        {"step": 2, "output": "Sunny.", "calls": [], "latency_ms": 8.0, "prompt_tokens": None, "completion_tokens": 3},
+    ]
+    record = SimpleNamespace(tool_calls=[paris], trajectory=trajectory)
+    assert view.tools_called(record) == "get_weather"
+    assert view.tools_called(SimpleNamespace(tool_calls=[])) == "(no call)"
+    assert view.tools_called(SimpleNamespace(tool_calls=None)) is None, "a template without tools shows no tool"
+    first, second = view.steps(record)
+    assert first.calls == [
+        {"text": 'get_weather({"city": "Paris"})', "result": '{"temp": 21}', "error": None, "source": "python"}
+    ]
+    assert (first.tokens, second.tokens, second.output) == ("30 + 9", "? + 3", "Sunny.")
+    pairs = view.side_by_side(
+        [paris, {"name": "web_search", "arguments": {"q": "x"}}],
+        [{"name": "get_weather", "arguments": {"city": "Lyon"}}],
+    )
+    assert [(p.same, p.differences) for p in pairs] == [(False, ("city: Paris ≠ Lyon",)), (False, ("only in A",))]
+    assert view.side_by_side([], []) == [view.CallPair("(no call)", "(no call)", True)]
+    assert view.side_by_side([paris], [paris])[0].same

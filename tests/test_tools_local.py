@@ -64,8 +64,9 @@ Call: {"answer": "12 pounds is 5.44 kg."}
 Request: {{ query }}
 Call:"""
     )
-    record = wb.run(agent, [{"query": "How many miles is 10 kilometers?"}], ["local"], store=tmp_path / "s.db",
-                    progress=False).records[0]
+    record = wb.run(
+        agent, [{"query": "How many miles is 10 kilometers?"}], ["local"], store=tmp_path / "s.db", progress=False
+    ).records[0]
     first, second = record.trajectory  # tool_choice required: the first step must call, the second comes after
     call = first["calls"][0]
     assert call["name"] == "convert_units" and call["source"] == "python" and call["result"]["value"] == 6.21

@@ -288,6 +288,14 @@ def _cloze(lang: str, heldout_rows: tuple[int, ...]) -> tuple[Bar, ...]:
     return own + held
 
 
+def _tools(lang: str) -> tuple[Bar, ...]:
+    """The tool router's bars: the CI profile's first 12 rows (two per class) and the whole set."""
+    return tuple(
+        Bar(GATE_BARS[f"tools_{lang}/tool_routing_{lang}/{n}"], f"gate/tools_{lang}/tool_routing_{lang}/{n}")
+        for n in (12, 36)
+    )
+
+
 #: The bars, each at or below the lower end of its figure's 95% interval (figure ids: ``gate/<key>``).
 GATE_BARS = {
     "cloze_en/sentiment_en/12": 0.60,
@@ -298,6 +306,10 @@ GATE_BARS = {
     "cloze_zh/sentiment_zh/24": 0.75,
     "cloze_zh/reviews_zh_test/24": 0.75,
     "cloze_zh/reviews_zh_test/100": 0.85,
+    "tools_en/tool_routing_en/12": 0.30,  # placeholder: set from benchmarks/bench_tools.py's figures
+    "tools_en/tool_routing_en/36": 0.30,
+    "tools_zh/tool_routing_zh/12": 0.30,
+    "tools_zh/tool_routing_zh/36": 0.30,
 }
 
 GATES: dict[str, GateSpec] = {
@@ -314,6 +326,8 @@ GATES: dict[str, GateSpec] = {
         prompt="sentiment_zeroshot_zh",
         bars=(Bar(0.60, "finetune/zh/lora/24"), Bar(0.80, "finetune/zh/lora/100")),
     ),
+    "tools_en": GateSpec(prompt="tool_router_en", kind="tools", bars=_tools("en")),
+    "tools_zh": GateSpec(prompt="tool_router_zh", kind="tools", bars=_tools("zh")),
     "rag_answers": GateSpec(
         prompt="rag_qa_kb",
         kind="rate",
