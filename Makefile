@@ -55,11 +55,16 @@ postgres-deps:
 	  mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# Two pytest-xdist workers; every test that loads llama.cpp runs in one group on one of them (tests/conftest.py).
+# A skip is a failure here (WORKBENCH_STRICT): everything a test needs is installed above. Heavier variants of the
+# same checks are marked `nightly` and run in `make nightly`.
+PYTEST_CI := WORKBENCH_STRICT=1 WORKBENCH_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
+
 test: $(DEV_STAMP) lint browser-deps postgres-deps
-	WORKBENCH_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+	$(PYTEST_CI) -m "not nightly"
 
 test-fast: $(DEV_STAMP)
-	$(BIN)/python -m pytest -m "not local_model and not notebooks and not browser"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not local_model and not notebooks and not browser and not nightly"
 
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_import.py
@@ -73,8 +78,10 @@ bench: $(DEV_STAMP)
 bench-setup:
 	python3 benchmarks/bench_setup.py --test --nightly
 
-nightly: $(DEV_STAMP)
-	$(BIN)/workbench nightly --profile ci --out .nightly
+# The full matrix: the heavier variants of the tests, then every notebook in every variant of the `full` profile.
+nightly: $(DEV_STAMP) browser-deps postgres-deps
+	$(PYTEST_CI) -m nightly
+	$(BIN)/workbench nightly --profile full --out .nightly
 
 # Refresh constraints.txt: resolve the newest versions in a scratch venv, then run `make test` against them.
 lock:

@@ -1,4 +1,12 @@
-"""Shared fixtures. Every test gets its own run store and working directory (never the user's)."""
+"""Shared fixtures and the suite's own rules. Every test gets its own run store and working directory (never the
+user's).
+
+How `make test` runs the suite (pyproject's addopts and the Makefile): two pytest-xdist workers with
+``--dist loadgroup``. Every test that loads llama.cpp (the real model, the notebooks, the browser walk) joins one
+group, so they run one after another on one worker — two llama.cpp processes at once run 10–20x slower on 2 cores —
+while the other worker runs the rest. Under ``WORKBENCH_STRICT=1`` (`make test` sets it) a test that skips because
+something is missing fails instead, and the end of the run says how many tests of each real component ran.
+"""
 
 from __future__ import annotations
 
@@ -54,12 +62,38 @@ def postgres_url(postgres_server) -> str:
     return postgres_server.create_database(f"wb_{next(_databases)}")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+#: Test modules where the store is what is tested: their `store` / `store_url` tests run on SQLite *and* PostgreSQL.
+#: Elsewhere a store is only where results go, and a SQLite file serves (the suite does not pay twice for them).
+STORE_MODULES = {
+    "test_store",
+    "test_store_copy",
+    "test_store_migrations",
+    "test_integrity",
+    "test_lease",
+    "test_resume",
+    "test_trend",
+    "test_badcases",
+    "test_cluster",
+    "test_executor",
+    "test_judge",
+}
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    wanted = {"store", "store_url"} & set(metafunc.fixturenames)
+    if wanted:
+        backends = BACKENDS if metafunc.module.__name__.rpartition(".")[2] in STORE_MODULES else ["sqlite"]
+        metafunc.parametrize("store_url", backends, indirect=True)
+
+
+@pytest.fixture
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store location on each backend: a SQLite file, and a database on a real PostgreSQL server."""
+    """A store location: a SQLite file, or (in the store's own modules) a database on a real PostgreSQL server."""
     if request.param == "sqlite":
         return str(tmp_path / "store.db")
-    return request.getfixturevalue("postgres_url")
+    server = request.getfixturevalue("postgres_server")
+    return server.store_database(f"wb_{next(_databases)}")
 
 
 @pytest.fixture
@@ -80,11 +114,65 @@ def fake_server():
     server.stop()
 
 
+HEAVY = ("local_model", "notebooks", "browser")  # load llama.cpp: one at a time (one xdist group)
+COUNTED = ("local_model", "postgres", "cluster", "notebooks", "browser")  # the real components a CI log must show
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    config._workbench_counts = {marker: {} for marker in COUNTED}  # type: ignore[attr-defined]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(name) for name in HEAVY):
+            item.add_marker(pytest.mark.xdist_group("llama"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """Under `make test` (WORKBENCH_STRICT=1) a skip is a failure: everything a test needs is installed there."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("WORKBENCH_STRICT") and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid} skipped under `make test` ({reason}). `make test` installs every extra, PostgreSQL and "
+            "Chromium: a skip here means a missing install step, not an optional test."
+        )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count, per real component, the tests that ran (on the controller when xdist is used)."""
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    counts = getattr(_config, "_workbench_counts", None) if _config is not None else None
+    if counts is None:
+        return
+    for marker in COUNTED:
+        if marker in report.keywords:
+            bucket = counts[marker]
+            bucket[report.outcome] = bucket.get(report.outcome, 0) + 1
+
+
+_config: pytest.Config | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
+    global _config
+    _config = session.config
     from workbench.testing.models import register_test_models
 
     register_test_models()  # `mock` and `echo` specs, for unit tests only (not production providers)
+
+
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config) -> None:
+    counts = getattr(config, "_workbench_counts", None)
+    if not counts or hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    terminalreporter.section("real components exercised")  # type: ignore[attr-defined]
+    for marker, outcomes in counts.items():
+        shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "none ran"
+        terminalreporter.write_line(f"{marker:12s} {shown}")  # type: ignore[attr-defined]

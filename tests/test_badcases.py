@@ -129,3 +129,28 @@ def test_two_processes_write_one_store_without_loss(tmp_path, store_url):
     assert store.stats()["results"] == 80
     cases = BadCaseTracker(store).list()
     assert len(cases) == 80 and {c.tags[0] for c in cases} == {"a", "b"}
+
+
+def test_a_recheck_does_not_overwrite_a_case_a_person_changed_meanwhile(store):
+    """A person closes a case while a recheck of it is running: the recheck's status change is refused with the
+    same conflict message as an edit from a stale view, and the person's change stands."""
+    from workbench.errors import ConflictError
+
+    tracker = BadCaseTracker(store)
+    tracker.capture_failures(run(version(1), ROWS, [ORACLE], store=store, progress=False))
+    case = tracker.list()[0]
+    person = BadCaseTracker(store)
+    changed = []
+
+    def answer(prompt: str) -> str:
+        if not changed:  # the recheck has read the cases; now someone else edits one
+            changed.append(person.set_status(case.id, "wontfix"))
+        return ORACLE.generate(prompt).text
+
+    racing = FunctionModel(answer, spec="function:oracle")
+    with pytest.raises(
+        ConflictError, match=rf"Bad case #{case.id} was changed by someone else.*Nothing was overwritten"
+    ):
+        tracker.recheck(version(2), [racing], cache=False, progress=False)
+    assert tracker.get(case.id).status == "wontfix", "the person's change stands"
+    assert store.bad_case_checks(case.id) == [], "no check was half written"

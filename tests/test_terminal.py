@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -320,3 +321,35 @@ def test_a_csv_export_writes_a_parsed_label_as_plain_text(tmp_path):
 
     for value in ("42", "true", "[1]", "plain", 42, {"a": 1}, None):  # every value reads back as it was
         assert _typed("parsed", str(_csv_cell("parsed", value))) == value
+
+
+def test_runs_show_failed_on_a_regression_set_shows_the_real_input(tmp_path):
+    """An exported regression set carries `__bad_case_ids` (bookkeeping): a table shows the row's text instead."""
+    from workbench.badcases import BadCaseTracker
+
+    store = str(tmp_path / "s.db")
+    template = PromptTemplate.from_string("---\nname: rg\nassertions: [{type: equals}]\n---\nSay {{ text }}")
+    rows = [{"id": f"r{i}", "text": f"text number {i}", "expected": "yes"} for i in range(3)]
+    wrong = FunctionModel(lambda p: "no" if p.endswith("1") else "yes", spec="function:rg")
+    tracker = BadCaseTracker(store)
+    tracker.capture_failures(run(template, rows, [wrong], store=store, progress=False))
+    regression = tracker.export(tmp_path / "regression.csv", prompt="rg")
+    run(template, regression, [wrong], store=store, progress=False)
+    shown = _cli("runs", "show", "latest", "--failed", "--store", store, "--wide")
+    assert shown.exit_code == 0 and "text number 1" in shown.output and "__bad_case" not in shown.output, shown.output
+
+
+def test_origin_is_where_a_run_was_started_from_the_cli_and_from_python(tmp_path):
+    """`judge calibrate` and `run` from the CLI are stored as `cli`; from Python as `python` — wherever the cells
+    ran (a cluster's address is provenance, not the origin)."""
+    from test_judge import LABELS, careful
+
+    from workbench.judge import calibrate_judge
+
+    store = str(tmp_path / "s.db")
+    root = Path(__file__).resolve().parent.parent
+    with FakeOpenAIServer(responder=careful) as judge:
+        _cli("judge", "calibrate", "judge_en", "--labels", root / LABELS, "-m", judge.spec(), "--store", store)
+        calibrate_judge("judge_en", root / LABELS, judge.spec(), store=store, cache=False)
+    origins = [r["origin"] for r in sorted(Store(store).runs(), key=lambda r: r["started_at"])]
+    assert origins == ["cli", "python"], origins

@@ -11,7 +11,8 @@ file, line, row, column or model spec at fault and says what to do next.
     ├── ScorerError              a scorer could not give a verdict (the cell is an error, not a failure)
     ├── StoreError               the run store (SQLite or PostgreSQL) refuses an operation
     │   ├── NotFoundError          no run, result, request or bad case with that id
-    │   └── ConflictError          a change made from a stale view (someone else changed it first)
+    │   ├── ConflictError          a change made from a stale view (someone else changed it first)
+    │   └── LeaseLostError         another process took over the run this one was executing
     ├── ConfigError              an unknown name: model spec, scorer, parser, prompt
     └── ModelError               a model call failed (carries the model spec)
         ├── ModelNotFoundError     the endpoint does not serve that model name
@@ -85,6 +86,15 @@ class NotFoundError(StoreError):
 
 class ConflictError(StoreError):
     """Somebody else changed the row since it was read; nothing was overwritten."""
+
+
+class LeaseLostError(StoreError):
+    """Another process took over the run this process was executing (its lease looked dead). This process writes
+    nothing more to the run: the write that found out was refused in the same transaction."""
+
+    def __init__(self, message: str, *, holder: str | None = None):
+        super().__init__(message)
+        self.holder = holder
 
 
 class ConfigError(WorkbenchError):

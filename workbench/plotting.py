@@ -72,9 +72,9 @@ def figure(width: float = 7.0, height: float = 3.2) -> tuple[Any, Any]:
 
 
 def _in_notebook() -> bool:
-    import sys
+    from workbench.provenance import in_a_kernel
 
-    return "ipykernel" in sys.modules
+    return in_a_kernel()
 
 
 def to_svg(fig: Any) -> str:

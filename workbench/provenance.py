@@ -83,9 +83,17 @@ def origin() -> str:
     """Where a run comes from, when it does not say: a nightly job, a notebook, or a Python script."""
     if os.environ.get("WORKBENCH_NIGHTLY") or os.environ.get("PAPERMILL_INPUT_PATH"):
         return "nightly"
-    if "ipykernel" in sys.modules:
+    if in_a_kernel():
         return "notebook"
     return "python"
+
+
+def in_a_kernel() -> bool:
+    """Code runs in a Jupyter kernel (a notebook, papermill): IPython's shell has a kernel. A library that merely
+    imported ``ipykernel`` (Dask does, for its dashboard) is not a notebook."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def collect(models: Iterable[Any] = (), *, origin: str | None = None) -> dict[str, Any]:
@@ -104,7 +112,7 @@ def collect(models: Iterable[Any] = (), *, origin: str | None = None) -> dict[st
         "origin": origin,
         "user": _user(getpass),
     }
-    if "ipykernel" in sys.modules:
+    if in_a_kernel():
         data["jupyter"] = True
     return data
 

@@ -88,7 +88,30 @@ def _summary_row(name: str, group: list[ResultRecord]) -> dict[str, Any]:
         "completion_tokens": sum(r.completion_tokens or 0 for r in group),
         "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 6),
         "cached": sum(1 for r in group if r.cached),
-        "requests": sum(r.attempts for r in called if r.output is not None or r.error),
+        "calls": sum(1 for r in called if answered_by_a_call(r)),
+        "requests": sum(r.attempts for r in called if answered_by_a_call(r)),
+    }
+
+
+def answered_by_a_call(record: ResultRecord) -> bool:
+    """The cell's stored answer (or error) came from a model call, not from the cache — the one definition of a
+    "model call" behind the summary table, the closing line and the JSON."""
+    return not record.cached and (record.output is not None or record.error is not None)
+
+
+def run_counts(records: Sequence[ResultRecord], stats: dict[str, Any]) -> dict[str, int]:
+    """A run's counts, each with one meaning: ``cells``; ``calls`` — cells answered by a model call over the whole
+    run, and ``requests`` with their retries; ``calls_now`` — those made by this process (a resumed run made the
+    others before it stopped); ``cached``, ``resumed``, ``errors``."""
+    called = [r for r in records if answered_by_a_call(r)]
+    return {
+        "cells": len(records),
+        "calls": len(called),
+        "requests": sum(r.attempts for r in called),
+        "calls_now": int(stats.get("called", 0)),
+        "cached": sum(1 for r in records if r.cached),
+        "resumed": int(stats.get("resumed", 0)),
+        "errors": sum(1 for r in records if r.error),
     }
 
 

@@ -53,5 +53,5 @@ def recheck_cases(store: Store, template: Any, cases: Sequence[BadCase], models:
             outcome, status = outcome_of(case, record)
             outcomes[case.id] = outcome
             checks.append((case.id, record, outcome, status))
-    store.add_checks(result.run_id, checks)
+    store.add_checks(result.run_id, checks, seen={c.id: c.row_version for c in cases})
     return RecheckReport(result.run_id, outcomes, result, {c.id: c for c in cases})

@@ -36,8 +36,9 @@ def judge_calibrate(
     from workbench.judge import ROW_SET, calibrate_judge, compare_calibrations
 
     check_format(output_format)
-    calibration = calibrate_judge(judge, labels, model, label_column=label_column, store=store)
-    other = calibrate_judge(against, labels, model, label_column=label_column, store=store) if against else None
+    where = {"label_column": label_column, "store": store, "origin": "cli"}
+    calibration = calibrate_judge(judge, labels, model, **where)
+    other = calibrate_judge(against, labels, model, **where) if against else None
     comparison = compare_calibrations(other, calibration) if other else None
     if output_format == "json":
         trust = {"min_kappa": min_kappa, "trusted": calibration.trusted(min_kappa)}

@@ -22,7 +22,7 @@ SUMMARY_COLUMNS = [  # (key, heading), most important first: what is dropped whe
     ("min_detectable_diff", "min Δ"),
     ("latency_p50_ms", "p50 ms"),
     ("cached", "cached"),
-    ("requests", "calls"),
+    ("calls", "calls"),
     ("cost_usd", "cost $"),
     ("latency_p95_ms", "p95 ms"),
     ("mean_score", "score"),
@@ -166,7 +166,7 @@ def _money(value: Any) -> str:
 def print_results(records: Iterable[Any], *, wide: bool = False) -> None:
     rows = []
     for r in records:
-        first_input = next((v for k, v in r.inputs.items() if k not in ("expected", "id")), "")
+        first_input = next((v for k, v in r.inputs.items() if shown_as_input(k)), "")
         rows.append(
             {
                 "row": r.row_id,
@@ -182,17 +182,26 @@ def print_results(records: Iterable[Any], *, wide: bool = False) -> None:
     print_table(rows, title="Results", wide=wide)
 
 
+def shown_as_input(column: str) -> bool:
+    """A dataset column a table shows as the row's input: not the expected answer, not the id, and not a reserved
+    bookkeeping column (``__bad_case_ids`` of an exported regression set, promptfoo's ``__`` convention)."""
+    return column not in ("expected", "id") and not column.startswith("__")
+
+
 def summary_line(result: Any) -> str:
-    """How the run went in one line, retries counted: '22 cells — 32 requests (10 retries), ...'."""
-    stats = result.stats
-    called, requests = stats.get("called", 0), stats.get("attempts", 0)
-    retries = max(0, requests - called)
-    loads = stats.get("model_load_s") or {}
+    """How the run went in one line, with the same counts as the summary table (:func:`run_counts`): '24 cells — 20
+    model calls (12 by this process; 22 requests, 2 retries), 4 from cache, 8 resumed, 0 errors'."""
+    from workbench.reports import run_counts
+
+    counts = run_counts(result.records, result.stats)
+    calls, requests = counts["calls"], counts["requests"]
+    now = f"{counts['calls_now']} by this process; " if counts["calls_now"] != calls else ""
+    loads = result.stats.get("model_load_s") or {}
     loaded = "; ".join(f"{spec} made ready in {seconds:.1f} s" for spec, seconds in loads.items())
     return (
-        f"run {result.run_id}: {stats.get('cells', len(result.records))} cells — {called} model calls "
-        f"({requests} requests, {retries} retries), {stats.get('cached', 0)} from cache, "
-        f"{stats.get('resumed', 0)} resumed, {stats.get('errors', 0)} errors. "
+        f"run {result.run_id}: {counts['cells']} cells — {calls} model calls ({now}{requests} requests, "
+        f"{requests - calls} retries), {counts['cached']} from cache, {counts['resumed']} resumed, "
+        f"{counts['errors']} errors. "
         + (f"{loaded} (not counted in latency). " if loaded else "")
         + f"Store: {result.store.url}"
     )

@@ -1,17 +1,29 @@
 """A run on a Dask cluster: the driver plans as a local run does (every input checked, every cell rendered,
-before any model call), answers what the store already has, and sends the rest to the workers in shards.
+before any model call), answers what the store already has, checks the endpoints the workers will call, and sends
+the rest to the workers in shards.
 
-- One writer: workers return results; the driver records each cell exactly once (a shard that ran twice — its
-  worker died after finishing part of it — is recorded the first time), with the worker's name.
-- Faults: a worker killed mid-run → the scheduler runs its shards elsewhere; the driver killed → the same command
-  resumes the run from the store (its lease dies with it), executing only the cells not stored; a cell that
-  failed with a retryable error gets one more try in a final shard.
-- An unreachable scheduler is an error before any model call, naming the address and the fix.
+- One writer, one record path: workers return results; the driver records each cell exactly once through the run's
+  :class:`~workbench.pipeline.writer.RecordPath` (the same cache policy, redaction and lease fencing as a local run:
+  nothing reaches the cache under ``--no-cache``; a driver that lost its lease writes nothing more).
+- A shard is as many cells as one worker keeps in flight (its share of the run's concurrency), and the driver keeps
+  one shard running and one ready per worker. A driver killed mid-run therefore loses at most the cells that were in
+  flight on the workers — each worker's concurrency — not whole queues of shards; the same command resumes the run
+  from the store (its lease dies with it), executing only the cells not stored.
+- Faults: a worker killed mid-run → the scheduler runs its shards elsewhere; a cell that failed with a retryable
+  error gets one more try in a final round. Stop (the run's ``cancel_event``) and a lost lease end the run with
+  what was stored.
+- Scorers that need the store (an ``llm_judge`` with ``min_kappa`` reads the judge's calibration) are resolved on
+  the driver, which has the store, and travel to the workers with their verdict.
+- An unreachable scheduler, or one without workers, is an error before any model call, naming the address and the
+  fix.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
+import time
 from typing import Any
 
 import workbench.events as events
@@ -25,16 +37,17 @@ from workbench.pipeline.options import RunOptions
 from workbench.pipeline.plan import Cell, plan_run
 from workbench.pipeline.progress import COUNTERS, RunState
 from workbench.pipeline.recorder import Recorder, RunSession
+from workbench.pipeline.writer import RecordPath
 from workbench.results import RunResult
 
 CONNECT_TIMEOUT = 10
+POLL_SECONDS = 0.2  # how often the driver looks at Stop and the lease while it waits for shards
 
 
 def in_flight_shards(workers: int) -> int:
-    """How many shards the driver keeps submitted: two per worker (one running, one ready, so a worker never
-    waits for the driver), few enough that a driver killed mid-run leaves little work half done (those cells are
-    the only ones a resume may call again)."""
-    return 2 * workers + 1
+    """How many shards the driver keeps submitted: one running and one ready per worker, so a worker never waits
+    for the driver and a driver that dies leaves at most one shard's cells per worker half done."""
+    return 2 * workers
 
 
 def connect(cluster: Any) -> Any:
@@ -52,8 +65,8 @@ def connect(cluster: Any) -> Any:
     except (OSError, TimeoutError) as exc:
         raise ConfigError(
             f"Cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}). Start one with "
-            "`dask scheduler --host HOST --port 8786` and workers with `dask worker tcp://HOST:8786`, or fix "
-            "--cluster / WORKBENCH_CLUSTER (README 'Scaling out'). Nothing was run."
+            "`dask scheduler --host HOST --port 8786` and workers with `dask worker tcp://HOST:8786 --host HOST`, "
+            "or fix --cluster / WORKBENCH_CLUSTER (docs: Scaling out). Nothing was run."
         ) from None
 
 
@@ -67,7 +80,10 @@ def run_on_cluster(prompts: Any, dataset: Any, models: Any, options: RunOptions)
             raise ConfigError(f"The Dask scheduler at {client.scheduler.address} has no workers: start some.")
         recorder = Recorder(options.store)
         hits = recorder.cached_many(plan.cells) if options.cache else {}
-        origin = options.origin or "cluster"
+        needed = {c.model.spec: c.model for c in plan.cells if not (c.cacheable and c.cache_key in hits)}
+        if options.preflight:  # the endpoints the workers will call answer, before a run is even started
+            bridge.run(_preflight(list(needed.values())))
+        origin = options.origin or provenance.origin()
         prov = {**provenance.collect(plan.models, origin=origin), "cluster": client.scheduler.address}
         session = recorder.begin(plan, name=options.name, provenance=prov, origin=origin, wait=options.wait)
         if session.followed:
@@ -76,8 +92,17 @@ def run_on_cluster(prompts: Any, dataset: Any, models: Any, options: RunOptions)
             return RunResult(session.run_id, records, recorder.store, stats)
         return _drive(client, workers, plan, recorder, session, options, hits)
     finally:
+        bridge.run(_close_models(plan.models))
         if not _given(options.cluster):
             client.close()
+
+
+async def _preflight(models: list[Any]) -> None:
+    await asyncio.gather(*(m.preflight() for m in models))
+
+
+async def _close_models(models: list[Any]) -> None:
+    await asyncio.gather(*(m.aclose() for m in models), return_exceptions=True)
 
 
 def _given(cluster: Any) -> bool:
@@ -87,19 +112,25 @@ def _given(cluster: Any) -> bool:
 def _drive(
     client: Any, workers: int, plan: Any, recorder: Recorder, session: RunSession, options: Any, hits: dict
 ) -> RunResult:
+    from workbench.pipeline.runner import lease_lost
+
     state = RunState(plan, session, options.progress, options.on_result)
-    local = CellExecutor(recorder, cache=options.cache)
+    local = CellExecutor(RecordPath(recorder, session.run_id, cache=options.cache, lease=session.lease))
+    stop = _Stop(options.cancel_event, session.lease)
     status = "completed"
     try:
         pending = bridge.run(answer_from_cache(local, state, state.pending(), hits))
         if pending:
-            _submit_and_record(client, workers, plan, recorder, state, pending, options)
+            scorers = _scorers_for_workers(plan, options, recorder.store)
+            _submit_and_record(client, workers, plan, local, state, pending, options, scorers, stop)
             again = [c for c in plan.cells if str(c.key) in state.retryable]
             if again:
                 state.stats["retried"] = len(again)
-                _submit_and_record(client, workers, plan, recorder, state, again, options, sweep=True)
-    except BaseException:
+                _submit_and_record(client, workers, plan, local, state, again, options, scorers, stop, sweep=True)
+    except BaseException as exc:
         status = "interrupted"
+        if session.lease is not None and session.lease.lost.is_set():
+            raise lease_lost(session, state) from exc
         raise
     finally:
         local.close()
@@ -110,14 +141,41 @@ def _drive(
     return result
 
 
+class _Stop:
+    """Stop (the user's event) or a lost lease: either one ends the run."""
+
+    def __init__(self, cancel_event: threading.Event | None, lease: Any):
+        self.events = [e for e in (cancel_event, getattr(lease, "lost", None)) if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def _scorers_for_workers(plan: Any, options: Any, store: Any) -> dict[str, list[Any]]:
+    """Each template's scorers as they travel to the workers. A judge that must be calibrated first gets its
+    calibration's verdict here, on the driver that has the store (workers have none)."""
+    from workbench.scoring.semantic import calibration_verdict
+
+    scorers: dict[str, list[Any]] = {}
+    for template in plan.templates:
+        configs = [dict(a) for a in template.assertions] + list(options.scorers or [])
+        for config in configs:
+            if isinstance(config, dict) and config.get("type") == "llm_judge" and config.get("min_kappa") is not None:
+                config["calibration"] = calibration_verdict(config, store)
+        scorers[template.ref] = configs
+    return scorers
+
+
 def _submit_and_record(
     client: Any,
     workers: int,
     plan: Any,
-    recorder: Recorder,
+    executor: CellExecutor,
     state: RunState,
     cells: list[Cell],
     options: Any,
+    scorers: dict[str, list[Any]],
+    stop: _Stop,
     *,
     sweep: bool = False,
 ) -> None:
@@ -127,18 +185,25 @@ def _submit_and_record(
     from workbench.cluster.worker import run_shard
 
     by_key = {str(c.key): c for c in cells}
-    waiting: list[Shard] = shards_of(cells, plan, state.session.run_id, options, workers)
+    waiting: list[Shard] = shards_of(cells, plan, state.session.run_id, options, workers, scorers)
     waiting.reverse()
     window = in_flight_shards(workers)
     submitted = [client.submit(run_shard, waiting.pop(), pure=False) for _ in range(min(window, len(waiting)))]
     flowing = as_completed(list(submitted), loop=client.loop)
     recorded: set[str] = set()
     try:
-        for future in flowing:
-            _record_shard(future.result(), by_key, recorded, recorder, state, sweep)
-            if waiting:  # keep a bounded number in flight: a driver that dies leaves little half done
-                submitted.append(client.submit(run_shard, waiting.pop(), pure=False))
-                flowing.add(submitted[-1])
+        while not flowing.is_empty():
+            if stop.is_set():
+                raise KeyboardInterrupt("the run was stopped")
+            done = flowing.next_batch(block=False)
+            if not done:
+                time.sleep(POLL_SECONDS)
+                continue
+            for future in done:
+                _record_shard(future.result(), by_key, recorded, executor, state, sweep)
+                if waiting:  # keep a bounded number in flight: a driver that dies leaves little half done
+                    submitted.append(client.submit(run_shard, waiting.pop(), pure=False))
+                    flowing.add(submitted[-1])
     except BaseException:
         client.cancel(submitted)
         raise
@@ -148,7 +213,7 @@ def _record_shard(
     payloads: list[dict[str, Any]],
     by_key: dict[str, Cell],
     recorded: set[str],
-    recorder: Recorder,
+    executor: CellExecutor,
     state: RunState,
     sweep: bool,
 ) -> None:
@@ -159,9 +224,9 @@ def _record_shard(
             continue  # exactly once per cell, whatever ran twice
         recorded.add(key)
         cell = by_key[key]
-        items.append(recorder.result(state.session.run_id, cell, **from_payload(payload)))
+        items.append(executor.path.build(cell, **from_payload(payload)))
         cells.append(cell)
         retryable.append(payload["retryable"])
-    for cell, record, again in zip(cells, recorder.record_many(items), retryable, strict=True):
+    for cell, record, again in zip(cells, executor.path.write(items), retryable, strict=True):
         state.stats["called"] += 1
         state.done(cell, record, retryable=again, sweep=sweep)

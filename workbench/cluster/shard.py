@@ -62,13 +62,26 @@ def spec_of(cell: Cell) -> CellSpec:
     )
 
 
-def shards_of(cells: list[Cell], plan: Any, run_id: str, options: Any, workers: int) -> list[Shard]:
-    """The pending cells in shards small enough to balance the workers and to lose little when one dies."""
-    size = max(1, min(50, -(-len(cells) // max(1, workers * 4))))
-    templates = {t.ref: t.to_text() for t in plan.templates}
-    scorers = {t.ref: [dict(a) for a in t.assertions] + list(options.scorers or []) for t in plan.templates}
+def worker_share(options: Any, workers: int) -> int | None:
+    """Each worker's share of the run's concurrency (``None``: each model's own default, per worker)."""
     concurrency = options.concurrency
-    share = None if concurrency is None else max(1, -(-concurrency // max(1, workers)))
+    return None if concurrency is None else max(1, -(-concurrency // max(1, workers)))
+
+
+def shard_size(cells: list[Cell], options: Any, workers: int) -> int:
+    """As many cells as one worker has in flight at once: its share of the run's concurrency, or its models' own
+    concurrency. A shard's answers return together when it ends, so this bounds what a dying driver loses."""
+    share = worker_share(options, workers)
+    return max(1, share or max((c.model.max_concurrency for c in cells), default=1))
+
+
+def shards_of(
+    cells: list[Cell], plan: Any, run_id: str, options: Any, workers: int, scorers: dict[str, list[Any]]
+) -> list[Shard]:
+    """The pending cells in shards of :func:`shard_size`; ``scorers``: each template's scorers as they travel."""
+    size = shard_size(cells, options, workers)
+    templates = {t.ref: t.to_text() for t in plan.templates}
+    share = worker_share(options, workers)
     controls = {
         "concurrency": share,
         "timeout": options.timeout,

@@ -56,7 +56,7 @@ def _executor(shard: Shard) -> CellExecutor:
     with _lock:
         executor = _executors.get(shard.run_id)
         if executor is None:
-            executor = _executors[shard.run_id] = CellExecutor(None, cache=False, **shard.controls)
+            executor = _executors[shard.run_id] = CellExecutor(None, **shard.controls)
         return executor
 
 

@@ -212,13 +212,13 @@ def check(name: str, records: Any, *, baseline: float | None = None) -> GateRepo
         raise ConfigError(f"No gate named {name!r}. Known: {', '.join(sorted(GATES))}.")
     spec = GATES[name]
     records = list(getattr(records, "records", records))
+    if spec.kind == "rate" and baseline is None:
+        raise ConfigError(
+            f"Gate {name!r} compares with a baseline measured in the same run: pass baseline=<pass rate>, "
+            "e.g. check_gate(name, answers, baseline=closed_book.pass_rate)."
+        )
     bar, figure = spec.bar_for(records, name)
     if spec.kind == "rate":
-        if baseline is None:
-            raise ConfigError(
-                f"Gate {name!r} compares with a baseline measured in the same run: pass baseline=<pass rate>, "
-                "e.g. check_gate(name, answers, baseline=closed_book.pass_rate)."
-            )
         report = check_rate(records, min_pass_rate=bar.min_pass_rate, baseline=baseline, name=name)
     elif spec.kind == "choice":
         report = check_choice(records, min_pass_rate=bar.min_pass_rate, name=name)

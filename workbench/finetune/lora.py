@@ -1,5 +1,11 @@
 """LoRA with peft on the bundled Gemma 3 270M, on a CPU: transformers reads the bundled GGUF (the converted model is
-cached, so only the first load pays the conversion); the adapter is saved and loads back as the ``hf:PATH`` model."""
+cached, so only the first load pays the conversion); the adapter is saved and loads back as the ``hf:PATH`` model.
+
+Training is deterministic for a given seed on the CPU, so an adapter trained once on exactly the same inputs — the
+examples, every setting, the base weights and the library versions — is reused from the cache instead of trained
+again (``reuse=True``, the default): a notebook re-run by nbval, a class re-running a cell, a test. The result says
+so (``reused``) and replays the recorded losses to ``on_step``.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +30,11 @@ from workbench.models.hf import base_model_dir, require_finetune_extra
 class LoRAResult:
     adapter_dir: Path
     losses: list[float]
-    seconds: float
+    seconds: float  # of training (for a reused adapter: the training that made it)
     steps: int
     trainable_parameters: int
     total_parameters: int
+    reused: bool = False  # the adapter came from the cache: trained before on exactly these inputs
 
     @property
     def spec(self) -> str:
@@ -51,11 +58,18 @@ def lora_finetune(
     max_length: int = 256,
     seed: int = 0,
     on_step: Callable[[int, float], None] | None = None,
+    reuse: bool = True,
 ) -> LoRAResult:
-    """Train a LoRA adapter on (prompt → completion) pairs; the loss counts completion tokens only."""
+    """Train a LoRA adapter on (prompt → completion) pairs; the loss counts completion tokens only. With ``reuse``,
+    an adapter trained before on exactly these inputs is copied from the cache instead (see the module docstring)."""
     require_finetune_extra()
     if not examples:
         raise DatasetError("No training examples.")
+    settings = {"steps": steps, "learning_rate": learning_rate, "rank": rank, "alpha": alpha}
+    settings.update(batch_size=batch_size, max_length=max_length, seed=seed)
+    cached = _cache_dir(examples, settings)  # kept after training either way; read only with `reuse`
+    if reuse and (cached / "workbench_training.json").exists():
+        return _reused(cached, Path(output_dir), on_step)
     import torch
 
     torch.manual_seed(seed)
@@ -66,12 +80,63 @@ def lora_finetune(
     encoded = [_encode(tokenizer, ex, max_length) for ex in examples]
     start = time.perf_counter()
     losses = _train(model, tokenizer, encoded, steps, batch_size, learning_rate, seed, on_step)
+    seconds = time.perf_counter() - start
     output = Path(output_dir)
     model.save_pretrained(output)
-    settings = {"steps": steps, "learning_rate": learning_rate, "rank": rank, "alpha": alpha}
-    settings.update(batch_size=batch_size, examples=len(examples), losses=losses)
-    (output / "workbench_training.json").write_text(json.dumps(settings), encoding="utf-8")
-    return LoRAResult(output, losses, time.perf_counter() - start, steps, trainable, total)
+    record = {**settings, "examples": len(examples), "losses": losses, "seconds": seconds}
+    record.update(trainable_parameters=trainable, total_parameters=total)
+    (output / "workbench_training.json").write_text(json.dumps(record), encoding="utf-8")
+    _store(output, cached)
+    return LoRAResult(output, losses, seconds, steps, trainable, total)
+
+
+def _cache_dir(examples: Sequence[SFTExample], settings: dict[str, Any]) -> Path:
+    """Where the adapter for exactly these inputs is kept: a hash of the examples, the settings, the base weights'
+    identity and the versions of torch, transformers and peft."""
+    import hashlib
+    from importlib.metadata import version
+
+    from workbench.models.local import model_cache_dir
+    from workbench.models.weights import folder_sha256
+
+    payload = {
+        "examples": [[ex.prompt_text, ex.completion] for ex in examples],
+        "settings": settings,
+        "base": folder_sha256(base_model_dir()),
+        "versions": [version(name) for name in ("torch", "transformers", "peft")],
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:24]
+    return model_cache_dir().parent / "lora" / digest
+
+
+def _store(output: Path, cached: Path) -> None:
+    import shutil
+
+    partial = cached.with_name(cached.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(output, partial)
+    shutil.rmtree(cached, ignore_errors=True)
+    partial.replace(cached)
+
+
+def _reused(cached: Path, output: Path, on_step: Callable[[int, float], None] | None) -> LoRAResult:
+    import shutil
+
+    record = json.loads((cached / "workbench_training.json").read_text(encoding="utf-8"))
+    shutil.copytree(cached, output, dirs_exist_ok=True)
+    losses = [float(loss) for loss in record["losses"]]
+    for step, loss in enumerate(losses):
+        if on_step is not None:
+            on_step(step, loss)
+    return LoRAResult(
+        output,
+        losses,
+        float(record.get("seconds", 0.0)),
+        int(record["steps"]),
+        int(record["trainable_parameters"]),
+        int(record["total_parameters"]),
+        reused=True,
+    )
 
 
 def _peft_model(rank: int, alpha: int) -> tuple[Any, Any]:

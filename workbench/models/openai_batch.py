@@ -49,6 +49,47 @@ async def submit(model: Any, endpoint: str, lines: list[str], metadata: dict[str
     return batch.model_dump()
 
 
+async def find_by_intent(model: Any, intent: str, *, scan: int = 1000) -> dict[str, Any] | None:
+    """The provider's batch tagged with ``intent`` (its metadata), among the newest ``scan`` batches, if any: the
+    batch a killed process created but never recorded."""
+    try:
+        seen = 0
+        async for batch in model._async_client().batches.list(limit=100):
+            if (batch.metadata or {}).get("workbench_intent") == intent:
+                return batch.model_dump()
+            seen += 1
+            if seen >= scan:
+                return None
+    except Exception as exc:
+        raise model._translate(exc) from exc
+    return None
+
+
+async def probe(model: Any) -> None:
+    """Refuse an endpoint without a Batch API before anything is uploaded (vLLM, Ollama and the llama.cpp server
+    have none: they answer 404 to ``GET /v1/batches``)."""
+    import openai
+
+    from workbench.errors import ConfigError
+
+    try:
+        await model._async_client().batches.list(limit=1)
+    except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
+        raise ConfigError(
+            f"--batch: {model.display_url} has no Batch API (GET /batches answered HTTP {exc.status_code}). Batch jobs "
+            "are OpenAI's API (and compatible servers', such as `workbench serve`); vLLM, Ollama and the llama.cpp "
+            "server have none. Run without --batch. Nothing was uploaded."
+        ) from None
+    except openai.APIStatusError as exc:
+        if exc.status_code == 405:
+            raise ConfigError(
+                f"--batch: {model.display_url} has no Batch API (GET /batches: HTTP 405). Run without --batch."
+            ) from None
+        raise model._translate(exc) from exc
+    except Exception as exc:
+        raise model._translate(exc) from exc
+
+
 async def retrieve(model: Any, batch_id: str) -> dict[str, Any]:
     try:
         return (await model._async_client().batches.retrieve(batch_id)).model_dump()

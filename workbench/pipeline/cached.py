@@ -27,7 +27,7 @@ async def answer_from_cache(
             continue
         judged = await executor.judge(cell, generation, state.plan.scorers[cell.template.ref])
         retryable = judged.pop("retryable", False)
-        batch.append((cell, retryable, executor.recorder.result(state.session.run_id, cell, cached=True, **judged)))
+        batch.append((cell, retryable, executor.path.build(cell, cached=True, **judged)))
         if len(batch) >= CACHE_BATCH:
             write_cached(executor, state, batch)
     write_cached(executor, state, batch)
@@ -35,7 +35,7 @@ async def answer_from_cache(
 
 
 def write_cached(executor: CellExecutor, state: RunState, batch: list[tuple[Cell, bool, Any]]) -> None:
-    stored = executor.recorder.record_many([item for _, _, item in batch])
+    stored = executor.path.write([item for _, _, item in batch])
     for (cell, retryable, _), record in zip(batch, stored, strict=True):
         state.stats["cached"] += 1
         state.done(cell, record, retryable=retryable)

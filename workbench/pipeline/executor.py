@@ -2,16 +2,15 @@
 
 A run's workers, the server (plain and streaming answers) and the bad-case recheck all go through a
 :class:`CellExecutor`, so a prompt and row give the same stored record — output, parsed value, scores, tokens —
-whichever path asked. Per model it keeps one concurrency gate (an AIMD limiter that holds a slot only during an
-attempt) and one 429 budget, shared by every call to that model: the cells' own calls, their log-probability
-scoring, and the calls an LLM judge makes while scoring them.
+whichever path asked; every record it stores goes through its run's :class:`~workbench.pipeline.writer.RecordPath`
+(the one path, shared with cached answers, cluster shards and batch collection). Per model it keeps one concurrency
+gate (an AIMD limiter that holds a slot only during an attempt) and one 429 budget, shared by every call to that
+model: the cells' own calls, their log-probability scoring, and the calls an LLM judge makes while scoring them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import queue
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -23,8 +22,8 @@ from workbench.models import ChunkSink, Generation, Model
 from workbench.models.retry import Retrier, RetryBudget, RetryPolicy
 from workbench.pipeline.limiter import AdaptiveLimiter
 from workbench.pipeline.plan import Cell
-from workbench.pipeline.recorder import Recorder
 from workbench.pipeline.stages import Verdict, evaluate, execute
+from workbench.pipeline.writer import RecordPath
 from workbench.scoring import Scorer
 from workbench.store import ResultRecord
 
@@ -59,30 +58,33 @@ class CellExecutor:
 
     def __init__(
         self,
-        recorder: Recorder | None,
+        path: RecordPath | None,
         *,
-        cache: bool = True,
         timeout: float | None = 120.0,
         retries: int | None = None,
         retry_budget: float | None = None,
         concurrency: int | None = None,
         rate_limit: float | None = None,
         cancel_event: threading.Event | None = None,
-        worker: str | None = None,
-        reproducible_only: bool = False,
     ):
-        self.recorder = recorder
-        self.cache = cache
-        self.reproducible_only = reproducible_only  # the server: a sampled answer without a seed is drawn afresh
+        self.path = path  # None on a cluster worker: it computes, the driver records
         self.timeout = timeout
         self.retries, self.retry_budget = retries, retry_budget
         self.concurrency, self.rate_limit = concurrency, rate_limit
         self.cancel_event = cancel_event
-        self.worker = worker
         self.gates: dict[str, AdaptiveLimiter] = {}
         self.budgets: dict[str, RetryBudget] = {}
         self.policies: dict[str, RetryPolicy] = {}
-        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    @property
+    def recorder(self) -> Any:
+        return self.path.recorder if self.path is not None else None
+
+    @property
+    def run_id(self) -> str:
+        assert self.path is not None, "a worker's executor records nothing"
+        return self.path.run_id
 
     # -- the run's controls, per model ------------------------------------------------------------
     def retrier(self, model: Model) -> Retrier:
@@ -102,9 +104,7 @@ class CellExecutor:
         return Retrier(self.policies[spec], self.budgets[spec], gate=self.gates[spec], timeout=self.timeout, spec=spec)
 
     def may_cache(self, cell: Cell) -> bool:
-        if self.recorder is None or self.reproducible_only and not cell.params.reproducible:
-            return False
-        return self.cache and cell.cacheable
+        return self.path is not None and self.path.may_cache(cell)
 
     # -- one cell ---------------------------------------------------------------------------------
     async def compute(self, cell: Cell, scorers: list[Scorer], *, cached: Generation | None = None) -> Computed:
@@ -125,7 +125,6 @@ class CellExecutor:
 
     async def answer(
         self,
-        run_id: str,
         cell: Cell,
         scorers: list[Scorer],
         *,
@@ -136,7 +135,7 @@ class CellExecutor:
         if cached is None and look_up and self.may_cache(cell):
             cached = self.recorder.cached(cell)
         computed = await self.compute(cell, scorers, cached=cached)
-        record = await self.write(run_id, cell, **computed.recorded())
+        record = await self.write(cell, **computed.recorded())
         return Outcome(record, computed.retryable, computed.called)
 
     async def judge(self, cell: Cell, generation: Generation, scorers: list[Scorer]) -> dict[str, Any]:
@@ -149,117 +148,111 @@ class CellExecutor:
         return {"generation": generation, "verdict": verdict}
 
     async def judge_and_write(
-        self, run_id: str, cell: Cell, generation: Generation, scorers: list[Scorer], *, cached: bool, called: bool
+        self,
+        cell: Cell,
+        generation: Generation,
+        scorers: list[Scorer],
+        *,
+        cached: bool,
+        called: bool,
+        extra: dict[str, Any] | None = None,
     ) -> Outcome:
         """Evaluate an answer and store it."""
         judged = await self.judge(cell, generation, scorers)
         retryable = judged.pop("retryable", False)
-        record = await self.write(run_id, cell, cached=cached, **judged)
+        record = await self.write(cell, cached=cached, extra=extra, **judged)
         return Outcome(record, retryable, called)
 
-    async def stream(self, run_id: str, cell: Cell, scorers: list[Scorer]) -> AsyncIterator[str]:
-        """The answer's text as it is generated, then the same record :meth:`answer` would store. A cached or
-        log-probability answer comes as one piece. If the reader leaves, what was sent is logged as such."""
+    def stream(self, cell: Cell, scorers: list[Scorer]) -> AsyncIterator[str]:
+        """The answer's text as it is generated; the same record :meth:`answer` would store is written when it ends.
+        A cached or log-probability answer comes as one piece. Whatever way the stream ends — finished, broken by
+        the provider, or left by its reader before or after the model finished — exactly one record is written:
+        the whole answer, or what was sent with the error or the disconnection. (One generator, not one wrapped in
+        another: closing what the caller holds runs this stream's own clean-up at once.)"""
         cached = self.recorder.cached(cell) if self.may_cache(cell) else None
         if cached is not None or cell.uses_logprob_labels:
-            outcome = await self.answer(run_id, cell, scorers, cached=cached, look_up=False)
-            yield outcome.record.output or ""
-            if outcome.record.output is None and outcome.record.error:
-                raise ModelError(outcome.record.error, spec=cell.model.spec)
-            return
-        async for piece in self._stream_call(run_id, cell, scorers):
-            yield piece
+            return self._one_piece(cell, scorers, cached)
+        return self._stream_call(cell, scorers)
 
-    async def _stream_call(self, run_id: str, cell: Cell, scorers: list[Scorer]) -> AsyncIterator[str]:
+    async def _one_piece(self, cell: Cell, scorers: list[Scorer], cached: Generation | None) -> AsyncIterator[str]:
+        outcome = await self.answer(cell, scorers, cached=cached, look_up=False)
+        yield outcome.record.output or ""
+        if outcome.record.output is None and outcome.record.error:
+            raise ModelError(outcome.record.error, spec=cell.model.spec)
+
+    async def _stream_call(self, cell: Cell, scorers: list[Scorer]) -> AsyncIterator[str]:
         pieces: asyncio.Queue[Any] = asyncio.Queue()
         sink = ChunkSink(pieces.put_nowait)
         task = asyncio.ensure_future(execute(cell, retrier=self.retrier(cell.model), sink=sink))
         task.add_done_callback(lambda _: pieces.put_nowait(_END))
         sent: list[str] = []
         start = time.perf_counter()
+        finished = recorded = False
         try:
             while (piece := await pieces.get()) is not _END:
                 sent.append(piece)
                 yield piece
             generation = task.result()
-        except ModelError as exc:
-            await self.write(run_id, cell, generation=_partial(cell, sent, start), error=f"{exc}", cache=False)
+            finished = True
+        except ModelError as exc:  # the provider broke the stream: what was sent, with the error
+            recorded = True
+            await self.write(cell, generation=_partial(cell, sent, start), error=f"{exc}", cache=False)
             raise
         finally:
-            if not task.done():  # the reader left: stop the model, log what it was sent (no await: we are cancelled)
-                sink.close()
-                task.cancel()
-                partial = _partial(cell, sent, start)
-                note = f"client disconnected after {len(sent)} pieces"
-                extra = {"disconnected": True}
-                self.recorder.record(run_id, cell, generation=partial, error=note, cache=False, extra=extra)
-        await self.judge_and_write(run_id, cell, generation, scorers, cached=False, called=True)
+            if not (finished or recorded):  # the reader left (no await here: we may be being cancelled)
+                self._record_abandoned(cell, task, sink, sent, start, scorers)
+        # judged and written in a task of its own, so a reader leaving now cannot cancel the record halfway
+        await asyncio.shield(self._spawn(self.judge_and_write(cell, generation, scorers, cached=False, called=True)))
+
+    def _record_abandoned(
+        self, cell: Cell, task: asyncio.Future[Any], sink: ChunkSink, sent: list[str], start: float, scorers: Any
+    ) -> None:
+        """One record for a stream whose reader left: before the model finished, the pieces it was sent (the model
+        is stopped); after, the whole answer, judged and written by a task that outlives the request."""
+        if task.done() and not task.cancelled() and task.exception() is None:
+            note = {"disconnected": True, "note": f"client disconnected after {len(sent)} pieces"}
+            self._spawn(self.judge_and_write(cell, task.result(), scorers, cached=False, called=True, extra=note))
+            return
+        sink.close()
+        task.cancel()
+        error = f"client disconnected after {len(sent)} pieces"
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            error = f"{task.exception()} (the client had disconnected after {len(sent)} pieces)"
+        item = self.path.build(
+            cell, generation=_partial(cell, sent, start), error=error, cache=False, extra={"disconnected": True}
+        )
+        self.path.write([item])
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """A task that finishes even if the request that started it is cancelled; :meth:`aclose` waits for it."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
 
     # -- writing ------------------------------------------------------------------------------------
-    async def write(self, run_id: str, cell: Cell, **outcome: Any) -> ResultRecord:
-        """Store one result. Answers from a concurrent endpoint go to the run's writer thread, beside the event
-        loop, so the calls in flight keep moving while it commits (what has queued up meanwhile is committed
-        together); in-process models (nothing else is in flight) and cached answers are written at once."""
-        outcome.setdefault("cache", self.may_cache(cell))
-        record, entry = self.recorder.result(run_id, cell, worker=self.worker, **outcome)
+    async def write(self, cell: Cell, **outcome: Any) -> ResultRecord:
+        """Store one result through the run's record path. Answers from a concurrent endpoint go to the run's
+        writer thread, beside the event loop, so the calls in flight keep moving while it commits (what has queued
+        up meanwhile is committed together); in-process models (nothing else is in flight) and cached answers are
+        written at once."""
+        assert self.path is not None, "a worker's executor records nothing: the driver does"
+        item = self.path.build(cell, **outcome)
         if outcome.get("cached") or cell.model.capabilities.in_process:
-            return self.recorder.record_many([(record, entry)])[0]
-        if self._writer is None:
-            self._writer = ResultWriter(self.recorder)
+            return self.path.write([item])[0]
         # shielded: a run cancelled while this write waits its turn still stores the answer it paid for
-        return await asyncio.shield(asyncio.wrap_future(self._writer.submit(record, entry)))
+        return await asyncio.shield(asyncio.wrap_future(self.path.submit(item)))
 
     def close(self) -> None:
         """Wait until every result has reached the store."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        if self.path is not None:
+            self.path.close()
 
-
-class ResultWriter:
-    """One thread that writes a run's results; each time it is free it commits everything that queued up
-    meanwhile in one transaction (group commit), so a busy run pays one commit per batch, not per cell."""
-
-    BATCH = 500
-
-    def __init__(self, recorder: Recorder):
-        self.recorder = recorder
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="workbench-store", daemon=True)
-        self._thread.start()
-
-    def submit(self, record: ResultRecord, entry: Any) -> concurrent.futures.Future[ResultRecord]:
-        future: concurrent.futures.Future[ResultRecord] = concurrent.futures.Future()
-        self._queue.put((record, entry, future))
-        return future
-
-    def _loop(self) -> None:
-        while (item := self._queue.get()) is not _END:
-            batch = [item]
-            while len(batch) < self.BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _END:
-                    self._queue.put(_END)
-                    break
-                batch.append(more)
-            self._commit(batch)
-
-    def _commit(self, batch: list[Any]) -> None:
-        try:
-            stored = self.recorder.record_many([(record, entry) for record, entry, _ in batch])
-        except BaseException as exc:
-            for _, _, future in batch:
-                future.set_exception(exc)
-            return
-        for (_, _, future), record in zip(batch, stored, strict=True):
-            future.set_result(record)
-
-    def close(self) -> None:
-        self._queue.put(_END)
-        self._thread.join()
+    async def aclose(self) -> None:
+        """Let the records still being written (streams whose readers left) finish, then :meth:`close`."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        self.close()
 
 
 _END = object()

@@ -222,6 +222,8 @@ def plan_run(prompts: Any, dataset: Any, models: Any = None, options: RunOptions
         "repeats": options.repeats,
         "scorers": [repr(s) for s in (options.scorers or [])],
     }
+    if options.limit:  # `dataset` is the hash of the rows used (the first `limit`): a resume takes the same rows
+        config["limit"] = options.limit
     return RunPlan(templates, resolved, data, cells, scorer_map, config)
 
 

@@ -69,7 +69,9 @@ class RunState:
 def progress_bar(total: int, initial: int, run_id: str) -> Any:
     from tqdm.auto import tqdm
 
-    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules  # CI logs get an update every 5 s, not 10/s
+    from workbench.provenance import in_a_kernel
+
+    interactive = sys.stderr.isatty() or in_a_kernel()  # CI logs get an update every 5 s, not 10/s
     return tqdm(
         total=total,
         initial=initial,

@@ -192,7 +192,9 @@ class Recorder:
         extra: dict[str, Any] | None = None,
         worker: str | None = None,
     ) -> tuple[ResultRecord, CacheEntry | None]:
-        """One cell's result record (and its cache entry, when it should be cached) — not yet written."""
+        """One cell's result record (and its cache entry, when it should be cached) — not yet written. Writers do
+        not call this themselves: they go through their run's :class:`~workbench.pipeline.writer.RecordPath`, which
+        decides the cache policy and writes under the run's lease."""
         fields: dict[str, Any] = {
             "run_id": run_id,
             "cell_key": str(cell.key),
@@ -218,15 +220,6 @@ class Recorder:
                 response = _cacheable(generation)
                 entry = CacheEntry(cell.cache_key, cell.model.spec, params, fields["rendered"], response)
         return ResultRecord(**fields), entry
-
-    def record(self, run_id: str, cell: Cell, **outcome: Any) -> ResultRecord:
-        """Write one cell's result (and its cache entry, in the same transaction); return the stored record."""
-        record, entry = self.result(run_id, cell, **outcome)
-        return self.store.write_result(record, cache_entry=entry)
-
-    def record_many(self, items: Sequence[tuple[ResultRecord, CacheEntry | None]]) -> list[ResultRecord]:
-        """Write results built by :meth:`result` in one transaction."""
-        return self.store.write_results(items) if items else []
 
     def finish(self, session: RunSession | str, status: str) -> None:
         if isinstance(session, RunSession) and session.lease is not None:

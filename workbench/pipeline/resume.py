@@ -24,10 +24,13 @@ def resume(run_id: str, store: Any, **options: Any) -> Any:
             "Python with the same call and scorers."
         )
     templates = [_template(p["ref"], p["hash"], store) for p in config["prompts"]]
-    data = load_dataset(stored["dataset"])
-    if data.content_hash != config["dataset"]:
+    data = load_dataset(stored["dataset"]).with_id_column(config.get("id_column", "id"))
+    limit = config.get("limit")
+    used = data.head(limit) if limit else data  # the rows the run planned: its first `limit` rows
+    if used.content_hash != config["dataset"]:
+        which = f"its first {limit} rows" if limit else "its rows"
         raise DatasetError(
-            f"{stored['dataset']} changed since run {stored['id']} started (its rows are not the ones the run "
+            f"{stored['dataset']} changed since run {stored['id']} started ({which} are not the ones the run "
             "planned): a resumed run would mix two datasets. Start a new run instead."
         )
     batch = bool(store.batches(stored["id"]))
@@ -36,6 +39,7 @@ def resume(run_id: str, store: Any, **options: Any) -> Any:
         "params": config.get("params") or None,
         "repeats": config.get("repeats", 1),
         "id_column": config.get("id_column", "id"),
+        "limit": limit,
         "batch": batch,
         **options,
     }

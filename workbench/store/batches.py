@@ -28,6 +28,15 @@ class BatchesMixin(StoreBase):
         }
         self._write(lambda connection: connection.execute(insert(run_batches).values(**values)))
 
+    def confirm_batch(self, intent: str, batch_id: str, *, input_file_id: str, status: str) -> None:
+        """A batch submitted under an intent exists at the provider: the intent's row takes the provider's id."""
+        statement = (
+            update(run_batches)
+            .where(run_batches.c.batch_id == intent)
+            .values(batch_id=batch_id, input_file_id=input_file_id, status=status)
+        )
+        self._write(lambda connection: connection.execute(statement))
+
     def batches(self, run_id: str) -> list[dict[str, Any]]:
         rows = self._rows(select(run_batches).where(run_batches.c.run_id == run_id).order_by(run_batches.c.created_at))
         for row in rows:

@@ -96,7 +96,8 @@ def _copy_plain(source: Store, destination: Store, table: Table, key: tuple[str,
 
         def work(connection: Connection, chunk: list[dict[str, Any]] = chunk) -> int:
             statement = destination._dialect_insert(table).on_conflict_do_nothing(index_elements=list(key))
-            return sum(connection.execute(statement.values(**row)).rowcount for row in chunk)
+            statement = statement.returning(*(table.c[name] for name in key))  # a row back only when inserted
+            return sum(len(connection.execute(statement.values(**row)).fetchall()) for row in chunk)
 
         inserted = destination._write(work)
         added += inserted

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from workbench.errors import NotFoundError
+from workbench.errors import LeaseLostError, NotFoundError
 from workbench.secrets import secret_values
 from workbench.store.base import StoreBase
 from workbench.store.cache import CacheEntry, CacheMixin
@@ -31,9 +31,15 @@ class ResultsMixin(CacheMixin, StoreBase):
         redacted record — what every view of it must show. ``cache_entry`` is written in the same transaction."""
         return self.write_results([(record, cache_entry)])[0]
 
-    def write_results(self, items: Sequence[tuple[ResultRecord, CacheEntry | None]]) -> list[ResultRecord]:
+    def write_results(
+        self, items: Sequence[tuple[ResultRecord, CacheEntry | None]], *, fence: tuple[str, str] | None = None
+    ) -> list[ResultRecord]:
         """Several cells in one transaction (a cached re-run writes its hits together): one statement for their
-        cache entries, one for the results, whatever their number."""
+        cache entries, one for the results, whatever their number.
+
+        ``fence`` = (run id, lease owner): the write happens only while that owner still holds the run's lease,
+        checked in the same transaction (the run's row is locked on PostgreSQL; SQLite's write transaction holds
+        the database lock), so a process that lost its lease writes nothing — :class:`LeaseLostError`."""
         if not items:
             return []
         secrets = secret_values()  # one look at the environment for the whole batch
@@ -42,6 +48,8 @@ class ResultsMixin(CacheMixin, StoreBase):
         entries = [entry for _, entry in items if entry is not None]
 
         def work(connection: Connection) -> list[int]:
+            if fence is not None:
+                self._check_lease(connection, *fence)
             if entries:
                 self._cache_put_many(connection, entries, secrets)
             rows = [record_values(record) for record in clean]
@@ -49,6 +57,18 @@ class ResultsMixin(CacheMixin, StoreBase):
 
         ids = self._write(work)
         return [replace(record, id=result_id) for record, result_id in zip(clean, ids, strict=True)]
+
+    def _check_lease(self, connection: Connection, run_id: str, owner: str) -> None:
+        statement = select(runs.c.lease_owner).where(runs.c.id == run_id)
+        if not self.location.is_sqlite:
+            statement = statement.with_for_update()
+        holder = connection.execute(statement).scalar()
+        if holder != owner:
+            raise LeaseLostError(
+                f"Run {run_id} was taken over by another process ({holder or 'nobody holds it now'}): this process "
+                "lost its lease and stopped writing to it; the process holding the run stores the remaining cells.",
+                holder=holder,
+            )
 
     def _upsert_results(self) -> Any:
         """INSERT … ON CONFLICT (run_id, cell_key) DO UPDATE … RETURNING id, built once per store: a retried cell
@@ -82,11 +102,22 @@ class ResultsMixin(CacheMixin, StoreBase):
         return row_to_record(row)
 
     def result_for_request(self, request_id: str) -> ResultRecord:
-        """The result a served request left (its row id is the request's id)."""
-        statement = select(results).where(results.c.row_id == request_id).order_by(results.c.id.desc()).limit(1)
+        """The result a served request left (its row id is the request's id) — only answers a ``serve`` run gave
+        (this server's or an earlier one's on the same store): a dataset row of somebody's run is not a request."""
+        statement = (
+            select(results)
+            .join(runs, runs.c.id == results.c.run_id)
+            .where(results.c.row_id == request_id, runs.c.origin == "serve")
+            .order_by(results.c.id.desc())
+            .limit(1)
+        )
         row = self._first(statement)
         if row is None:
-            raise NotFoundError(f"No served request with id {request_id!r} in {self.url}.")
+            raise NotFoundError(
+                f"No completion with id {request_id!r} was answered by `workbench serve` on this store: feedback is "
+                "taken only on served answers — send the `id` of a completion this server (or an earlier one on the "
+                "same store) returned."
+            )
         return row_to_record(row)
 
     def completed_cells(self, run_id: str) -> dict[str, ResultRecord]:

@@ -16,7 +16,7 @@ import socket
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, select, update
 
 from workbench.errors import NotFoundError
 from workbench.secrets import redact, redact_value, secret_values
@@ -151,8 +151,8 @@ class RunsMixin(StoreBase):
         if release is not None:
             values.update(lease_owner=None, lease_heartbeat=None)
         statement = update(runs).where(runs.c.id == run_id)
-        if release is not None:
-            statement = statement.where(or_(runs.c.lease_owner == release, runs.c.lease_owner.is_(None)))
+        if release is not None:  # only the holder gives a run back: a process that lost it marks nothing
+            statement = statement.where(runs.c.lease_owner == release)
         self._write(lambda c: c.execute(statement.values(**values)))
 
     def run(self, run_id: str) -> dict[str, Any]:

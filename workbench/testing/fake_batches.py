@@ -72,6 +72,7 @@ class BatchAPI:
         }
         self.server.batches[batch_id] = batch
         asyncio.get_running_loop().create_task(self._process(batch))
+        await asyncio.sleep(self.server.batch_create_delay)  # the batch exists at the provider; the client waits
         return JSONResponse(batch)
 
     async def _process(self, batch: dict[str, Any]) -> None:
@@ -132,8 +133,21 @@ class BatchAPI:
     async def listing(self, request: Any) -> Any:
         from starlette.responses import JSONResponse
 
-        data = list(self.server.batches.values())
-        return JSONResponse({"object": "list", "data": data, "has_more": False})
+        data = sorted(self.server.batches.values(), key=lambda b: b["id"], reverse=True)  # newest first, as OpenAI
+        after = request.query_params.get("after")
+        if after is not None:
+            data = data[[b["id"] for b in data].index(after) + 1 :] if after in self.server.batches else []
+        limit = int(request.query_params.get("limit") or 20)
+        page = data[:limit]
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": len(data) > limit,
+            }
+        )
 
     async def cancel(self, request: Any) -> Any:
         from starlette.responses import JSONResponse

@@ -10,6 +10,7 @@ text. ``faults(prompt_text, attempt)`` may return a fault for that request:
 - ``"timeout"`` — sleeps ``hang_seconds`` before answering (the client times out first)
 - ``"malformed"`` — HTTP 200 with a body that is not the API's JSON
 - ``"401"`` / ``"404"`` — bad key / unknown model
+- ``"break"`` — a streamed answer whose connection drops after two pieces (a provider failing mid-stream)
 
 ``requests`` records every request (prompt text, attempt, fault, and for a chat request its messages and the
 names of the tools it offered) so tests can check that nothing was lost or called twice.
@@ -97,6 +98,8 @@ class FakeOpenAIServer:
     file_records: dict[str, dict[str, Any]] = field(default_factory=dict)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     batch_delay: float = 0.0  # seconds a batch stays in progress before it completes
+    batch_create_delay: float = 0.0  # seconds between creating a batch and answering the request that created it
+    batch_api: bool = True  # False: no /v1/batches, as vLLM, Ollama or the llama.cpp server
     jobs: list[dict[str, Any]] = field(default_factory=list)
     in_flight: int = 0  # completion requests being answered now, counted by the server itself
     peak_in_flight: int = 0
@@ -183,7 +186,7 @@ class FakeOpenAIServer:
             if body.get("stream"):
                 text = body.get("__text") or self.responder(prompt)
                 usage = usage_of(prompt, text) if (body.get("stream_options") or {}).get("include_usage") else None
-                stream = self._stream(text, chat, body["model"], int(time.time()), usage)
+                stream = self._stream(text, chat, body["model"], int(time.time()), usage, drop=kind == "break")
                 return StreamingResponse(stream, media_type="text/event-stream")
             responder = (lambda _: body["__text"]) if "__text" in body else self.responder
             return JSONResponse(completion_body(prompt, body, chat, responder, f"fake-{attempt}"))
@@ -240,13 +243,17 @@ class FakeOpenAIServer:
                 Route("/v1/models", list_models, methods=["GET"]),
                 Route("/v1/completions", complete, methods=["POST"]),
                 Route("/v1/chat/completions", complete, methods=["POST"]),
-                *BatchAPI(self).routes(),
+                *(BatchAPI(self).routes() if self.batch_api else []),
             ]
         )
 
-    async def _stream(self, text: str, chat: bool, model: str, created: int, usage: dict | None = None) -> Any:
+    async def _stream(
+        self, text: str, chat: bool, model: str, created: int, usage: dict | None = None, drop: bool = False
+    ) -> Any:
         words = text.split(" ")
         for i, word in enumerate(words):
+            if drop and i == 2:
+                raise ConnectionResetError("the fake provider dropped the stream")  # the body ends unfinished
             piece = word if i == 0 else " " + word
             if chat:
                 choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
@@ -331,12 +338,21 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--batch-delay", type=float, default=0.0, help="Seconds a batch stays in progress.")
+    parser.add_argument(
+        "--batch-create-delay", type=float, default=0.0, help="Seconds between creating a batch and saying so."
+    )
     parser.add_argument("--model", action="append", help="A model name to serve (repeatable; default fake-model).")
     args = parser.parse_args()
     import uvicorn
 
     models = tuple(args.model or ["fake-model"])
-    server = FakeOpenAIServer(latency=args.latency, port=args.port, batch_delay=args.batch_delay, models=models)
+    server = FakeOpenAIServer(
+        latency=args.latency,
+        port=args.port,
+        batch_delay=args.batch_delay,
+        batch_create_delay=args.batch_create_delay,
+        models=models,
+    )
     uvicorn.run(server.app(), host="127.0.0.1", port=args.port, log_level="warning", backlog=2048)
 
 

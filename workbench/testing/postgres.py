@@ -43,6 +43,7 @@ class PostgresServer:
         self.socket_dir = self.root / "socket"
         self.pid: int | None = None
         self._as_postgres = os.geteuid() == 0
+        self._template: str | None = None
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [str(self.bin / args[0]), *args[1:]]
@@ -64,10 +65,28 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@{HOST}:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
-        """A new empty database; its URL."""
-        self._run("createdb", "-h", HOST, "-p", str(self.port), "-U", "postgres", name)
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """A new database — empty, or a copy of ``template`` (PostgreSQL copies its files: no statements re-run);
+        its URL."""
+        import psycopg
+        from psycopg import sql
+
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+        with psycopg.connect(f"host={HOST} port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(statement)
         return self.url(name)
+
+    def store_database(self, name: str) -> str:
+        """A new database already at the store's current schema (a copy of one migrated once per server)."""
+        if not self._template:
+            from workbench.store import Store
+
+            url = self.create_database("wb_store_template")
+            Store(url).close()  # migrated to head, connections closed: usable as a template
+            self._template = "wb_store_template"
+        return self.create_database(name, template=self._template)
 
     def stop(self) -> None:
         """Stop the server by its PID (fast shutdown), then remove its folder."""
