@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from workbench.store import ResultRecord
+from workbench.ui.trajectory import trajectory_html
 
 MARK = {True: ("#e6f4ea", "✓"), False: ("#fce8e6", "✗"), None: ("#f1f3f4", "–")}
 
@@ -77,6 +78,7 @@ def record_html(label: str, title: str, record: ResultRecord) -> str:
         f"<div class='wb-parsed'>parsed value: <code>{html.escape(parsed)}</code></div>",
         scores_html(record),
         facts_html(record),
+        trajectory_html(record),  # a template with tools: every step, call and result
         _rendered_html(record.rendered),
         _retrieved_html(record.retrieved),
     ]

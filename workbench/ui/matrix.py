@@ -14,6 +14,7 @@ from workbench.store import ResultRecord
 from workbench.ui.detail import verdict_cell
 from workbench.ui.table import Column as TableColumn
 from workbench.ui.table import Row
+from workbench.ui.trajectory import tool_note
 
 FILTERS = ["all", "failed", "errors", "flipped", "flaky"]
 SUMMARY_COLUMNS = {
@@ -108,6 +109,7 @@ def table_rows(df: Any, columns: list[str], records: list[ResultRecord]) -> list
     """Each matrix row's cells (escaped HTML, ✓/✗ on colour) and the values to sort them by."""
     inputs = input_columns(df)
     positions = {r.row_id: r.row_index for r in records}
+    firsts = {(r.row_id, str(r.column)): r for r in records if r.repeat == 0}
     rows = []
     for line in df.to_dict("records"):
         row_id = str(line["row_id"])
@@ -122,7 +124,8 @@ def table_rows(df: Any, columns: list[str], records: list[ResultRecord]) -> list
             keys["expected"] = line["expected"]
         for column in columns:
             passed, output = line.get(f"{column}|passed"), line.get(f"{column}|output")
-            cells[column] = verdict_cell(passed, output, _repeats_note(line, column))
+            note = _repeats_note(line, column) + tool_note(firsts.get((row_id, column)))
+            cells[column] = verdict_cell(passed, output, note)
             keys[column] = (_verdict_rank(passed), str(output or ""))
         rows.append(Row(row_id, cells, keys))
     return rows

@@ -43,6 +43,7 @@ from workbench.ui.run_labels import provenance_html, run_label
 from workbench.ui.state import WIDE, Messages, WorkbenchState, button
 from workbench.ui.styles import as_panel, style_widget
 from workbench.ui.table import DataTable
+from workbench.ui.trajectory import calls_side_by_side_html
 
 
 class ResultsView(w.VBox):
@@ -285,6 +286,7 @@ class ResultsView(w.VBox):
                 f"<div class='wb-block'><b>B against A</b> (word diff, {html.escape(labels[str(b.column)])} against "
                 f"{html.escape(labels[str(a.column)])}): {word_diff(a.output, b.output)}</div>"
             )
+            parts.append(calls_side_by_side_html(a, b))  # "" unless the rows called tools
             parts.append(self._template_diff(a, b))
         self.detail.value = "".join(parts)
 
