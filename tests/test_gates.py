@@ -157,10 +157,12 @@ def test_rate_checks_need_to_beat_the_baseline():
     assert not check_rate([], min_pass_rate=0.1, baseline=0.0).passed
 
 
-class T:  # a tool-routing row's record: what it expected, whether the call passed
-    def __init__(self, tool, passed):
+class T:  # a tool-routing row's record: what it expected, whether the call passed (a pass picked the tool)
+    def __init__(self, tool, passed, picked=None):
         self.inputs = {"expected_tool_calls": [] if tool is None else [{"name": tool}]}
         self.passed, self.error = passed, None
+        picked = picked or (tool if passed else None)
+        self.tool_calls = [{"name": picked}] if picked else []
 
 
 def test_the_tools_gate_stops_a_router_that_never_calls_or_always_calls_one_tool():
@@ -168,10 +170,11 @@ def test_the_tools_gate_stops_a_router_that_never_calls_or_always_calls_one_tool
 
     tools = ["get_weather", "convert_units", "web_search"]
     never = [T(t, False) for t in tools * 3] + [T(None, True)] * 3  # answers everything, calls nothing
-    always = [T("get_weather", True)] * 3 + [T(t, False) for t in tools[1:] * 3] + [T(None, False)] * 3
+    always = [T("get_weather", True)] * 3 + [T(t, False, "get_weather") for t in tools[1:] * 3]
+    always += [T(None, False, "get_weather")] * 3
     good = [T(t, i != 0) for t in tools for i in range(5)] + [T(None, False)] * 5  # small talk: always calls a tool
     assert not check_tools(never, min_pass_rate=0.3, min_recall=0.3).passed
     report = check_tools(always, min_pass_rate=0.2, min_recall=0.3)
     failed = {c.name for c in report.checks if not c.passed}
-    assert "recall of 'convert_units'" in failed and "recall of 'web_search'" in failed
+    assert "picks 'convert_units'" in failed and "picks 'web_search'" in failed
     assert check_tools(good, min_pass_rate=0.5, min_recall=0.5).passed, "no recall check for rows expecting no call"
