@@ -168,6 +168,7 @@ async def bare_loop(base_url: str, queries: list[str], concurrency: int) -> floa
 
 def overhead(rows: int, latency: float, concurrency: int, rounds: int, out: Section) -> None:
     import jsonschema  # noqa: F401 - its first import takes seconds; a process pays it once, before this timing
+
     from workbench.testing.fake_openai import FakeOpenAIServer
 
     wb.tool(lookup)
