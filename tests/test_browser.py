@@ -443,7 +443,7 @@ def _tools_run(tmp: Path) -> None:
     def answer(prompt: str) -> str:
         if "Result:" in prompt:
             return ' {"answer": "About ' + prompt.rsplit('"value": ', 1)[1].split(",")[0] + ' miles."}'
-        unit = "km" if prompt.startswith("Question") else "m"
+        unit = "km" if "Question:" in prompt else "m"
         return ' {"name": "convert_units", "arguments": {"value": 10, "from_unit": "' + unit + '", "to_unit": "mi"}}'
 
     v1 = PromptTemplate.from_string(
