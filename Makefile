@@ -8,7 +8,7 @@ DEMO_STAMP := $(VENV)/.demo-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-demo demo test test-fast lint bench bench-setup nightly lock clean browser-deps postgres-deps ui-bundle
+.PHONY: install install-demo demo test test-fast lint docs bench bench-setup mutation nightly lock clean browser-deps postgres-deps ui-bundle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check workbench tests benchmarks
 	$(BIN)/ruff format --check workbench tests benchmarks
 
+# The documentation site (docs/, mkdocs.yml) into .site/: strict, so a broken link, reference or generated page
+# fails (the template, CLI and Python references are generated from the code at build time). A few seconds.
+docs: $(DEV_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 # The real-browser test drives Debian's Chromium (Playwright cannot download browsers here), with a CJK font so
 # Chinese renders in its screenshots.
 browser-deps:
@@ -60,7 +65,7 @@ postgres-deps:
 # same checks are marked `nightly` and run in `make nightly`.
 PYTEST_CI := WORKBENCH_STRICT=1 WORKBENCH_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test: $(DEV_STAMP) lint browser-deps postgres-deps
+test: $(DEV_STAMP) lint docs browser-deps postgres-deps
 	$(PYTEST_CI) -m "not nightly"
 
 test-fast: $(DEV_STAMP)
@@ -72,7 +77,14 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_cluster.py
 	$(BIN)/python benchmarks/bench_local.py
 	$(BIN)/python benchmarks/bench_rag.py
+	$(BIN)/python benchmarks/bench_chat_format.py
 	$(BIN)/python benchmarks/bench_finetune.py
+
+# Mutation testing of the modules whose numbers users trust, each against its own fast tests (not part of make test:
+# minutes to an hour from empty caches on 2 shared cores, see BENCHMARKS.md; mutmut's cache then re-tests only what
+# changed).
+mutation: $(DEV_STAMP)
+	nice -n 19 $(BIN)/python benchmarks/bench_mutation.py
 
 # The two commands timed in a fresh clone with an empty pip cache and home (README's set-up and notebook times).
 bench-setup:

@@ -11,6 +11,7 @@ Usage: python benchmarks/bench_finetune.py
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +22,9 @@ from workbench.course.evidence import Figure, proportion, write_figures
 from workbench.datasets import load_dataset
 from workbench.finetune import build_sft_set, lora_finetune
 from workbench.models.hf import base_model_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sections import Section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).name
@@ -43,19 +47,26 @@ def _held_out(lang: str, engine: str, records: list, train: int, steps: int, bat
     judged = [r for r in records if r.passed is not None]
     passed = sum(bool(r.passed) for r in judged)
     tuned = f"LoRA rank 8, {steps} steps × {batch} on {train} rows" if engine == "lora" else "untuned (hf:base)"
-    what = f"{tuned}, greedy: sentiment_zeroshot_{lang} on the first {len(judged)} of datasets/reviews_{lang}_test.csv"
-    return proportion(f"finetune/{lang}/{engine}/{len(judged)}", what, passed, len(judged), script=SCRIPT)
+    dataset = f"datasets/reviews_{lang}_test.csv"
+    what = f"{tuned}, greedy: sentiment_zeroshot_{lang} on the first {len(judged)} of {dataset}"
+    ids = [r.row_id for r in judged]
+    figure_id = f"finetune/{lang}/{engine}/{len(judged)}"
+    return proportion(figure_id, what, passed, len(judged), script=SCRIPT, dataset=dataset, row_ids=ids)
 
 
 def main() -> None:
+    out = Section("bench_finetune", "Fine-tuning: LoRA on the local model", "python benchmarks/bench_finetune.py")
     start = time.perf_counter()
     base_model_dir()
-    print(
-        f"# bench_finetune — GGUF → transformers checkpoint ready after {time.perf_counter() - start:.1f} s "
-        "(cached after the first conversion)\n"
+    out(
+        "LoRA rank 8 on q/k/v/o on the zero-shot cloze (`sentiment_zeroshot_en/zh`), trained on the 24 bundled rows; "
+        "the baseline is the untuned weights through the same engine (`hf:base`) on the same held-out reviews, with "
+        "the paired exact McNemar test. The first 24 held-out rows are 03_finetune's CI profile; the 100-row figures "
+        "its nightly profile's. Each setting is trained here (never reused from the cache). The GGUF → transformers "
+        f"checkpoint was ready after {time.perf_counter() - start:.1f} s (cached after the first conversion).\n"
     )
     store = Path(tempfile.mkdtemp()) / "finetune.db"
-    print(
+    out(
         "| language | train / held out | steps × batch | training | s/step | loss first → last | held-out base | "
         "held-out LoRA | paired verdict |\n|---|---|---|---|---|---|---|---|---|"
     )
@@ -66,23 +77,31 @@ def main() -> None:
         test_rows = [dict(r) for r in load_dataset(ROOT / f"datasets/reviews_{lang}_test.csv").rows][:held_out]
         before = wb.run(zero_shot, test_rows, ["hf:base"], store=store, progress=False)
         result = lora_finetune(
-            train, Path(tempfile.mkdtemp()) / "adapter", steps=steps, learning_rate=lr, rank=8, batch_size=batch
+            train,
+            Path(tempfile.mkdtemp()) / "adapter",
+            steps=steps,
+            learning_rate=lr,
+            rank=8,
+            batch_size=batch,
+            reuse=False,
         )
         after = wb.run(zero_shot, test_rows, [result.spec], store=store, progress=False)
         verdict = paired(before.records, after.records, "base", "LoRA")
         losses = f"{result.losses[0]:.2f} → {result.losses[-1]:.3f}"
         for engine, records in (("base", before.records), ("lora", after.records)):
             figures.append(_held_out(lang, engine, records, len(train), steps, batch))
-        print(
+        out(
             f"| {lang} | {len(train)} / {len(test_rows)} | {steps} × {batch} | {result.seconds:.0f} s | "
             f"{result.seconds / steps:.1f} | {losses} | {rate(before.records)} | {rate(after.records)} | "
             f"{verdict.verdict} (p = {verdict.p_value:.3g}) |"
         )
-    print(f"\nfigures written to {write_figures(figures).relative_to(ROOT)}")
-    print(
-        f"\n{result.trainable_parameters:,} trainable parameters of {result.total_parameters:,} "
+    write_figures(figures)
+    out()
+    out(
+        f"{result.trainable_parameters:,} trainable parameters of {result.total_parameters:,} "
         f"({100 * result.trainable_parameters / result.total_parameters:.2f}%), rank 8 on q/k/v/o"
     )
+    out.save()
 
 
 if __name__ == "__main__":

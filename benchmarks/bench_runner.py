@@ -26,6 +26,9 @@ from pathlib import Path
 from workbench.store import Store
 from workbench.testing.fake_openai import free_port, wait_for_port
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sections import Section  # noqa: E402
+
 BARE = """
 import asyncio, sys
 import openai
@@ -124,25 +127,59 @@ def main() -> None:
             ours.append(wall)
             lost += lost_rows(store)
         cached = cached_rerun(folder, base_url, args.cached_rows, args.concurrency, env, args.rounds)
+        endpoint_rate = endpoint_alone(base_url, args.rows, args.concurrency)
     bare, mine = statistics.median(bare_times), statistics.median(ours)
     ideal = args.rows * args.latency / args.concurrency
-    print(
+    command = f"python benchmarks/bench_runner.py --latency {args.latency:g} --rows {args.rows} --rounds {args.rounds}"
+    part = f"bench_runner.{int(round(args.latency * 1000))}ms"
+    out = Section(part, f"The batch harness at {args.latency * 1000:g} ms endpoint latency", command)
+    out(
+        "A local OpenAI-compatible endpoint in its own process answers after a fixed latency; the workbench CLI and a "
+        "bare `openai.AsyncOpenAI` script do the same requests as whole processes (start-up included), in "
+        "interleaved rounds."
+    )
+    out()
+    out(
         f"endpoint latency {args.latency * 1000:.0f} ms, {args.rows} rows at concurrency {args.concurrency}, "
-        f"{args.rounds} interleaved rounds; whole processes, start-up included\n"
+        f"{args.rounds} interleaved rounds; whole processes, start-up included; the endpoint alone answers "
+        f"{endpoint_rate:,.0f} requests/s (a client that does nothing else: is the stand-in the limit?)\n"
     )
-    print("| what | median wall | rounds (s) |")
-    print("|---|---|---|")
-    print(f"| ideal: rows × L / C | {ideal:.2f} s | |")
-    print(
-        f"| bare `openai.AsyncOpenAI` script (baseline) | {bare:.2f} s | {', '.join(f'{t:.2f}' for t in bare_times)} |"
-    )
-    print(f"| `workbench run --no-cache` | {mine:.2f} s | {', '.join(f'{t:.2f}' for t in ours)} |")
-    print(
-        f"\nbare / workbench = {bare / mine:.3f} (≥ 0.95: the workbench takes at most 1/0.95 of the bare time); "
+    out("| what | median wall | rounds (s) |")
+    out("|---|---|---|")
+    out(f"| ideal: rows × L / C | {ideal:.2f} s | |")
+    out(f"| bare `openai.AsyncOpenAI` script (baseline) | {bare:.2f} s | {', '.join(f'{t:.2f}' for t in bare_times)} |")
+    out(f"| `workbench run --no-cache` | {mine:.2f} s | {', '.join(f'{t:.2f}' for t in ours)} |")
+    out()
+    out(
+        f"bare / workbench = {bare / mine:.3f} (≥ 0.95: the workbench takes at most 1/0.95 of the bare time); "
         f"rows lost: {lost}"
     )
-    print(f"cached re-run of {args.cached_rows} rows (`workbench run`, whole process): median {cached:.2f} s wall")
+    out(f"cached re-run of {args.cached_rows} rows (`workbench run`, whole process): median {cached:.2f} s wall")
+    out.save()
     print(json.dumps({"bare_s": bare, "workbench_s": mine, "ratio": bare / mine, "lost": lost, "cached_s": cached}))
+
+
+def endpoint_alone(base_url: str, rows: int, concurrency: int) -> float:
+    """Requests per second the stand-in answers when the client is raw httpx over one pool (no SDK on top)."""
+    import asyncio
+
+    import httpx
+
+    async def go() -> float:
+        body = {"model": "fake-model", "prompt": "Row 1", "max_tokens": 64}
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one() -> None:
+                async with gate:
+                    (await client.post("/completions", json=body)).raise_for_status()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(rows)))
+            return rows / (time.perf_counter() - start)
+
+    return asyncio.run(go())
 
 
 def cached_rerun(folder: Path, base_url: str, n: int, concurrency: int, env: dict[str, str], rounds: int) -> float:

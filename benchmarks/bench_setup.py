@@ -19,16 +19,21 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from sections import Section  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "bench_setup.json"
 DEMO_LINE = re.compile(r"^run \S+: \d+ cells — .*$", re.MULTILINE)
 PYTEST_LINE = re.compile(r"=+ (.* in [\d.]+s.*) =+")
 # pytest's --durations lines of the notebook test: every CI variant (en, zh, solutions) and the nbval re-run
+COMPONENTS = re.compile(r"^((?:local_model|postgres|cluster|notebooks|browser) +\d+ \w+.*)$", re.MULTILINE)
 NOTEBOOK_LINE = re.compile(
     r"^([\d.]+)s call\s+tests/test_notebooks\.py::test_notebook_runs_in_every_variant_and_validates\[(\w+)\]$", re.M
 )
@@ -69,18 +74,27 @@ def main() -> None:
     clone = scratch / "clone"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     figures: dict[str, object] = {"commit": commit.strip(), "cores": os.cpu_count()}
-    print(f"# bench_setup — commit {commit.strip()}, {os.cpu_count()} cores, scratch {scratch}")
+    flags = " ".join(f"--{name}" for name in ("test", "nightly") if getattr(args, name))
+    out = Section(
+        "bench_setup", "Set-up: the two commands in a fresh clone", f"python benchmarks/bench_setup.py {flags}"
+    )
+    out(
+        f"A fresh clone of commit {commit.strip()} with an empty pip cache and an empty home folder (no converted "
+        f"model, no memo, no cached adapters or vectors), {os.cpu_count()} cores; the baseline of each figure is the "
+        "part spent installing.\n"
+    )
+    out("```")
     clone_seconds, _ = timed(["git", "clone", "--quiet", str(ROOT), str(clone)], scratch, env, scratch / "clone.log")
     demo_seconds, demo_output = timed(["make", "demo"], clone, env, scratch / "demo.log")
     install_seconds = _stamp_age(clone, ".venv/.demo-stamp", demo_seconds)
     summaries = DEMO_LINE.findall(demo_output)
-    print(f"git clone: {clone_seconds:.1f} s")
-    print(
+    out(f"git clone: {clone_seconds:.1f} s")
+    out(
         f"make demo: {demo_seconds:.0f} s from clone to the printed summaries "
         f"(of which installing ~{install_seconds:.0f} s)"
     )
     for line in summaries:
-        print(f"  {line}")
+        out(f"  {line}")
     figures["make demo"] = {
         "seconds": round(clone_seconds + demo_seconds, 1),
         "install_seconds": round(install_seconds, 1),
@@ -88,30 +102,35 @@ def main() -> None:
     if args.test:
         test_seconds, test_output = timed(["make", "test"], clone, env, scratch / "test.log")
         tests = PYTEST_LINE.findall(test_output)
-        print(f"make test: {test_seconds / 60:.1f} min after make demo; pytest: {tests[-1] if tests else '?'}")
+        out(f"make test: {test_seconds / 60:.1f} min after make demo; pytest: {tests[-1] if tests else '?'}")
+        for line in COMPONENTS.findall(test_output):
+            out(f"  {line.strip()}")
+        out("```")
         notebooks = {name: float(seconds) for seconds, name in NOTEBOOK_LINE.findall(test_output)}
         if notebooks:
-            print("| notebook | seconds in make test (every variant of the ci profile + the nbval re-run) |\n|---|---|")
+            out("\n| notebook | seconds in make test (English as shipped, Chinese solved, nbval's re-run) |\n|---|---|")
             for name, seconds in sorted(notebooks.items()):
-                print(f"| {name} | {seconds:.0f} |")
+                out(f"| {name} | {seconds:.0f} |")
         figures["make test"] = {
             "seconds": round(test_seconds, 1),
             "pytest": tests[-1] if tests else None,
             "notebooks": notebooks,
         }
+    else:
+        out("```")
     if args.nightly:
-        out = scratch / "nightly"
+        nightly = scratch / "nightly"
         nightly_seconds, _ = timed(
-            [str(clone / ".venv/bin/workbench"), "nightly", "--profile", "ci", "--out", str(out)],
+            [str(clone / ".venv/bin/workbench"), "nightly", "--profile", "ci", "--out", str(nightly)],
             clone,
             env,
             scratch / "nightly.log",
         )
-        runs = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-        print(f"workbench nightly --profile ci: {nightly_seconds / 60:.1f} min for {len(runs)} runs")
-        print("| notebook run | status | seconds |\n|---|---|---|")
+        runs = json.loads((nightly / "summary.json").read_text(encoding="utf-8"))
+        out(f"\nworkbench nightly --profile ci: {nightly_seconds / 60:.1f} min for {len(runs)} runs\n")
+        out("| notebook run | status | seconds |\n|---|---|---|")
         for run in runs:
-            print(f"| {run['name']} | {run['status']} | {run['seconds']:.0f} |")
+            out(f"| {run['name']} | {run['status']} | {run['seconds']:.0f} |")
         figures["nightly ci"] = {
             "seconds": round(nightly_seconds, 1),
             "runs": {run["name"]: round(run["seconds"], 1) for run in runs},
@@ -120,7 +139,7 @@ def main() -> None:
     known = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({**known, **figures}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"figures written to {RESULTS.relative_to(ROOT)}")
+    out.save()
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
 

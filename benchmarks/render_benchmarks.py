@@ -28,7 +28,8 @@ baseline measured in the same run; tests never assert on time. Figures that gate
 ORDER = [
     "bench_setup",
     "bench_import",
-    "bench_runner",
+    "bench_runner.200ms",
+    "bench_runner.1ms",
     "bench_scale",
     "bench_cluster",
     "bench_local.speed",
@@ -37,6 +38,7 @@ ORDER = [
     "bench_local.exam",
     "bench_rag",
     "bench_rag.answers",
+    "bench_chat_format",
     "bench_finetune",
     "bench_tools",
     "bench_optimize",

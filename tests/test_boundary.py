@@ -180,7 +180,7 @@ def test_serve_names_every_wrongly_typed_field_with_a_4xx(client, path, body, fi
 def test_serve_maps_a_missing_request_to_404_and_its_own_bugs_to_500_with_a_logged_id(client, caplog):
     test_client, model, _ = client
     missing = test_client.post("/v1/feedback", json={"id": "cmpl-none", "rating": "down"})
-    assert missing.status_code == 404 and "No served request" in missing.json()["error"]["message"]
+    assert missing.status_code == 404 and "was answered by `workbench serve`" in missing.json()["error"]["message"]
     model.enqueue(RuntimeError("a bug in a provider"))
     with caplog.at_level(logging.ERROR, logger="workbench.serve"):
         crashed = test_client.post("/v1/prompts/b", json={"text": "x"})

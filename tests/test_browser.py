@@ -1,18 +1,23 @@
 """End to end in a real browser: JupyterLab on 127.0.0.1, driven in headless Debian Chromium by Playwright, through
-the widgets only — the notebook cell just shows ``Workbench(...)``.
+the widgets only — each notebook's cell is just ``Workbench(lang=...)``, opened from ``notebooks/`` of a project.
 
-Select a template; break its YAML and its Jinja (the marker sits on the line of the mistake and the message names
-it); save v2; another editor saves v3 behind this one's back (the editor warns, refuses to overwrite, shows the
-difference, reloads); run both versions on the local model; sort the matrix by a header click, filter it, click a
-flipped row (its detail — rendered prompt, parsed value, scores, latency, tokens — appears in view, the row keeps its
-colours) and mark it as a bad case without picking a column; recheck it; then a Chinese run stopped halfway (Results
-shows what it stored), Refresh (the Run tab keeps its choices) and Run again to resume; at 900 px nothing leaves the
-page. A screenshot per step goes to ``test-artifacts/`` and nothing may be cut off at 1280 px. `make test` installs
-Chromium and a CJK font (apt) and runs this; it is never skipped.
+In English: the header shows the project's store (not a new one in ``notebooks/``) and says it is new; select a
+template; break its YAML and its Jinja (the marker sits on the line of the mistake and the message names it); save
+v2; another editor saves v3 behind this one's back (the editor warns, refuses to overwrite, shows the difference,
+reloads); run v1 and v2 on the local model, stop it while v1's cells are stored, Refresh (the Run tab keeps its
+choices), run again to resume, and read the verdict of B against A (as the core computes it); sort the matrix by a
+header click, filter it, click a flipped row (its detail appears in view, the row keeps its colours) and mark it as
+a bad case; recheck it; open another store (every tab forgets the old one) and come back (the run under review
+opens); at 900 px the ✓/✗ columns keep their width, text is cut, a hint says the table scrolls, Runs keeps "who".
+Then in 简体中文, from a second notebook in ``notebooks/``: the same store with the English runs, a two-version
+Chinese run stopped and resumed with its verdict in Chinese, a store switch and 900 px. A screenshot per step goes to
+``test-artifacts/`` and nothing may be cut off at 1280 px. `make test` installs Chromium and a CJK font (apt) and
+runs this; it is never skipped.
 """
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -23,6 +28,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from workbench.i18n import t
 
 pytestmark = [pytest.mark.browser, pytest.mark.local_model]
 
@@ -36,11 +43,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def notebook(repo: Path, tmp: Path) -> dict:
-    code = (
-        "from workbench.ui import Workbench\n"
-        f"Workbench(library={str(tmp / 'lib')!r}, store={str(tmp / 'ui.db')!r}, datasets={str(repo / 'datasets')!r})"
-    )
+STORE = Path(".workbench") / "workbench.db"  # the project's default store, under the lab's root
+WORDS = {  # what the UI says, per language (from the catalogue, so a reworded message does not break the test)
+    lang: {
+        "run": t("app.tab.run", lang),
+        "results": t("app.tab.results", lang),
+        "runs": t("app.tab.runs", lang),
+        "bad_cases": t("app.tab.bad_cases", lang),
+        "stopped": t("run.progress_stopped", lang, stored=0, total=0).split(" · ")[-1],
+        "done": t("run.progress_done", lang, total=0).split(" · ")[-1],
+        "new_store": t("store.new", lang, url="").split(":")[0].split("：")[0],
+        "no_runs": t("store.empty", lang, url="").split(":")[0].split("：")[0],
+        "mcnemar": t("stats.mcnemar_p", lang, p=0.5).split(" = ")[0],
+        "pass_rate": t("stats.pass_rate", lang),
+        "results_empty": t("results.no_runs", lang)[:12],
+    }
+    for lang in ("en", "zh")
+}
+
+
+RESUMED = {"en": "{} resumed", "zh": "续跑沿用 {} 个"}  # the run message's count of resumed cells
+
+
+def notebook(lang: str) -> dict:
+    code = f"from workbench.ui import Workbench\nWorkbench(lang={lang!r})"
     from workbench.nightly import kernel_name
 
     return {
@@ -53,11 +79,18 @@ def notebook(repo: Path, tmp: Path) -> dict:
 
 @pytest.fixture
 def lab(repo, tmp_path):
+    """A project (its prompt library and datasets) with two notebooks in ``notebooks/``; the kernels see no
+    WORKBENCH_STORE, WORKBENCH_ROOT or WORKBENCH_LANG, as in a fresh checkout."""
     assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs it (apt-get install chromium)."
-    (tmp_path / "lib").mkdir()
+    (tmp_path / "prompt_library").mkdir()
     for name in ("sentiment_cloze_en", "sentiment_cloze_zh"):
-        shutil.copy(repo / "prompt_library" / f"{name}.prompty", tmp_path / "lib")
-    (tmp_path / "workbench_e2e.ipynb").write_text(json.dumps(notebook(repo, tmp_path)), encoding="utf-8")
+        shutil.copy(repo / "prompt_library" / f"{name}.prompty", tmp_path / "prompt_library")
+    (tmp_path / "datasets").symlink_to(repo / "datasets")
+    (tmp_path / "notebooks").mkdir()
+    for lang in ("en", "zh"):
+        path = tmp_path / "notebooks" / f"workbench_{lang}.ipynb"
+        path.write_text(json.dumps(notebook(lang)), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_STORE", "WORKBENCH_ROOT", "WORKBENCH_LANG")}
     port = free_port()
     log = (tmp_path / "lab.log").open("w")
     proc = subprocess.Popen(
@@ -79,6 +112,7 @@ def lab(repo, tmp_path):
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=tmp_path,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -117,10 +151,11 @@ class Steps:
         self.page.locator(".wb-app .lm-TabBar-tab", has_text=title).first.click()
 
 
-def _start(page, url):
+def _start(page, url, name: str):
+    """Open ``notebooks/NAME`` in a JupyterLab workspace of its own (two pages never share open tabs) and run it."""
     from playwright.sync_api import expect
 
-    page.goto(f"{url}/lab/tree/workbench_e2e.ipynb")
+    page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/notebooks/{name}")
     news = page.get_by_role("alert").get_by_role("button", name="No")
     with contextlib.suppress(Exception):  # JupyterLab's "get notified about news?" toast covers the widget's corner
         news.click(timeout=10_000)
@@ -212,7 +247,7 @@ def _another_editor_saves(page, steps, tmp: Path):
 
     from workbench.prompts import PromptLibrary, PromptTemplate
 
-    library = PromptLibrary(tmp / "lib")
+    library = PromptLibrary(tmp / "prompt_library")
     path = library.path_of("sentiment_cloze_en")
     theirs = path.read_text(encoding="utf-8").replace("description: Sentiment", "description: (their edit) Sentiment")
     library.save(PromptTemplate.from_string(theirs, path=path), expected_version=2)
@@ -236,34 +271,78 @@ def _another_editor_saves(page, steps, tmp: Path):
     assert "# my edit" not in path.read_text(encoding="utf-8")
 
 
-def _run_both_versions(page, steps, rows: int):
+def _store_header(page, steps, tmp: Path, lang: str, *, new: bool):
+    """Issue 37, point 2: the header shows the project's store as an absolute path, and says when it is new."""
     from playwright.sync_api import expect
 
-    steps.tab("Run")
-    page.locator(".wb-run-template select").select_option("sentiment_cloze_en")
-    expect(page.locator(".wb-run-dataset select")).to_have_value(re.compile(r"sentiment_en\.csv$"))
-    page.locator(".wb-run-versions select").select_option(["sentiment_cloze_en@v2", "sentiment_cloze_en@v1"])
-    page.locator(".wb-run-limit input").fill(str(rows))
-    page.locator(".wb-run-limit input").press("Enter")
-    steps.shot("run_choices")
-    page.locator(".wb-run").click()
-    expect(page.locator(".wb-run-progress")).to_contain_text(f"{2 * rows} / {2 * rows}", timeout=240_000)
+    expect(page.locator(".wb-store-location input")).to_have_value(str(tmp / STORE))
+    messages = page.locator(".wb-store-messages")
+    if new:
+        expect(messages).to_contain_text(WORDS[lang]["new_store"])
+    else:
+        expect(messages).not_to_contain_text(WORDS[lang]["new_store"])
+    assert not (tmp / "notebooks" / ".workbench").exists(), "no second store in notebooks/"
+    steps.shot(f"{lang}_store_header")
 
 
-def _core_verdict(tmp: Path, run_id: str) -> str:
+def _core_verdict(tmp: Path, run_id: str, a: str, b: str, lang: str) -> str:
     """What the library's own comparison of the run's two columns concludes, in the words the widget uses."""
     from workbench.compare import compare_runs
     from workbench.store import Store
 
-    comparison = compare_runs(
-        Store(tmp / "ui.db").results(run_id), a="sentiment_cloze_en@v1/local", b="sentiment_cloze_en@v2/local"
-    )
-    words = {"better": "B is better than A", "worse": "B is worse than A"}
-    return words.get(comparison.verdict, "no significant difference")
+    comparison = compare_runs(Store(tmp / STORE).results(run_id), a=a, b=b)
+    return t("stats.verdict." + comparison.verdict.replace(" ", "_"), lang)
 
 
-def _matrix_and_diffs(page, steps, rows: int, tmp: Path):
-    """Issue 25, points 1–3: the detail of the clicked row — in view, complete — and marking it without a column."""
+def _stop_and_resume(page, steps, tmp: Path, lang: str, template: str, versions: tuple[int, int], rows: int):
+    """Issue 37, point 1 (and issue 25, points 10 and 13): a two-version run stopped early shows what it stored;
+    Refresh keeps the Run tab's choices; Run again resumes; then A and B are the older and the newer version (not
+    the same column twice) and the verdict is the core's."""
+    from playwright.sync_api import expect
+
+    words, total = WORDS[lang], 2 * rows
+    older, newer = (f"{template}@v{v}" for v in versions)
+    steps.tab(words["run"])
+    page.locator(".wb-run-template select").select_option(template)
+    expect(page.locator(".wb-run-dataset select")).to_have_value(re.compile(r"sentiment_(en|zh)\.csv$"))
+    chooser = page.locator(".wb-run-versions select")
+    chooser.select_option([newer, older])
+    page.locator(".wb-run-limit input").fill(str(rows))
+    page.locator(".wb-run-limit input").press("Enter")
+    chosen = chooser.evaluate("(s) => [...s.selectedOptions].map((o) => o.value)")
+    page.locator(".wb-run").click()
+    progress, status = page.locator(".wb-run-progress"), page.locator(".wb-run-status")
+    expect(progress).to_contain_text(re.compile(rf"^([3-9]|1\d) / {total}"), timeout=120_000)
+    page.locator(".wb-stop").click()
+    expect(progress).to_contain_text(words["stopped"], timeout=60_000)
+    stored = int(re.match(r"(\d+) / ", progress.inner_text()).group(1))
+    assert 0 < stored < total
+    steps.shot(f"{lang}_stopped")
+    steps.tab(words["results"])
+    expect(page.locator(".wb-matrix tbody tr.wb-table-row")).to_have_count(min(stored, rows, 10))
+    steps.shot(f"{lang}_stopped_results")
+    page.locator(".wb-refresh").click()
+    steps.tab(words["run"])
+    expect(progress).to_contain_text(words["stopped"])
+    assert chooser.evaluate("(s) => [...s.selectedOptions].map((o) => o.value)") == chosen, "Refresh kept them"
+    page.locator(".wb-run").click()
+    expect(progress).to_contain_text(f"{total} / {total} · {words['done']}", timeout=240_000)
+    expect(status).to_contain_text(RESUMED[lang].format(stored))
+    steps.tab(words["results"])
+    expect(page.locator(".wb-column-a select")).to_have_value(f"{older}/local")  # A: the older
+    expect(page.locator(".wb-column-b select")).to_have_value(f"{newer}/local")  # B: not A again
+    verdict = page.locator(".wb-comparison")
+    expect(verdict).to_contain_text(words["mcnemar"])
+    run_id = page.locator(".wb-run-picker select").input_value().rsplit(" · ", 1)[-1]  # "… · user@host · RUN_ID"
+    core = _core_verdict(tmp, run_id, f"{older}/local", f"{newer}/local", lang)
+    expect(verdict.locator(".wb-verdict-text")).to_have_text(core)
+    expect(page.locator(".wb-results .wb-summary")).to_contain_text(words["pass_rate"])
+    steps.shot(f"{lang}_resumed_verdict")
+
+
+def _matrix_and_diffs(page, steps, rows: int):
+    """Issue 25, points 1–3: the detail of the clicked row — in view, complete — and marking it without a column;
+    issue 37, point 10: the sort is said."""
     from playwright.sync_api import expect
 
     steps.tab("Results")
@@ -272,15 +351,11 @@ def _matrix_and_diffs(page, steps, rows: int, tmp: Path):
     header = table.locator("th", has_text=re.compile(r"^v1"))
     expect(header).to_be_visible()
     assert "✓" in table.inner_text() and "expected" in table.locator("thead").inner_text()
+    expect(page.locator(".wb-count")).to_contain_text("in the dataset's order")
     header.locator(".wb-table-label").click()  # the header itself sorts (not only a small icon)
     expect(header).to_have_attribute("aria-sort", "ascending")
-    expect(page.locator(".wb-column-a select")).to_have_value("sentiment_cloze_en@v1/local")  # A: the older
-    expect(page.locator(".wb-column-b select")).to_have_value("sentiment_cloze_en@v2/local")
-    verdict = page.locator(".wb-comparison")
-    expect(verdict).to_contain_text("paired rows")
-    run_label = page.locator(".wb-run-picker select").input_value()  # "… · root@host · RUN_ID"
-    expect(verdict).to_contain_text(_core_verdict(tmp, run_label.rsplit(" · ", 1)[-1]))
-    steps.shot("matrix_and_verdict")
+    expect(page.locator(".wb-count")).to_contain_text("sorted by v1, ascending")
+    steps.shot("en_matrix_and_verdict")
     page.locator(".wb-filter button", has_text="flipped").click()
     expect(page.get_by_text(re.compile(r"\d+ of 12 rows \(flipped\)"))).to_be_visible()
     expect(header).to_have_attribute("aria-sort", "ascending")  # the sort survives the filter
@@ -301,10 +376,10 @@ def _matrix_and_diffs(page, steps, rows: int, tmp: Path):
         getComputedStyle(cell).backgroundColor, getComputedStyle(cell).color])""")
     assert colours and all(bg in ("rgb(230, 244, 234)", "rgb(252, 232, 230)") for bg, _ in colours), colours
     assert all(color != "rgb(255, 255, 255)" for _, color in colours), "the text stays dark on the pastel cells"
-    steps.shot("flipped_row_detail")
+    steps.shot("en_flipped_row_detail")
     marked = page.locator(".wb-mark-column select").input_value()
     assert marked.startswith("sentiment_cloze_en@v"), "'Result of' is filled in without choosing it"
-    page.locator(".wb-app input[placeholder='wrong label, format error']").fill("zero-shot")
+    page.locator(".wb-mark-tags input").fill("zero-shot")
     page.locator(".wb-mark-bad").click()
     expect(page.locator(".wb-results-messages")).to_contain_text("Bad case #1")
     return marked
@@ -321,62 +396,105 @@ def _recheck(page, steps, marked: str):
     page.locator(".wb-recheck-prompt select").select_option(other)
     page.locator(".wb-recheck").click()
     expect(page.locator(".wb-review-messages")).to_contain_text("#1 open → fixed", timeout=120_000)
-    steps.shot("recheck_fixed")
+    steps.shot("en_recheck_fixed")
     steps.tab("Results")
     expect(page.locator(".wb-run-picker select")).to_have_value(under_review)  # point 8: not the recheck run
 
 
-def _stop_refresh_resume(page, steps):
-    """Issue 25, points 13 and 10: a stopped run's cells show in Results at once; Refresh keeps the Run tab's
-    choices and message; Run again resumes."""
+def _switch_stores(page, steps, tmp: Path, lang: str) -> None:
+    """Issue 37, points 5 and 11: another store starts every tab afresh (the last run's message, the recheck's
+    "#1 open → fixed", the run under review go); coming back opens the run that was under review."""
     from playwright.sync_api import expect
 
-    steps.tab("Run")
-    page.locator(".wb-run-template select").select_option("sentiment_cloze_zh")
-    page.locator(".wb-run-limit input").fill("0")
-    page.locator(".wb-run-limit input").press("Enter")
-    versions = page.locator(".wb-run-versions select")
-    chosen = versions.evaluate("(s) => [...s.selectedOptions].map((o) => o.value)")
-    page.locator(".wb-run").click()
-    expect(page.locator(".wb-run-progress")).to_contain_text(re.compile(r"^([3-9]|1\d) / 24"), timeout=120_000)
-    page.locator(".wb-stop").click()
-    status = page.locator(".wb-run-status")
-    expect(status).to_contain_text("Stopped:", timeout=60_000)
-    stored = int(re.search(r"Stopped: (\d+) of 24", status.inner_text()).group(1))
-    assert 0 < stored < 24
-    steps.shot("stopped")
-    steps.tab("Results")
-    expect(page.locator(".wb-count")).to_contain_text(f"{stored} of {stored} rows")
-    expect(page.locator(".wb-matrix tbody tr.wb-table-row")).to_have_count(min(stored, 10))
-    steps.shot("stopped_results")
-    page.locator(".wb-refresh").click()
-    steps.tab("Run")
-    expect(status).to_contain_text(f"Stopped: {stored} of 24")
-    assert versions.evaluate("(s) => [...s.selectedOptions].map((o) => o.value)") == chosen
-    expect(page.locator(".wb-run-template select")).to_have_value("sentiment_cloze_zh")
-    expect(page.locator(".wb-run-limit input")).to_have_value("0")
-    steps.shot("refresh_kept_choices")
-    page.locator(".wb-run").click()
-    expect(page.locator(".wb-run-progress")).to_contain_text("24 / 24", timeout=240_000)
-    expect(status).to_contain_text(f"{stored} resumed")
-    steps.tab("Results")
-    table = page.locator(".wb-app .wb-matrix").first
-    expect(page.locator(".wb-run-picker select")).to_have_value(re.compile(r".+"))
-    expect(table).to_contain_text("v2")
-    assert re.search(r"[\u4e00-\u9fff]", table.inner_text()), "Chinese inputs and outputs in the matrix"
-    steps.shot("chinese_run_resumed")
+    words = WORDS[lang]
+    steps.tab(words["results"])
+    under_review = page.locator(".wb-run-picker select").input_value()
+    other = tmp / "other.db"
+    box = page.locator(".wb-store-location input")
+    box.fill(str(other))
+    page.locator(".wb-store-open").click()
+    if not other.exists():
+        page.locator(".wb-store-picker button", has_text=t("store.create", lang)).click()
+    expect(box).to_have_value(str(other))
+    expect(page.locator(".wb-matrix")).to_contain_text(words["results_empty"])
+    expect(page.locator(".wb-results-messages")).to_have_text("")
+    steps.tab(words["run"])
+    expect(page.locator(".wb-run-status")).to_have_text("")
+    expect(page.locator(".wb-run-progress")).to_have_text("")
+    steps.tab(words["bad_cases"])
+    expect(page.locator(".wb-review-messages")).to_have_text("")
+    steps.shot(f"{lang}_other_store")
+    box.fill(str(tmp / STORE))
+    page.locator(".wb-store-open").click()
+    expect(box).to_have_value(str(tmp / STORE))
+    steps.tab(words["results"])
+    expect(page.locator(".wb-run-picker select")).to_have_value(under_review)
+    steps.shot(f"{lang}_back_in_the_project_store")
 
 
-def _narrow(page, steps):
-    """Issue 25, point 14: at 900 px the matrix scrolls inside its box; nothing leaves the page."""
+NARROW = """() => {
+    const scroll = document.querySelector('.wb-results .wb-table-scroll');
+    const hint = document.querySelector('.wb-results .wb-table-scroll-hint');
+    const verdicts = [...document.querySelectorAll('.wb-results .wb-matrix th.wb-col-verdict')];
+    const clamp = document.querySelector('.wb-results .wb-cell-text');
+    return {
+        app: document.querySelector('.wb-app').getBoundingClientRect().right,
+        page: document.documentElement.clientWidth,
+        overflows: scroll.scrollWidth > scroll.clientWidth + 2,
+        hint: hint && getComputedStyle(hint).display !== 'none',
+        verdictWidths: verdicts.map((th) => th.getBoundingClientRect().width),
+        clamped: clamp ? getComputedStyle(clamp).webkitLineClamp : null,
+        title: clamp ? clamp.title.length : 0,
+    };
+}"""
+
+
+def _narrow(page, steps, lang: str) -> None:
+    """Issue 37, point 4: at 900 px the ✓/✗ columns keep their width, the text column is cut (whole on hover), a
+    hint says the table scrolls, and the Runs table keeps "who" in view; nothing leaves the page."""
+    from playwright.sync_api import expect
+
+    words = WORDS[lang]
     page.set_viewport_size({"width": 900, "height": 1000})
+    steps.tab(words["results"])
     page.wait_for_timeout(500)
-    overflow = page.evaluate("""() => {
-        const app = document.querySelector('.wb-app').getBoundingClientRect();
-        return {right: app.right, width: document.documentElement.clientWidth};
-    }""")
-    assert overflow["right"] <= overflow["width"] + 1, overflow
-    steps.shot("narrow_900px")
+    seen = page.evaluate(NARROW)
+    assert seen["app"] <= seen["page"] + 1, seen
+    assert seen["verdictWidths"] and min(seen["verdictWidths"]) >= 100, seen
+    assert seen["clamped"] == "2" and seen["title"] > 0, seen
+    assert seen["hint"] == seen["overflows"], seen
+    if seen["overflows"]:
+        expect(page.locator(".wb-results .wb-table-scroll-hint")).to_contain_text(t("table.scroll_hint", lang))
+    steps.shot(f"{lang}_narrow_900px_results")
+    steps.tab(words["runs"])
+    who = page.locator(".wb-runs-table th[data-key='who']")
+    expect(who).to_be_visible()
+    box, frame = who.bounding_box(), page.locator(".wb-runs-table .wb-table-scroll").bounding_box()
+    assert box and frame and box["x"] + box["width"] <= frame["x"] + frame["width"], f"who is in view: {box}, {frame}"
+    steps.shot(f"{lang}_narrow_900px_runs")
+    page.set_viewport_size({"width": 1280, "height": 1000})
+
+
+def _chinese(page, steps, url: str, tmp: Path) -> None:
+    """The same store from a second notebook in notebooks/, in 简体中文: a two-version run stopped and resumed with
+    its verdict, a store switch, 900 px."""
+    from playwright.sync_api import expect
+
+    from workbench.prompts import PromptLibrary
+
+    library = PromptLibrary(tmp / "prompt_library")
+    current = library.get("sentiment_cloze_zh")
+    edited = current.with_changes(body=current.body.replace("我感觉很", "总之我感觉很"), version=current.version)
+    newer = library.save(edited).version  # a newer version to compare with
+    _start(page, url, "workbench_zh.ipynb")
+    expect(page.locator(".wb-app .lm-TabBar-tab", has_text="模板").first).to_be_visible()
+    _store_header(page, steps, tmp, "zh", new=False)  # the English notebook's store, with its runs
+    steps.tab("结果")
+    expect(page.locator(".wb-run-picker select")).to_have_value(re.compile(r".+"))
+    _stop_and_resume(page, steps, tmp, "zh", "sentiment_cloze_zh", (current.version, newer), rows=6)
+    assert re.search(r"[\u4e00-\u9fff]", page.locator(".wb-matrix").inner_text()), "Chinese inputs and outputs"
+    _switch_stores(page, steps, tmp, "zh")
+    _narrow(page, steps, "zh")
 
 
 def test_the_whole_loop_through_the_widgets(lab):
@@ -402,14 +520,19 @@ def test_the_whole_loop_through_the_widgets(lab):
         page.set_default_timeout(120_000)
         steps = Steps(page)
         try:
-            _start(page, url)
+            _start(page, url, "workbench_en.ipynb")
+            _store_header(page, steps, tmp, "en", new=True)
             _edit_and_save(page, steps)
             _another_editor_saves(page, steps, tmp)
-            _run_both_versions(page, steps, rows=12)
-            marked = _matrix_and_diffs(page, steps, rows=12, tmp=tmp)
+            _stop_and_resume(page, steps, tmp, "en", "sentiment_cloze_en", (1, 2), rows=12)
+            marked = _matrix_and_diffs(page, steps, rows=12)
             _recheck(page, steps, marked)
-            _stop_refresh_resume(page, steps)
-            _narrow(page, steps)
+            _switch_stores(page, steps, tmp, "en")
+            _narrow(page, steps, "en")
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(120_000)
+            steps.page = page
+            _chinese(page, steps, url, tmp)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "browser_failure.png"), full_page=True)
             raise
@@ -419,13 +542,14 @@ def test_the_whole_loop_through_the_widgets(lab):
     from workbench.badcases import BadCaseTracker
     from workbench.store import Store
 
-    store = Store(tmp / "ui.db")
+    store = Store(tmp / STORE)
     runs = store.runs(limit=50, prompt="sentiment_cloze_en")
     assert sum(r["done"] for r in runs if r["origin"] != "recheck") >= 24, "both versions' cells are stored"
     assert any(r["origin"] == "recheck" for r in runs)
     assert [case.status for case in BadCaseTracker(store).list()] == ["fixed"]
-    assert (tmp / "lib" / "_versions" / "sentiment_cloze_en" / "v2.prompty").exists()
-    assert "(their edit)" in (tmp / "lib" / "sentiment_cloze_en.prompty").read_text(encoding="utf-8")
+    assert store.runs(limit=5, prompt="sentiment_cloze_zh")[0]["done"] == 12
+    assert (tmp / "prompt_library" / "_versions" / "sentiment_cloze_en" / "v2.prompty").exists()
+    assert "(their edit)" in (tmp / "prompt_library" / "sentiment_cloze_en.prompty").read_text(encoding="utf-8")
 
 
 def _tools_run(tmp: Path) -> None:
@@ -458,7 +582,8 @@ def _tools_run(tmp: Path) -> None:
             "expected_tool_calls": '[{"name": "convert_units", "arguments": {"from_unit": "km"}}]',
         }
     ]
-    wb.run([v1, v2], rows, [FunctionModel(answer, spec="function:units")], store=str(tmp / "ui.db"), progress=False)
+    model = FunctionModel(answer, spec="function:units")
+    wb.run([v1, v2], rows, [model], store=str(tmp / STORE), progress=False)  # the project's store, as the UI opens it
 
 
 def test_a_rows_trajectory_and_two_versions_calls_in_the_browser(lab):
@@ -476,7 +601,7 @@ def test_a_rows_trajectory_and_two_versions_calls_in_the_browser(lab):
         page.set_default_timeout(120_000)
         steps = Steps(page)
         try:
-            _start(page, url)
+            _start(page, url, "workbench_en.ipynb")
             steps.tab("Results")
             table = page.locator(".wb-app .wb-matrix").first
             expect(table).to_contain_text("tools called: convert_units")

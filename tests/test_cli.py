@@ -158,7 +158,7 @@ def test_runs_compare_json_fields_and_fail_if_worse(tmp_path):
         "--store",
         store,
     )
-    data = json.loads(out.output)
+    data = json.loads(out.stdout)
     assert {"a", "b", "pairs", "a_only", "b_only", "p_value", "verdict", "flipped"} <= set(data)
     assert set(data["a"]) >= {"column", "n", "passed", "pass_rate", "ci95"} and len(data["a"]["ci95"]) == 2
     assert (data["pairs"], data["a_only"], data["b_only"], data["verdict"]) == (8, 0, 6, "better")
@@ -189,7 +189,7 @@ def test_runs_show_matrix_stability_and_trend(tmp_path):
     table_lines = [line for line in shown.output.splitlines() if line.startswith("│ r")]
     assert len(table_lines) == 8 and table_lines[0].startswith("│ r0"), "one line per row, flipped rows first"
     stable = invoke("runs", "stability", result.run_id, "--format", "json", "--store", store)
-    columns = json.loads(stable.output)["columns"]
+    columns = json.loads(stable.stdout)["columns"]
     assert [c["column"] for c in columns] == [
         "cmp@v1/function:a",
         "cmp@v1/function:b",

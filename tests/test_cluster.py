@@ -125,6 +125,37 @@ def test_an_unreachable_scheduler_fails_before_any_model_call(tmp_path):
     assert not Path(tmp_path / "s.db").exists() or Store(tmp_path / "s.db").stats()["runs"] == 0
 
 
+def _listening(pid: int) -> set[str]:
+    """Every address a process (and its children) listens on, as host:port."""
+    import psutil
+
+    process = psutil.Process(pid)
+    found = set()
+    for proc in [process, *process.children(recursive=True)]:
+        for conn in proc.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN:
+                found.add(f"{conn.laddr.ip}:{conn.laddr.port}")
+    return found
+
+
+def test_the_cluster_the_workbench_starts_listens_on_loopback_only(cluster):
+    """The scheduler, the workers (and any nanny or dashboard they would open) bind 127.0.0.1, never 0.0.0.0."""
+    processes = [cluster.scheduler, *cluster.workers.values()]
+    addresses = set().union(*(_listening(p.pid) for p in processes if p is not None))
+    assert addresses, "the cluster listens somewhere"
+    assert all(a.startswith("127.0.0.1:") for a in addresses), sorted(addresses)
+
+
+def test_a_tls_scheduler_without_the_clients_certificates_says_which_settings_to_give(monkeypatch):
+    from workbench.cluster.driver import connect
+
+    for name in ("CA_FILE", "CLIENT__CERT", "CLIENT__KEY"):
+        monkeypatch.delenv(f"DASK_DISTRIBUTED__COMM__TLS__{name}", raising=False)
+    with pytest.raises(ConfigError, match="DASK_DISTRIBUTED__COMM__TLS__CA_FILE") as info:
+        connect(f"tls://127.0.0.1:{free_port()}")
+    assert "Nothing was run" in str(info.value)
+
+
 def test_on_a_cluster_a_calibrated_judge_judges_no_cache_is_kept_and_arun_goes_there_too(
     cluster, tmp_path, monkeypatch
 ):

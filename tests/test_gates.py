@@ -11,7 +11,18 @@ import zlib
 import pytest
 
 from workbench.course.evidence import read_figures
-from workbench.course.gates import GATES, GateFailed, check, check_choice, check_labels, check_rate, require
+from workbench.course.gates import (
+    GATES,
+    Check,
+    GateFailed,
+    GateReport,
+    GateSpec,
+    check,
+    check_choice,
+    check_labels,
+    check_rate,
+    require,
+)
 from workbench.datasets import load_dataset
 from workbench.errors import ConfigError
 from workbench.parsers import LabelParser
@@ -155,6 +166,232 @@ def test_rate_checks_need_to_beat_the_baseline():
     assert check_rate(rows, min_pass_rate=0.6, baseline=0.2).passed
     assert not check_rate(rows, min_pass_rate=0.6, baseline=0.6).passed  # 70% vs a 60% baseline: not shown
     assert not check_rate([], min_pass_rate=0.1, baseline=0.0).passed
+
+
+# -- each check's verdict and words, worked out by hand ---------------------------------------------------------------
+
+
+def test_a_report_passes_only_with_checks_and_says_which_failed():
+    assert not GateReport("empty").passed, "a gate that checked nothing did not pass"
+    report = GateReport("g<1>", [Check("a", False, "x"), Check("b", True, "y"), Check("c", False, "z & w")], "fig")
+    with pytest.raises(GateFailed) as error:
+        report.require()
+    assert str(error.value) == "Gate 'g<1>' failed — a: x; c: z & w"
+    assert str(report) == "gate g<1>: FAILED\n  ✗ a: x\n  ✓ b: y\n  ✗ c: z & w\n  (fig)"
+    assert report._repr_html_() == (
+        "<b>gate g&lt;1&gt;: FAILED</b><table><tr><td>✗</td><td>a</td><td>x</td></tr><tr><td>✓</td><td>b</td>"
+        "<td>y</td></tr><tr><td>✗</td><td>c</td><td>z &amp; w</td></tr></table>"
+    )
+    fine = GateReport("ok", [Check("b", True, "y")])
+    assert fine.require() is fine and str(fine) == "gate ok: PASSED\n  ✓ b: y"
+    assert fine._repr_html_().startswith("<b>gate ok: passed</b>")
+
+
+def test_label_checks_by_hand():
+    rows = [R(" POS", True)] * 5 + [R("pos", False)] + [R("neg", True)] * 3 + [R("neg", False)]
+    rows += [R("neg", True, error="timeout")]  # an error: counted as one, never judged
+    report = check_labels(rows, min_pass_rate=0.8, min_recall=0.75, name="mine")
+    # 8 of 10 judged pass; the majority class is 6/10: P(X ≥ 8 | Binomial(10, 0.6)) = 0.1673
+    assert report.checks == [
+        Check("no errors", False, "1 errored cell(s)"),
+        Check("absolute bar", True, "pass rate 8/10 = 80% (needs ≥ 80%)"),
+        Check(
+            "better than the baseline", False, "8/10 vs baseline 60%: one-sided exact binomial p = 0.167 (needs < 0.05)"
+        ),
+        Check("recall of 'neg'", True, "3/4 = 75% (needs ≥ 75%)"),
+        Check("recall of 'pos'", True, "5/6 = 83% (needs ≥ 75%)"),
+    ]
+    assert report.name == "mine" and check_labels(rows, min_pass_rate=0.8).name == "labels"
+    strict = check_labels(rows, min_pass_rate=0.81, min_recall=0.76, alpha=0.2)
+    assert [c.passed for c in strict.checks] == [False, False, True, False, True]
+    assert strict.checks[2].detail.endswith("p = 0.167 (needs < 0.2)")
+    by_first_letter = check_labels(rows[:-1], min_pass_rate=0.5, label_of=lambda r: "x")
+    assert [c.name for c in by_first_letter.checks][-2:] == ["recall of 'x'", "both classes present"]
+    assert by_first_letter.checks[-1] == Check("both classes present", False, "only ['x']: a gate needs every class")
+    assert check_labels([], min_pass_rate=0.5).checks == [
+        Check("no errors", True, "0 errored cell(s)"),
+        Check("absolute bar", False, "no judged rows"),
+        Check("better than the baseline", False, "no judged rows"),
+        Check("both classes present", False, "only []: a gate needs every class"),
+    ]
+
+
+def test_rate_and_choice_checks_by_hand():
+    rows = [R(None, True)] * 14 + [R(None, False)] * 6 + [R(None, None)]  # a row without a verdict is not judged
+    # 14 of 20 against 0.5: P(X ≥ 14 | Binomial(20, 1/2)) = 60460 / 2^20 = 0.0577
+    assert check_rate(rows, min_pass_rate=0.7, baseline=0.5).checks == [
+        Check("no errors", True, "0 errored cell(s)"),
+        Check("absolute bar", True, "pass rate 14/20 = 70% (needs ≥ 70%)"),
+        Check(
+            "better than the baseline",
+            False,
+            "14/20 vs baseline 50%: one-sided exact binomial p = 0.0577 (needs < 0.05)",
+        ),
+    ]
+    assert check_rate(rows, min_pass_rate=0.7, baseline=0.5, alpha=0.06).passed
+    assert check_rate(rows, min_pass_rate=0.7, baseline=0.5).name == "rate"
+    assert check_rate(rows, min_pass_rate=0.1, baseline=1.0).checks[2] == Check(
+        "better than the baseline", False, "the baseline is already 100%"
+    )
+
+    class Two(R):  # a question with two options: chance is 1/2
+        def __init__(self, expected, passed):
+            super().__init__(expected, passed)
+            self.inputs.update({"A": "a", "B": "b", "note": "n", "c": "lower case is not an option"})
+
+    # four correct letters, each a quarter of the answers: the best constant answer is chance, 1/2
+    exam = [Two(letter, True) for letter in "ABCD" * 3] + [Two(" b ", False)] * 2
+    report = check_choice(exam, min_pass_rate=0.5, name="exam")
+    assert report.name == "exam" and report.checks[2].detail.startswith("12/14 vs baseline 50%:")
+    assert report.checks[1] == Check("absolute bar", True, "pass rate 12/14 = 86% (needs ≥ 50%)")
+    skewed = [Q("B", True)] * 7 + [Q("A", False)] * 3  # B is 70% of the answers: more than chance (1/4)
+    assert "7/10 vs baseline 70%" in check_choice(skewed, min_pass_rate=0.5).checks[2].detail
+    no_options = [R("B", True)] * 3 + [R("A", True)]  # no option columns: the baseline is the letters' shares
+    assert "4/4 vs baseline 75%" in check_choice(no_options, min_pass_rate=0.5).checks[2].detail
+    assert check_choice([], min_pass_rate=0.5).checks[1:] == [
+        Check("absolute bar", False, "no judged rows"),
+        Check("better than the baseline", False, "no judged rows"),
+    ]
+
+
+class G(R):  # a record of a gated row
+    def __init__(self, row_id, expected, passed):
+        super().__init__(expected, passed)
+        self.row_id = row_id
+
+
+def _figure_rows(repo, figure_id, passed=True):
+    figure = read_figures(repo)[figure_id]
+    labels = {str(row["id"]): row.get("expected") for row in load_dataset(repo / figure.dataset).rows}
+    return figure, [G(row_id, labels[row_id], passed) for row_id in figure.row_ids]
+
+
+def test_a_named_gate_uses_the_bar_of_its_rows_and_says_what_it_rests_on(repo):
+    figure, rows = _figure_rows(repo, "gate/cloze_en/sentiment_en/12")
+    report = check("cloze_en", rows)
+    assert report.evidence == f"the bar rests on {figure.describe()}"
+    assert report.checks[1] == Check("absolute bar", True, "pass rate 12/12 = 100% (needs ≥ 60%)")
+    assert [c.name for c in report.checks][3:] == ["recall of 'negative'", "recall of 'positive'"]
+    assert require("cloze_en", type("Run", (), {"records": rows})()).passed, "a run's records work too"
+    _, wrong = _figure_rows(repo, "gate/cloze_en/sentiment_en/12", passed=False)
+    with pytest.raises(GateFailed, match="Gate 'cloze_en' failed — absolute bar: pass rate 0/12 = 0%"):
+        require("cloze_en", wrong)
+    figure, rows = _figure_rows(repo, "rag/answers/en/with_context")
+    rated = check("rag_answers", rows, baseline=0.1)
+    assert [c.name for c in rated.checks] == ["no errors", "absolute bar", "better than the baseline"]
+    assert rated.checks[1].detail.endswith("(needs ≥ 25%)") and "vs baseline 10%" in rated.checks[2].detail
+    _, exam = _figure_rows(repo, "local/exam_cloze@v1/exam_mc/logprob")
+    assert check("exam_cloze", exam).checks[1].detail.endswith("(needs ≥ 30%)")
+
+
+def test_a_named_gate_says_what_is_missing():
+    with pytest.raises(ConfigError) as error:
+        check("nope", [])
+    assert (
+        str(error.value)
+        == "No gate named 'nope'. Known: cloze_en, cloze_zh, exam_cloze, lora_en, lora_zh, rag_answers."
+    )
+    with pytest.raises(ConfigError) as error:
+        check("rag_answers", [])
+    assert str(error.value) == (
+        "Gate 'rag_answers' compares with a baseline measured in the same run: pass baseline=<pass rate>, "
+        "e.g. check_gate(name, answers, baseline=closed_book.pass_rate)."
+    )
+
+
+def test_a_spec_names_its_figures_and_refuses_rows_none_was_measured_on(repo):
+    from workbench.course.gates import Bar
+
+    figure = read_figures(repo)["gate/cloze_en/sentiment_en/12"]
+    spec = GateSpec("p", (Bar(0.6, "gate/cloze_en/sentiment_en/12"), Bar(0.5, "no/such/figure")))
+    assert (spec.kind, spec.min_recall) == ("labels", 0.5)
+    assert spec.measured == (
+        f"bar 60% on 12 rows of datasets/sentiment_en.csv: {figure.describe()}\n"
+        "figure 'no/such/figure' is missing from benchmarks/results/ — run the benchmark that writes it"
+    )
+    with pytest.raises(ConfigError) as error:
+        spec.bar_for([G("x1", "positive", True), G("x2", "positive", True)], "mine")
+    assert str(error.value) == (
+        "Gate 'mine' has no bar measured on these 2 rows — its bars rest on figures measured on: 12 rows of "
+        "datasets/sentiment_en.csv (gate/cloze_en/sentiment_en/12). A bar only holds for the rows it was measured "
+        "on: run the gate on one of those row sets, or measure a figure on yours (benchmarks/bench_local.py --gates) "
+        "and add a bar."
+    )
+    missing = GateSpec("p", (Bar(0.5, "no/such/figure"),))
+    with pytest.raises(ConfigError, match=r"^Gate 'p' has no bar measured on these 0 rows .* measured on: none\. "):
+        missing.bar_for([])
+
+
+def test_the_cloze_gates_bars_are_the_table_s_for_each_row_set():
+    from workbench.course.gates import GATE_BARS, Bar, _cloze
+
+    assert _cloze("en", (24, 100)) == (
+        Bar(0.60, "gate/cloze_en/sentiment_en/12"),
+        Bar(0.75, "gate/cloze_en/sentiment_en/24"),
+        Bar(0.75, "gate/cloze_en/reviews_en_test/24"),
+        Bar(0.85, "gate/cloze_en/reviews_en_test/100"),
+    )
+    assert _cloze("zh", ()) == (
+        Bar(GATE_BARS["cloze_zh/sentiment_zh/12"], "gate/cloze_zh/sentiment_zh/12"),
+        Bar(GATE_BARS["cloze_zh/sentiment_zh/24"], "gate/cloze_zh/sentiment_zh/24"),
+    )
+    assert GATES["cloze_zh"].bars == _cloze("zh", (24, 100))
+
+
+def test_better_than_the_baseline_needs_p_strictly_below_alpha():
+    rows = [R(None, True)] * 4  # 4 of 4 against 1/2: p = (1/2)⁴ = 1/16 exactly
+    assert not check_rate(rows, min_pass_rate=0.5, baseline=0.5, alpha=1 / 16).checks[2].passed
+    assert check_rate(rows, min_pass_rate=0.5, baseline=0.5, alpha=0.07).checks[2].passed
+
+
+def test_choice_and_rate_checks_count_errors_and_name_themselves():
+    exam = [Q("A", True), Q("B", False), R("C", None, error="timeout")]
+    report = check_choice(exam, min_pass_rate=0.5)
+    assert report.name == "choice" and report.checks[0] == Check("no errors", False, "1 errored cell(s)")
+    assert [c.name for c in report.checks] == ["no errors", "absolute bar", "better than the baseline"]
+    assert check_rate(exam, min_pass_rate=0.5, baseline=0.1).checks[0].detail == "1 errored cell(s)"
+    # one question: its own letter is 100% of the answers (and the options are read from it, the only record)
+    one = check_choice([Q("A", True)], min_pass_rate=0.5)
+    assert one.checks[2] == Check("better than the baseline", False, "the baseline is already 100%")
+
+
+def test_a_row_without_an_expected_label_is_its_own_class():
+    class Bare:
+        inputs, passed, error = {}, True, None
+
+    report = check_labels([Bare(), R("pos", True)], min_pass_rate=0.5)
+    assert [c.name for c in report.checks][3:] == ["recall of ''", "recall of 'pos'"]
+
+
+def test_a_named_gate_names_itself_and_uses_its_own_recall_and_kind(repo, monkeypatch):
+    from workbench.course.gates import Bar
+
+    with pytest.raises(ConfigError, match=r"^Gate 'cloze_en' has no bar measured on these 1 rows"):
+        check("cloze_en", [G("nowhere", "positive", True)])
+    _, exam = _figure_rows(repo, "local/exam_cloze@v1/exam_mc/logprob")
+    assert [c.name for c in check("exam_cloze", exam).checks] == [
+        "no errors",
+        "absolute bar",
+        "better than the baseline",
+    ]
+    strict = GateSpec("sentiment_cloze_en", (Bar(0.5, "gate/cloze_en/sentiment_en/12"),), min_recall=0.95)
+    monkeypatch.setitem(GATES, "strict", strict)
+    _, rows = _figure_rows(repo, "gate/cloze_en/sentiment_en/12")
+    rows[0].passed = False  # one miss: a class's recall falls below 95%
+    recalls = [c for c in check("strict", rows).checks if c.name.startswith("recall")]
+    assert [c.passed for c in recalls].count(False) == 1 and all("needs ≥ 95%" in c.detail for c in recalls)
+
+
+def test_a_refusal_lists_every_row_set_the_bars_rest_on(repo):
+    from workbench.course.gates import Bar
+
+    spec = GateSpec("p", (Bar(0.6, "gate/cloze_en/sentiment_en/12"), Bar(0.7, "gate/cloze_en/sentiment_en/24")))
+    with pytest.raises(ConfigError) as error:
+        spec.bar_for([G("x1", "positive", True)])
+    assert (
+        "measured on: 12 rows of datasets/sentiment_en.csv (gate/cloze_en/sentiment_en/12); 24 rows of "
+        "datasets/sentiment_en.csv (gate/cloze_en/sentiment_en/24). "
+    ) in str(error.value)
 
 
 class T:  # a tool-routing row's record: what it expected, whether the call passed (a pass picked the tool)

@@ -4,6 +4,7 @@ the model that answered, and several processes writing one store at once (SQLite
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -68,12 +69,19 @@ def test_a_second_process_never_executes_a_live_runs_cells(tmp_path):
     data = _csv(tmp_path / "rows.csv", 40)
     db = tmp_path / "shared.db"
     prompt = _prompt_file(tmp_path)
-    with FakeOpenAIServer(latency=0.25) as server:  # A takes ~5 s: B and C start while it is live
+    with FakeOpenAIServer(latency=0.25) as server:
         args = ("run", str(prompt), "-d", str(data), "-m", server.spec(), "--store", str(db), "-q")
-        first = _cli(*args, "--concurrency", "2")
-        _wait_for_results(db, 6)
-        second = _cli(*args, "--concurrency", "2")
+        first = _cli(*args, "--concurrency", "1")
+        _wait_for_results(db, 2)
         follower = _cli(*args, "--wait")
+        said = [follower.stderr.readline() for _ in range(3)]  # C says it follows A, while A goes on
+        assert any("following it (--wait)" in line for line in said), said
+        os.kill(first.pid, signal.SIGSTOP)  # A stays live (its lease fresh, its process alive) while B starts
+        second = _cli(*args, "--concurrency", "2")
+        deadline = time.time() + 60
+        while len(Store(db).runs()) < 2 and time.time() < deadline:
+            time.sleep(0.05)  # B has started its own run beside A's
+        os.kill(first.pid, signal.SIGCONT)  # (paused for less than a lease lasts, so nobody takes A's run over)
         outputs = [p.communicate(timeout=180) for p in (first, second, follower)]
         assert [p.returncode for p in (first, second, follower)] == [0, 0, 0], outputs
         calls = len(server.requests)

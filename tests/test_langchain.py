@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.embeddings import FakeEmbeddings
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, DatasetError
+from workbench.langchain import LangChainModel, LangChainRunnable
 from workbench.models import get_model
-from workbench.models.langchain import LangChainModel, LangChainRunnable
 from workbench.pipeline import run
 from workbench.prompts import PromptTemplate
 
@@ -67,8 +68,8 @@ def test_a_parameter_a_langchain_model_cannot_take_is_refused_not_ignored(store)
 
 
 def test_any_runnable_is_a_system_under_test_with_its_documents_recorded(tmp_path, store):
+    from workbench.langchain import retriever
     from workbench.rag import KnowledgeBase
-    from workbench.rag.langchain import retriever
 
     kb = KnowledgeBase("lc-kb", path=tmp_path / "chroma")
     kb.ingest_texts(
@@ -91,34 +92,141 @@ def test_any_runnable_is_a_system_under_test_with_its_documents_recorded(tmp_pat
     result = run(T, rows, [model], store=store, progress=False)
     assert result.pass_rate == 1.0 and [r.retrieved[0]["source"] for r in result.records] == ["lora.md", "temp.md"]
     stored = store.results(result.run_id)
-    assert stored[0].retrieved[0]["id"] == "lora.md#0", "the documents are stored with the result"
+    assert stored[0].retrieved[0]["id"] == "lora.md#0", "the chunks are stored with the result, as a template's are"
+    assert stored[0].retrieved[0]["source"] == "lora.md" and 0 <= stored[0].retrieved[0]["distance"] < 1
     again = run(T, rows, [model], store=store, progress=False)
     assert again.stats["cached"] == 2 and again.records[0].retrieved == result.records[0].retrieved
 
 
-def test_the_knowledge_base_as_vectorstore_and_the_embedder_as_embeddings(tmp_path):
-    from workbench.rag import KnowledgeBase
-    from workbench.rag.langchain import E5Embeddings, KnowledgeBaseVectorStore, vectorstore
+def test_the_embedder_as_langchain_embeddings_handles_chinese():
+    from workbench.langchain import E5Embeddings
 
     embeddings = E5Embeddings()
     query, documents = embeddings.embed_query("向量检索"), embeddings.embed_documents(["向量数据库", "做饭"])
     assert len(query) == 384 and len(documents) == 2
     similarity = [sum(a * b for a, b in zip(query, d, strict=True)) for d in documents]
     assert similarity[0] > similarity[1], "Chinese text embeds meaningfully"
-    store = vectorstore(KnowledgeBase("lc-store", path=tmp_path / "chroma"))
+
+
+LONG = " ".join(
+    f"Sentence {i} of a long note about vector stores and how they keep chunk number {i}." for i in range(12)
+)
+
+
+def test_the_vectorstore_keeps_ids_metadata_and_long_documents_whole(tmp_path):
+    from langchain_core.documents import Document
+
+    from workbench.langchain import KnowledgeBaseVectorStore, vectorstore
+    from workbench.rag import KnowledgeBase
+
+    kb = KnowledgeBase("lc-store", path=tmp_path / "chroma", chunk_size=200, chunk_overlap=20)
+    store = vectorstore(kb)
+    assert store.similarity_search("anything", k=2) == [], "an empty store finds nothing (it does not raise)"
     added = store.add_texts(
-        ["Chroma keeps vectors on disk.", "分块大小影响检索。"],
-        metadatas=[{"source": "chroma.md"}, {"source": "chunk_zh.md"}],
+        ["Chroma keeps vectors on disk.", "分块大小影响检索。", LONG],
+        metadatas=[{"source": "chroma.md"}, {"topic": "分块", "n": 2, "tags": ["zh"]}, {"kind": "long"}],
+        ids=["chroma", "zh", "long"],
     )
-    assert added == ["chroma.md", "chunk_zh.md"]
+    assert added == ["chroma", "zh", "long"], "ids come back as given, not as chunk ids"
+    assert kb.count() > 3, "the long document is several chunks"
     (doc,) = store.similarity_search("怎样分块？", k=1)
-    assert doc.metadata["source"] == "chunk_zh.md" and doc.id == "chunk_zh.md#0"
-    (scored,) = store.similarity_search_with_score("vectors on disk", k=1)
-    assert scored[0].metadata["source"] == "chroma.md" and 0 <= scored[1] < 1
-    built = KnowledgeBaseVectorStore.from_texts(
-        ["a note about LoRA"], embeddings, name="from-texts", path=tmp_path / "chroma2"
+    assert doc == Document(
+        id="zh", page_content="分块大小影响检索。", metadata={"topic": "分块", "n": 2, "tags": ["zh"]}
     )
-    assert built.as_retriever(search_kwargs={"k": 1}).invoke("LoRA")[0].page_content == "a note about LoRA"
+    hit = store.similarity_search("Sentence 9 of a long note, chunk number 9", k=1)[0]
+    assert hit.id == "long" and hit.metadata == {"kind": "long"} and hit.page_content in LONG != hit.page_content
+    (whole,) = store.get_by_ids(["long"])
+    assert whole == Document(id="long", page_content=LONG, metadata={"kind": "long"}), "addressable whole by its id"
+    chunks = kb.count()
+    store.add_texts([LONG], metadatas=[{"kind": "long"}], ids=["long"])
+    assert kb.count() == chunks, "adding the same document again changes nothing"
+    store.delete(["long", "never-added"])
+    assert store.get_by_ids(["long", "zh"]) == [doc] and kb.count() == 2
+    with pytest.raises(DatasetError, match="cannot be stored as JSON"):
+        store.add_texts(["text"], metadatas=[{"when": object()}], ids=["bad"])
+    assert kb.count() == 2, "refused before anything was written"
+    (scored,) = store.similarity_search_with_score("vectors on disk", k=1)
+    assert scored[0].id == "chroma" and 0 <= scored[1] < 1
+    with pytest.raises(ConfigError, match="E5Embeddings"):
+        KnowledgeBaseVectorStore.from_texts(["x"], FakeEmbeddings(size=3), path=tmp_path / "c3")
+    built = KnowledgeBaseVectorStore.from_texts(["a note about LoRA"], None, ids=["n1"], path=tmp_path / "chroma2")
+    assert built.as_retriever(search_kwargs={"k": 1}).invoke("LoRA") == [
+        Document(id="n1", page_content="a note about LoRA", metadata={})
+    ]
+
+
+def test_ingested_files_are_documents_too_and_the_retriever_says_which_chunk(tmp_path):
+    from workbench.langchain import retriever, vectorstore
+    from workbench.rag import KnowledgeBase
+
+    kb = KnowledgeBase("lc-files", path=tmp_path / "chroma", chunk_size=200, chunk_overlap=20)
+    (tmp_path / "long.md").write_text(LONG, encoding="utf-8")
+    kb.ingest(tmp_path / "long.md")
+    (whole,) = vectorstore(kb).get_by_ids(["long.md"])
+    assert whole.page_content == LONG and whole.metadata == {"source": "long.md"}
+    (found,) = retriever(kb, k=1).invoke("chunk number 11")
+    assert found.id == "long.md" and found.metadata["source"] == "long.md"
+    assert found.metadata["chunk_id"] == f"long.md#{found.metadata['position']}" and 0 <= found.metadata["distance"] < 1
+    assert retriever(kb, k=3).invoke("vector stores", k=1)[0].id == "long.md", "k per call"
+
+
+def test_missing_extras_are_named(tmp_path):
+    """The namespace needs [langchain]; the knowledge base behind the vector store needs [rag], and says so."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['langchain_core'] = None\n"
+        "try:\n    import workbench.langchain\nexcept Exception as exc:\n    print(type(exc).__name__, exc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "MissingExtraError" in out and "pip install 'prompt-workbench[langchain]'" in out, out
+    code = (
+        "import sys; sys.modules['chromadb'] = None\n"
+        "from workbench.langchain import vectorstore\n"
+        "from workbench.rag import KnowledgeBase\n"
+        f"try:\n    vectorstore(KnowledgeBase('x-kb', path={str(tmp_path)!r}))\n"
+        "except Exception as exc:\n    print(type(exc).__name__, exc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "MissingExtraError" in out and "[rag]" in out and "chromadb" in out, out
+
+
+def test_the_old_import_paths_are_the_namespace_s_objects():
+    import workbench.langchain as lc
+    from workbench.models.langchain import LangChainModel as OldModel
+    from workbench.models.langchain import from_langchain
+    from workbench.prompts.langchain import from_langchain as old_from
+    from workbench.prompts.langchain import to_langchain
+    from workbench.rag.langchain import E5Embeddings, KnowledgeBaseVectorStore, retriever
+
+    assert OldModel is lc.LangChainModel and from_langchain is lc.to_workbench_model
+    assert to_langchain is lc.to_langchain_prompt and old_from is lc.from_langchain_prompt
+    assert (E5Embeddings, KnowledgeBaseVectorStore, retriever) == (
+        lc.E5Embeddings,
+        lc.KnowledgeBaseVectorStore,
+        lc.retriever,
+    )
+    assert sorted(dir(lc)) == lc.__all__ and all(getattr(lc, name) is not None for name in lc.__all__)
+    with pytest.raises(AttributeError, match="Names: "):
+        _ = lc.not_a_thing
+
+
+def test_a_chains_cache_identity_follows_the_chain_and_the_workbench_model_inside():
+    from langchain_core.prompts import PromptTemplate as LCPromptTemplate
+
+    from workbench.langchain import WorkbenchChat
+
+    def identity(text: str, spec: str = "local", **settings: Any) -> dict:
+        return get_model(LCPromptTemplate.from_template(text) | WorkbenchChat(spec, **settings)).identity()
+
+    base = identity("Q: {question}\nA:")
+    assert base == identity("Q: {question}\nA:"), "the same chain, the same identity (cache hits across processes)"
+    assert base["models"] == [get_model("local").identity()] and "model_sha256" in base["models"][0]
+    assert identity("Question: {question}\nAnswer:")["chain"] != base["chain"], "another prompt, another identity"
+    assert identity("Q: {question}\nA:", max_tokens=5)["chain"] != base["chain"], "other settings too"
+    other = identity("Q: {question}\nA:", "openai:m@http://127.0.0.1:9/v1")
+    assert other["models"] == [get_model("openai:m@http://127.0.0.1:9/v1").identity()]
 
 
 def test_a_langchain_chat_model_calls_tools_through_bind_tools(tmp_path):

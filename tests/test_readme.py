@@ -3,62 +3,27 @@
 Every ```console block is a session: ``$ `` lines are commands, run in order in one scratch folder that holds the
 library and the datasets (as a fresh clone does) and one store; the lines under a command are its output as README
 shows it. Each shown line must appear in what the command printed (spaces normalised); ``…`` inside a line stands for
-text that changes between runs (run ids, dates), and a line ``...`` for output README leaves out.
+text that changes between runs (run ids, dates), and a line ``...`` for output README leaves out. The machinery is
+:mod:`workbench.testing.console`, shared with ``tests/test_docs.py``.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
 import subprocess
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
+from workbench.testing.console import console_env, examples, missing_lines, run_steps
+
 pytestmark = pytest.mark.local_model
 
-BLOCK = re.compile(r"```console\n(.*?)```", re.DOTALL)
 # The files README's "When input is wrong" example runs on (a typo in a template, a dataset with a repeated id).
 FIXTURES = {
     "typo.prompty": "---\nname: typo\nasertions: [{type: label}]\n---\n{{ text }}\n",
     "dup.csv": "id,text,expected\nr1,a,positive\nr1,b,negative\n",
 }
-
-
-@dataclass
-class Example:
-    command: str
-    shown: list[str] = field(default_factory=list)
-
-
-def examples(readme: str) -> list[list[Example]]:
-    sessions = []
-    for block in BLOCK.findall(readme):
-        session: list[Example] = []
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                session.append(Example(line[2:].split("  #")[0].strip()))
-            elif line.strip() and session:
-                session[-1].shown.append(line)
-        sessions.append(session)
-    return sessions
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _pattern(line: str) -> re.Pattern[str]:
-    return re.compile(".*?".join(re.escape(part) for part in _normal(line).split("…")))
-
-
-def missing_lines(shown: list[str], printed: str) -> list[str]:
-    """The README lines the output does not contain."""
-    lines = [_normal(line) for line in printed.splitlines()]
-    return [line for line in shown if line.strip() != "..." and not any(_pattern(line).search(p) for p in lines)]
 
 
 def test_missing_lines_reads_wildcards_and_elisions():
@@ -74,18 +39,18 @@ def test_the_readme_examples_print_what_the_readme_shows(repo, tmp_path):
         (tmp_path / name).symlink_to(repo / name)
     for name, text in FIXTURES.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    env = {**os.environ, "COLUMNS": "100", "WORKBENCH_STORE": str(tmp_path / "readme.db"), "NO_COLOR": "1"}
-    env.pop("WORKBENCH_ROOT", None)
-    workbench = str(Path(sys.executable).with_name("workbench"))
-    problems = []
-    for session in sessions:
-        for example in session:
-            argv = shlex.split(example.command)
-            assert argv[0] == "workbench", f"README example is not a workbench command: {example.command}"
-            done = subprocess.run(
-                [workbench, *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
-            )
-            missing = missing_lines(example.shown, done.stdout + done.stderr)
-            if missing:
-                problems.append(f"$ {example.command}\n  missing: {missing}\n  printed:\n{done.stdout}{done.stderr}")
+    env = console_env(tmp_path / "readme.db")
+    problems = run_steps([example for session in sessions for example in session], tmp_path, env)
     assert not problems, "\n\n".join(problems)
+
+
+def test_the_readme_langchain_example_prints_what_the_readme_shows(repo, tmp_path):
+    """README's "LangChain, both ways" Python example, run as written, prints the output README shows under it."""
+    section = (
+        (repo / "README.md").read_text(encoding="utf-8").split("## LangChain, both ways", 1)[1].split("\n## ", 1)[0]
+    )
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    shown = re.search(r"It printed[^\n]*:\n\n```text\n(.*?)```", section, re.DOTALL).group(1).splitlines()
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(shown) >= 4 and missing_lines(shown, done.stdout) == [], done.stdout

@@ -60,3 +60,46 @@ def test_a_missing_optional_extra_names_the_extra_to_install():
     registry.register("grid", "ipydatagrid_absent:Grid")
     with pytest.raises(ConfigError, match="The widget 'grid' needs"):
         registry.get("grid")
+
+
+# A fresh interpreter where the extra's libraries cannot be imported (as in a core-only install): the import system
+# answers None in sys.modules with ModuleNotFoundError, as it does for a library that is not there.
+_WITHOUT = """
+import sys
+for name in {blocked!r}:
+    sys.modules[name] = None
+import workbench as wb
+try:
+    {code}
+except Exception as exc:
+    print(type(exc).__name__, isinstance(exc, ImportError), exc, sep="|")
+else:
+    print("no error")
+"""
+
+
+@pytest.mark.parametrize(
+    "blocked, code, extra",
+    [
+        (["chromadb"], "wb.KnowledgeBase('notes', path='kb')", "rag"),
+        (
+            ["langchain_text_splitters"],
+            "from workbench.rag import knowledge as k; k.split_text('a b', 10, 2)",
+            "rag",
+        ),
+        (["fastapi"], "wb.create_app", "serve"),
+        (["fastapi"], "from workbench.serve import create_app", "serve"),
+        (["ipywidgets"], "wb.Workbench", "ui"),
+        (["anywidget"], "from workbench.ui import Workbench", "ui"),
+    ],
+)
+def test_python_names_the_extra_when_an_optional_library_is_missing(tmp_path, blocked, code, extra):
+    import subprocess
+    import sys
+
+    script = _WITHOUT.format(blocked=blocked, code=code)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    kind, is_import_error, message = (done.stdout.strip().splitlines() or ["?||"])[-1].split("|", 2)
+    assert kind == "MissingExtraError", done.stdout + done.stderr
+    assert is_import_error == "True", "code that catches ImportError for an optional part still catches it"
+    assert f"pip install 'prompt-workbench[{extra}]'" in message, message

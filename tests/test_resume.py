@@ -64,6 +64,8 @@ def test_a_limit_run_killed_mid_way_resumes_with_its_own_rows(tmp_path, store_ur
     assert line, done.stdout[-800:]
     whole, now = int(line.group(1)), int(line.group(2))
     assert whole == 30 and 0 < now < 30, "one count of model calls for the run, and the part this process made"
-    from workbench.reports import run_counts, summary_rows
+    from workbench.reports import stored_summary_rows, summary_rows
 
-    assert sum(row["calls"] for row in summary_rows(records)) == run_counts(records, {})["calls"] == whole
+    counted = sum(row["calls"] for row in stored_summary_rows(Store(store_url), run["id"]))
+    assert sum(row["calls"] for row in summary_rows(records)) == counted == whole
+    assert stored_summary_rows(Store(store_url), run["id"]) == summary_rows(records), "one summary, either way"

@@ -43,6 +43,17 @@ def test_openai_client_non_stream_and_stream(served):
     assert len(logged) == 2 and logged[0].inputs == {"question": "Is it?"} and logged[1].output == "yes indeed it is"
 
 
+def test_a_served_model_can_be_retrieved_by_name_as_openai_serves_one(served):
+    """GET /v1/models/{id} (the OpenAI client's models.retrieve): the prompt by name or name@vN; an unknown one is a
+    404 that names what is served."""
+    server, _, _ = served
+    client = openai.OpenAI(base_url=server.base_url, api_key="unused")
+    assert client.models.retrieve("echoer").id == "echoer"
+    assert client.models.retrieve("echoer@v1").id == "echoer@v1"
+    with pytest.raises(openai.NotFoundError, match="It serves: echoer"):
+        client.models.retrieve("other")
+
+
 def test_sse_wire_format_ends_with_done(served):
     server, _, _ = served
     with httpx.stream(

@@ -88,6 +88,13 @@ def test_binom_test_hand_values_and_bad_arguments():
         stats.binom_test(1, 3, alternative="bigger")
 
 
+def test_binom_test_at_the_ends_of_p_and_without_trials():
+    # p = 0: only k = 0 can happen (probability 1), k = 1 never; p = 1: only k = n. Both ends are allowed.
+    assert stats.binom_test(0, 5, 0.0) == 1.0 and stats.binom_test(1, 5, 0.0) == 0.0
+    assert stats.binom_test(5, 5, 1.0) == 1.0 and stats.binom_test(4, 5, 1.0) == 0.0
+    assert stats.binom_test(0, 0) == 1.0  # no trials: nothing can be rejected
+
+
 # -- mcnemar_exact and the one paired verdict ------------------------------------------------------------------------
 TABLE_2X2 = st.lists(st.integers(0, 60), min_size=4, max_size=4).map(lambda v: [[v[0], v[1]], [v[2], v[3]]])
 
@@ -122,8 +129,16 @@ def test_paired_verdict_is_better_or_worse_only_when_the_exact_test_says_so(a_on
 def test_mcnemar_edges():
     assert stats.mcnemar_exact(0, 0) == 1.0 and stats.mcnemar_exact(4, 4) == 1.0 and stats.mcnemar_exact(1, 0) == 1.0
     assert stats.mcnemar_exact(0, 6) == pytest.approx(2 / 64, rel=1e-12)
-    with pytest.raises(ConfigError):
-        stats.mcnemar_exact(-1, 3)
+    for a_only, b_only in [(-1, 3), (3, -1)]:
+        with pytest.raises(ConfigError, match="McNemar needs counts of discordant pairs"):
+            stats.mcnemar_exact(a_only, b_only)
+
+
+def test_a_paired_verdict_needs_p_strictly_below_alpha():
+    # 0 vs 5 discordant pairs: p = 2 · (1/2)^5 = 1/16 exactly. At α = 1/16 that is not significant; just above, it is.
+    assert stats.paired_verdict(0, 5, alpha=1 / 16) == (1 / 16, "no significant difference")
+    assert stats.paired_verdict(0, 5, alpha=0.07) == (1 / 16, "better")
+    assert stats.paired_verdict(5, 0, alpha=0.07) == (1 / 16, "worse")
 
 
 @pytest.mark.parametrize("alpha", [0.2, 0.1, 0.05, 0.01, 0.001])
@@ -190,10 +205,13 @@ def test_cohens_kappa_is_statsmodels_cohens_kappa(table, confidence):
         return
     with np.errstate(invalid="ignore"):
         wanted = sm_cohens_kappa(np.array(table))
+    # statsmodels takes the square root of a variance that rounds to just below 0 on some tables (e.g. [[0, 0],
+    # [1, 2]], where it is exactly 0): NaN there is a standard error of 0, for the interval too.
+    std = float(np.nan_to_num(wanted.std_kappa))
     assert got["kappa"] == pytest.approx(wanted.kappa, rel=1e-9, abs=1e-12)
-    assert got["se"] == pytest.approx(float(np.nan_to_num(wanted.std_kappa)), rel=1e-7, abs=1e-9)
-    assert got["ci_low"] == pytest.approx(max(-1.0, wanted.kappa - wanted.std_kappa * _z(confidence)), abs=1e-9)
-    assert got["ci_high"] == pytest.approx(min(1.0, wanted.kappa + wanted.std_kappa * _z(confidence)), abs=1e-9)
+    assert got["se"] == pytest.approx(std, rel=1e-7, abs=1e-9)
+    assert got["ci_low"] == pytest.approx(max(-1.0, wanted.kappa - std * _z(confidence)), abs=1e-9)
+    assert got["ci_high"] == pytest.approx(min(1.0, wanted.kappa + std * _z(confidence)), abs=1e-9)
     assert got["agreement"] == pytest.approx(sum(table[i][i] for i in range(len(table))) / total)
 
 
@@ -205,7 +223,25 @@ def _z(confidence: float) -> float:
 
 def test_cohens_kappa_by_hand():
     # observed 35/50 = 0.7; chance 0.5·0.6 + 0.5·0.4 = 0.5; κ = 0.2 / 0.5
-    assert stats.cohens_kappa([[20, 5], [10, 15]])["kappa"] == pytest.approx(0.4)
+    got = stats.cohens_kappa([[20, 5], [10, 15]])
+    assert got["kappa"] == pytest.approx(0.4) and got["agreement"] == pytest.approx(0.7) and got["n"] == 50
+    assert set(got) == {"kappa", "se", "ci_low", "ci_high", "agreement", "n"}
+
+
+def test_cohens_kappa_interval_stops_at_minus_one():
+    # [[0, 1], [1, 1]]: observed 1/3, chance 1/9 + 4/9 = 5/9, κ = (1/3 - 5/9) / (4/9) = -1/2; the asymptotic
+    # interval reaches below -1 (statsmodels: κ - z·se ≈ -1.1), and κ cannot: the lower end is -1.
+    got = stats.cohens_kappa([[0, 1], [1, 1]])
+    wanted = sm_cohens_kappa(np.array([[0, 1], [1, 1]]))
+    assert got["kappa"] == pytest.approx(-0.5) and wanted.kappa - _z(0.95) * wanted.std_kappa < -1.05
+    assert got["ci_low"] == -1.0
+
+
+def test_cohens_kappa_is_undefined_without_rows_or_with_one_label_only():
+    none = {"kappa": None, "se": None, "ci_low": None, "ci_high": None}
+    assert stats.cohens_kappa([[0, 0], [0, 0]]) == none | {"agreement": None, "n": 0}
+    # both raters always said the first label: chance agreement is 1 and κ is 0/0; agreement is still 7/7
+    assert stats.cohens_kappa([[7, 0], [0, 0]]) == none | {"agreement": 1.0, "n": 7}
 
 
 def test_the_product_takes_its_exact_tests_and_intervals_from_scipy(monkeypatch):
@@ -229,3 +265,26 @@ def test_the_product_takes_its_exact_tests_and_intervals_from_scipy(monkeypatch)
     assert (
         (7, 23, 0.5, "two-sided") in calls and (3, 17, 0.3, "greater") in calls and (2, 13, 0.5, "two-sided") in calls
     )
+
+
+def test_warming_the_statistics_imports_scipy_stats_in_a_daemon_thread(monkeypatch):
+    """A command that will print a summary starts the scipy import early, in a thread that never holds up exit."""
+    import sys
+    import threading
+
+    import scipy
+
+    monkeypatch.setattr(scipy, "stats", scipy.stats)  # put back after the test, as sys.modules is
+    monkeypatch.delitem(sys.modules, "scipy.stats")
+    started = []
+
+    class Spy(threading.Thread):
+        def start(self):
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(threading, "Thread", Spy)
+    stats.warm_statistics()
+    (thread,) = started
+    thread.join(60)
+    assert thread.daemon and thread.name == "workbench-warm-stats" and "scipy.stats" in sys.modules

@@ -184,7 +184,7 @@ def test_store_locations_are_parsed_strictly(tmp_path, monkeypatch):
     pg = parse_location("postgresql://alice:hunter22@127.0.0.1:5432/team")
     assert pg.dialect == "postgresql" and pg.url.startswith("postgresql+psycopg://") and "hunter22" not in pg.display
     assert not Path("postgresql:").exists()
-    assert parse_location("sqlite:///rel/x.db").path == Path("rel/x.db")
+    assert parse_location("sqlite:///rel/x.db").path == tmp_path / "rel" / "x.db", "relative: the working directory"
     assert parse_location("sqlite:////abs/x.db").path == Path("/abs/x.db")
     assert parse_location(str(tmp_path / "plain.db")).dialect == "sqlite"
     for bad, phrase in [
@@ -206,3 +206,23 @@ def test_an_unreachable_postgresql_store_says_so_and_names_the_fix():
         match=r"Cannot reach the PostgreSQL store at postgresql://wb:\*\*\*@127\.0\.0\.1.*Is the server running",
     ):
         Store(f"postgresql://wb:secret@127.0.0.1:{free_port()}/nowhere")
+
+
+@pytest.mark.parametrize(
+    "server_said, hint",
+    [
+        (
+            'connection to server at "db", port 5432 failed: fe_sendauth: no password supplied',
+            "PGPASSWORD or in ~/.pgpass",
+        ),
+        ('FATAL:  password authentication failed for user "workbench"', "user or its password was refused"),
+        ('FATAL:  role "workbench" does not exist', "createuser --pwprompt"),
+        ('FATAL:  database "workbench" does not exist', "createdb --owner"),
+        ('FATAL:  no pg_hba.conf entry for host "10.0.0.9"', "pg_hba.conf"),
+        ("Connection refused", "listen_addresses"),
+    ],
+)
+def test_a_failed_postgresql_connection_says_what_to_do_about_it(server_said, hint):
+    from workbench.store.base import postgres_hint
+
+    assert hint in postgres_hint(Exception(server_said))

@@ -44,7 +44,7 @@ def test_copying_a_personal_store_into_postgresql_twice_adds_nothing_the_second_
     assert set(again.values()) == {0}, f"the second adds none (never a negative count): {second.output}"
     shown = int(re.search(r"already there: (\d+)", second.output).group(1))
     assert shown == sum(source_counts.values()) + counted.get("run_batches", 0)
-    stats = json.loads(cli.invoke(app, ["store", "stats", "--store", postgres_url, "--format", "json"]).output)
+    stats = json.loads(cli.invoke(app, ["store", "stats", "--store", postgres_url, "--format", "json"]).stdout)
     assert {k: v for k, v in stats.items() if k != "schema_revision"} == {
         k: v for k, v in source.stats().items() if k != "schema_revision"
     }

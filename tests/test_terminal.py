@@ -145,6 +145,35 @@ def test_tables_fit_80_columns_and_numbers_never_wrap(tmp_path):
     assert any("pass rate" in line and "95% CI" in line for line in lines), "headers are readable"
 
 
+@pytest.mark.parametrize("width", [80, 120])
+def test_no_table_is_wider_than_the_terminal(width, monkeypatch, capsys):
+    """Counted in terminal cells (a Chinese character takes two), over every split of the width between a name that
+    folds and numbers that do not — the edge where a table used to come out one column too wide (81 at 80)."""
+    from rich.cells import cell_len
+
+    from workbench.cli.output import print_table
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    tables = [
+        [{"column": "n" * name, "output": "o" * 60, "ms": "1" * digits}]
+        for name in range(10, width // 2 + 4)
+        for digits in range(20, width // 2 + 4, 2)
+    ]
+    chinese = "我的手机屏幕摔碎了。"
+    tables += [
+        [{"row": "zh07", "column": "c" * 40, "input": chinese * 3, "output": "输出" * n, "passed": "✓"}]
+        for n in range(1, 40, 3)
+    ]
+    too_wide = []
+    for rows in tables:
+        print_table(rows)
+        printed = capsys.readouterr().out
+        widest = max(cell_len(line) for line in printed.splitlines())
+        if widest > width:
+            too_wide.append((widest, rows))
+    assert not too_wide, f"{len(too_wide)} tables wider than {width}, e.g. {too_wide[0]}"
+
+
 TABLE_COMMANDS = [
     ["run"],
     ["runs", "list"],
@@ -224,7 +253,7 @@ def test_compare_matches_a_unique_part_of_a_column(tmp_path):
     store = tmp_path / "c.db"
     result = run([template, v2], ROWS, [model], store=store, progress=False)
     done = _cli("runs", "compare", result.run_id, "--a", "v1", "--b", "v2", "--store", store, "--format", "json")
-    data = json.loads(done.output)
+    data = json.loads(done.stdout)
     assert done.exit_code == 0 and data["a"]["column"].startswith("tr@v1") and data["b"]["column"].startswith("tr@v2")
     assert data["min_detectable_difference"] <= 1.0
 

@@ -77,10 +77,11 @@ def test_switching_templates_with_unsaved_edits_asks_first(state):
     editor.open_template("sentiment_cloze_en")
     editor.code.value += "\n# my edit"
     editor.template_picker.value = "rag_qa"
-    assert editor.template_picker.value == "sentiment_cloze_en" and editor.confirm.layout.display == "flex"
+    assert editor.current == "sentiment_cloze_en" and editor.confirm.layout.display == "flex"
     assert "unsaved edits" in editor.confirm_text.value and editor.code.value.endswith("# my edit")
     editor.keep_button.click()
     assert editor.confirm.layout.display == "none" and editor.code.value.endswith("# my edit")
+    assert editor.template_picker.value == "sentiment_cloze_en", "the picker is back on the open template"
     editor.template_picker.value = "rag_qa"
     editor.discard_button.click()
     assert editor.current == "rag_qa" and editor.code.value.startswith("---\nname: rag_qa")

@@ -124,3 +124,43 @@ def test_a_new_template_with_an_existing_name_is_refused(state):
     assert state.library.versions("sentiment_cloze_en") == [1]
     editor.code.value = text.replace("name: sentiment_cloze_en", "name: my_sentiment")
     assert editor.save().name == "my_sentiment"
+
+
+def test_editor_polish_not_saved_goes_with_the_text_one_full_stop_the_question_goes_the_edits_are_marked(state):
+    """Issue 37, point 8."""
+    editor = TemplateEditor(state)
+    editor.open_template("sentiment_cloze_en")
+    good = editor.code.value
+    assert editor.unsaved.value == ""
+    editor.code.value = good.rstrip("\n") + " {{ text\n"  # an unclosed {{ at the end of the file
+    assert "● unsaved edits" in editor.unsaved.value, "marked as soon as the text differs from the file"
+    assert editor.save() is None and "Not saved" in editor.messages.value
+    assert "'end of print statement'. Check" in _plain(editor.messages), "one full stop, not '..'"
+    assert ".." not in _plain(editor.messages).replace("...", "")
+    editor.code.value = good.rstrip("\n") + " {{ text }\n"  # changed, still broken
+    assert "Not saved" not in editor.messages.value, "the refusal was about a text that is gone"
+    assert "Jinja syntax error" in editor.preview.value, "the preview still says what is wrong now"
+    editor.template_picker.value = "rag_qa"  # unsaved edits: the editor asks first
+    assert editor.confirm.layout.display == "flex"
+    editor.template_picker.value = "sentiment_cloze_en"  # the open template chosen again
+    assert editor.confirm.layout.display == "none" and editor.current == "sentiment_cloze_en"
+    editor.code.value = good.replace("Overall, it was", "In short, it was")
+    editor.save()
+    assert editor.unsaved.value == "", "saved: nothing unsaved"
+
+
+def test_a_second_workbench_in_the_kernel_shows_a_version_the_first_saved_at_once(state):
+    """Issue 37, point 9: the widgets of one kernel share one notification of saves."""
+    from workbench.ui import Workbench
+
+    first = Workbench(library=state.library.root, store=state.store, datasets=state.datasets_dir)
+    second = Workbench(library=state.library.root, store=state.store, datasets=state.datasets_dir)
+    first.editor.template_picker.value = "sentiment_cloze_en"  # the Run tab follows
+    second.editor.template_picker.value = "sentiment_cloze_en"
+    second.editor.code.value = second.editor.code.value.replace("Overall, it was", "In short, it was")
+    saved = second.editor.save()
+    assert saved.version == 2
+    assert first.editor.disk_warning.shown, "the first editor says the file changed, without typing or Refresh"
+    assert "v2" in [label for label, _ in first.editor.diff_b.options]
+    assert "sentiment_cloze_en@v2" in first.run_panel.prompts.options
+    assert "sentiment_cloze_en@v2" in [ref for ref in first.review.recheck_prompt.options]

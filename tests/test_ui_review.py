@@ -105,3 +105,19 @@ def test_the_case_card_keeps_each_part_on_its_own_line(state):
     card = review.card.value
     assert re.search(r"tags: [^<]*</div><div class='wb-block'><b>Inputs</b>", card), "no 'tags: xInputs'"
     assert "{'text'" not in card, "inputs as a table, not a Python dict"
+
+
+def test_one_case_is_one_case_and_a_new_store_starts_the_queue_afresh(state, tmp_path):
+    """Issue 37, points 11 ("the 1 cases") and 5 (the last recheck's message stayed after switching stores)."""
+    from workbench.store import Store
+
+    v1 = state.library.get("sentiment_cloze_en")
+    result = run(v1, ROWS[:1], ["uitest:a"], store=state.store, progress=False)
+    state.tracker.capture_failures(result)
+    review = BadCaseReview(state)
+    assert [label for label, _ in review.recheck_scope.options] == ["the case shown", "the 1 case in this list"]
+    review.recheck_button.click()
+    assert "Recheck with sentiment_cloze_en@v1" in review.messages.value
+    state.set_store(Store(tmp_path / "empty.db"))
+    assert review.messages.value == "" and review.cases == [] and review.position.value == ""
+    assert "No bad cases in this store yet. Mark one in Results" in _plain(review.card)

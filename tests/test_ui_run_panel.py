@@ -29,7 +29,9 @@ def test_refresh_keeps_the_run_tabs_choices_and_status_and_updates_the_template_
     bench.refresh_button.click()
     assert set(panel.prompts.value) == {"sentiment_cloze_en@v1", "sentiment_cloze_en@v2"}, "the choice stays"
     assert panel.messages.value == status and panel.models.value == "uitest:a" and panel.limit.value == 4
-    assert "sentiment_cloze_zh" in bench.editor.template_picker.options, "the Template tab's list is updated"
+    assert "sentiment_cloze_zh" in dict(bench.editor.template_picker.options).values(), (
+        "the Template tab's list is updated"
+    )
     assert "sentiment_cloze_zh" in panel.template.options
     panel.run_button.click()
     assert "0 model calls" in panel.messages.value, "the same choices again: answered from what is stored"
@@ -80,3 +82,27 @@ def test_rows_default_to_the_whole_dataset_and_say_how_many_it_has(bench):
     size = len(load_dataset(panel.dataset.value))
     assert panel.limit.value == 0, "0 = all rows"
     assert f"of {size} rows" in panel.dataset_size.value
+
+
+def test_the_run_tab_follows_the_template_tabs_prompt(bench):
+    """Issue 37, point 7: opening a template in the Template tab is choosing what to run."""
+    panel = bench.run_panel
+    assert bench.editor.current == panel.template.value == "rag_qa"
+    bench.editor.template_picker.value = "sentiment_cloze_en"
+    assert panel.template.value == "sentiment_cloze_en" and panel.dataset.value.endswith("sentiment_en.csv")
+    bench.state.running = True  # not while a run is going
+    bench.editor.template_picker.value = "rag_qa"
+    assert panel.template.value == "sentiment_cloze_en"
+
+
+def test_opening_another_store_clears_what_the_run_tab_said_about_the_last_run(bench, tmp_path):
+    """Issue 37, point 5."""
+    panel = bench.run_panel
+    panel.template.value = "sentiment_cloze_en"
+    panel.models.value = "uitest:a"
+    panel.limit.value = 2
+    panel.run_button.click()
+    assert "Run " in panel.messages.value and panel.progress_label.value == "2 / 2 · done"
+    bench.store_picker.open_location(str(tmp_path / "other.db"), create=True)
+    assert panel.messages.value == panel.progress_label.value == "" and panel.result is None
+    assert panel.template.value == "sentiment_cloze_en" and panel.limit.value == 2, "the choices stay"

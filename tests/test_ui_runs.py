@@ -128,11 +128,12 @@ def test_the_store_picker_does_not_create_a_store_from_a_typo_and_keeps_no_passw
     picker.location.value = str(typo)
     picker.create_button.click()
     assert typo.exists() and bench.state.store.path == typo
-    assert picker.open_location("mysql://db.example/x") is None and "Still using" in picker.messages.value
+    assert picker.open_location("mysql://db.example/x") is None and "still using" in picker.messages.value
+    assert picker.location.value == str(typo), "a failed Open puts the box back to the store in use"
     picker.location.value = "postgresql://wb:hunter2@127.0.0.1:1/workbench"  # nothing listens on port 1
     picker.open_button.click()
     assert "hunter2" not in picker.location.value and "hunter2" not in picker.messages.value
-    assert "Still using" in picker.messages.value and bench.state.store.path == typo
+    assert "still using" in picker.messages.value and bench.state.store.path == typo
 
 
 @pytest.mark.postgres
@@ -151,3 +152,20 @@ def test_the_store_picker_opens_a_shared_postgresql_store(state, postgres_url):
     bench.store_picker.open_location(postgres_url)
     assert bench.state.store.dialect == "postgresql" and "PostgreSQL" in bench.store_picker.kind.value
     assert bench.results.run_picker.value == made.run_id and "nightly" in bench.results.run_picker.label
+
+
+def test_on_a_narrow_screen_the_runs_table_keeps_who_and_another_store_clears_the_filters(state, monkeypatch, tmp_path):
+    """Issue 37, points 4 and 5: "who" is among the first columns and never wraps; the run id (also in the detail
+    line) comes last; opening another store resets the filters and the selection."""
+    _run_as(state, monkeypatch, "alice", "notebook")
+    view = RunsView(state)
+    keys = [c["key"] for c in view.table.columns]
+    assert keys[:2] == ["started", "who"] and keys[-1] == "id"
+    kinds = {c["key"]: c["kind"] for c in view.table.columns}
+    assert kinds["who"] == "key" and kinds["prompts"] == "text"
+    view.origin.value = "notebook"
+    view.table.selected = view.runs[0]["id"]
+    assert "alice" in view.detail.value
+    state.set_store(Store(tmp_path / "other.db"))
+    assert view.origin.value == "(any)" and view.table.selected is None and view.detail.value == ""
+    assert view.runs == [] and "0 runs (no filter)" in _plain(view.count)

@@ -26,8 +26,8 @@ Request: {{ query }}
 Call:"""
 
 
-@pytest.fixture
-def state(tmp_path, repo, monkeypatch):
+@pytest.fixture(params=["en"])
+def state(request, tmp_path, repo, monkeypatch):
     monkeypatch.setattr(registry, "TOOLS", registry.Registry("tool", group=None))
 
     @wb.tool
@@ -37,7 +37,7 @@ def state(tmp_path, repo, monkeypatch):
             raise ValueError("no parsecs here")
         return {"value": round(value * 0.621371, 2), "unit": to_unit}
 
-    return make_state(tmp_path, repo)
+    return make_state(tmp_path, repo, lang=request.param)
 
 
 def model(unit: str):
@@ -70,8 +70,7 @@ def _run_two_versions(state):
     return wb.run([v1, v2], rows, [model("km")], store=state.store, progress=False)
 
 
-def test_the_row_detail_shows_every_step_call_result_and_the_final_answer(state, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_LANG", "en")
+def test_the_row_detail_shows_every_step_call_result_and_the_final_answer(state):
     result = _run_two_versions(state)
     view = ResultsView(state)
     view.select_row("r1")
@@ -85,8 +84,7 @@ def test_the_row_detail_shows_every_step_call_result_and_the_final_answer(state,
     assert cells.count("🔧 tools called: convert_units") == len(result.records) == 2, "each column's cell says so"
 
 
-def test_a_comparison_shows_both_versions_calls_side_by_side_with_the_difference(state, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_LANG", "en")
+def test_a_comparison_shows_both_versions_calls_side_by_side_with_the_difference(state):
     v1 = PromptTemplate.from_string(AGENT)
     rows = [{"id": "r1", "query": "10 km in miles?", "expected_tool_calls": '[{"name": "convert_units"}]'}]
     a = wb.run(v1, rows, [model("parsec")], store=state.store, progress=False)
@@ -106,8 +104,8 @@ def test_a_comparison_shows_both_versions_calls_side_by_side_with_the_difference
     assert "error: convert_units raised ValueError: no parsecs here" in errored
 
 
-def test_the_trajectory_speaks_chinese(state, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_LANG", "zh")
+@pytest.mark.parametrize("state", ["zh"], indirect=True)
+def test_the_trajectory_speaks_chinese(state):
     _run_two_versions(state)
     view = ResultsView(state)
     view.select_row("r1")

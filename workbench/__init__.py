@@ -71,7 +71,14 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    try:
+        imported = importlib.import_module(module)
+    except ImportError as exc:  # an optional part without its extra: say which to install (not a bare import error)
+        from workbench.registry import reraise_missing_extra
+
+        reraise_missing_extra(exc, f"workbench.{name}")
+        raise
+    value = getattr(imported, name)
     globals()[name] = value
     return value
 

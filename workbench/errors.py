@@ -14,6 +14,7 @@ file, line, row, column or model spec at fault and says what to do next.
     │   ├── ConflictError          a change made from a stale view (someone else changed it first)
     │   └── LeaseLostError         another process took over the run this one was executing
     ├── ConfigError              an unknown name: model spec, scorer, parser, prompt
+    │   └── MissingExtraError      an optional part whose libraries are not installed (also an ImportError)
     └── ModelError               a model call failed (carries the model spec)
         ├── ModelNotFoundError     the endpoint does not serve that model name
         ├── AuthenticationError    the key is missing or refused
@@ -99,6 +100,17 @@ class LeaseLostError(StoreError):
 
 class ConfigError(WorkbenchError):
     """An unknown or invalid name: model spec, scorer, parser or prompt."""
+
+
+class MissingExtraError(ConfigError, ImportError):
+    """An optional part (``[rag]``, ``[serve]``, ``[ui]``…) was used without its extra installed; the message says
+    which ``pip install`` brings it. Also an :class:`ImportError`, so code that probes for an optional part with
+    ``except ImportError`` keeps working."""
+
+    def __init__(self, message: str, *, extra: str | None = None, module: str | None = None):
+        super().__init__(message)
+        self.extra = extra
+        self.name = module  # ImportError's own attribute: the module that is missing
 
 
 class ModelError(WorkbenchError):

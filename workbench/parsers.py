@@ -20,9 +20,10 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from workbench.errors import ConfigError, OutputParseError
+from workbench.optiondoc import REQUIRED, Option
 from workbench.registry import Registry
 
 
@@ -34,9 +35,17 @@ def normalize_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class OutputParser:
-    """Base: ``parse(text)`` returns the parsed value or raises :class:`OutputParseError`."""
+    """The output's text, stripped of the whitespace around it (the ``text`` parser).
 
+    The base of every parser: ``parse(text)`` returns the parsed value or raises :class:`OutputParseError`."""
+
+    #: The keys this parser reads under ``output:`` (besides ``parser``, ``method`` and ``constrain``).
+    OPTIONS: ClassVar[tuple[Option, ...]] = ()
     kind: str = "text"
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> OutputParser:
+        return cls()
 
     def parse(self, text: str) -> Any:
         return text.strip()
@@ -55,8 +64,19 @@ class OutputParser:
 
 @dataclass(frozen=True)
 class LabelParser(OutputParser):
-    """Map free text onto one of a fixed set of labels via each label's word list."""
+    """Map free text onto one of a fixed set of labels via each label's word list: both sides normalised (NFKC,
+    case-folded, spaces and punctuation dropped), the label whose word appears earliest in the output wins (the
+    longer word on a tie); an output with none of the words is a parse error (the row fails, its text is kept)."""
 
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option(
+            "labels",
+            "list of labels, or map label → list of words",
+            REQUIRED,
+            "The labels; a map also lists the words that mean each label (`positive: [great, good]`). The label's "
+            "own name always counts as one of its words.",
+        ),
+    )
     kind: str = "label"
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -118,15 +138,25 @@ class ChoiceParser(LabelParser):
     option text (``score_by: text``), and the best one is the answer.
     """
 
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("options", "list of single letters", ["A", "B", "C", "D"], "The option letters a row offers."),
+        Option(
+            "score_by",
+            "letter | text",
+            "letter",
+            "With `method: logprob`: score each option by its letter, or by the row's text for that option (the "
+            "dataset then has a column per letter).",
+        ),
+    )
     kind: str = "choice"
     score_by: str = "letter"
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ChoiceParser:
-        options = [str(o).strip() for o in config.get("options") or ["A", "B", "C", "D"]]
+        options = [str(o).strip() for o in config.get("options") or cls.OPTIONS[0].default]
         if not options or any(len(o) != 1 or not o.isalpha() for o in options):
             raise ConfigError("A choice parser needs `options:` — single letters, e.g. [A, B, C, D].")
-        score_by = str(config.get("score_by", "letter"))
+        score_by = str(config.get("score_by", cls.OPTIONS[1].default))
         if score_by not in ("letter", "text"):
             raise ConfigError(f"`score_by: {score_by}` — use letter or text.")
         # " A": after "Answer:" the model writes the letter after a space, so that is the token to score
@@ -187,8 +217,24 @@ def extract_json(text: str) -> Any:
 
 @dataclass(frozen=True)
 class JsonParser(OutputParser):
+    """The first JSON value in the output (in a json code fence, or else the first ``{...}`` or ``[...]``), optionally
+    validated against a JSON Schema (a mismatch is a parse error naming the path)."""
+
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option(
+            "schema",
+            "JSON Schema (a mapping)",
+            None,
+            "Validate the value against it; `constrain: true` also "
+            "asks an engine that can (llama.cpp) to generate only JSON that fits.",
+        ),
+    )
     kind: str = "json"
     schema: dict[str, Any] | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> JsonParser:
+        return cls(schema=config.get("schema"))
 
     def parse(self, text: str) -> Any:
         value = extract_json(text)
@@ -208,9 +254,27 @@ class JsonParser(OutputParser):
 
 @dataclass(frozen=True)
 class RegexParser(OutputParser):
+    """A regular expression's match in the output (Python ``re.search``, ``.`` matching newlines too); no match is a
+    parse error."""
+
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("pattern", "regular expression", REQUIRED, "What to find, e.g. `'Answer:\\s*(\\d+)'`."),
+        Option("group", "int | str", 1, "The group to keep (a number or a name); the whole match if it has none."),
+    )
     kind: str = "regex"
     pattern: str = ""
     group: int | str = 1
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RegexParser:
+        pattern = config.get("pattern")
+        if not pattern:
+            raise ConfigError("A regex parser needs `pattern:` (a Python regular expression).")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"Invalid regex pattern {pattern!r}: {exc}") from exc
+        return cls(pattern=pattern, group=config.get("group", cls.OPTIONS[1].default))
 
     def parse(self, text: str) -> str:
         match = re.search(self.pattern, text, flags=re.DOTALL)
@@ -225,24 +289,26 @@ class RegexParser(OutputParser):
         return {"parser": self.kind, "pattern": self.pattern, "group": self.group}
 
 
-def _regex(config: dict[str, Any]) -> RegexParser:
-    pattern = config.get("pattern")
-    if not pattern:
-        raise ConfigError("A regex parser needs `pattern:` (a Python regular expression).")
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"Invalid regex pattern {pattern!r}: {exc}") from exc
-    return RegexParser(pattern=pattern, group=config.get("group", 1))
-
-
 ParserFactory = Callable[[dict[str, Any]], OutputParser]
 PARSERS: Registry[ParserFactory] = Registry("output parser", group="workbench.parsers")
-PARSERS.register("text", lambda config: OutputParser())
+PARSERS.register("text", OutputParser.from_config)
 PARSERS.register("label", LabelParser.from_config)
-PARSERS.register("json", lambda config: JsonParser(schema=config.get("schema")))
-PARSERS.register("regex", _regex)
+PARSERS.register("json", JsonParser.from_config)
+PARSERS.register("regex", RegexParser.from_config)
 PARSERS.register("choice", ChoiceParser.from_config)
+
+
+def parser_class(name: str) -> type[OutputParser] | None:
+    """The class behind a registered parser whose factory is a ``from_config`` (the built-ins); ``None`` for a
+    plugin's plain function."""
+    owner = getattr(PARSERS.get(name), "__self__", None)
+    return owner if isinstance(owner, type) and issubclass(owner, OutputParser) else None
+
+
+def parser_options(name: str) -> set[str] | None:
+    """The option keys a parser reads under ``output:``; ``None`` when it does not say (a plugin)."""
+    cls = parser_class(name) if name in PARSERS else None
+    return None if cls is None else {o.name for o in cls.OPTIONS}
 
 
 def register_parser(name: str, factory: ParserFactory | str) -> None:

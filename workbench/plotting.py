@@ -41,7 +41,8 @@ def use_cjk_font() -> str | None:
     known = {f.name for f in font_manager.fontManager.ttflist}
     family = next((f for f in CJK_FAMILIES if f in known), None)
     if family is not None:
-        matplotlib.rcParams["font.family"] = "sans-serif"
+        # fallback works across the families *listed* in font.family; a generic "sans-serif" resolves to one font
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans", family, "sans-serif"]
         matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", family, *matplotlib.rcParams["font.sans-serif"]]
         matplotlib.rcParams["axes.unicode_minus"] = False
     return family

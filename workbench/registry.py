@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, MissingExtraError
 
 T = TypeVar("T")
 
@@ -43,18 +43,36 @@ EXTRAS = {
     "dask": "cluster",
     "openpyxl": "data",
     "pyarrow": "data",
+    "python_multipart": "serve",
+    "multipart": "serve",
+    "mkdocs": "docs",
 }
 
 
-def missing_extra(exc: ImportError, what: str) -> ConfigError:
+def extra_of(exc: ImportError) -> str | None:
+    """The extra that provides the module an import failed to find (``None``: not an optional library's)."""
+    return EXTRAS.get((getattr(exc, "name", None) or "").split(".")[0])
+
+
+def missing_extra(exc: ImportError, what: str) -> MissingExtraError:
     """A clear error for a missing optional library: which extra to install."""
     module = (getattr(exc, "name", None) or "").split(".")[0]
     extra = EXTRAS.get(module)
     if extra is None:
-        return ConfigError(f"{what} needs {module or 'a library that is not installed'}: {exc}")
-    return ConfigError(
-        f"{what} needs the [{extra}] extra ({module} is not installed): pip install 'prompt-workbench[{extra}]'"
+        return MissingExtraError(f"{what} needs {module or 'a library that is not installed'}: {exc}", module=module)
+    return MissingExtraError(
+        f"{what} needs the [{extra}] extra ({module} is not installed): pip install 'prompt-workbench[{extra}]' "
+        f'(in a clone: pip install --constraint constraints.txt -e ".[{extra}]")',
+        extra=extra,
+        module=module,
     )
+
+
+def reraise_missing_extra(exc: ImportError, what: str) -> None:
+    """Raise :func:`missing_extra`'s error for an optional library's absence; any other import error as it is."""
+    if extra_of(exc) is None or isinstance(exc, MissingExtraError):
+        raise exc
+    raise missing_extra(exc, what) from exc
 
 
 def require(module: str, what: str) -> Any:

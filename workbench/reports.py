@@ -99,20 +99,53 @@ def answered_by_a_call(record: ResultRecord) -> bool:
     return not record.cached and (record.output is not None or record.error is not None)
 
 
-def run_counts(records: Sequence[ResultRecord], stats: dict[str, Any]) -> dict[str, int]:
-    """A run's counts, each with one meaning: ``cells``; ``calls`` — cells answered by a model call over the whole
-    run, and ``requests`` with their retries; ``calls_now`` — those made by this process (a resumed run made the
-    others before it stopped); ``cached``, ``resumed``, ``errors``."""
-    called = [r for r in records if answered_by_a_call(r)]
-    return {
-        "cells": len(records),
-        "calls": len(called),
-        "requests": sum(r.attempts for r in called),
-        "calls_now": int(stats.get("called", 0)),
-        "cached": sum(1 for r in records if r.cached),
-        "resumed": int(stats.get("resumed", 0)),
-        "errors": sum(1 for r in records if r.error),
-    }
+def stored_summary_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
+    """:func:`summary_rows` of a stored run, from the store's aggregates (no record is read back), in the run's own
+    column order."""
+    from workbench.identity import Column
+
+    run = store.run(run_id)
+    prompts = {ref: i for i, ref in enumerate(run["prompts"])}
+    models = {spec: i for i, spec in enumerate(run["models"])}
+    rows = store.run_aggregates(run["id"])
+
+    def order(row: dict[str, Any]) -> tuple[Any, ...]:
+        ref = f"{row['prompt']}@v{row['version']}"
+        return (
+            prompts.get(ref, len(prompts)),
+            row["prompt"],
+            row["version"],
+            models.get(row["model"], 99),
+            row["model"],
+        )
+
+    lines = []
+    for row in sorted(rows, key=order):
+        n, passed = int(row["judged"]), int(row["passed"])
+        made, every = row["latencies"]
+        latencies = sorted(made) or sorted(every)
+        lines.append(
+            {
+                "column": str(Column(row["prompt"], row["version"], row["model"])),
+                "cells": int(row["cells"]),
+                "errors": int(row["errors"]),
+                "passed": passed,
+                "judged": n,
+                "pass_rate": round(passed / n, 4) if n else None,
+                "ci95": wilson_interval(passed, n),
+                "min_detectable_diff": min_detectable_difference(n),
+                "mean_score": None if row["mean_score"] is None else round(float(row["mean_score"]), 4),
+                "latency_p50_ms": _quantile(latencies, 0.5),
+                "latency_p95_ms": _quantile(latencies, 0.95),
+                "prompt_tokens": int(row["prompt_tokens"]),
+                "completion_tokens": int(row["completion_tokens"]),
+                "cost_usd": None if row["unpriced"] else round(float(row["cost_usd"] or 0.0), 6),
+                "cached": int(row["cached"]),
+                "calls": int(row["calls"] or 0),
+                "requests": int(row["requests"] or 0),
+            }
+        )
+    return lines
 
 
 def _quantile(ordered: list[float], q: float) -> float | None:

@@ -4,29 +4,45 @@ paired comparison, stability). Records are the state; every view is computed fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.identity import Column
 from workbench.store import ResultRecord, Store, open_store
 
 
-@dataclass
 class RunResult:
-    """The records of one run (stored, redacted) plus how the run went (``stats``)."""
+    """One run: its id and store, how it went (``stats``), and its records — read back from the store when first
+    asked for (a run streams its results to the store; a summary is computed there), so a 100,000-cell run does not
+    keep 100,000 records in memory to say how it went."""
 
-    run_id: str
-    records: list[ResultRecord]
-    store: Store
-    stats: dict[str, Any] = field(default_factory=dict)  # counters (cells, called, cached, ...) and model_load_s
-    workers: dict[str, int] = field(default_factory=dict)  # cells per Dask worker (cluster runs)
+    def __init__(
+        self,
+        run_id: str,
+        records: list[ResultRecord] | None,
+        store: Store,
+        stats: dict[str, Any] | None = None,
+        workers: dict[str, int] | None = None,
+    ):
+        self.run_id = run_id
+        self.store = store
+        self.stats: dict[str, Any] = dict(stats or {})  # counters (cells, called, cached, ...) and model_load_s
+        self.workers: dict[str, int] = dict(workers or {})  # cells per Dask worker (cluster runs)
+        self._records = records
+        self._summary: list[dict[str, Any]] | None = None
 
     @classmethod
     def load(cls, run_id: str, store: Store | str | None = None) -> RunResult:
         """A stored run (a unique prefix of its id is enough)."""
         s = open_store(store)
         run = s.run(run_id)
-        return cls(run["id"], s.results(run["id"]), s)
+        return cls(run["id"], None, s)
+
+    @property
+    def records(self) -> list[ResultRecord]:
+        """Every cell's stored record, in the run's order (read from the store once, then kept)."""
+        if self._records is None:
+            self._records = self.store.results(self.run_id)
+        return self._records
 
     @property
     def columns(self) -> list[Column]:
@@ -40,15 +56,20 @@ class RunResult:
 
     def summary(self) -> Any:
         """Per column: pass rate with its 95 % interval, errors, latency, tokens, cost (a DataFrame)."""
-        from workbench.reports import summarize
+        import pandas as pd
 
-        return summarize(self.records)
+        return pd.DataFrame(self.summary_rows())
 
     def summary_rows(self) -> list[dict[str, Any]]:
-        """:meth:`summary` as plain dicts (no pandas)."""
-        from workbench.reports import summary_rows
+        """:meth:`summary` as plain dicts (no pandas): from the records when they are loaded, else computed in the
+        store without reading them back."""
+        from workbench.reports import stored_summary_rows, summary_rows
 
-        return summary_rows(self.records)
+        if self._records is not None:
+            return summary_rows(self._records)
+        if self._summary is None:  # a finished run's results do not change: summarised once
+            self._summary = stored_summary_rows(self.store, self.run_id)
+        return [dict(row) for row in self._summary]
 
     def matrix(self) -> Any:
         """One line per dataset row (id and inputs), then output / parsed / passed per column."""
@@ -89,20 +110,22 @@ class RunResult:
 
     @property
     def pass_rate(self) -> float | None:
-        judged = [r for r in self.records if r.passed is not None]
+        if self._records is None:
+            rows = self.summary_rows()
+            judged = sum(r["judged"] for r in rows)
+            return sum(r["passed"] for r in rows) / judged if judged else None
+        judged = [r for r in self._records if r.passed is not None]
         return sum(r.passed for r in judged) / len(judged) if judged else None
 
     @property
     def errors(self) -> list[ResultRecord]:
+        if self._records is None and not any(r["errors"] for r in self.summary_rows()):
+            return []
         return [r for r in self.records if r.error]
 
     def _repr_html_(self) -> str:
         return self.summary().to_html()
 
     def __repr__(self) -> str:
-        rate = self.pass_rate
-        rate_text = f"{rate:.0%}" if rate is not None else "n/a"
-        return (
-            f"<RunResult {self.run_id}: {len(self.records)} cells, pass rate {rate_text}, "
-            f"{len(self.errors)} errors, {self.stats}>"
-        )
+        # cheap on purpose: asyncio and debuggers repr a finished run's future; the summary is `summary()`
+        return f"<RunResult {self.run_id}: {self.stats}>"

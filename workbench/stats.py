@@ -31,6 +31,17 @@ VERDICTS = ("better", "worse", "no significant difference")
 ALTERNATIVES = ("two-sided", "greater", "less")
 
 
+def warm_statistics() -> None:
+    """Import ``scipy.stats`` in a background thread (a command that will print a summary calls this before its run:
+    the import overlaps the run's waiting on models instead of adding to the end)."""
+    import threading
+
+    def load() -> None:
+        import scipy.stats  # noqa: F401
+
+    threading.Thread(target=load, name="workbench-warm-stats", daemon=True).start()
+
+
 def _binomtest(k: int, n: int, p: float = 0.5, alternative: str = "two-sided"):
     from scipy.stats import binomtest
 

@@ -148,7 +148,8 @@ def _matches(run_dataset: str | None, wanted: str | None) -> bool:
         return True
     if run_dataset is None:
         return False
-    return run_dataset == wanted or Path(run_dataset).name == Path(wanted).name or run_dataset.endswith(str(wanted))
+    # the same path, or the same file name (a path's tail is not enough: "t.csv" is not "data/st.csv")
+    return run_dataset == wanted or Path(run_dataset).name == Path(wanted).name
 
 
 IN_MEMORY = ("records", "dataframe", "data")

@@ -164,7 +164,7 @@ async def _collect(executor: Any, state: Any, batch: dict, info: dict, model: An
     items, cells = [], []
     for key in batch["cell_keys"]:
         cell = by_key.get(key)
-        if cell is None or key in state.records and state.records[key].error is None:
+        if cell is None or key in state.ok:
             continue  # not pending in this run any more (stored meanwhile)
         answer = answers.get(custom_id(key))
         extra = {"batch_id": batch["batch_id"]}

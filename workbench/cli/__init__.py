@@ -25,8 +25,11 @@ class _Commands(TyperGroup):
     traceback — however the app is invoked (the console script, ``python -m workbench``, a test's CliRunner)."""
 
     def invoke(self, ctx: typer.Context) -> object:
+        from workbench.cli.output import core_notes
+
         try:
-            return super().invoke(ctx)
+            with core_notes("workbench.store"):
+                return super().invoke(ctx)
         except WorkbenchError as exc:
             from workbench.secrets import redact
 

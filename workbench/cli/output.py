@@ -8,9 +8,11 @@ columns are left out — with a line that says which and that ``--wide`` shows e
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 SUMMARY_COLUMNS = [  # (key, heading), most important first: what is dropped when the terminal is narrow
@@ -84,7 +86,7 @@ def print_table(
     columns = list(columns or [(k, k) for k in rows[0]])
     text = {key: [_formatted(row.get(key), key, formats, wide) for row in rows[:max_rows]] for key, _ in columns}
     shown, dropped = fit(columns, text, out.width)
-    table = Table(title=title, show_lines=False)
+    table = Table(show_lines=False)
     for key, heading in shown:
         folding = foldable(key, heading, text[key])
         table.add_column(
@@ -95,7 +97,9 @@ def print_table(
         )
     for i in range(min(len(rows), max_rows)):
         table.add_row(*[text[key][i] for key, _ in shown])
-    out.print(table)
+    if title:
+        out.print(title)
+    out.print(table, soft_wrap=False)  # the console soft-wraps sentences; a table soft-wrapped lays out too wide
     if dropped:
         out.print(f"(not shown at this width: {', '.join(h for _, h in dropped)} — use --wide)", highlight=False)
     if len(rows) > max_rows:
@@ -111,9 +115,10 @@ def _formatted(value: Any, key: str, formats: Mapping[str, Any] | None, wide: bo
 def fit(
     columns: Sequence[tuple[str, str]], text: Mapping[str, list[str]], width: int
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The columns that fit ``width`` (in priority order), and those left out. A text column may fold down to
-    :func:`reserved` characters; numbers keep their natural width."""
-    shown, used = [], 0
+    """The columns that fit ``width`` terminal cells (in priority order), and those left out. A text column may fold
+    down to :func:`reserved` cells; numbers keep their natural width. A table is its left edge (1 cell) plus, per
+    column, its width, the padding either side and its right edge (3 cells)."""
+    shown, used = [], 1
     for index, (key, heading) in enumerate(columns):
         need = reserved(key, heading, text[key]) + 3
         if index > 0 and used + need > width:
@@ -124,9 +129,12 @@ def fit(
 
 
 def reserved(key: str, heading: str, values: list[str]) -> int:
-    """The width a column keeps however narrow the terminal: its natural width for numbers, up to
-    :data:`NAME_MIN` for the column name, up to :data:`TEXT_MIN` for other text."""
-    natural = max([len(heading), *(len(v) for v in values)])
+    """The width, in terminal cells (a Chinese character takes two), a column keeps however narrow the terminal:
+    its natural width for numbers, up to :data:`NAME_MIN` for the column name, up to :data:`TEXT_MIN` for other
+    text."""
+    from rich.cells import cell_len
+
+    natural = max([cell_len(heading), *(cell_len(v) for v in values)])
     if not foldable(key, heading, values):
         return natural
     return min(natural, NAME_MIN if key == "column" else TEXT_MIN)
@@ -191,9 +199,9 @@ def shown_as_input(column: str) -> bool:
 def summary_line(result: Any) -> str:
     """How the run went in one line, with the same counts as the summary table (:func:`run_counts`): '24 cells — 20
     model calls (12 by this process; 22 requests, 2 retries), 4 from cache, 8 resumed, 0 errors'."""
-    from workbench.reports import run_counts
-
-    counts = run_counts(result.records, result.stats)
+    rows = result.summary_rows()
+    counts = {key: sum(int(row[key]) for row in rows) for key in ("cells", "calls", "requests", "cached", "errors")}
+    counts.update(calls_now=int(result.stats.get("called", 0)), resumed=int(result.stats.get("resumed", 0)))
     calls, requests = counts["calls"], counts["requests"]
     now = f"{counts['calls_now']} by this process; " if counts["calls_now"] != calls else ""
     loads = result.stats.get("model_load_s") or {}
@@ -209,3 +217,29 @@ def summary_line(result: Any) -> str:
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+class _StderrNotes(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        import typer
+
+        typer.echo(record.getMessage(), err=True)
+
+
+@contextlib.contextmanager
+def core_notes(*names: str) -> Iterator[None]:
+    """What the core says at INFO on these loggers (``workbench.store``: "Created a new store at …") printed on
+    stderr for the duration of a command — stdout stays the command's own output (``--format json`` included)."""
+    handler = _StderrNotes(logging.INFO)
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)

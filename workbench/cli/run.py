@@ -171,7 +171,9 @@ def _run(prompts: list[str], dataset: Path | None, sheet: str | None, model: lis
     from workbench.datasets import load_dataset
     from workbench.pipeline import run
     from workbench.prompts import load_prompt
+    from workbench.stats import warm_statistics
 
+    warm_statistics()  # the summary's intervals need scipy.stats: imported while the models answer, not after
     source = dataset or load_prompt(prompts[0]).dataset
     if not source:
         raise WorkbenchError(f"Prompt {prompts[0]!r} names no dataset: pass --dataset FILE.")

@@ -9,7 +9,18 @@ import typer
 from workbench.cli.common import FormatOpt, StoreOpt, check_format
 from workbench.cli.output import console, print_json
 
-store_app = typer.Typer(help="The run store: stats, upgrade, copy.", no_args_is_help=True)
+store_app = typer.Typer(help="The run store: init, stats, upgrade, copy.", no_args_is_help=True)
+
+
+@store_app.command("init")
+def store_init(store: StoreOpt = None) -> None:
+    """Create a new, empty store at this release's schema revision (any command that opens an empty store does
+    the same; this one does nothing else). An existing store is left as it is."""
+    from workbench.store import Store, parse_location
+
+    opened = Store(parse_location(store), upgrade=False)
+    if not opened.created:  # a new one was announced as it was created
+        console().print(f"{opened.url} already exists at schema revision {opened.revision}")
 
 
 @store_app.command("stats")
@@ -37,6 +48,8 @@ def store_upgrade(store: StoreOpt = None) -> None:
 
     location = parse_location(store)
     opened = Store(location, upgrade=False)
+    if opened.created:  # a blank database: created at the head revision (and said so), nothing to upgrade
+        return
     before = current_revision(opened._engine)
     after = upgrade(opened._engine, location)
     if before == after:

@@ -35,7 +35,7 @@ from workbench.pipeline.cached import answer_from_cache
 from workbench.pipeline.executor import CellExecutor
 from workbench.pipeline.options import RunOptions
 from workbench.pipeline.plan import Cell, plan_run
-from workbench.pipeline.progress import COUNTERS, RunState
+from workbench.pipeline.progress import RunState, followed_result, lease_lost
 from workbench.pipeline.recorder import Recorder, RunSession
 from workbench.pipeline.writer import RecordPath
 from workbench.results import RunResult
@@ -60,18 +60,38 @@ def connect(cluster: Any) -> Any:
     if isinstance(cluster, Client):
         return cluster
     address = cluster or os.environ.get("WORKBENCH_CLUSTER")
+    if str(address).startswith("tls://"):
+        _check_tls(address)
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ConfigError(
             f"Cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}). Start one with "
-            "`dask scheduler --host HOST --port 8786` and workers with `dask worker tcp://HOST:8786 --host HOST`, "
-            "or fix --cluster / WORKBENCH_CLUSTER (docs: Scaling out). Nothing was run."
+            "`dask scheduler --host HOST --port 8786 --dashboard-address HOST:8787` and workers with "
+            "`dask worker tcp://HOST:8786 --host HOST`, or fix --cluster / WORKBENCH_CLUSTER "
+            "(docs/scaling-out.md). Nothing was run."
         ) from None
+
+
+def _check_tls(address: str) -> None:
+    """A ``tls://`` scheduler needs this client's CA file, certificate and key (Dask's configuration), or
+    distributed fails with a TypeError about an SSL context."""
+    import dask
+
+    ca_file = dask.config.get("distributed.comm.tls.ca-file", default=None)  # get() reads ca_file and ca-file alike
+    cert = dask.config.get("distributed.comm.tls.client.cert", default=None)
+    if not (ca_file and cert):
+        raise ConfigError(
+            f"--cluster {address}: a TLS scheduler needs this client's certificates. Set "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (PEM files), or pass cluster=distributed.Client(address, "
+            "security=Security(...)) in Python (docs/scaling-out.md). Nothing was run."
+        )
 
 
 def run_on_cluster(prompts: Any, dataset: Any, models: Any, options: RunOptions) -> RunResult:
     """:func:`workbench.run` with the cells executed by the workers of ``options.cluster``."""
+
     plan = plan_run(prompts, dataset, models, options)
     client = connect(options.cluster)
     try:
@@ -87,9 +107,7 @@ def run_on_cluster(prompts: Any, dataset: Any, models: Any, options: RunOptions)
         prov = {**provenance.collect(plan.models, origin=origin), "cluster": client.scheduler.address}
         session = recorder.begin(plan, name=options.name, provenance=prov, origin=origin, wait=options.wait)
         if session.followed:
-            records = recorder.store.results(session.run_id)
-            stats = {**dict.fromkeys(COUNTERS, 0), "cells": len(records), "resumed": len(records), "followed": 1}
-            return RunResult(session.run_id, records, recorder.store, stats)
+            return followed_result(recorder, session)
         return _drive(client, workers, plan, recorder, session, options, hits)
     finally:
         bridge.run(_close_models(plan.models))
@@ -112,7 +130,6 @@ def _given(cluster: Any) -> bool:
 def _drive(
     client: Any, workers: int, plan: Any, recorder: Recorder, session: RunSession, options: Any, hits: dict
 ) -> RunResult:
-    from workbench.pipeline.runner import lease_lost
 
     state = RunState(plan, session, options.progress, options.on_result)
     local = CellExecutor(RecordPath(recorder, session.run_id, cache=options.cache, lease=session.lease))
@@ -136,7 +153,7 @@ def _drive(
         local.close()
         recorder.finish(session, status)
         state.close()
-    result = RunResult(session.run_id, state.ordered(), recorder.store, state.stats, dict(state.workers))
+    result = RunResult(session.run_id, None, recorder.store, state.stats, dict(state.workers))
     events.emit(events.RUN_FINISHED, result)
     return result
 
@@ -152,16 +169,16 @@ class _Stop:
 
 
 def _scorers_for_workers(plan: Any, options: Any, store: Any) -> dict[str, list[Any]]:
-    """Each template's scorers as they travel to the workers. A judge that must be calibrated first gets its
-    calibration's verdict here, on the driver that has the store (workers have none)."""
-    from workbench.scoring.semantic import calibration_verdict
+    """Each template's scorers as they travel to the workers. A scorer that needs the store (a judge that must be
+    calibrated first) adds what it read there, on the driver that has the store (workers have none)."""
+    from workbench.scoring import make_scorer
 
     scorers: dict[str, list[Any]] = {}
     for template in plan.templates:
         configs = [dict(a) for a in template.assertions] + list(options.scorers or [])
         for config in configs:
-            if isinstance(config, dict) and config.get("type") == "llm_judge" and config.get("min_kappa") is not None:
-                config["calibration"] = calibration_verdict(config, store)
+            if isinstance(config, dict):
+                config.update(make_scorer(dict(config)).resolved_for_workers(store))
         scorers[template.ref] = configs
     return scorers
 

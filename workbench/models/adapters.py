@@ -2,6 +2,10 @@
 (is this object one of mine?) and a factory (wrap it). LangChain's chat models, LLMs and Runnables are the
 built-in one; a check never imports its library — an object of a library that is not loaded cannot be one of
 its objects.
+
+An object that is a front end *over* a workbench model (``workbench.langchain.WorkbenchChat``) says so with a
+``__workbench_model__()`` method and is unwrapped before any other adapter looks at it: a run then calls the
+workbench model itself, so its cache identity stays the model's own (the local weights' hash), not a wrapper's.
 """
 
 from __future__ import annotations
@@ -25,12 +29,23 @@ def is_langchain_runnable(obj: Any) -> bool:
 
 
 def _from_langchain(obj: Any, **kwargs: Any) -> Any:
-    from workbench.models.langchain import from_langchain
+    from workbench.langchain.models import from_langchain
 
     return from_langchain(obj, **kwargs)
 
 
-ADAPTERS: list[Adapter] = [Adapter("langchain", is_langchain_runnable, _from_langchain)]
+def wraps_a_workbench_model(obj: Any) -> bool:
+    return callable(getattr(type(obj), "__workbench_model__", None))
+
+
+def _unwrap(obj: Any, **kwargs: Any) -> Any:
+    return obj.__workbench_model__(**kwargs)
+
+
+ADAPTERS: list[Adapter] = [
+    Adapter("workbench", wraps_a_workbench_model, _unwrap),
+    Adapter("langchain", is_langchain_runnable, _from_langchain),
+]
 
 
 def register_adapter(name: str, accepts: Callable[[Any], bool], factory: Callable[..., Any]) -> None:

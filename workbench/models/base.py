@@ -194,21 +194,12 @@ class Model(ABC):  # noqa: B024 - abstract by contract: a provider overrides _ca
         request = self.request(prompt, params, **options)
         return Stream(lambda sink: self.acall(request, retrier=retrier, sink=sink))
 
-    def stream(self, prompt: PromptInput, params: GenerationParams | None = None, **options: Any) -> Iterator[str]:
-        """Sync :meth:`astream`: yields the pieces; closing the iterator early stops generation."""
+    def stream(self, prompt: PromptInput, params: GenerationParams | None = None, **options: Any) -> SyncStream:
+        """Sync :meth:`astream`: iterate the pieces (closing the iterator early stops generation); afterwards
+        ``stream.generation`` has the tokens and finish."""
+        retrier = options.pop("retrier", None)
         request = self.request(prompt, params, **options)
-        pieces: queue.Queue[Any] = queue.Queue()
-        sink = ChunkSink(pieces.put)
-        future = bridge.submit(self.acall(request, sink=sink))
-        future.add_done_callback(lambda _: pieces.put(_END))
-        try:
-            while (piece := pieces.get()) is not _END:
-                yield piece
-            future.result()
-        finally:
-            sink.close()
-            with contextlib.suppress(Exception, StreamClosed):
-                future.result(timeout=60)
+        return SyncStream(lambda sink: self.acall(request, retrier=retrier, sink=sink))
 
 
 _END = object()
@@ -238,6 +229,39 @@ class Stream:
                 sink.close()
                 with contextlib.suppress(Exception, StreamClosed, asyncio.CancelledError):
                     await task
+
+
+class SyncStream(Iterator[str]):
+    """:class:`Stream` for sync code: the call runs on the bridge loop, its pieces are handed over a queue."""
+
+    def __init__(self, start: Callable[[ChunkSink], Awaitable[Generation]]):
+        self._start = start
+        self._iterator: Iterator[str] | None = None
+        self.generation: Generation | None = None
+
+    def __next__(self) -> str:
+        if self._iterator is None:
+            self._iterator = self._pieces()
+        return next(self._iterator)
+
+    def close(self) -> None:
+        """Stop generating (what was generated so far stays in the pieces already read)."""
+        if self._iterator is not None:
+            self._iterator.close()  # type: ignore[attr-defined]
+
+    def _pieces(self) -> Iterator[str]:
+        pieces: queue.Queue[Any] = queue.Queue()
+        sink = ChunkSink(pieces.put)
+        future = bridge.submit(self._start(sink))
+        future.add_done_callback(lambda _: pieces.put(_END))
+        try:
+            while (piece := pieces.get()) is not _END:
+                yield piece
+            self.generation = future.result()
+        finally:
+            sink.close()
+            with contextlib.suppress(Exception, StreamClosed):
+                future.result(timeout=60)
 
 
 class _ThreadRelay(ChunkSink):
@@ -270,6 +294,7 @@ __all__ = [
     "RetryPolicy",
     "Stream",
     "StreamClosed",
+    "SyncStream",
     "elapsed_ms",
     "messages_from",
     "prompt_as_text",

@@ -99,7 +99,7 @@ class HFModel(Model):
     """``hf:base`` (the bundled model via transformers) or ``hf:PATH`` (a LoRA adapter or merged checkpoint)."""
 
     provider = "hf"
-    capabilities = Capabilities(in_process=True, price=(0.0, 0.0))
+    capabilities = Capabilities(in_process=True, chat_template=False, price=(0.0, 0.0))  # the base model's weights
     max_concurrency = 1
 
     def __init__(self, spec: str):

@@ -121,6 +121,7 @@ class LocalModel(Model):
         logprob_labels=True,
         prefix_cache=True,
         structured_output=True,
+        chat_template=False,  # a base model: see the module docstring
         price=(0.0, 0.0),
     )
     max_concurrency = 1

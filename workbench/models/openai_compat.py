@@ -1,8 +1,7 @@
 """Any OpenAI-compatible endpoint through the official ``openai`` client.
 
-Spec syntax: ``openai:MODEL`` (reads ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) or
-``openai:MODEL@BASE_URL``, e.g. ``openai:qwen2.5@http://127.0.0.1:8000/v1``. This covers OpenAI,
-vLLM, Ollama, the llama.cpp server, DeepSeek, Qwen/DashScope, GLM and our own ``workbench serve``.
+Spec syntax: ``openai:MODEL`` (reads ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) or ``openai:MODEL@BASE_URL``, e.g.
+``openai:qwen2.5@http://127.0.0.1:8000/v1``: OpenAI, vLLM, Ollama, llama.cpp, DeepSeek, Qwen, GLM, ``workbench serve``.
 
 The client's own retries are switched off (``max_retries=0``): retries are the workbench's (see
 :mod:`workbench.models.retry`). Before a run, :meth:`OpenAICompatibleModel.preflight` asks the endpoint for its
@@ -125,10 +124,14 @@ class OpenAICompatibleModel(Model):
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY")
         self._async_clients: dict[int, Any] = {}
         self._reached = False  # the endpoint has answered (or passed preflight): dropped connections are transient
+        self._capabilities: Capabilities | None = None
 
     @property
     def capabilities(self) -> Capabilities:  # type: ignore[override]
-        return Capabilities(streaming=True, batch=True, tool_calling=True, price=PRICES.get(self.model_name))
+        price = PRICES.get(self.model_name)  # read each time: register_price() may teach it later
+        if self._capabilities is None or self._capabilities.price != price:
+            self._capabilities = Capabilities(streaming=True, batch=True, tool_calling=True, price=price)
+        return self._capabilities
 
     def identity(self) -> dict[str, Any]:
         return {"provider": "openai", "base_url": self.display_url, "model": self.model_name}
@@ -206,7 +209,6 @@ class OpenAICompatibleModel(Model):
         try:
             choice = body["choices"][0]
             text = choice["message"]["content"] if kind == "chat" else choice["text"]
-            calls = message_calls(choice["message"]) if kind == "chat" else ()
             usage = body.get("usage") or {}
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise RetryableModelError(
@@ -220,7 +222,7 @@ class OpenAICompatibleModel(Model):
             completion_tokens=usage.get("completion_tokens"),
             latency_ms=elapsed_ms(start),
             finish_reason=choice.get("finish_reason"),
-            tool_calls=calls,
+            tool_calls=message_calls(choice["message"]) if kind == "chat" else (),
         )
 
     def _translate(self, exc: Exception) -> ModelError:
@@ -301,9 +303,7 @@ class OpenAICompatibleModel(Model):
     async def _collect(self, kind: str, stream: Any, sink: ChunkSink, start: float) -> Generation:
         """Send each piece of a streamed answer to ``sink``; the whole answer with its usage at the end."""
         self._reached = True
-        pieces: list[str] = []
-        finish, usage = None, None
-        calls: dict[int, dict[str, Any]] = {}
+        pieces, finish, usage, calls = [], None, None, {}  # calls: streamed tool calls, by their index
         try:
             async for chunk in stream:
                 usage = getattr(chunk, "usage", None) or usage

@@ -98,6 +98,9 @@ class Capabilities:
       decoding to a JSON schema. ``prefix_cache``: takes the template's fixed leading text as a hint.
     - ``takes_inputs``: a system under test (a chain) that receives the row's inputs, not the rendered prompt.
     - ``seeded_sampling``: honours a seed, so a sampled run gets a seed per (row, repeat) and reproduces.
+    - ``chat_template``: chat turns reach a template the model was trained to follow. False for a base model (the
+      bundled Gemma 270M has none: chat markup makes it answer empty or junk), so a chat front end such as
+      ``workbench.langchain.WorkbenchChat`` sends it a plain role-labelled transcript in completion mode instead.
     - ``cacheable``: answers may be served from the cache (false for test doubles with per-test state).
     - ``batch``: cells can be sent as a batch job (OpenAI's Batch API), collected later at the batch price.
     - ``tool_calling``: takes tool definitions with a request and answers with tool calls (OpenAI's ``tools``,
@@ -116,6 +119,7 @@ class Capabilities:
     takes_inputs: bool = False
     structured_output: bool = False
     seeded_sampling: bool = True
+    chat_template: bool = True
     batch: bool = False  # takes a provider batch job (OpenAI's Batch API: files + batches, about half the price)
     tool_calling: bool = False
     price: tuple[float, float] | None = None

@@ -33,15 +33,13 @@ class RunSession:
 
     run_id: str
     resumed: bool = False
-    done: dict[str, ResultRecord] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)  # keys of the cells stored without error before this session
     lease: Lease | None = None
     followed: bool = False
 
-    def finished(self, cell: Cell, secrets: list[str] | None = None) -> ResultRecord | None:
-        """The stored result of a cell finished before (stored keys are redacted: compare redacted)."""
-        if not self.done:
-            return None
-        return self.done.get(redact(str(cell.key), secrets) or "")
+    def finished(self, cell: Cell, secrets: list[str] | None = None) -> bool:
+        """The cell was stored without error before (stored keys are redacted: compare redacted)."""
+        return bool(self.done) and (redact(str(cell.key), secrets) or "") in self.done
 
 
 def call_cost(model: Model, generation: Generation) -> float | None:
@@ -118,7 +116,7 @@ class Recorder:
                 live.append(row["id"])
             elif self.store.take_lease(row["id"], owner, row):
                 lease = Lease(self.store, row["id"], owner).start()
-                return RunSession(row["id"], True, self.store.completed_cells(row["id"]), lease)
+                return RunSession(row["id"], True, self.store.completed_keys(row["id"]), lease)
         if wait and live:
             return self.follow(live[0], owner, on_wait)
         run_id = self.store.create_run(
@@ -141,10 +139,10 @@ class Recorder:
         while True:
             state = self.store.run_lease(run_id)
             if state["status"] in FINISHED:
-                return RunSession(run_id, followed=True, done=self.store.completed_cells(run_id))
+                return RunSession(run_id, followed=True, done=self.store.completed_keys(run_id))
             if lease_is_free(state, me=owner) and self.store.take_lease(run_id, owner, state):
                 return RunSession(
-                    run_id, True, self.store.completed_cells(run_id), Lease(self.store, run_id, owner).start()
+                    run_id, True, self.store.completed_keys(run_id), Lease(self.store, run_id, owner).start()
                 )
             if on_wait is not None:
                 on_wait(run_id, self.store.result_count(run_id))

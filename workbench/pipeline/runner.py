@@ -14,18 +14,18 @@ the response cache.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import workbench.events as events
 import workbench.provenance as provenance
-from workbench.errors import LeaseLostError
 from workbench.pipeline.cached import answer_from_cache
 from workbench.pipeline.executor import CellExecutor
 from workbench.pipeline.options import RunOptions
 from workbench.pipeline.plan import Cell, RunPlan, plan_run
-from workbench.pipeline.progress import COUNTERS, RunState
+from workbench.pipeline.progress import RunState, followed_result, lease_lost
 from workbench.pipeline.recorder import Recorder, RunSession
 from workbench.pipeline.writer import RecordPath
 from workbench.results import RunResult
@@ -70,12 +70,29 @@ async def arun(prompts: Any, dataset: Any, models: Any = None, options: RunOptio
         provenance=provenance.collect(plan.models, origin=origin),
         origin=origin,
         wait=options.wait,
+        on_wait=_say_following(),
     )
     if session.followed:  # another process executed it; we waited and read what it stored
-        records = recorder.store.results(session.run_id)
-        stats = {**dict.fromkeys(COUNTERS, 0), "cells": len(records), "resumed": len(records), "followed": 1}
-        return RunResult(session.run_id, records, recorder.store, stats)
+        return followed_result(recorder, session)
     return await _execute_run(plan, recorder, session, options, hits, loads)
+
+
+def _say_following() -> Callable[[str, int], None]:
+    """Tell the user, once, that this run follows one another process executes (``wait``), instead of waiting in
+    silence."""
+    said: list[str] = []
+
+    def say(run_id: str, stored: int) -> None:
+        if not said:
+            said.append(run_id)
+            print(
+                f"Run {run_id} is being executed by another process; following it (--wait): {stored} cells stored "
+                "so far. This process calls no model.",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return say
 
 
 async def load_models(models: dict[str, Any], cells: Sequence[Cell]) -> dict[str, float]:
@@ -127,7 +144,7 @@ async def _execute_run(
         state.close()
         for model in plan.models:
             await model.aclose()
-    result = RunResult(session.run_id, state.ordered(), recorder.store, state.stats, dict(state.workers))
+    result = RunResult(session.run_id, None, recorder.store, state.stats, dict(state.workers))
     events.emit(events.RUN_FINISHED, result)
     return result
 
@@ -164,16 +181,6 @@ async def _final_sweep(executor: CellExecutor, state: RunState) -> None:
     if again:
         state.stats["retried"] = len(again)
         await _run_cells(executor, state, again, sweep=True)
-
-
-def lease_lost(session: RunSession, state: RunState) -> LeaseLostError:
-    """The error a run ends with when another process took it over: what this process stored, and that it stopped."""
-    reason = session.lease.reason if session.lease is not None else ""
-    return LeaseLostError(
-        f"Run {session.run_id} stopped: {reason or 'another process took it over'}. This process stored "
-        f"{len(state.records)} of {len(state.plan.cells)} cells and wrote nothing after it lost the lease; the process "
-        "that holds the run now stores the rest (follow it with `workbench runs status RUN`)."
-    )
 
 
 def run(prompts: Any, dataset: Any, models: Any = None, options: RunOptions | None = None, **overrides: Any):

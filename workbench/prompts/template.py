@@ -118,8 +118,9 @@ class PromptTemplate:
         try:
             return _env.parse(self.body)
         except TemplateSyntaxError as exc:
+            message = (exc.message or "").rstrip(".")  # Jinja's messages may end in a full stop: not two
             raise TemplateError(
-                f"Jinja syntax error: {exc.message}. Check the {{{{ }}}} / {{% %}} pairs on that line.",
+                f"Jinja syntax error: {message}. Check the {{{{ }}}} / {{% %}} pairs on that line.",
                 path=self._where,
                 line=self._file_line(_opening_line(self.body, exc.lineno)),
             ) from exc

@@ -13,11 +13,15 @@ Why these choices:
   position and the source's content hash; re-ingesting an unchanged file adds nothing, a changed file
   replaces its chunks.
 - ``PersistentClient`` by default (``.workbench/chroma``); pass ``host=`` to use a Chroma server.
+- A source is a *document*, addressable by its name whatever its length (``documents``, ``delete_documents``): a
+  document split into several chunks keeps its whole text with its first chunk, and the metadata a caller gave it
+  (``ingest_texts(..., metadatas=)``, as LangChain's vector store does) is kept exactly, as JSON.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ from typing import Any
 
 from workbench.errors import ConfigError, DatasetError, WorkbenchError
 from workbench.rag.embeddings import Embedder, get_embedder
+from workbench.registry import require
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 SUPPORTED = TEXT_SUFFIXES | {".pdf"}
@@ -43,6 +48,7 @@ class Chunk:
     source: str
     position: int
     distance: float | None = None
+    metadata: dict[str, Any] | None = None  # the metadata its document was given (None for ingested files)
 
     @property
     def score(self) -> float | None:
@@ -75,7 +81,7 @@ def default_chroma_path() -> Path:
 
 
 def _client(path: str | Path | None, host: str | None, port: int) -> Any:
-    import chromadb
+    chromadb = require("chromadb", "A knowledge base")
     from chromadb.config import Settings
 
     settings = Settings(anonymized_telemetry=False, allow_reset=False)
@@ -96,9 +102,10 @@ def read_document(path: Path) -> str:
     if path.stat().st_size == 0:
         raise DatasetError(f"{path}: the file is empty. Remove it or add text before ingesting.")
     if suffix == ".pdf":
-        try:
-            from pypdf import PdfReader
+        from workbench.registry import require
 
+        PdfReader = require("pypdf", "Reading a PDF into a knowledge base").PdfReader  # noqa: N806
+        try:
             reader = PdfReader(str(path))
             if reader.is_encrypted:
                 raise DatasetError(f"{path}: the PDF is encrypted. Decrypt it first (e.g. qpdf --decrypt).")
@@ -120,9 +127,8 @@ def read_document(path: Path) -> str:
 
 
 def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[str]:
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    splitter = RecursiveCharacterTextSplitter(
+    splitters = require("langchain_text_splitters", "Splitting documents into chunks")
+    splitter = splitters.RecursiveCharacterTextSplitter(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         separators=SEPARATORS,
@@ -133,8 +139,23 @@ def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[str]:
     return [c for c in splitter.split_text(text) if c.strip()]
 
 
-def _hash(text: str, chunk_size: int, chunk_overlap: int) -> str:
-    return hashlib.sha256(f"{chunk_size}:{chunk_overlap}:{text}".encode()).hexdigest()[:16]
+def _hash(text: str, chunk_size: int, chunk_overlap: int, metadata: str | None = None) -> str:
+    described = text if metadata is None else f"{metadata}:{text}"  # files: the hash bases ingested before had
+    return hashlib.sha256(f"{chunk_size}:{chunk_overlap}:{described}".encode()).hexdigest()[:16]
+
+
+def _given_metadata(source: str, given: dict[str, Any] | None) -> dict[str, str]:
+    """A caller's metadata as the JSON kept with the chunks (exact: ints stay ints, lists stay lists)."""
+    if given is None:
+        return {}
+    try:
+        return {"metadata": json.dumps(given, ensure_ascii=False, sort_keys=True)}
+    except (TypeError, ValueError) as exc:
+        raise DatasetError(f"{source}: its metadata cannot be stored as JSON ({exc}). Keep to JSON values.") from exc
+
+
+def _chunk_metadata(meta: dict[str, Any]) -> dict[str, Any] | None:
+    return json.loads(meta["metadata"]) if "metadata" in meta else None
 
 
 class KnowledgeBase:
@@ -216,12 +237,17 @@ class KnowledgeBase:
         texts = [(source, read_document(path)) for source, path in files]  # every file checked before writing
         return self._ingest_texts(texts)
 
-    def ingest_texts(self, items: Sequence[tuple[str, str]]) -> IngestReport:
-        """Ingest (source name, text) pairs, e.g. a DataFrame column: ``zip(df.id, df.text)``."""
+    def ingest_texts(
+        self, items: Sequence[tuple[str, str]], *, metadatas: Sequence[dict[str, Any] | None] | None = None
+    ) -> IngestReport:
+        """Ingest (source name, text) pairs, e.g. a DataFrame column: ``zip(df.id, df.text)``; ``metadatas``, one
+        per pair, are kept with them exactly (JSON-serialisable values)."""
         for source, text in items:
             if not str(text).strip():
                 raise DatasetError(f"{source}: empty text. Drop the row or fill it in.")
-        return self._ingest_texts([(str(s), str(t)) for s, t in items])
+        if metadatas is not None and len(metadatas) != len(items):
+            raise DatasetError(f"{len(metadatas)} metadatas for {len(items)} texts: give one per text (or None).")
+        return self._ingest_texts([(str(s), str(t)) for s, t in items], metadatas)
 
     def ingest_dataframe(self, df: Any, text_column: str, id_column: str | None = None) -> IngestReport:
         if text_column not in df.columns:
@@ -231,41 +257,38 @@ class KnowledgeBase:
         ids = df[id_column] if id_column else [f"row-{i}" for i in range(len(df))]
         return self.ingest_texts(list(zip(map(str, ids), df[text_column].astype(str), strict=True)))
 
-    def _ingest_texts(self, texts: Sequence[tuple[str, str]]) -> IngestReport:
+    def _ingest_texts(
+        self, texts: Sequence[tuple[str, str]], metadatas: Sequence[dict[str, Any] | None] | None = None
+    ) -> IngestReport:
         report = IngestReport(sources=len(texts))
         existing = self._existing_hashes()
-        plan: list[tuple[str, str, list[str]]] = []
-        for source, text in texts:
-            digest = _hash(text, self.chunk_size, self.chunk_overlap)
+        plan: dict[str, tuple[str, list[str], dict[str, Any]]] = {}  # the last text of a source given twice wins
+        for i, (source, text) in enumerate(texts):
+            extra = _given_metadata(source, metadatas[i] if metadatas is not None else None)
+            digest = _hash(text, self.chunk_size, self.chunk_overlap, extra.get("metadata"))
             if existing.get(source) == digest:
                 report.unchanged_sources += 1
                 continue
             chunks = split_text(text, self.chunk_size, self.chunk_overlap)
             if not chunks:
                 raise DatasetError(f"{source}: no text left after splitting.")
-            plan.append((source, digest, chunks))
-        all_chunks = [c for _, _, chunks in plan for c in chunks]
+            plan[source] = (digest, chunks, extra | ({"full_text": text} if len(chunks) > 1 else {}))
+        all_chunks = [c for _, chunks, _ in plan.values() for c in chunks]
         vectors = self.embedder.embed_documents(all_chunks) if all_chunks else []  # may fail: nothing written yet
         offset = 0
-        for source, digest, chunks in plan:
+        for source, (digest, chunks, extra) in plan.items():
             if source in existing:
                 self._collection.delete(where={"source": source})
                 report.replaced_sources += 1
             lang = "zh" if _CJK.search("".join(chunks)) else "en"
+            common = {"source": source, "source_hash": digest, "lang": lang}
+            common |= {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
             self._collection.add(
                 ids=[f"{source}#{i}" for i in range(len(chunks))],
                 documents=chunks,
                 embeddings=vectors[offset : offset + len(chunks)],
                 metadatas=[
-                    {
-                        "source": source,
-                        "position": i,
-                        "source_hash": digest,
-                        "lang": lang,
-                        "chunk_size": self.chunk_size,
-                        "chunk_overlap": self.chunk_overlap,
-                    }
-                    for i in range(len(chunks))
+                    {**common, "position": i, **(extra if i == 0 else _no_text(extra))} for i in range(len(chunks))
                 ],
             )
             offset += len(chunks)
@@ -278,6 +301,24 @@ class KnowledgeBase:
 
     def sources(self) -> list[str]:
         return sorted(self._existing_hashes())
+
+    def documents(self, ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any] | None]]:
+        """(id, whole text, the metadata it was given) of each stored document among ``ids``, in their order."""
+        if not ids:
+            return []
+        found = self._collection.get(
+            where={"$and": [{"source": {"$in": list(ids)}}, {"position": 0}]}, include=["documents", "metadatas"]
+        )
+        by_id = {
+            meta["source"]: (meta["source"], meta.get("full_text") or text, _chunk_metadata(meta))
+            for text, meta in zip(found["documents"], found["metadatas"], strict=True)
+        }
+        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    def delete_documents(self, ids: Sequence[str]) -> None:
+        """Remove every chunk of these documents (ids that are not stored are ignored)."""
+        if ids:
+            self._collection.delete(where={"source": {"$in": list(ids)}})
 
     def query(self, text: str, k: int = 4) -> list[Chunk]:
         return self.query_many([text], k)[0]
@@ -297,7 +338,7 @@ class KnowledgeBase:
         ):
             out.append(
                 [
-                    Chunk(i, d, m["source"], int(m["position"]), float(dist))
+                    Chunk(i, d, m["source"], int(m["position"]), float(dist), _chunk_metadata(m))
                     for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
                 ]
             )
@@ -305,6 +346,10 @@ class KnowledgeBase:
 
     def delete(self) -> None:
         self._client.delete_collection(self.name)
+
+
+def _no_text(extra: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in extra.items() if k != "full_text"}  # the whole text is kept once, with chunk 0
 
 
 def open_knowledge_base(name: str, **options: Any) -> KnowledgeBase:

@@ -111,6 +111,11 @@ class Scorer:
     def _result(self, passed: bool, reason: str, score: float | None = None) -> Score:
         return Score(self.name, bool(passed), float(passed) if score is None else float(score), reason)
 
+    def resolved_for_workers(self, store: Any) -> dict[str, Any]:
+        """Options to add to this scorer's config before it travels to a Dask worker, which has no store: what the
+        scorer would read from the store there (a judge's calibration). Most scorers read nothing."""
+        return {}
+
     def _not_an_answer(self, ctx: ScoreContext) -> Score | None:
         """A failing score for an output that is no answer at all — empty, or an echo of the prompt — for
         scorers that look for something *in* the output (a copy of a context holding the expected words is not

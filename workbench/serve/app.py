@@ -9,7 +9,8 @@ Endpoints: ``POST /v1/completions`` and ``POST /v1/chat/completions`` (``model``
 ``name@vN``; ``stream: true`` answers with Server-Sent Events ending in ``data: [DONE]``; the prompt text or the
 last user message fills the template's main variable, others come as ``"variables": {...}``),
 ``POST /v1/prompts/{name}`` (variables as JSON → output, parsed value, scores), ``POST /v1/feedback`` (a thumbs-down
-becomes a bad case), ``GET /v1/models``, ``GET /health``. Requests are queued first-come-first-served for the
+becomes a bad case), ``GET /v1/models`` and ``GET /v1/models/{name}``, OpenAI's Batch API
+(:mod:`workbench.serve.batch_api`), ``GET /health``. Requests are queued first-come-first-served for the
 model, logged even when a streaming client disconnects, and the serving run is marked stopped on shutdown.
 """
 
@@ -25,6 +26,7 @@ from fastapi import FastAPI, Request  # the [serve] extra; `import workbench` ne
 from fastapi.responses import JSONResponse, StreamingResponse
 
 import workbench.provenance as provenance
+import workbench.serve.batch_api as batch_api
 import workbench.serve.guard as guard
 import workbench.serve.tools as tools
 from workbench.errors import ModelError
@@ -92,6 +94,7 @@ def create_app(
     guard.install(app, api_key=api_key, max_body_bytes=max_body_bytes)
     _workbench_routes(app, service)
     _openai_routes(app, service)
+    batch_api.install(app, api_key)
     return app
 
 
@@ -146,6 +149,10 @@ def _openai_routes(app: FastAPI, service: Service) -> None:
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
         return {"object": "list", "data": service.prompts.listing(redact(service.model.spec) or "")}
+
+    @app.get("/v1/models/{model_id}")
+    async def model(model_id: str) -> dict[str, Any]:
+        return service.prompts.entry(model_id, redact(service.model.spec) or "")
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:

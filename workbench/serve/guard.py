@@ -16,10 +16,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from workbench.errors import NotFoundError, StoreError, WorkbenchError
+from workbench.models.openai_batch import MAX_BYTES as MAX_UPLOAD_BYTES
 from workbench.secrets import redact
 from workbench.serve.protocol import RequestError, error_body
 
 log = logging.getLogger("workbench.serve")
+UPLOADS = ("/v1/files",)  # a batch file may be as large as OpenAI takes (200 MB); a request, ``limit`` bytes
 
 
 class BodyTooLarge(Exception):
@@ -32,9 +34,10 @@ class Guard:
     then the body limit — a ``Content-Length`` over it is refused at once, and a body that grows past it as it is
     read (chunked, or lying about its length) raises :class:`BodyTooLarge`, answered 413."""
 
-    def __init__(self, app: Any, *, limit: int, api_key: str | None):
+    def __init__(self, app: Any, *, limit: int, api_key: str | None, upload_limit: int = MAX_UPLOAD_BYTES):
         self.app = app
         self.limit = limit
+        self.upload_limit = upload_limit
         self.api_key = api_key
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -48,9 +51,10 @@ class Guard:
                 message = "Missing or wrong API key: send 'Authorization: Bearer <key>'."
                 await _send_json(send, 401, error_body(message, "invalid_api_key"))
                 return
+        limit = self.upload_limit if scope.get("path") in UPLOADS else self.limit
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _send_json(send, 413, error_body(str(BodyTooLarge(self.limit)), "too_large"))
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _send_json(send, 413, error_body(str(BodyTooLarge(limit)), "too_large"))
             return
         received = 0
 
@@ -59,8 +63,8 @@ class Guard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited, send)

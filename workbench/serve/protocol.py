@@ -139,6 +139,19 @@ class ServedPrompts:
     def _in_library(self, name: str) -> bool:
         return self.library is not None and self.library.path_of(name).exists()
 
+    def entry(self, model_id: str, backend: str) -> dict[str, Any]:
+        """One served name as OpenAI's retrieve-model answers it (``GET /v1/models/{id}``); unknown: a 404."""
+        template = self.resolve(model_id)
+        return {
+            "id": model_id,
+            "object": "model",
+            "created": 0,
+            "owned_by": "workbench",
+            "version": template.version,
+            "backend": backend,
+            "description": template.description,
+        }
+
     def listing(self, backend: str) -> list[dict[str, Any]]:
         out = []
         for name in self.names():

@@ -6,6 +6,7 @@ connection or writes SQL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,10 +20,16 @@ from workbench.errors import StoreError
 from workbench.store.location import StoreLocation, parse_location
 
 T = TypeVar("T")
+log = logging.getLogger("workbench.store")
 
 
 class StoreBase:
-    """Opens (and, where allowed, upgrades) a store; runs reads and write transactions."""
+    """Opens (and, where allowed, upgrades) a store; runs reads and write transactions.
+
+    A new, empty store is created at this release's schema revision whatever ``upgrade`` says (``created`` is then
+    true, and the ``workbench.store`` logger says so at INFO: the command line prints it). ``upgrade=False`` leaves
+    an existing store at the revision it has (``workbench store stats`` and ``upgrade`` look before they change).
+    """
 
     def __init__(self, location: str | Path | StoreLocation | None = None, *, upgrade: bool = True):
         self.location = parse_location(location)
@@ -30,9 +37,11 @@ class StoreBase:
         self._cache_upsert: Any = None
         try:
             self._engine: Engine = engines.make_engine(self.location)
-            self.revision = engines.ensure_schema(self._engine, self.location) if upgrade else None
+            self.revision, self.created = engines.ensure_schema(self._engine, self.location, may_upgrade=upgrade)
         except DBAPIError as exc:
             raise self._unreachable(exc) from exc
+        if self.created:
+            log.info("Created a new store at %s (schema revision %s).", self.url, self.revision)
 
     # -- identity -------------------------------------------------------------------------------
     @property
@@ -97,15 +106,34 @@ class StoreBase:
     def _unreachable(self, exc: BaseException) -> StoreError:
         if self.location.is_sqlite:
             return StoreError(f"Cannot open the run store at {self.url}: {_reason(exc)}")
-        return StoreError(
-            f"Cannot reach the PostgreSQL store at {self.url}: {_reason(exc)}. Is the server running and does "
-            "the database exist? (createdb -h HOST -p PORT -U USER DATABASE; see README 'Team store')"
-        )
+        return StoreError(f"Cannot reach the PostgreSQL store at {self.url}: {_reason(exc)}. {postgres_hint(exc)}")
 
     def _failed(self, exc: SQLAlchemyError) -> StoreError:
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             return self._unreachable(exc)
         return StoreError(f"The run store at {self.url} refused an operation: {_reason(exc)}")
+
+
+def postgres_hint(exc: BaseException) -> str:
+    """What to do about a PostgreSQL connection that failed, read from the server's words (docs/team-store.md)."""
+    reason = str(getattr(exc, "orig", None) or exc).lower()
+    if "no password supplied" in reason:
+        return (
+            "The server wants a password: put it in PGPASSWORD or in ~/.pgpass (a line HOST:PORT:DATABASE:USER:"
+            "PASSWORD, chmod 600) — never in a notebook or a command line."
+        )
+    if "password authentication failed" in reason:
+        return "The user or its password was refused: check both (~/.pgpass, PGPASSWORD) with psql."
+    if "role" in reason and "does not exist" in reason:
+        return "Create the role on the database machine: sudo -u postgres createuser --pwprompt USER"
+    if "database" in reason and "does not exist" in reason:
+        return "Create the database: sudo -u postgres createdb --owner USER DATABASE"
+    if "no pg_hba.conf entry" in reason:
+        return "The server does not let this host in: add a `host` line for it to pg_hba.conf and reload."
+    return (
+        "Is the server running and listening there (listen_addresses), and does the database exist? "
+        "(docs/team-store.md)"
+    )
 
 
 def _reason(exc: BaseException) -> str:

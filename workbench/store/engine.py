@@ -106,40 +106,45 @@ def has_tables(engine: Engine) -> bool:
     return bool(inspect(engine).get_table_names())
 
 
-def ensure_schema(engine: Engine, location: StoreLocation) -> str:
-    """Bring a store to this release's schema, or say why not. Returns the revision it is at.
+def ensure_schema(engine: Engine, location: StoreLocation, *, may_upgrade: bool = True) -> tuple[str | None, bool]:
+    """Bring a store to this release's schema, or say why not. Returns ``(revision, created)``.
 
-    A SQLite file (a person's own store) is upgraded on open. A PostgreSQL database is created on first use, but
-    an existing one that is behind is upgraded only by ``workbench store upgrade``: a team's store changes when
-    somebody decides it should, not when the first engineer with a newer release opens it.
+    A new, empty store (a SQLite file or a PostgreSQL database with no tables) is created at the head revision by
+    whichever command opens it first — ``may_upgrade=False`` included, so ``workbench store stats`` on a team's new
+    database shows an empty store instead of a missing table. A SQLite file (a person's own store) that is behind is
+    upgraded on open; an existing PostgreSQL database that is behind is upgraded only by ``workbench store
+    upgrade``: a team's store changes when somebody decides it should, not when the first engineer with a newer
+    release opens it. ``may_upgrade=False`` leaves an existing store as it is.
     """
     revision = current_revision(engine)
-    if revision == HEAD_REVISION:
-        return revision
+    if revision is None and not has_tables(engine):
+        return create(engine, location)
+    if not may_upgrade or revision == HEAD_REVISION:
+        return revision, False
     if revision is not None and revision not in known_revisions():
         raise StoreError(
             f"The store at {location.display} is at schema revision {revision!r}, newer than this release knows "
             "(it was written by a newer Prompt Workbench). Upgrade the workbench package to open it."
         )
-    if revision is None and not has_tables(engine):
-        return create(engine, location)
     if not location.is_sqlite and revision is not None:
         raise StoreError(
             f"The team store at {location.display} is at schema revision {revision}; this release needs "
             f"{HEAD_REVISION}. Upgrade it once for everybody: workbench store upgrade --store {location.display}"
         )
-    return upgrade(engine, location)
+    return upgrade(engine, location), False
 
 
-def create(engine: Engine, location: StoreLocation) -> str:
+def create(engine: Engine, location: StoreLocation) -> tuple[str, bool]:
     """A new, empty store: the tables of :mod:`workbench.store.schema`, stamped at the head revision, in one
     transaction (the same shape the revisions build — ``tests/test_store_migrations.py`` compares them — without
-    loading Alembic on a first run). Another process creating the same store meanwhile is waited for."""
+    loading Alembic on a first run). Another process creating the same store meanwhile is waited for, and then
+    this one did not create it: returns ``(revision, created)``."""
     from sqlalchemy import Column, MetaData, String, Table
 
     from workbench.store.schema import metadata
 
     version = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
+    created = False
     with engine.connect() as connection:
         connection = connection.execution_options(**{WRITE: True})
         with connection.begin():
@@ -149,7 +154,8 @@ def create(engine: Engine, location: StoreLocation) -> str:
                 metadata.create_all(connection)
                 version.create(connection)
                 connection.execute(version.insert().values(version_num=HEAD_REVISION))
-    return current_revision(engine) or ""
+                created = True
+    return current_revision(engine) or "", created
 
 
 def current_revision_in(connection: Connection) -> str | None:

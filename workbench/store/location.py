@@ -1,6 +1,14 @@
 """Where a store lives: a SQLite file (a path or ``sqlite:///PATH``) or a PostgreSQL database
 (``postgresql://user@host:port/db``), read from ``--store``, ``store=`` or ``WORKBENCH_STORE``.
 
+Where the default store is: ``WORKBENCH_STORE``, else ``.workbench/workbench.db`` in the project's folder
+(:func:`workbench.paths.project_root` — where ``prompt_library/`` is, found upward from the working directory, so
+a notebook in ``notebooks/``, a CLI command or ``wb.run`` started in a subfolder all use the project's store, the
+same one as at the root; without a project, the working directory). A relative path the user types (``--store``,
+``store=``, the UI's store box, ``WORKBENCH_STORE``) means the working directory, as a path on a command line does.
+Every SQLite path is made absolute when parsed, so the store stays put if the process changes folder later and a
+message or the UI's header says where the file really is.
+
 Why parse it here and strictly: a URL that is not recognised must never be taken as a file name (a folder named
 ``postgresql:`` in the working directory and a run that "succeeded" into it). Anything that looks like a URL but
 is not one of the supported schemes is an error that names the option and the forms it takes.
@@ -15,7 +23,7 @@ from pathlib import Path
 
 from workbench.errors import StoreError
 
-DEFAULT_STORE = Path(".workbench") / "workbench.db"
+DEFAULT_STORE = Path(".workbench") / "workbench.db"  # under the project's folder (default_store_path())
 SQLITE_SCHEMES = ("sqlite",)
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):(?P<rest>.*)$", re.DOTALL)
@@ -47,12 +55,19 @@ def mask_password(url: str) -> str:
     return re.sub(r"(?<=://)([^/@:]*):[^/@]*@", r"\1:***@", url)
 
 
+def default_store_path() -> Path:
+    """``.workbench/workbench.db`` in the project's folder (the working directory where there is no project)."""
+    from workbench.paths import project_root
+
+    return project_root() / DEFAULT_STORE
+
+
 def parse_location(value: str | os.PathLike[str] | StoreLocation | None, *, option: str = "--store") -> StoreLocation:
-    """A store location from a path or URL (``None``: ``WORKBENCH_STORE``, else ``.workbench/workbench.db``)."""
+    """A store location from a path or URL (``None``: ``WORKBENCH_STORE``, else :func:`default_store_path`)."""
     if isinstance(value, StoreLocation):
         return value
     if value is None or str(value).strip() == "":
-        value = os.environ.get("WORKBENCH_STORE") or DEFAULT_STORE
+        value = os.environ.get("WORKBENCH_STORE") or default_store_path()
         option = "WORKBENCH_STORE" if os.environ.get("WORKBENCH_STORE") else option
     if isinstance(value, os.PathLike):
         return _sqlite_file(Path(value), option)
@@ -71,7 +86,7 @@ def parse_location(value: str | os.PathLike[str] | StoreLocation | None, *, opti
 
 
 def _sqlite_file(path: Path, option: str) -> StoreLocation:
-    path = path.expanduser()
+    path = Path(os.path.abspath(path.expanduser()))  # relative: the working directory now, not later
     if path.is_dir():
         raise StoreError(f"{option} {str(path)!r} is a folder. Give the store's file, e.g. {path / 'workbench.db'}.")
     return StoreLocation("sqlite", f"sqlite:///{path}", path)

@@ -52,11 +52,27 @@ class ResultsMixin(CacheMixin, StoreBase):
                 self._check_lease(connection, *fence)
             if entries:
                 self._cache_put_many(connection, entries, secrets)
-            rows = [record_values(record) for record in clean]
-            return list(connection.execute(self._upsert_results(), rows).scalars())
+            connection.execute(self._upsert_results(), [record_values(record) for record in clean])
+            return self._ids_of(connection, clean)
 
         ids = self._write(work)
         return [replace(record, id=result_id) for record, result_id in zip(clean, ids, strict=True)]
+
+    def _ids_of(self, connection: Connection, records: Sequence[ResultRecord]) -> list[int]:
+        """The ids the written records have (one query per run and few hundred cells: the insert itself goes as
+        one executemany, which a RETURNING clause would turn into a statement per row on SQLite)."""
+        wanted: dict[str, list[str]] = {}
+        for record in records:
+            wanted.setdefault(record.run_id, []).append(record.cell_key)
+        found: dict[tuple[str, str], int] = {}
+        for run_id, keys in wanted.items():
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                statement = select(results.c.cell_key, results.c.id).where(
+                    results.c.run_id == run_id, results.c.cell_key.in_(chunk)
+                )
+                found.update(((run_id, key), result_id) for key, result_id in connection.execute(statement))
+        return [found[(record.run_id, record.cell_key)] for record in records]
 
     def _check_lease(self, connection: Connection, run_id: str, owner: str) -> None:
         statement = select(runs.c.lease_owner).where(runs.c.id == run_id)
@@ -71,15 +87,14 @@ class ResultsMixin(CacheMixin, StoreBase):
             )
 
     def _upsert_results(self) -> Any:
-        """INSERT … ON CONFLICT (run_id, cell_key) DO UPDATE … RETURNING id, built once per store: a retried cell
-        replaces its earlier error, keeping its id. Ids come back in the order the rows were given."""
+        """INSERT … ON CONFLICT (run_id, cell_key) DO UPDATE, built once per store: a retried cell replaces its
+        earlier error, keeping its id."""
         if self._upsert is None:
             statement = self._dialect_insert(results)
-            statement = statement.on_conflict_do_update(
+            self._upsert = statement.on_conflict_do_update(
                 index_elements=["run_id", "cell_key"],
                 set_={name: statement.excluded[name] for name in UPDATED_ON_CONFLICT},
             )
-            self._upsert = statement.returning(results.c.id, sort_by_parameter_order=True)
         return self._upsert
 
     def results(self, run_id: str) -> list[ResultRecord]:
@@ -119,6 +134,13 @@ class ResultsMixin(CacheMixin, StoreBase):
                 "same store) returned."
             )
         return row_to_record(row)
+
+    def completed_keys(self, run_id: str) -> set[str]:
+        """Keys of the cells of a run that finished without error (a resumed run skips them) — keys only: a resume
+        of a large run does not read its records back."""
+        statement = select(results.c.cell_key).where(results.c.run_id == run_id, results.c.error.is_(None))
+        with self._engine.connect() as connection:
+            return set(connection.execute(statement).scalars())
 
     def completed_cells(self, run_id: str) -> dict[str, ResultRecord]:
         """Cells of a run that finished without error (a resumed run skips them)."""

@@ -19,10 +19,11 @@ from workbench.store.feedback import FeedbackMixin
 from workbench.store.results import ResultsMixin
 from workbench.store.runs import RunsMixin
 from workbench.store.schema import COUNTED_TABLES, metadata
+from workbench.store.summaries import SummariesMixin
 from workbench.store.versions import VersionsMixin
 
 
-class Store(RunsMixin, ResultsMixin, VersionsMixin, BadCasesMixin, FeedbackMixin, BatchesMixin):
+class Store(RunsMixin, ResultsMixin, SummariesMixin, VersionsMixin, BadCasesMixin, FeedbackMixin, BatchesMixin):
     """A store at a path or URL (``None``: ``WORKBENCH_STORE``, else ``.workbench/workbench.db``).
 
     Safe to share between threads; many processes may open one store. Opening a SQLite store written by an

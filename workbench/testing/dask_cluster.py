@@ -1,6 +1,10 @@
 """A real Dask cluster for tests and benchmarks: a scheduler and workers as separate processes, bound to
 127.0.0.1 only, each stopped (or killed mid-run) by its PID.
 
+Bound to loopback means every listening socket: ``--host`` binds the scheduler's and workers' own ports, but each
+process also serves HTTP (health, metrics; the dashboard when it is on) on ``--dashboard-address``, which is
+``0.0.0.0:8787`` (scheduler) or ``0.0.0.0:<random>`` (worker) even with ``--no-dashboard`` — so that is given too.
+
 Workers run without a nanny (``--no-nanny``), so a killed worker stays dead and the scheduler must move its work
 to the others — the fault a run has to survive.
 """
@@ -41,6 +45,7 @@ class DaskCluster:
 
     def start(self) -> DaskCluster:
         args = ["scheduler", "--host", HOST, "--port", str(self.port), "--no-dashboard"]
+        args += ["--dashboard-address", f"{HOST}:0"]
         self.scheduler = subprocess.Popen([*_dask(), *args], env=self.env, stderr=subprocess.DEVNULL)
         for i in range(1, self.n_workers + 1):
             self.add_worker(f"w{i}")
@@ -49,7 +54,7 @@ class DaskCluster:
 
     def add_worker(self, name: str) -> None:
         args = ["worker", self.address, "--host", HOST, "--nthreads", str(self.threads), "--no-nanny"]
-        args += ["--no-dashboard", "--name", name, "--death-timeout", "60"]
+        args += ["--no-dashboard", "--dashboard-address", f"{HOST}:0", "--name", name, "--death-timeout", "60"]
         self.workers[name] = subprocess.Popen([*_dask(), *args], env=self.env, stderr=subprocess.DEVNULL)
 
     def wait_for_workers(self, n: int, timeout: float = 90.0) -> None:

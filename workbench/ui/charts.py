@@ -7,10 +7,13 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from workbench.i18n import DEFAULT, Messages
 from workbench.plotting import figure, to_svg
 
+ENGLISH = Messages(DEFAULT)
 
-def pass_rate_chart(summary: Any) -> str:
+
+def pass_rate_chart(summary: Any, say: Messages = ENGLISH) -> str:
     """One bar per column (prompt version × model): the pass rate, its Wilson 95 % interval, and n."""
     if summary is None or summary.empty:
         return ""
@@ -25,25 +28,27 @@ def pass_rate_chart(summary: Any) -> str:
     colors = ["#3f7fbf" if j else "#bbbbbb" for j in judged]
     ax.barh(positions, rates, xerr=[lows, highs], color=colors, capsize=4, error_kw={"elinewidth": 1.2})
     for y, rate, n, errors in zip(positions, rates, judged, rows["errors"], strict=True):
-        text = f"{rate:.0%} of {n}" if n else f"no judged rows ({int(errors)} errors)"
+        text = say("charts.rate_of", rate=rate, n=n) if n else say("charts.no_judged", errors=int(errors))
         ax.text(1.02, y, text, va="center", fontsize=9, transform=ax.get_yaxis_transform())
     ax.set_yticks(positions, labels, fontsize=9)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("pass rate (bars: 95% confidence interval)")
-    ax.set_title("Pass rate per prompt version × model", fontsize=11)
+    ax.set_xlabel(say("charts.pass_rate_axis"))
+    ax.set_title(say("charts.pass_rate_title"), fontsize=11)
     ax.grid(axis="x", alpha=0.3)
     return to_svg(fig)
 
 
-def latency_histogram(latencies: Sequence[float | None], *, title: str = "Latency per call") -> str:
+def latency_histogram(latencies: Sequence[float | None], *, title: str | None = None, say: Messages = ENGLISH) -> str:
+    title = title or say("charts.latency_title")
     values = [float(v) for v in latencies if v is not None]
     if not values:
-        return f"<div>{html.escape(title)}: no timed calls (all answered from the cache)</div>"
+        return f"<div>{html.escape(say('charts.no_timed', title=title))}</div>"
     fig, ax = figure(7.0, 2.8)
     ax.hist(values, bins=min(20, max(5, len(values) // 3)), color="#7f9f3f", edgecolor="white")
-    ax.set_xlabel("latency (ms)")
-    ax.set_ylabel("calls")
-    ax.set_title(f"{title} (n = {len(values)}, median {sorted(values)[len(values) // 2]:.0f} ms)", fontsize=11)
+    ax.set_xlabel(say("charts.latency_axis"))
+    ax.set_ylabel(say("charts.calls"))
+    median = sorted(values)[len(values) // 2]
+    ax.set_title(say("charts.latency_heading", title=title, n=len(values), median=median), fontsize=11)
     ax.grid(axis="y", alpha=0.3)
     return to_svg(fig)
 
@@ -56,7 +61,7 @@ def trend_chart(table: Any, title: str) -> str:
     return to_svg(plot_trend(table, title=title))
 
 
-def version_trend_chart(report: Any) -> str:
+def version_trend_chart(report: Any, say: Messages = ENGLISH) -> str:
     """The pass rate of each prompt version with its 95 % interval, one line per model, dataset content and
     generation parameters: the per-version figures :func:`workbench.trend.trend` computed (each row counted once),
     drawn, not recomputed."""
@@ -80,14 +85,21 @@ def version_trend_chart(report: Any) -> str:
         ax.errorbar(x, rates, yerr=[low, high], marker="o", capsize=4, label=label)
         for xi, rate, point in zip(x, rates, points, strict=True):
             ax.annotate(
-                f"{rate:.0%} of {point['rows']}", (xi, rate), textcoords="offset points", xytext=(6, 4), fontsize=8
+                say("charts.rate_of", rate=rate, n=point["rows"]),
+                (xi, rate),
+                textcoords="offset points",
+                xytext=(6, 4),
+                fontsize=8,
             )
     every = sorted({p["version"] for p in versions})
     ax.set_xticks(every, [f"v{v}" for v in every])
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("prompt version")
-    ax.set_ylabel("pass rate (bars: 95% CI)")
-    ax.set_title(f"{report.prompt}: pass rate per version" + (f" on {report.dataset}" if report.dataset else ""))
+    ax.set_xlabel(say("charts.version_axis"))
+    ax.set_ylabel(say("charts.pass_rate_ci_axis"))
+    if report.dataset:
+        ax.set_title(say("charts.per_version_title_on", prompt=report.prompt, dataset=report.dataset))
+    else:
+        ax.set_title(say("charts.per_version_title", prompt=report.prompt))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     return to_svg(fig)

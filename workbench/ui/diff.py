@@ -56,10 +56,13 @@ def unified_diff_html(diff: str, *, note: str = "") -> str:
     )
 
 
-def version_diff_html(a: Any, b: Any, *, rendered: bool = False) -> str:
+def version_diff_html(a: Any, b: Any, *, rendered: bool = False, say: Any = None) -> str:
     """What changed from template version ``a`` to ``b``: the file without its ``version:`` line (or the two
-    renders with the examples), coloured."""
+    renders with the examples), coloured; ``say``: the UI's messages (:class:`workbench.i18n.Messages`)."""
+    from workbench.i18n import DEFAULT, Messages
     from workbench.prompts import diff_templates
+
+    say = say or Messages(DEFAULT)
     from workbench.prompts.fileformat import with_version
 
     if rendered:
@@ -71,7 +74,5 @@ def version_diff_html(a: Any, b: Any, *, rendered: bool = False) -> str:
     )
     diff = "".join(lines)
     if not diff:
-        return unified_diff_html(
-            "", note=f"No differences apart from the version number (v{a.version} → v{b.version})."
-        )
-    return unified_diff_html(diff, note=f"The version: line changes with every save (v{a.version} → v{b.version}).")
+        return unified_diff_html("", note=say("editor.diff.same", a=a.version, b=b.version))
+    return unified_diff_html(diff, note=say("editor.diff.version_line", a=a.version, b=b.version))

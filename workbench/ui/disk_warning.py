@@ -15,6 +15,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
+from workbench import i18n
 from workbench.ui.diff import unified_diff_html
 from workbench.ui.state import button
 
@@ -22,13 +23,16 @@ from workbench.ui.state import button
 class DiskWarning(w.VBox):
     """Hidden until :meth:`show`; the editor wires ``reload_button`` and ``overwrite_button``."""
 
-    def __init__(self) -> None:
+    def __init__(self, say: i18n.Messages | None = None) -> None:
+        self.say = say = say or i18n.Messages(i18n.DEFAULT)
         self.text = w.HTML()
-        self.reload_button = button("Reload from disk", icon="refresh", tooltip="your unsaved edits are replaced")
+        self.reload_button = button(
+            say("editor.disk.reload"), icon="refresh", tooltip=say("editor.disk.reload_tooltip")
+        )
         self.reload_button.add_class("wb-reload")
-        self.diff_button = button("Show the difference", icon="columns")
+        self.diff_button = button(say("editor.disk.show_diff"), icon="columns")
         self.diff_button.add_class("wb-disk-diff")
-        self.overwrite_button = button("Save mine as the next version", button_style="warning")
+        self.overwrite_button = button(say("editor.disk.save_mine"), button_style="warning")
         self.overwrite_button.add_class("wb-save-mine")
         self.diff = w.HTML()
         self.diff.add_class("wb-disk-diff-output")
@@ -44,11 +48,11 @@ class DiskWarning(w.VBox):
         return self.layout.display != "none"
 
     def show(self, path: Path, opened: int | None, now: int | None) -> None:
+        say = self.say
         self.text.value = (
             "<div class='wb-warning' style='color:#8a6100;background:#fff8c5;padding:4px 6px'>"
-            f"<b>{html.escape(path.name)} changed on disk</b> since you opened it here (you opened v{opened}, the "
-            f"file is now v{now}: saved by another editor, notebook or process). Reload it (your unsaved edits are "
-            "replaced), look at the difference, or save yours as the next version on top of it.</div>"
+            f"<b>{html.escape(say('editor.disk.changed', file=path.name))}</b> "
+            f"{html.escape(say('editor.disk.explain', opened=opened, now=now))}</div>"
         )
         self.layout.display = "flex"
 
@@ -61,7 +65,7 @@ class DiskWarning(w.VBox):
         lines = difflib.unified_diff(
             on_disk.splitlines(keepends=True),
             mine.splitlines(keepends=True),
-            fromfile=f"on disk (v{disk_version})",
-            tofile="in this editor",
+            fromfile=self.say("editor.disk.on_disk", version=disk_version),
+            tofile=self.say("editor.disk.in_editor"),
         )
-        self.diff.value = unified_diff_html("".join(lines) or "(no differences)\n")
+        self.diff.value = unified_diff_html("".join(lines) or self.say("editor.disk.no_diff") + "\n")

@@ -10,8 +10,11 @@
   here, the editor says so and offers to reload it or to show the difference; a save never silently overwrites the
   other change (it is refused until you reload, or choose to save yours as the next version on top of it).
 - A new template must have a name the library does not have yet (else it would silently become that template's
-  next version). Switching templates with unsaved edits asks first. Every action replaces the messages of the one
-  before.
+  next version). Unsaved edits are marked beside the template's name as soon as you type; switching templates with
+  unsaved edits asks first (choosing the open template again cancels the question). Every action replaces the
+  messages of the one before, and a refused save's "Not saved" goes as soon as the text changes.
+- A save is announced to every ``Workbench()`` in the kernel (``TEMPLATE_SAVED`` on :mod:`workbench.events`), so a
+  second workbench on the same library shows the new version without Refresh.
 """
 
 from __future__ import annotations
@@ -21,72 +24,86 @@ from typing import Any
 
 import ipywidgets as w
 
+import workbench.events as events
 from workbench.datasets import load_dataset, public_fields
 from workbench.errors import ConflictError, TemplateError, WorkbenchError
 from workbench.models.base import prompt_as_text
 from workbench.prompts import PromptTemplate
 from workbench.ui.code_editor import CodeEditor
-from workbench.ui.diff import version_diff_html
 from workbench.ui.disk_warning import DiskWarning
-from workbench.ui.state import WIDE, Messages, WorkbenchState, button, error_html, pre
+from workbench.ui.state import TEMPLATE_SAVED, WIDE, Messages, UIError, WorkbenchState, button, error_html, pre
 from workbench.ui.styles import as_panel, style_widget
+from workbench.ui.version_diff import VersionDiff
 
-NEW = "(new template)"
-EXAMPLES = "(the template's examples)"
+NEW = "(new template)"  # the picker's value for a new template (its label comes from the catalogue)
+EXAMPLES = "(examples)"  # the preview's value for the template's own examples (label: the catalogue's)
 BLANK = "---\nname: my_prompt\nversion: 1\ninputs:\n  text: {example: Hello}\n---\n{{ text }}\n"
+
+
+class _Refused(ConflictError, UIError):
+    """A save refused by the editor itself (worded in the UI's language)."""
+
+
+class _NameTaken(TemplateError, UIError):
+    """A new template under a name the library has (worded in the UI's language; the marker goes on its line)."""
 
 
 class TemplateEditor(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, **kwargs: Any):
         self.state = state or WorkbenchState()
-        self.template_picker = w.Dropdown(
-            description="Template", options=[NEW, *self.state.library.names()], style=WIDE
-        )
+        say = self.state.t
+        self.template_picker = w.Dropdown(description=say("editor.template"), options=self._names(), style=WIDE)
         self.template_picker.add_class("wb-template-picker")
+        self.unsaved = w.HTML()
+        self.unsaved.add_class("wb-unsaved")
         self.code = CodeEditor(height="420px")
         self.code.add_class("wb-template-text")
         self.variables = w.HTML()
         self.dataset = w.Dropdown(
-            description="Preview with",
+            description=say("editor.preview_with"),
             style=WIDE,
             layout=w.Layout(width="auto"),
-            options=[(EXAMPLES, EXAMPLES), *self.state.dataset_options()],
+            options=self._dataset_options(),
         )
         self.row = w.BoundedIntText(
-            description="row", min=0, max=10_000, value=0, style=WIDE, layout=w.Layout(width="120px")
+            description=say("editor.row"), min=0, max=10_000, value=0, style=WIDE, layout=w.Layout(width="120px")
         )
         self.preview = w.HTML()
         self.preview.add_class("wb-preview")
         self.save_button = button(
-            "Save as new version", icon="save", button_style="primary", tooltip="Ctrl/Cmd+S in the editor does the same"
+            say("editor.save"), icon="save", button_style="primary", tooltip=say("editor.save_tooltip")
         )
         self.save_button.add_class("wb-save")
-        self.messages = Messages()
+        self.messages = Messages(say)
         self.messages.add_class("wb-editor-messages")
         self.confirm_text = w.HTML()
-        self.discard_button = button("Discard my edits", button_style="warning")
-        self.keep_button = button("Keep editing")
+        self.confirm_text.add_class("wb-confirm-text")
+        self.discard_button = button(say("editor.discard"), button_style="warning")
+        self.keep_button = button(say("editor.keep"))
         self.confirm = w.HBox([self.confirm_text, self.discard_button, self.keep_button])
         self.confirm.layout.display = "none"
-        self.disk_warning = DiskWarning()
+        self.confirm.add_class("wb-confirm")
+        self.disk_warning = DiskWarning(say)
         self.disk_text, self.disk_diff = self.disk_warning.text, self.disk_warning.diff
         self.reload_button, self.overwrite_button = self.disk_warning.reload_button, self.disk_warning.overwrite_button
         self.disk_diff_button = self.disk_warning.diff_button
-        self.diff_a = w.Dropdown(description="Diff", layout=w.Layout(width="140px"))
-        self.diff_b = w.Dropdown(description="against", layout=w.Layout(width="160px"), style=WIDE)
-        self.diff_rendered = w.Checkbox(description="rendered with the examples", value=False, style=WIDE)
-        self.diff_output = w.HTML()
+        self.versions = VersionDiff(self.state)
+        self.diff_a, self.diff_b, self.diff_rendered = self.versions.a, self.versions.b, self.versions.rendered
+        self.diff_output = self.versions.output
         self.current: str | None = None  # the template open in the editor
         self.loaded_text = ""  # the file text as last opened or saved: what "unsaved" is measured against
         self.loaded_version: int | None = None  # its version: a save must start from the version on disk
         self._pending: str | None = None  # the template the user asked to switch to while having unsaved edits
         self._picking = False
-        self._save_refused = False  # the messages show why the last save was refused
+        self._refused_text: str | None = None  # the text whose save was refused (its message goes when it changes)
         self._wire()
         super().__init__(
             [
                 style_widget(),
-                w.HBox([self.template_picker, self.save_button], layout=w.Layout(flex_flow="row wrap")),
+                w.HBox(
+                    [self.template_picker, self.save_button, self.unsaved],
+                    layout=w.Layout(flex_flow="row wrap", align_items="center"),
+                ),
                 self.confirm,
                 self.disk_warning,
                 self.messages,
@@ -94,8 +111,7 @@ class TemplateEditor(w.VBox):
                 self.variables,
                 w.HBox([self.dataset, self.row], layout=w.Layout(flex_flow="row wrap")),
                 self.preview,
-                w.HBox([self.diff_a, self.diff_b, self.diff_rendered], layout=w.Layout(flex_flow="row wrap")),
-                self.diff_output,
+                self.versions,
             ],
             **kwargs,
         )
@@ -108,8 +124,6 @@ class TemplateEditor(w.VBox):
         self.code.observe(self._on_text, "value")
         for widget in (self.dataset, self.row):
             widget.observe(self._refresh_preview, "value")
-        for widget in (self.diff_a, self.diff_b, self.diff_rendered):
-            widget.observe(self._refresh_diff, "value")
         self.save_button.on_click(self.save)
         self.code.on_save(lambda editor: self.save())
         self.discard_button.on_click(lambda b: self._switch(self._pending))
@@ -118,14 +132,16 @@ class TemplateEditor(w.VBox):
         self.disk_diff_button.on_click(lambda b: self.show_disk_diff())
         self.overwrite_button.on_click(lambda b: self.save_over_disk())
 
+    def _names(self) -> list[tuple[str, str]]:
+        return [(self.state.t("editor.new_template"), NEW), *((n, n) for n in self.state.library.names())]
+
+    def _dataset_options(self) -> list[tuple[str, str]]:
+        return [(self.state.t("editor.examples"), EXAMPLES), *self.state.dataset_options()]
+
     # -- opening and switching -------------------------------------------------------------
     @property
     def dirty(self) -> bool:
         return self.code.value != self.loaded_text
-
-    @property
-    def current_name(self) -> str | None:
-        return self.current
 
     def open_template(self, name: str | None) -> None:
         """Show a template's file exactly as it is on disk (or a blank template), with its versions and preview."""
@@ -135,8 +151,8 @@ class TemplateEditor(w.VBox):
         self._set_picker(name or NEW)
         self.confirm.layout.display = "none"
         self._pending = None
-        self._save_refused = False
-        self._hide_disk_warning()
+        self._refused_text = None
+        self.disk_warning.hide()
         self.messages.clear()
         self.code.markers = []
         self.code.value = self.loaded_text
@@ -145,19 +161,20 @@ class TemplateEditor(w.VBox):
         self.row.value = 0
         self._refresh_versions()
         self._refresh_preview()
+        self._show_unsaved()
 
     def refresh(self) -> None:
         """Re-read the library's list of templates (the one open stays open) and look whether its file changed."""
-        self._set_picker(self.current or NEW, options=[NEW, *self.state.library.names()])
+        self._set_picker(self.current or NEW, options=self._names())
         shown = self.dataset.value
-        options = [(EXAMPLES, EXAMPLES), *self.state.dataset_options()]
+        options = self._dataset_options()
         with self.hold_trait_notifications():  # new options reset a Dropdown: keep the dataset previewed
             self.dataset.options = options
             self.dataset.value = shown if shown in [value for _, value in options] else EXAMPLES
         self._refresh_versions()
         self.check_disk()
 
-    def _set_picker(self, value: str, options: list[str] | None = None) -> None:
+    def _set_picker(self, value: str, options: list[tuple[str, str]] | None = None) -> None:
         self._picking = True
         try:
             if options is not None:
@@ -171,24 +188,29 @@ class TemplateEditor(w.VBox):
             return
         target = None if change["new"] == NEW else change["new"]
         if target == self.current:
+            self._keep_editing()  # the open template chosen again: the question is answered
             return
         if self.dirty:
-            self._pending = target
-            self._set_picker(self.current or NEW)  # stay until the user decides
+            say = self.state.t
+            self._pending = target  # the picker shows it until the user decides (choosing the open one: stay)
+            name = self.current or say("editor.the_new_template")
             self.confirm_text.value = (
-                f"<b>{self.current or 'The new template'} has unsaved edits.</b> "
-                f"Open {target or 'a new template'} anyway?"
+                f"<b>{html.escape(say('editor.unsaved', name=name))}</b> "
+                f"{html.escape(say('editor.open_anyway', target=target or say('editor.a_new_template')))}"
             )
             self.confirm.layout.display = "flex"
             return
-        self.open_template(target)
+        self._switch(target)
 
     def _switch(self, target: str | None) -> None:
+        """The user opens ``target``: the Run tab follows (``template_opened``)."""
         self.open_template(target)
+        self.state.emit("template_opened", target)
 
     def _keep_editing(self, button: Any = None) -> None:
         self._pending = None
         self.confirm.layout.display = "none"
+        self._set_picker(self.current or NEW)
 
     # -- the file on disk --------------------------------------------------------------------------
     def _read_disk(self) -> str:
@@ -209,7 +231,7 @@ class TemplateEditor(w.VBox):
     def check_disk(self) -> bool:
         """Show (or hide) the "changed on disk" warning; ``True`` when the file changed."""
         if not self.changed_on_disk:
-            self._hide_disk_warning()
+            self.disk_warning.hide()
             return False
         self.disk_warning.show(self.state.library.path_of(self.current), self.loaded_version, self._disk_version())
         return True
@@ -217,13 +239,10 @@ class TemplateEditor(w.VBox):
     def _disk_version(self) -> int | None:
         return self._version_of(self._read_disk())
 
-    def _hide_disk_warning(self) -> None:
-        self.disk_warning.hide()
-
     def reload(self) -> None:
         """Open the file as it is on disk now (the warning's "Reload")."""
         self.open_template(self.current)
-        self.messages.info(f"Reloaded {self.current} from disk (v{self.loaded_version}).")
+        self.messages.info(self.state.t("editor.reloaded", name=self.current, version=self.loaded_version))
 
     def show_disk_diff(self) -> None:
         """The file on disk against the text in the editor."""
@@ -246,14 +265,25 @@ class TemplateEditor(w.VBox):
         except WorkbenchError:
             return None
 
-    def _show_error(self, exc: WorkbenchError, target: w.HTML, *, prefix: str = "") -> None:
-        target.value = error_html(f"{prefix}{exc}")
+    def _show_error(self, exc: WorkbenchError, target: w.HTML, *, lead: str = "") -> None:
+        target.value = error_html(exc, self.state.t, lead=lead)
         line = getattr(exc, "line", None)
         self.code.markers = [{"line": int(line), "message": str(exc), "severity": "error"}] if line else []
 
     def _on_text(self, change: Any = None) -> None:
+        if self._refused_text is not None and self.code.value != self._refused_text:
+            self._refused_text = None  # the refused text is gone: so is the message about it
+            self.messages.clear()
         self._refresh_preview()
+        self._show_unsaved()
         self.check_disk()  # one small read per synced edit: the warning comes while you type, not at Save
+
+    def _show_unsaved(self) -> None:
+        """A marker beside the template's name while the editor holds edits that are not saved."""
+        marker = html.escape(self.state.t("editor.unsaved_marker"))
+        self.unsaved.value = (
+            f"<span class='wb-unsaved-marker' style='color:#8a6100'>{marker}</span>" if self.dirty else ""
+        )
 
     def _refresh_preview(self, change: Any = None) -> None:
         try:
@@ -262,24 +292,27 @@ class TemplateEditor(w.VBox):
             self.variables.value = ""
             self._show_error(exc, self.preview)
             return
+        say = self.state.t
         self.code.markers = []
-        if self._save_refused:  # the text that was refused parses now: its "Not saved" message is history
-            self._save_refused = False
-            self.messages.clear()
-        names = ", ".join(f"<code>{v}</code>" for v in template.variables) or "(none)"
-        self.variables.value = f"<b>Variables:</b> {names} &nbsp; <b>kind:</b> {template.api}"
+        names = ", ".join(f"<code>{html.escape(v)}</code>" for v in template.variables)
+        self.variables.value = (
+            f"<b>{say('editor.variables')}</b> {names or html.escape(say('editor.no_variables'))} &nbsp; "
+            f"<b>{say('editor.kind')}</b> {html.escape(template.api)}"
+        )
         try:
             values, heading = self._preview_values(template)
-            self.preview.value = f"<b>Preview</b> — {heading}" + pre(prompt_as_text(template.render(values)))
+            self.preview.value = f"<b>{say('editor.preview')}</b> — {heading}" + pre(
+                prompt_as_text(template.render(values))
+            )
         except TemplateError as exc:
             self._show_error(exc, self.preview)
         except WorkbenchError as exc:
-            self.preview.value = error_html(exc)
+            self.preview.value = error_html(exc, self.state.t)
 
     def _preview_values(self, template: PromptTemplate) -> tuple[dict[str, Any], str]:
         """The values to render with, and a heading that says where they come from (row, id, expected)."""
         values = dict(template.examples)
-        heading = "with the template's examples"
+        heading = html.escape(self.state.t("editor.with_examples"))
         if self.dataset.value != EXAMPLES:
             data = load_dataset(self.dataset.value)
             self.row.max = max(0, len(data) - 1)
@@ -291,30 +324,17 @@ class TemplateEditor(w.VBox):
         return values, heading
 
     def _row_heading(self, data: Any, index: int, row: dict[str, Any]) -> str:
-        name = html.escape(str(self.dataset.label))
+        say = self.state.t
         row_id = row.get(data.id_column, row.get("id"))
-        facts = [f"row {index} of {len(data)} in {name}"]
+        facts = [html.escape(say("editor.row_of", index=index, total=len(data), name=self.dataset.label))]
         if row_id not in (None, ""):
-            facts.append(f"id <code>{html.escape(str(row_id))}</code>")
+            facts.append(say("editor.row_id", id=f"<code>{html.escape(str(row_id))}</code>"))
         if row.get("expected") not in (None, ""):
-            facts.append(f"expected <b>{html.escape(str(row['expected']))}</b>")
+            facts.append(say("editor.row_expected", expected=f"<b>{html.escape(str(row['expected']))}</b>"))
         return " · ".join(facts)
 
     def _refresh_versions(self) -> None:
-        versions = self.state.library.versions(self.current) if self.current else []
-        options = [(f"v{v}", v) for v in versions]
-        self.diff_a.options, self.diff_b.options = options, options
-        if len(versions) >= 2:
-            self.diff_a.value, self.diff_b.value = versions[-2], versions[-1]
-        self._refresh_diff()
-
-    def _refresh_diff(self, change: Any = None) -> None:
-        name = self.current
-        if not name or self.diff_a.value is None or self.diff_b.value is None or self.diff_a.value == self.diff_b.value:
-            self.diff_output.value = "<i>Only one version so far: save an edit to compare versions.</i>" if name else ""
-            return
-        a, b = self.state.library.get(name, self.diff_a.value), self.state.library.get(name, self.diff_b.value)
-        self.diff_output.value = version_diff_html(a, b, rendered=self.diff_rendered.value)
+        self.versions.show(self.current)
 
     # -- saving ---------------------------------------------------------------------------------
     def save(self, button: Any = None) -> PromptTemplate | None:
@@ -326,9 +346,8 @@ class TemplateEditor(w.VBox):
             self._check_name(template)
             if self.changed_on_disk:
                 self.check_disk()
-                raise ConflictError(
-                    f"{self.state.library.path_of(self.current).name} changed on disk since you opened it. Reload "
-                    "it, look at the difference, or save yours as the next version (the buttons above)."
+                raise _Refused(
+                    self.state.t("editor.changed_refused", file=self.state.library.path_of(self.current).name)
                 )
             before = self.state.library.versions(template.name) if self.current == template.name else []
             saved = self.state.library.save(template, expected_version=self._expected_version(template))
@@ -352,28 +371,26 @@ class TemplateEditor(w.VBox):
             return
         existing = self.state.library.get(template.name)
         line = next((i for i, text in enumerate(self.code.value.splitlines(), 1) if text.startswith("name:")), None)
-        raise TemplateError(
-            f"The library already has a template named {template.name!r} (v{existing.version}). Give this one "
-            f"another name on its `name:` line, or open {template.name} from the Template list to edit it.",
-            line=line,
-        )
+        raise _NameTaken(self.state.t("editor.name_taken", name=template.name, version=existing.version), line=line)
 
     def _refuse(self, exc: WorkbenchError) -> None:
-        self._save_refused = True
-        self._show_error(exc, self.messages, prefix="Not saved: ")
+        self._refused_text = self.code.value
+        self._show_error(exc, self.messages, lead=self.state.t("editor.not_saved"))
 
     def _saved(self, saved: PromptTemplate, before: list[int]) -> None:
         self.code.markers = []
-        self._save_refused = False
+        self._refused_text = None
         if before and saved.version in before:
-            self.messages.info(f"No changes: {saved.ref} is already saved as it is.")
+            self.messages.info(self.state.t("editor.no_changes", ref=saved.ref))
         else:
-            self.messages.info(f"Saved {saved.ref} to {saved.path}")
+            self.messages.info(self.state.t("editor.saved", ref=saved.ref, path=saved.path))
         self.loaded_text = saved.to_text()
         self.loaded_version = saved.version
         self.code.value = self.loaded_text  # the same text, with its version line updated
         self.current = saved.name
-        self._hide_disk_warning()
-        self._set_picker(saved.name, options=[NEW, *self.state.library.names()])
+        self.disk_warning.hide()
+        self._set_picker(saved.name, options=self._names())
         self._refresh_versions()
+        self._show_unsaved()
         self.state.emit("template_saved", saved)
+        events.emit(TEMPLATE_SAVED, (self.state, saved))  # every other Workbench in this kernel

@@ -1,6 +1,12 @@
 """The matrix as the Results tab shows it: columns oldest to newest with short headers, the rows a filter and the
-search let through, and each row's cells with the values to sort them by. Pure functions of the run's records
-and matrix frame (no widgets), so the view stays small and these stay testable."""
+search let through in the dataset's order, and each row's cells with the values to sort them by. Pure functions of
+the run's records and matrix frame (no widgets), so the view stays small and these stay testable. Words come from
+the catalogue (``say``: :class:`workbench.i18n.Messages`, English by default).
+
+Why the column kinds: on a narrow screen a wide text column used to take the width and push the ✓/✗ columns off
+the page. Verdict columns keep a fixed width; text columns (the input, free-text outputs) are cut to a line or
+three, with the whole text on hover (``title``); the table scrolls sideways and says so.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +14,31 @@ import html
 from typing import Any
 
 from workbench.compare import Comparison
+from workbench.i18n import DEFAULT, Messages
 from workbench.identity import Column
 from workbench.reports import summarize
 from workbench.store import ResultRecord
-from workbench.ui.detail import verdict_cell
+from workbench.ui.detail import text_cell, verdict_cell
 from workbench.ui.table import Column as TableColumn
 from workbench.ui.table import Row
 from workbench.ui.trajectory import tool_note
 
 FILTERS = ["all", "failed", "errors", "flipped", "flaky"]
-SUMMARY_COLUMNS = {
-    "column": "column",
-    "cells": "cells",
-    "errors": "errors",
-    "passed": "passed",
-    "judged": "judged",
-    "pass_rate": "pass rate",
-    "ci95": "95% CI",
-    "latency_p50_ms": "p50 ms",
-    "latency_p95_ms": "p95 ms",
-    "cost_usd": "cost $",
-}
+SUMMARY_COLUMNS = (
+    "column",
+    "cells",
+    "errors",
+    "passed",
+    "judged",
+    "pass_rate",
+    "ci95",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "cost_usd",
+)
 BOOKKEEPING = ("row_id", "flipped", "id", "expected")
-INPUT_CHARS = 160
+INPUT_CHARS = 2000  # the cell shows a line or two; the hover shows this much
+ENGLISH = Messages(DEFAULT)
 
 
 def ordered_columns(records: list[ResultRecord]) -> list[str]:
@@ -71,16 +79,19 @@ def input_columns(frame: Any) -> list[str]:
     return [c for c in frame.columns if "|" not in c and c not in BOOKKEEPING]
 
 
-def table_columns(frame: Any, columns: list[str]) -> list[TableColumn]:
-    """Row id, the first input, the expected answer, then one column per prompt version × model."""
+def table_columns(frame: Any, columns: list[str], say: Messages = ENGLISH) -> list[TableColumn]:
+    """Row id, the first input (text: cut, whole on hover), the expected answer, then one verdict column (a fixed
+    width) per prompt version × model."""
     labels = short_labels(columns)
-    shown = [TableColumn("row", "row", "the dataset row's id", "4em")]
+    shown = [TableColumn("row", say("results.col.row"), say("results.col.row_title"), "3em", kind="key")]
     inputs = input_columns(frame)
     if inputs:
-        shown.append(TableColumn("input", inputs[0], f"the row's {inputs[0]!r}", "16em"))
+        title = say("results.col.input_title", name=inputs[0])
+        shown.append(TableColumn("input", inputs[0], title, "10em", kind="text"))
     if "expected" in frame.columns:
-        shown.append(TableColumn("expected", "expected", "the expected answer", "6em"))
-    return shown + [TableColumn(c, labels[c], c, "10em") for c in columns]
+        expected = say("results.col.expected")
+        shown.append(TableColumn("expected", expected, say("results.col.expected_title"), "5em", kind="key"))
+    return shown + [TableColumn(c, labels[c], c, "9em", kind="verdict") for c in columns]
 
 
 def filter_frame(frame: Any, columns: list[str], mode: str, needle: str, comparison: Comparison | None) -> Any:
@@ -105,8 +116,9 @@ def filter_frame(frame: Any, columns: list[str], mode: str, needle: str, compari
     return df
 
 
-def table_rows(df: Any, columns: list[str], records: list[ResultRecord]) -> list[Row]:
-    """Each matrix row's cells (escaped HTML, ✓/✗ on colour) and the values to sort them by."""
+def table_rows(df: Any, columns: list[str], records: list[ResultRecord], say: Messages = ENGLISH) -> list[Row]:
+    """Each matrix row's cells (escaped HTML, ✓/✗ on colour) and the values to sort them by, in the dataset's
+    order (a header click sorts; nothing else reorders the rows)."""
     inputs = input_columns(df)
     positions = {r.row_id: r.row_index for r in records}
     firsts = {(r.row_id, str(r.column)): r for r in records if r.repeat == 0}
@@ -117,27 +129,29 @@ def table_rows(df: Any, columns: list[str], records: list[ResultRecord]) -> list
         keys: dict[str, Any] = {"row": positions.get(row_id)}
         if inputs:
             text = str(line[inputs[0]])
-            cells["input"] = html.escape(text[:INPUT_CHARS] + ("…" if len(text) > INPUT_CHARS else ""))
+            cells["input"] = text_cell(text[:INPUT_CHARS] + ("…" if len(text) > INPUT_CHARS else ""))
             keys["input"] = text
         if "expected" in line:
             cells["expected"] = html.escape(str(line["expected"] if line["expected"] is not None else ""))
             keys["expected"] = line["expected"]
         for column in columns:
             passed, output = line.get(f"{column}|passed"), line.get(f"{column}|output")
-            note = _repeats_note(line, column) + tool_note(firsts.get((row_id, column)))
-            cells[column] = verdict_cell(passed, output, note)
+            note = _repeats_note(line, column, say) + tool_note(firsts.get((row_id, column)), say)
+            cells[column] = verdict_cell(passed, output, note, clamp=True)
             keys[column] = (_verdict_rank(passed), str(output or ""))
         rows.append(Row(row_id, cells, keys))
+    rows.sort(key=lambda row: (row.sort_keys["row"] is None, row.sort_keys["row"] or 0))
     return rows
 
 
-def summary_html(records: list[ResultRecord]) -> tuple[str, Any]:
+def summary_html(records: list[ResultRecord], say: Messages = ENGLISH) -> tuple[str, Any]:
     """The per-column summary as a table (pass rates with their 95 % intervals), and the summary frame."""
     summary = summarize(records)
-    shown = summary[list(SUMMARY_COLUMNS)].rename(columns=SUMMARY_COLUMNS)
-    shown["95% CI"] = shown["95% CI"].map(lambda ci: "" if ci is None else f"{ci[0]:.0%}–{ci[1]:.0%}")
-    shown["pass rate"] = shown["pass rate"].map(lambda r: "" if r is None or r != r else f"{r:.0%}")
-    table = shown.to_html(index=False, na_rep="", classes="wb-plain", border=0)
+    shown = summary[list(SUMMARY_COLUMNS)].copy()
+    shown["ci95"] = shown["ci95"].map(lambda ci: "" if ci is None else f"{ci[0]:.0%}–{ci[1]:.0%}")
+    shown["pass_rate"] = shown["pass_rate"].map(lambda r: "" if r is None or r != r else f"{r:.0%}")
+    shown = shown.rename(columns={key: say(f"stats.col.{key}") for key in SUMMARY_COLUMNS})
+    table = shown.to_html(index=False, na_rep="", classes="wb-plain wb-summary", border=0)
     return f"<div style='overflow-x:auto'>{table}</div>", summary
 
 
@@ -148,35 +162,47 @@ def _verdict_rank(passed: Any) -> int:
     return 1 if passed else 0
 
 
-def _repeats_note(line: dict[str, Any], column: str) -> str:
+def _repeats_note(line: dict[str, Any], column: str, say: Messages) -> str:
     if f"{column}|passes" not in line:
         return ""
-    flaky = ", flaky" if line.get(f"{column}|flaky") else ""
+    flaky = f", {say('stats.flaky')}" if line.get(f"{column}|flaky") else ""
     agreement = line.get(f"{column}|agreement")
-    agreed = f", agreement {agreement:.0%}" if isinstance(agreement, int | float) else ""
-    return f" <small>({line[f'{column}|passes']}{flaky}{agreed})</small>"
+    agreed = f", {say('stats.agreement', rate=agreement)}" if isinstance(agreement, int | float) else ""
+    return f" <small>({html.escape(line[f'{column}|passes'] + flaky + agreed)})</small>"
 
 
-def comparison_html(c: Comparison) -> str:
+def verdict_text(verdict: str, say: Messages = ENGLISH, *, kind: str = "verdict") -> str:
+    """A comparison's verdict as a sentence ("B is better than A", "B 优于 A"; ``kind="verdict_word"``: "better",
+    "更好"). A verdict the catalogue does not know yet is shown as the core wrote it."""
+    key = f"stats.{kind}.{verdict.replace(' ', '_')}"
+    return say(key) if say.has(key) else verdict
+
+
+def comparison_html(c: Comparison, say: Messages = ENGLISH) -> str:
     def side(label: str, s: Any) -> str:
-        ci = "" if s.ci95 is None else f" <small>[95% CI {s.ci95[0]:.0%}–{s.ci95[1]:.0%}]</small>"
-        rate = "n/a" if s.pass_rate is None else f"{s.pass_rate:.0%}"
-        return f"<b>{label}</b> {html.escape(s.column)}: {s.passed}/{s.n} = {rate}{ci}"
+        ci = (
+            ""
+            if s.ci95 is None
+            else f" <small>[{html.escape(say('stats.interval', low=s.ci95[0], high=s.ci95[1]))}]</small>"
+        )
+        rate = say("common.na") if s.pass_rate is None else f"{s.pass_rate:.0%}"
+        shown = html.escape(say("stats.rate_of", passed=s.passed, n=s.n, rate=rate))
+        return f"<b>{label}</b> {html.escape(s.column)}: {shown}{ci}"
 
     color = {"better": "#1b5e20", "worse": "#b00020"}.get(c.verdict, "#444")
-    verdict = {"better": "B is better than A", "worse": "B is worse than A"}.get(c.verdict, "no significant difference")
     hint = (
-        (
-            f"<br><small>With {c.pairs} paired rows a difference smaller than {c.min_detectable_difference:.0%} "
-            "cannot be shown to be real.</small>"
-        )
+        f"<br><small>{html.escape(say('stats.min_detectable', pairs=c.pairs, mdd=c.min_detectable_difference))}</small>"
         if c.min_detectable_difference
         else ""
     )
+    pairs = say("stats.paired_rows", n=c.pairs)
+    discordant = say("stats.discordant", b_only=c.b_only, a_only=c.a_only)
+    test = say("stats.mcnemar_p", p=c.p_value)
     return (
-        f"<div class='wb-verdict'>{side('A', c.a)}<br>{side('B', c.b)}<br>{c.pairs} paired rows: {c.b_only} pass "
-        f"only in B, {c.a_only} only in A · exact McNemar p = {c.p_value:.3g} → "
-        f"<b style='color:{color}' class='wb-verdict-text'>{verdict}</b>{hint}</div>"
+        f"<div class='wb-verdict'>{side('A', c.a)}<br>{side('B', c.b)}<br>"
+        f"{html.escape(say('stats.comparison', pairs=pairs, discordant=discordant, test=test))} → "
+        f"<b style='color:{color}' class='wb-verdict-text' data-verdict='{html.escape(c.verdict)}'>"
+        f"{html.escape(verdict_text(c.verdict, say))}</b>{hint}</div>"
     )
 
 

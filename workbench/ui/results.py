@@ -6,10 +6,15 @@ to newest — the output with ✓/✗. A click on a header sorts by that column;
 and the one search box narrow the rows, and the sort, the page and the selected row survive them. Clicking a row
 shows its detail beside the table (or scrolls to it on a narrow screen): the inputs, and per column the output,
 parsed value, each score with its reason, latency, tokens and the rendered prompt, then the word diff of B against
-A and the template diff between their versions. A and B default to the two newest versions.
+A and the template diff between their versions. A and B default to the two newest versions, and follow the run's
+columns whenever they change (a run stopped after one version's cells and resumed gets its second column: A and B
+become the two versions, not the first one twice) unless you chose them. Rows come in the dataset's order until a
+header is clicked, and the line above the table says which order it is.
 
 The view stays on the run you are looking at: a recheck or a run made elsewhere joins the run list (marked with
 where it came from) without replacing the run under review; a run stopped in the Run tab shows what it stored.
+Opening another store starts the tab afresh (nothing of the old store's run stays), and coming back to a store
+opens the run you were reviewing there.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from workbench.ui.charts import latency_histogram, pass_rate_chart
 from workbench.ui.detail import inputs_table, record_html
 from workbench.ui.diff import version_diff_html, word_diff
 from workbench.ui.links import file_link_html
+from workbench.ui.mark_form import MarkForm
 from workbench.ui.matrix import (
     FILTERS,
     comparison_html,
@@ -40,46 +46,45 @@ from workbench.ui.matrix import (
     table_rows,
 )
 from workbench.ui.run_labels import provenance_html, run_label
-from workbench.ui.state import WIDE, Messages, WorkbenchState, button
+from workbench.ui.state import WIDE, WorkbenchState, button
 from workbench.ui.styles import as_panel, style_widget
-from workbench.ui.table import DataTable
+from workbench.ui.table import DataTable, table_labels
 from workbench.ui.trajectory import calls_side_by_side_html
 
 
 class ResultsView(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, **kwargs: Any):
         self.state = state or WorkbenchState()
-        self.run_picker = w.Dropdown(description="Run", style=WIDE, layout=w.Layout(width="min(900px, 100%)"))
+        say = self.state.t
+        self.run_picker = w.Dropdown(
+            description=say("results.run"), style=WIDE, layout=w.Layout(width="min(900px, 100%)")
+        )
         self.run_picker.add_class("wb-run-picker")
-        self.refresh_button = button("Refresh", icon="refresh", tooltip="pick up runs made in code or elsewhere")
+        self.refresh_button = button(say("common.refresh"), icon="refresh", tooltip=say("results.refresh_tooltip"))
         self.provenance = w.HTML()
-        self.filter = w.ToggleButtons(options=FILTERS, value="all", style={"button_width": "auto"})
+        self.filter = w.ToggleButtons(
+            options=[(say(f"results.filter.{f}"), f) for f in FILTERS], value="all", style={"button_width": "auto"}
+        )
         self.filter.add_class("wb-filter")
-        self.search = w.Text(placeholder="search inputs and outputs", layout=w.Layout(width="260px"))
+        self.search = w.Text(placeholder=say("results.search_placeholder"), layout=w.Layout(width="260px"))
         self.search.add_class("wb-search")
         self.count = w.HTML()
         self.count.add_class("wb-count")
-        self.table = DataTable(reveal=".wb-row-detail", empty_text="No rows match the filter and the search.")
+        self.table = DataTable(reveal=".wb-row-detail", empty_text=say("results.no_match"), labels=table_labels(say))
         self.table.add_class("wb-matrix")
         self.detail = w.HTML()
         self.detail.add_class("wb-row-detail")
-        self.mark_column = w.Dropdown(description="Result of", style=WIDE, layout=w.Layout(width="auto"))
-        self.mark_column.add_class("wb-mark-column")
-        self.tags = w.Text(description="Tags", placeholder="wrong label, format error", style=WIDE)
-        self.note = w.Text(description="Note", style=WIDE)
-        self.expected = w.Text(description="Expected", style=WIDE)
-        self.mark_button = button("Mark as bad case", icon="flag", button_style="warning")
-        self.mark_button.add_class("wb-mark-bad")
-        self.messages = Messages()
-        self.messages.add_class("wb-results-messages")
+        self.form = MarkForm(self.state, self._records_of)
+        self.mark_column, self.tags, self.note = self.form.column, self.form.tags, self.form.note
+        self.expected, self.mark_button, self.messages = self.form.expected, self.form.button, self.form.messages
         self.column_a = w.Dropdown(description="A", style=WIDE, layout=w.Layout(width="auto"))
         self.column_b = w.Dropdown(description="B", style=WIDE, layout=w.Layout(width="auto"))
         self.column_a.add_class("wb-column-a")
         self.column_b.add_class("wb-column-b")
         self.comparison = w.HTML()
         self.comparison.add_class("wb-comparison")
-        self.export_csv = button("Export CSV", icon="download")
-        self.export_html = button("Export HTML", icon="download")
+        self.export_csv = button(say("results.export_csv"), icon="download")
+        self.export_html = button(say("results.export_html"), icon="download")
         self.summary = w.HTML()
         self.charts = w.HTML()
         self.records: list[ResultRecord] = []
@@ -89,6 +94,9 @@ class ResultsView(w.VBox):
         self.result_comparison: Comparison | None = None
         self._runs: dict[str, dict[str, Any]] = {}
         self._loaded_run: str | None = None
+        self._pair_for: tuple[list[str], tuple[str | None, str | None]] = ([], (None, None))  # columns, default
+        self._store_url = self.state.store.url
+        self._reviewed: dict[str, str | None] = {}  # store → the run under review there
         self._quiet = False
         self._wire()
         super().__init__(self._layout(), **kwargs)
@@ -102,23 +110,23 @@ class ResultsView(w.VBox):
         for widget in (self.column_a, self.column_b):
             widget.observe(self._update_comparison, "value")
         self.table.observe(self._on_select, "selected")
-        self.mark_column.observe(self._fill_expected, "value")
+        self.table.observe(lambda change: self._show_count(), "sort")
         self.refresh_button.on_click(lambda b: self.refresh_runs())
-        self.mark_button.on_click(self.mark_bad)
         self.export_csv.on_click(lambda b: self.export("csv"))
         self.export_html.on_click(lambda b: self.export("html"))
         self.state.on("run_finished", lambda result: self.refresh_runs(select=result.run_id))
         self.state.on("run_stopped", lambda run_id: self.refresh_runs(select=run_id))
-        self.state.on("store_changed", lambda store: self.refresh_runs())
+        self.state.on("store_changed", self._on_store)
 
     def _layout(self) -> list[w.Widget]:
+        say = self.state.t
         row = w.Layout(flex_flow="row wrap", align_items="center")
         table_box = w.VBox([self.count, self.table], layout=w.Layout(flex="3 1 560px", min_width="0"))
         detail_box = w.VBox(
             [
-                w.HTML("<h4 style='margin:4px 0'>Selected row</h4>"),
+                w.HTML(f"<h4 style='margin:4px 0'>{say('results.selected_row')}</h4>"),
                 self.detail,
-                w.VBox([self.mark_column, self.tags, self.note, self.expected, self.mark_button]),
+                self.form,
                 self.messages,
             ],
             layout=w.Layout(flex="2 1 360px", min_width="0", padding="0 0 0 12px"),
@@ -129,11 +137,14 @@ class ResultsView(w.VBox):
             w.HBox([self.run_picker, self.refresh_button], layout=row),
             self.provenance,
             w.HBox([self.filter, self.search, self.export_csv, self.export_html], layout=row),
-            w.HBox([table_box, detail_box], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
-            w.HTML("<h4>Compare two columns</h4>"),
+            w.HBox(
+                [table_box, detail_box],
+                layout=w.Layout(flex_flow="row wrap", align_items="flex-start", width="100%"),
+            ),
+            w.HTML(f"<h4>{say('results.compare_two')}</h4>"),
             w.HBox([self.column_a, self.column_b], layout=row),
             self.comparison,
-            w.HTML("<h4>Summary</h4>"),
+            w.HTML(f"<h4>{say('results.summary')}</h4>"),
             self.summary,
             self.charts,
         ]
@@ -145,7 +156,7 @@ class ResultsView(w.VBox):
         runs = self.state.store.runs(limit=200)
         self._runs = {r["id"]: r for r in runs}
         current = select or self.run_picker.value
-        options = [(run_label(r), r["id"]) for r in runs]
+        options = [(run_label(r, self.state.t), r["id"]) for r in runs]
         self._quiet = True  # new options reset the picker to the first run: not a pick by the user
         try:
             self.run_picker.options = options
@@ -157,6 +168,14 @@ class ResultsView(w.VBox):
             self._load_run()
         else:
             self._read_run()  # the same run, re-read (more cells stored): filter, sort and selection stay
+
+    def _on_store(self, store: Any) -> None:
+        """Another store: nothing of the old one's run stays; back in a store, the run reviewed there opens."""
+        self._reviewed[self._store_url] = self._loaded_run
+        self._store_url = store.url
+        self._loaded_run = None
+        self.form.reset()
+        self.refresh_runs(select=self._reviewed.get(store.url))
 
     def _on_pick_run(self, change: Any) -> None:
         if not self._quiet and change["new"] != self._loaded_run:
@@ -170,34 +189,43 @@ class ResultsView(w.VBox):
             self.filter.value, self.search.value = "all", ""
         self.table.sort_by(None)
         self.table.selected = None
-        self.selected_row = None
+        self.selected_row = self.form.selected_row = None
         self._read_run(new=True)
 
     def _read_run(self, *, new: bool = False) -> None:
         run_id = self.run_picker.value
+        say = self.state.t
         self.records = self.state.store.results(run_id) if run_id else []
         self.frame = matrix(self.records) if self.records else empty_frame()
         self.columns = ordered_columns(self.records)
-        self.provenance.value = provenance_html(self._runs[run_id]) if run_id in self._runs else ""
+        self.provenance.value = provenance_html(self._runs[run_id], say) if run_id in self._runs else ""
+        self.table.empty_text = say("results.no_match") if self._runs else say("results.no_runs")
         self._set_columns(keep=not new)
         self._update_comparison()
         self._render_summary()
 
     def _set_columns(self, *, keep: bool) -> None:
+        """A and B: kept while the run's columns stay the same (or were chosen by the user and are still there);
+        when the columns change, A and B that the panel chose itself follow them (the two newest versions)."""
+        default = default_pair(self.columns)
         a, b = (self.column_a.value, self.column_b.value) if keep else (None, None)
-        if a not in self.columns or b not in self.columns:
-            a, b = default_pair(self.columns)
+        columns_before, default_before = self._pair_for
+        if self.columns != columns_before and (a, b) == default_before:
+            a, b = default  # the panel's own choice, for other columns: follow the run
+        if a not in self.columns or b not in self.columns or (a == b and len(self.columns) > 1):
+            a, b = default
+        self._pair_for = (list(self.columns), default)
         options = list(self.columns)
         marked = self.mark_column.value if keep and self.mark_column.value in self.columns else b
-        self._quiet = True  # one comparison and one table render after all of them changed, not one per change
+        self._quiet = self.form.quiet = True  # one comparison and one render after all of them changed
         try:
             self.column_a.options, self.column_b.options = options, options
             self.mark_column.options = options
             self.column_a.value, self.column_b.value = a, b
             self.mark_column.value = marked
         finally:
-            self._quiet = False
-        self.table.set_columns(table_columns(self.frame, self.columns))
+            self._quiet = self.form.quiet = False
+        self.table.set_columns(table_columns(self.frame, self.columns, self.state.t))
 
     # -- the matrix -----------------------------------------------------------------------------
     def visible(self) -> Any:
@@ -211,18 +239,36 @@ class ResultsView(w.VBox):
 
     def _render_table(self, change: Any = None) -> None:
         df = self.visible()
-        self.table.set_rows(table_rows(df, self.columns, self.records) if not df.empty else [])
+        self.table.set_rows(table_rows(df, self.columns, self.records, self.state.t) if not df.empty else [])
         if self.selected_row is not None and self.selected_row not in self.table.row_ids:
             self.table.selected = None  # filtered out: its detail goes too
-        total = len(self.frame)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        """How many rows the filter and the search let through, and the order they are in."""
+        say = self.state.t
+        if not self._runs:
+            self.count.value = ""
+            return
         needle = self.search.value.strip()
-        searched = f", matching “{html.escape(needle)}”" if needle else ""
-        self.count.value = f"<small>{len(df)} of {total} rows ({self.filter.value}{searched})</small>"
+        searched = say("results.searched", needle=needle) if needle else ""
+        shown = say("results.filter." + self.filter.value)
+        text = say("results.count", shown=self.table.total, total=len(self.frame), filter=shown, searched=searched)
+        sort = self.table.sort
+        labels = {c["key"]: c["label"] for c in self.table.columns}
+        if sort.get("key") in labels:
+            direction = say("results.descending" if sort.get("descending") else "results.ascending")
+            order = say("results.sorted_by", column=labels[sort["key"]], direction=direction)
+        else:
+            order = say("results.file_order")
+        self.count.value = (
+            f"<small>{html.escape(text)} · <span class='wb-sort-state'>{html.escape(order)}</span></small>"
+        )
 
     def _on_select(self, change: Any) -> None:
-        self.selected_row = change["new"]
+        self.selected_row = self.form.selected_row = change["new"]
         self.messages.clear()
-        self._default_mark_column()
+        self.form.default_column(self.column_b.value)
         self._show_detail()
 
     def select_row(self, row_id: str) -> None:
@@ -238,14 +284,15 @@ class ResultsView(w.VBox):
     def _update_comparison(self, change: Any = None) -> None:
         if self._quiet:
             return
+        say = self.state.t
         a, b = self.column_a.value, self.column_b.value
         self.result_comparison = None
         if not a or not b or a == b:
-            self.comparison.value = "<i>Choose two different columns to compare.</i>" if a else ""
+            self.comparison.value = f"<i>{html.escape(say('results.choose_two'))}</i>" if a else ""
         else:
             try:
                 self.result_comparison = compare_runs(self.records, a=a, b=b)
-                self.comparison.value = comparison_html(self.result_comparison)
+                self.comparison.value = comparison_html(self.result_comparison, say)
             except WorkbenchError as exc:
                 self.comparison.value = f"<i>{html.escape(str(exc))}</i>"
         self._render_table()
@@ -257,36 +304,28 @@ class ResultsView(w.VBox):
         found = {str(r.column): r for r in self.records if r.row_id == row_id and r.repeat == 0}
         return {c: found[c] for c in self.columns if c in found}
 
-    def _default_mark_column(self) -> None:
-        """The column whose result is wrong: B when it failed, else the only failing one, else B."""
-        by_column = self._records_of(self.selected_row)
-        failing = [c for c, r in by_column.items() if r.passed is False]
-        b = self.column_b.value
-        choice = b if b in failing or not failing else failing[-1]
-        if choice in by_column:
-            self.mark_column.value = choice
-        self._fill_expected()
-
     def _show_detail(self) -> None:
+        say = self.state.t
         by_column = self._records_of(self.selected_row)
         if not by_column:
-            self.detail.value = "<i>Click a row of the table to see it here in full.</i>"
+            self.detail.value = f"<i>{html.escape(say('results.click_row'))}</i>" if self.records else ""
             return
         first = next(iter(by_column.values()))
         expected = first.inputs.get("expected")
-        heading = f"<b>Row {html.escape(str(self.selected_row))}</b>" + (
-            f" · expected: <b>{html.escape(str(expected))}</b>" if expected not in (None, "") else ""
+        heading = f"<b>{html.escape(say('results.row_heading', row=self.selected_row))}</b>" + (
+            f" · {html.escape(say('results.expected_is', expected=expected))}" if expected not in (None, "") else ""
         )
         labels = short_labels(self.columns)
         parts = [f"<div class='wb-block'>{heading}</div>", f"<div class='wb-block'>{inputs_table(first.inputs)}</div>"]
-        parts += [record_html(labels[c], c, r) for c, r in by_column.items()]
+        parts += [record_html(labels[c], c, r, say) for c, r in by_column.items()]
         a, b = by_column.get(self.column_a.value), by_column.get(self.column_b.value)
         if a is not None and b is not None and a is not b:
+            words = say("results.word_diff", b=labels[str(b.column)], a=labels[str(a.column)])
             parts.append(
-                f"<div class='wb-block'><b>B against A</b> (word diff, {html.escape(labels[str(b.column)])} against "
-                f"{html.escape(labels[str(a.column)])}): {word_diff(a.output, b.output)}</div>"
+                f"<div class='wb-block'><b>{html.escape(say('results.b_against_a'))}</b> {html.escape(words)} "
+                f"{word_diff(a.output, b.output)}</div>"
             )
-            parts.append(calls_side_by_side_html(a, b))  # "" unless the rows called tools
+            parts.append(calls_side_by_side_html(a, b, say))  # "" unless the rows called tools
             parts.append(self._template_diff(a, b))
         self.detail.value = "".join(parts)
 
@@ -297,8 +336,8 @@ class ResultsView(w.VBox):
         if templates is None:
             return ""
         return (
-            "<div class='wb-block'><b>What changed between the versions</b>"
-            f"{version_diff_html(templates[0], templates[1])}</div>"
+            f"<div class='wb-block'><b>{html.escape(self.state.t('results.what_changed'))}</b>"
+            f"{version_diff_html(templates[0], templates[1], say=self.state.t)}</div>"
         )
 
     def _templates(self, a: ResultRecord, b: ResultRecord) -> tuple[Any, Any] | None:
@@ -315,49 +354,27 @@ class ResultsView(w.VBox):
 
         return PromptTemplate.from_string(source_a), PromptTemplate.from_string(source_b)
 
-    def _fill_expected(self, change: Any = None) -> None:
-        if self._quiet:
-            return
-        record = self._records_of(self.selected_row).get(self.mark_column.value)
-        self.expected.value = "" if record is None else str(record.inputs.get("expected") or "")
-
     def mark_bad(self, button: Any = None) -> Any:
-        self.messages.clear()
-        if self.selected_row is None:
-            self.messages.error("Click a row of the table first, then choose the column whose result is wrong.")
-            return None
-        record = self._records_of(self.selected_row).get(self.mark_column.value)
-        if record is None:
-            self.messages.error(f"Row {self.selected_row} has no result in {self.mark_column.value}: choose another.")
-            return None
-        tags = [t.strip() for t in self.tags.value.split(",") if t.strip()]
-        case = self.state.tracker.mark_bad(
-            record.id, tags=tags, note=self.note.value, expected=self.expected.value or None
-        )
-        self.tags.value = self.note.value = ""  # the next case must not inherit this one's note
-        self.messages.info(
-            f"Bad case #{case.id} ({case.status}) for {record.column}, row {record.row_id}; "
-            f"tags: {', '.join(case.tags) or '-'}. Review it in the Bad cases tab."
-        )
-        self.state.emit("bad_case_marked", case)
-        return case
+        """Mark the selected row's result in the "Result of" column as a bad case (see :class:`MarkForm`)."""
+        return self.form.mark_bad()
 
     # -- summary, charts, exports ---------------------------------------------------------------
     def _render_summary(self) -> None:
         if not self.records:
             self.summary.value = self.charts.value = ""
             return
-        self.summary.value, summary = summary_html(self.records)
+        self.summary.value, summary = summary_html(self.records, self.state.t)
         latencies = [r.latency_ms for r in self.records if r.latency_ms is not None and not r.cached]
-        self.charts.value = pass_rate_chart(summary) + latency_histogram(latencies)
+        self.charts.value = pass_rate_chart(summary, self.state.t) + latency_histogram(latencies, say=self.state.t)
 
     def export(self, kind: str) -> Any:
         """The visible rows of the matrix as CSV, or the run's HTML report (summary + coloured matrix), into
         ``exports/`` beside the notebook, with a link that opens it."""
+        say = self.state.t
         self.messages.clear()
         run_id = self.run_picker.value
         if not run_id:
-            self.messages.error("No run to export: run something first (Run tab), or pick a run above.")
+            self.messages.error(say("results.no_run_export"))
             return None
         folder = self.state.exports_dir
         folder.mkdir(parents=True, exist_ok=True)
@@ -367,8 +384,8 @@ class ResultsView(w.VBox):
         else:
             path = folder / f"{run_id}.html"
             rows = set(self.visible_ids)
-            path.write_text(
-                html_report([r for r in self.records if r.row_id in rows], title=f"Run {run_id}"), encoding="utf-8"
-            )
-        self.messages.info_html(f"Exported to {file_link_html(path)} (also in the file browser).")
+            title = say("results.report_title", run_id=run_id)
+            path.write_text(html_report([r for r in self.records if r.row_id in rows], title=title), encoding="utf-8")
+        before, _, after = say("results.exported", link="\x00").partition("\x00")
+        self.messages.info_html(f"{html.escape(before)}{file_link_html(path)}{html.escape(after)}")
         return path

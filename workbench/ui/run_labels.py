@@ -11,18 +11,11 @@ import html
 from pathlib import Path
 from typing import Any
 
+from workbench.i18n import DEFAULT, Messages
 from workbench.provenance import describe_git, describe_models
 
-ORIGIN_LABELS = {
-    "recheck": "↻ recheck",
-    "nightly": "☾ nightly",
-    "cluster": "⚙ cluster",
-    "cli": "CLI",
-    "ui": "workbench UI",
-    "notebook": "notebook",
-    "python": "script",
-    "serve": "served",
-}
+ORIGINS = ("recheck", "nightly", "cluster", "cli", "ui", "notebook", "python", "serve")
+ENGLISH = Messages(DEFAULT)
 
 
 def who(run: dict[str, Any]) -> str:
@@ -32,9 +25,17 @@ def who(run: dict[str, Any]) -> str:
     return "@".join(part for part in (provenance.get("user"), host) if part)
 
 
-def origin_label(run: dict[str, Any]) -> str:
+def origin_label(run: dict[str, Any], say: Messages = ENGLISH) -> str:
     origin = run.get("origin") or ""
-    return ORIGIN_LABELS.get(origin, origin or "unknown origin")
+    if origin in ORIGINS:
+        return say(f"runs.origin.{origin}")
+    return origin or say("runs.origin.unknown")
+
+
+def status_label(status: str | None, say: Messages = ENGLISH) -> str:
+    """A run's status in the UI's language (a status this version does not know is shown as stored)."""
+    key = f"runs.status.{status}"
+    return say(key) if status and say.has(key) else (status or "")
 
 
 def is_recheck(run: dict[str, Any]) -> bool:
@@ -45,16 +46,16 @@ def started(run: dict[str, Any]) -> str:
     return (run.get("started_at") or "")[:16].replace("T", " ")
 
 
-def run_label(run: dict[str, Any]) -> str:
-    """One line for a run picker: start, what ran, progress, and where it came from."""
+def run_label(run: dict[str, Any], say: Messages = ENGLISH) -> str:
+    """One line for a run picker: start, what ran, progress, and where it came from (the id last)."""
     prompts = ", ".join(run.get("prompts") or [])
-    done = f"{run.get('done', 0)}/{run.get('n_cells', 0)} cells"
-    where = " · ".join(part for part in (origin_label(run), who(run)) if part)
-    status = "" if run.get("status") == "completed" else f" · {run.get('status')}"
+    done = say("runs.cells_done", done=run.get("done", 0), n=run.get("n_cells", 0))
+    where = " · ".join(part for part in (origin_label(run, say), who(run)) if part)
+    status = "" if run.get("status") == "completed" else f" · {status_label(run.get('status'), say)}"
     return f"{started(run)} · {prompts} · {done}{status} · {where} · {run['id']}"
 
 
-def provenance_html(run: dict[str, Any]) -> str:
+def provenance_html(run: dict[str, Any], say: Messages = ENGLISH) -> str:
     """Where a run came from, in one readable line: origin, who, git commit, notebook, models' weights/endpoints."""
     provenance = run.get("provenance") or {}
     commit = describe_git(provenance)
@@ -62,16 +63,14 @@ def provenance_html(run: dict[str, Any]) -> str:
     models = describe_models(provenance)
     dataset = Path(run["dataset"]).name if run.get("dataset") else ""
     parts = [
-        f"<b>{html.escape(origin_label(run))}</b>",
-        html.escape(who(run)) or "someone unknown",
+        f"<b>{html.escape(origin_label(run, say))}</b>",
+        html.escape(who(run) or say("runs.someone_unknown")),
         html.escape(started(run)),
-        f"dataset {html.escape(dataset)}" if dataset else "",
+        html.escape(say("runs.dataset_is", name=dataset)) if dataset else "",
         html.escape(commit),
-        f"notebook {html.escape(notebook)}" if notebook else "",
+        html.escape(say("runs.notebook_is", name=notebook)) if notebook else "",
         html.escape(models),
     ]
-    name = f" — {html.escape(run['name'])}" if run.get("name") else ""
-    return (
-        f"<div class='wb-provenance wb-hint'>Run {html.escape(run['id'])}{name}: "
-        f"{' · '.join(p for p in parts if p)}</div>"
-    )
+    name = f" — {run['name']}" if run.get("name") else ""
+    head = html.escape(say("runs.provenance", id=run["id"], name=name))
+    return f"<div class='wb-provenance wb-hint'>{head} {' · '.join(p for p in parts if p)}</div>"

@@ -4,12 +4,15 @@ stop cleanly.
 In JupyterLab the run is scheduled on the kernel's event loop, so the notebook stays responsive and the progress
 bar moves while the model works; Stop cancels it and every finished row stays stored (running the same choices
 again resumes — so nothing but the user changes those choices: Refresh and a save in the Template tab only add
-what is new). Without a running loop (tests, scripts) it runs to completion.
+what is new). Opening a template in the Template tab is such a choice: the Run tab follows it (not while a run is
+going). Opening another store clears what this tab said about the last run (it was another store's). Without a
+running loop (tests, scripts) it runs to completion.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import threading
 import time
 from typing import Any
@@ -22,38 +25,39 @@ from workbench.identity import PromptRef
 from workbench.pipeline import arun, run
 from workbench.results import RunResult
 from workbench.store import now
-from workbench.ui.state import WIDE, Messages, WorkbenchState, button
+from workbench.ui.state import WIDE, Messages, UIError, WorkbenchState, button
 from workbench.ui.styles import as_panel, style_widget
-
-VERSIONS_HINT = "Ctrl-click (⌘-click on a Mac) or Shift-click to choose several versions; each one is a column."
 
 
 class RunPanel(w.VBox):
     def __init__(self, state: WorkbenchState | None = None, **kwargs: Any):
         self.state = state or WorkbenchState()
+        say = self.state.t
         wide = w.Layout(width="min(640px, 100%)")
-        self.template = w.Dropdown(description="Template", options=self.state.library.names(), style=WIDE, layout=wide)
-        self.prompts = w.SelectMultiple(description="Versions", rows=4, style=WIDE, layout=wide)
-        self.versions_hint = w.HTML(f"<div class='wb-hint'>{VERSIONS_HINT}</div>")
-        self.dataset = w.Dropdown(description="Dataset", options=self.state.dataset_options(), style=WIDE, layout=wide)
-        self.limit = w.BoundedIntText(description="Rows (0 = all)", min=0, max=100_000, value=0, style=WIDE)
+        self.template = w.Dropdown(
+            description=say("run.template"), options=self.state.library.names(), style=WIDE, layout=wide
+        )
+        self.prompts = w.SelectMultiple(description=say("run.versions"), rows=4, style=WIDE, layout=wide)
+        self.versions_hint = w.HTML(f"<div class='wb-hint'>{html.escape(say('run.versions_hint'))}</div>")
+        self.dataset = w.Dropdown(
+            description=say("run.dataset"), options=self.state.dataset_options(), style=WIDE, layout=wide
+        )
+        self.limit = w.BoundedIntText(description=say("run.limit"), min=0, max=100_000, value=0, style=WIDE)
         self.dataset_size = w.HTML()
         self.dataset_size.add_class("wb-dataset-size")
         self.models = w.Textarea(
-            description="Models",
+            description=say("run.models"),
             value="local",
-            placeholder="one spec per line",
+            placeholder=say("run.models_placeholder"),
             style=WIDE,
             layout=w.Layout(width="min(640px, 100%)", height="56px"),
         )
-        self.use_template_params = w.Checkbox(description="use the template's parameters", value=True, style=WIDE)
+        self.use_template_params = w.Checkbox(description=say("run.use_template_params"), value=True, style=WIDE)
         self.temperature = w.BoundedFloatText(
-            description="Temperature", min=0, max=2, step=0.1, value=0.0, style=WIDE, disabled=True
+            description=say("run.temperature"), min=0, max=2, step=0.1, value=0.0, style=WIDE, disabled=True
         )
-        self.repeats = w.BoundedIntText(description="Repeats", min=1, max=50, value=1, style=WIDE)
-        self.concurrency = w.BoundedIntText(
-            description="Concurrency (0 = the model's)", min=0, max=256, value=0, style=WIDE
-        )
+        self.repeats = w.BoundedIntText(description=say("run.repeats"), min=1, max=50, value=1, style=WIDE)
+        self.concurrency = w.BoundedIntText(description=say("run.concurrency"), min=0, max=256, value=0, style=WIDE)
         for widget, name in (
             (self.template, "template"),
             (self.prompts, "versions"),
@@ -63,14 +67,14 @@ class RunPanel(w.VBox):
             (self.temperature, "temperature"),
         ):
             widget.add_class(f"wb-run-{name}")
-        self.run_button = button("Run", icon="play", button_style="success")
+        self.run_button = button(say("run.run"), icon="play", button_style="success")
         self.run_button.add_class("wb-run")
-        self.stop_button = button("Stop", icon="stop", button_style="danger", disabled=True)
+        self.stop_button = button(say("run.stop"), icon="stop", button_style="danger", disabled=True)
         self.stop_button.add_class("wb-stop")
         self.progress = w.IntProgress(min=0, max=1, value=0)
         self.progress_label = w.HTML()
         self.progress_label.add_class("wb-run-progress")
-        self.messages = Messages()
+        self.messages = Messages(say)
         self.messages.add_class("wb-run-status")
         self.result: RunResult | None = None
         self.run_id: str | None = None  # the run being executed (known from its first stored cell)
@@ -89,6 +93,8 @@ class RunPanel(w.VBox):
         self.run_button.on_click(self.start)
         self.stop_button.on_click(self.stop)
         self.state.on("template_saved", lambda template: self.refresh())
+        self.state.on("template_opened", self._follow_template)
+        self.state.on("store_changed", lambda store: self.reset())
         row = w.Layout(flex_flow="row wrap", align_items="center")
         super().__init__(
             [
@@ -125,6 +131,23 @@ class RunPanel(w.VBox):
         self.messages.clear()
         self._show_dataset_size()
 
+    def _follow_template(self, name: str | None) -> None:
+        """The Template tab opened ``name``: run that template (not while a run of another one is going)."""
+        if self.state.running or not name or name == self.template.value:
+            return
+        self.refresh()
+        if name in self.template.options:
+            self.template.value = name
+
+    def reset(self) -> None:
+        """Another store is open: what this tab said about its last run belonged to the old one."""
+        if self.state.running:
+            return
+        self.messages.clear()
+        self.result, self.run_id = None, None
+        self.progress.max, self.progress.value = 1, 0
+        self.progress_label.value = ""
+
     def _set_versions(self, name: str) -> None:
         versions = self.state.library.versions(name)
         self.prompts.options = [f"{name}@v{v}" for v in reversed(versions)]
@@ -139,12 +162,13 @@ class RunPanel(w.VBox):
         if not self.dataset.value:
             self.dataset_size.value = ""
             return
+        say = self.state.t
         try:
             size = len(load_dataset(self.dataset.value))
         except WorkbenchError as exc:
-            self.dataset_size.value = f"<span class='wb-hint'>cannot read it: {exc}</span>"
+            self.dataset_size.value = f"<span class='wb-hint'>{html.escape(say('run.cannot_read', error=exc))}</span>"
             return
-        self.dataset_size.value = f"<span class='wb-hint'>of {size} rows in this dataset</span>"
+        self.dataset_size.value = f"<span class='wb-hint'>{html.escape(say('run.of_rows', n=size))}</span>"
 
     def refresh(self, select: str | None = None) -> None:
         """Re-read the library and the datasets folder; what the user chose stays chosen (a second Run with the same
@@ -196,13 +220,14 @@ class RunPanel(w.VBox):
             self.dataset.value = dataset
 
     def _options(self) -> dict[str, Any]:
+        say = self.state.t
         models = [line.strip() for line in self.models.value.splitlines() if line.strip()]
         if not models:
-            raise WorkbenchError("Give at least one model spec (e.g. local, or openai:MODEL@http://HOST:PORT/v1).")
+            raise UIError(say("run.need_model"))
         if not self.prompts.value:
-            raise WorkbenchError("Choose at least one prompt version.")
+            raise UIError(say("run.need_version"))
         if not self.dataset.value:
-            raise WorkbenchError(f"No dataset chosen (none found in {self.state.datasets_dir}).")
+            raise UIError(say("run.no_dataset", folder=self.state.datasets_dir))
         params = {} if self.use_template_params.value else {"temperature": self.temperature.value}
         refs = sorted(self.prompts.value, key=lambda ref: PromptRef.parse(ref).version)  # columns oldest → newest
         return {
@@ -227,7 +252,7 @@ class RunPanel(w.VBox):
         self._errors += bool(record.error)
         self.progress.max, self.progress.value = total, done
         rate = self._answered / max(1e-6, time.perf_counter() - self._started)
-        self.progress_label.value = f"{done} / {total} · {rate:.2f} rows/s · {self._errors} errors"
+        self.progress_label.value = self.state.t("run.progress", done=done, total=total, rate=rate, errors=self._errors)
 
     def start(self, button: Any = None) -> None:
         self.messages.clear()
@@ -243,8 +268,9 @@ class RunPanel(w.VBox):
         self._started_at = now()
         self._started_refs = [p.ref for p in options["prompts"]]
         self.progress.max, self.progress.value = 1, 0
-        self.progress_label.value = "checking the inputs and the endpoints…"
+        self.progress_label.value = self.state.t("run.checking")
         self.run_button.disabled, self.stop_button.disabled = True, False
+        self.state.running = True
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -268,22 +294,32 @@ class RunPanel(w.VBox):
             self._finished(task.result())
 
     def _finished(self, result: RunResult) -> None:
+        say = self.state.t
         self.result = result
         self.run_id = result.run_id
         self.state.last_run_id = result.run_id
+        self.state.running = False
         self.run_button.disabled, self.stop_button.disabled = False, True
         total = len(result.records)
         self.progress.max, self.progress.value = max(1, total), total
         rate = result.pass_rate
-        self.progress_label.value = f"{total} / {total} · done"
+        self.progress_label.value = say("run.progress_done", total=total)
         self.messages.info(
-            f"Run {result.run_id}: {total} cells, pass rate {'n/a' if rate is None else f'{rate:.0%}'}, "
-            f"{len(result.errors)} errors ({result.stats['called']} model calls, {result.stats['cached']} cached, "
-            f"{result.stats['resumed']} resumed)."
+            say(
+                "run.finished",
+                run_id=result.run_id,
+                total=total,
+                rate=say("common.na") if rate is None else f"{rate:.0%}",
+                errors=len(result.errors),
+                called=result.stats["called"],
+                cached=result.stats["cached"],
+                resumed=result.stats["resumed"],
+            )
         )
         self.state.emit("run_finished", result)
 
     def _failed(self, exc: BaseException) -> None:
+        self.state.running = False
         self.run_button.disabled, self.stop_button.disabled = False, True
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
             self._stopped()
@@ -297,12 +333,12 @@ class RunPanel(w.VBox):
         stored = self.state.store.result_count(self.run_id) if self.run_id else 0
         total = run["n_cells"] if run else self.progress.max
         self.progress.max, self.progress.value = max(1, total), stored
-        self.progress_label.value = f"{stored} / {total} · stopped"
-        where = f" of run {self.run_id} are stored and shown in Results" if self.run_id else " are stored"
-        self.messages.info(
-            f"Stopped: {stored} of {total} cells{where}. Press Run again with the same choices to resume: only the "
-            "missing cells are called."
-        )
+        say = self.state.t
+        self.progress_label.value = say("run.progress_stopped", stored=stored, total=total)
+        if self.run_id:
+            self.messages.info(say("run.stopped_run", stored=stored, total=total, run_id=self.run_id))
+        else:
+            self.messages.info(say("run.stopped", stored=stored, total=total))
         self.state.emit("run_stopped", self.run_id)
 
     def _stopped_run(self) -> dict[str, Any] | None:

@@ -10,18 +10,25 @@ from typing import Any
 
 import ipywidgets as w
 
+from workbench import i18n
 from workbench.badcases import BadCaseTracker
+from workbench.errors import WorkbenchError
 from workbench.paths import project_root
 from workbench.prompts import PromptLibrary, PromptTemplate
 from workbench.store import Store
 
 DATASET_SUFFIXES = (".csv", ".tsv", ".jsonl", ".xlsx", ".parquet")
+TEMPLATE_SAVED = "ui.template_saved"  # on workbench.events: (state, template), for every Workbench in the kernel
 
 
 @dataclass
 class WorkbenchState:
-    """The library, the store and where files go, plus the panels' own events (``template_saved``,
-    ``run_finished``, ``run_stopped``, ``bad_case_marked``, ``store_changed``, ``open_run``).
+    """The library, the store, the language and where files go, plus the panels' own events (``template_saved``,
+    ``template_opened``, ``run_finished``, ``run_stopped``, ``bad_case_marked``, ``store_changed``, ``open_run``).
+
+    ``lang`` is ``"en"`` or ``"zh"`` (default: :func:`workbench.i18n.resolve_language`); every panel's words come
+    from ``state.t("part.key", **fields)``. ``running`` is true while the Run tab executes a run (the store picker
+    does not switch stores under it).
 
     ``exports_dir`` is ``exports/`` in the notebook's folder: visible in JupyterLab's file browser and served by
     the Jupyter server (a hidden folder such as ``.workbench/`` is neither).
@@ -32,7 +39,17 @@ class WorkbenchState:
     datasets_dir: Path = field(default_factory=lambda: project_root() / "datasets")
     exports_dir: Path = field(default_factory=lambda: Path.cwd() / "exports")
     last_run_id: str | None = None
+    lang: str = field(default_factory=lambda: i18n.resolve_language(None))
+    running: bool = False
     listeners: dict[str, list[Callable[..., None]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lang = i18n.resolve_language(self.lang)
+
+    @property
+    def t(self) -> i18n.Messages:
+        """This workbench's messages: ``state.t("results.filter.all")``."""
+        return i18n.Messages(self.lang)
 
     @property
     def tracker(self) -> BadCaseTracker:
@@ -73,11 +90,21 @@ class WorkbenchState:
             callback(*args)
 
 
-class Messages(w.HTML):
-    """A panel's message line: every action replaces (or clears) what the previous one said."""
+class UIError(WorkbenchError):
+    """An error the UI words itself, already in the user's language (no English-details hint above it)."""
 
-    def error(self, exc: BaseException | str) -> None:
-        self.value = error_html(exc)
+
+class Messages(w.HTML):
+    """A panel's message line: every action replaces (or clears) what the previous one said. ``say`` is the
+    panel's language: an error the core raised in English gets a one-line hint in it above the details."""
+
+    def __init__(self, say: i18n.Messages | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.say = say or i18n.Messages(i18n.DEFAULT)
+
+    def error(self, exc: BaseException | str, *, lead: str = "") -> None:
+        """An error; ``lead`` is a sentence of the UI's own that goes first (what was being done)."""
+        self.value = error_html(exc, self.say, lead=lead)
 
     def info(self, text: str) -> None:
         self.value = info_html(text)
@@ -96,12 +123,27 @@ class Messages(w.HTML):
         self.value = ""
 
 
-def error_html(exc: BaseException | str) -> str:
-    """An error as a readable message in the panel (not a traceback)."""
+def error_html(exc: BaseException | str, say: i18n.Messages | None = None, *, lead: str = "") -> str:
+    """An error as a readable message in the panel (not a traceback). The core's errors are English: in another
+    language a one-line hint in it comes first (what kind of error, "the details are in English")."""
+    hint = error_hint(exc, say) if say is not None else ""
+    above = "".join(
+        f"<div class='wb-error-hint' style='color:#b00020'>{html.escape(text)}</div>" for text in (lead, hint) if text
+    )
     return (
-        f"<div style='color:#b00020;white-space:pre-wrap;font-family:monospace' class='wb-error'>"
+        f"{above}<div style='color:#b00020;white-space:pre-wrap;font-family:monospace' class='wb-error'>"
         f"⚠ {html.escape(str(exc))}</div>"
     )
+
+
+def error_hint(exc: BaseException | str, say: i18n.Messages) -> str:
+    """The hint for an English error in ``say``'s language ("" in English, and for the UI's own messages)."""
+    if say.lang == "en" or isinstance(exc, str | UIError):
+        return ""
+    for cls in type(exc).__mro__:
+        if say.has(f"common.error_hint.{cls.__name__}"):
+            return say(f"common.error_hint.{cls.__name__}")
+    return say("common.error_hint")
 
 
 def info_html(text: str) -> str:

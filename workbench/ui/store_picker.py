@@ -1,12 +1,15 @@
-"""The store picker in the workbench's header: which run store the panels read and write.
+"""The store picker in the workbench's header: which run store the panels read and write, and where it really is.
 
 A store is a SQLite file (a path, or ``sqlite:///PATH``) or a PostgreSQL database a team shares
-(``postgresql://USER@HOST:PORT/DB``); the default comes from ``WORKBENCH_STORE`` (else ``.workbench/workbench.db``).
-Opening goes through :func:`workbench.store.open_store`, so the UI accepts exactly what the CLI's ``--store`` does.
+(``postgresql://USER@HOST:PORT/DB``); the default comes from ``WORKBENCH_STORE``, else it is the project's
+``.workbench/workbench.db`` (found upward from the notebook's folder, as the prompt library is — a notebook in
+``notebooks/`` uses the same store as one at the root). Opening goes through :func:`workbench.store.open_store`, so
+the UI accepts exactly what the CLI's ``--store`` does; a relative path typed here means the notebook's folder.
 
-Why the care: a mistyped SQLite path would silently create a new, empty store — and an empty Results tab looks like
-lost work — so a file that does not exist yet is created only when asked. The field never keeps a password (widget
-state can be saved into the notebook): after opening it shows the location with the password masked.
+Why the care: an empty Results tab looks like lost work. So the box shows the store's absolute location (not the
+same relative text from every folder), a store that was just created or has no runs says so, a mistyped SQLite
+path is created only when asked, and a failed Open puts the box back to the store in use. The box never keeps a
+password (widget state can be saved into the notebook): it shows the location with the password masked.
 """
 
 from __future__ import annotations
@@ -18,30 +21,29 @@ import ipywidgets as w
 
 from workbench.errors import WorkbenchError
 from workbench.store import Store, open_store, parse_location
-from workbench.store.location import mask_password
+from workbench.store.location import default_store_path, mask_password
 from workbench.ui.state import Messages, WorkbenchState, button
-
-PLACEHOLDER = "path/to/workbench.db  or  postgresql://user@host:5432/workbench"
 
 
 class StorePicker(w.HBox):
-    def __init__(self, state: WorkbenchState, **kwargs: Any):
+    def __init__(self, state: WorkbenchState, *, created: bool = False, **kwargs: Any):
         self.state = state
+        say = state.t
         self.location = w.Text(
             value=state.store.url,
-            placeholder=PLACEHOLDER,
-            description="Store",
+            placeholder=say("store.placeholder"),
+            description=say("store.label"),
             style={"description_width": "initial"},
-            layout=w.Layout(width="min(520px, 100%)"),
+            layout=w.Layout(width="min(560px, 100%)"),
         )
         self.location.add_class("wb-store-location")
-        self.open_button = button("Open store", icon="database", tooltip="read and write runs in this store")
+        self.open_button = button(say("store.open"), icon="database", tooltip=say("store.open_tooltip"))
         self.open_button.add_class("wb-store-open")
-        self.create_button = button("Create it", button_style="warning")
+        self.create_button = button(say("store.create"), button_style="warning")
         self.create_button.layout.display = "none"
         self.kind = w.HTML()
         self.kind.add_class("wb-store-kind")
-        self.messages = Messages()
+        self.messages = Messages(say)
         self.messages.add_class("wb-store-messages")
         self.open_button.on_click(lambda b: self.open_location())
         self.create_button.on_click(lambda b: self.open_location(create=True))
@@ -51,48 +53,62 @@ class StorePicker(w.HBox):
             **kwargs,
         )
         self.add_class("wb-store-picker")
-        self._show_kind(state.store)
+        self._show(state.store)
+        self.announce(state.store, created=created)
 
     def open_location(self, location: str | None = None, *, create: bool = False) -> Store | None:
-        """Open the store at ``location`` (default: the field) and make every panel use it."""
+        """Open the store at ``location`` (default: the box) and make every panel use it."""
+        say = self.state.t
         text = (self.location.value if location is None else location).strip()
+        in_use = self.state.store
         self.messages.clear()
         self.create_button.layout.display = "none"
-        if text == self.state.store.url:
-            self.messages.info(f"Already using {self.state.store.url}.")
-            return self.state.store
+        if self.state.running:
+            self.messages.warn(say("store.busy", url=in_use.url))
+            self.location.value = in_use.url
+            return None
         try:
-            where = parse_location(text, option="Store")
-            if where.is_sqlite and where.path is not None and not where.path.exists() and not create:
+            where = parse_location(text, option=say("store.label"))
+            if where.display == in_use.url:
+                self.location.value = in_use.url
+                self.messages.info(say("store.already", url=in_use.url))
+                return in_use
+            created = where.is_sqlite and where.path is not None and not where.path.exists()
+            if created and not create:
                 self._offer_create(where.path)
                 return None
             store = open_store(where)
         except WorkbenchError as exc:
-            note = self._forget_password(text)
-            self.messages.error(f"Still using {self.state.store.url}. {exc}{note}")
+            self.location.value = in_use.url  # the box says which store is in use, not what failed
+            self.messages.error(exc, lead=say("store.failed", text=mask_password(text), url=in_use.url))
+            if mask_password(text) != text:
+                self.messages.value += f"<div class='wb-hint'>{html.escape(say('store.password_removed'))}</div>"
             return None
         self.state.set_store(store)
-        self.location.value = store.url  # masked: no password stays in the widget
-        self._show_kind(store)
-        self.messages.info(f"Now using {store.url}.")
+        self._show(store)
+        self.messages.info(say("store.now_using", url=store.url))
+        self.announce(store, created=created)
         return store
 
-    def _forget_password(self, text: str) -> str:
-        """A URL that failed stays in the field, but not its password (widget state can be saved in the notebook);
-        what to tell the user about it."""
-        masked = mask_password(text)
-        if masked == text:
-            return ""
-        self.location.value = masked
-        return " (The password was taken out of the field: type it again, or put the URL in WORKBENCH_STORE.)"
+    def announce(self, store: Store, *, created: bool) -> None:
+        """Say that a store is new (just created) or holds no runs yet: an empty Results tab is then expected."""
+        say = self.state.t
+        if created:
+            self.messages.warn(say("store.new", url=store.url))
+        elif not store.runs(limit=1):
+            self.messages.warn(say("store.empty", url=store.url))
 
     def _offer_create(self, path: Any) -> None:
-        self.messages.warn(
-            f"There is no store at {path} yet (a typo?). Press “Create it” to start a new, empty store there; "
-            f"still using {self.state.store.url}."
-        )
+        self.messages.warn(self.state.t("store.offer_create", path=path, url=self.state.store.url))
         self.create_button.layout.display = "flex"
 
-    def _show_kind(self, store: Store) -> None:
-        kind = "SQLite file" if store.dialect == "sqlite" else "PostgreSQL (shared)"
+    def _show(self, store: Store) -> None:
+        """The box and the line beside it: the absolute location (password masked), its kind, and whether it is
+        the project's own store."""
+        say = self.state.t
+        self.location.value = store.url
+        self.location.tooltip = store.url
+        kind = say("store.kind.sqlite") if store.dialect == "sqlite" else say("store.kind.postgresql")
+        if store.path is not None and store.path == default_store_path():
+            kind += f" · {say('store.default')}"
         self.kind.value = f"<span class='wb-hint'>{html.escape(kind)}</span>"

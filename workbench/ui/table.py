@@ -7,7 +7,12 @@ pastel ✓/✗ cells. Here the browser only reports clicks (``sort``, ``page``, 
 sends the rows of the page. So the state survives every re-draw, and tests drive it without a browser.
 
 The front-end is ``static/data_table.js`` (plain DOM, no dependencies, written by hand — nothing to build) and
-``static/data_table.css``.
+``static/data_table.css``. Its words (the pager, "click to sort", the scroll hint) come from Python (``labels``,
+from the catalogue: :func:`table_labels`).
+
+Narrow windows: a column has a ``kind``. ``verdict`` columns keep their width (the ✓/✗ are what the table is for);
+``text`` columns are cut to a line or two with the whole text on hover; ``key`` columns (ids, who) never wrap. When
+the columns are wider than the box, the table scrolls sideways and a hint above it says so.
 """
 
 from __future__ import annotations
@@ -21,22 +26,40 @@ from typing import Any
 import anywidget
 import traitlets
 
+from workbench.i18n import DEFAULT, Messages
+
 _STATIC = Path(__file__).parent / "static"
 PAGE_SIZES = (10, 25, 50, 100)
+LABELS = ("prev", "next", "per_page", "rows_per_page", "range", "click_to_sort", "scroll_hint")
+KINDS = ("", "text", "verdict", "key")
+
+
+def table_labels(say: Messages | None = None) -> dict[str, str]:
+    """The table's own words in ``say``'s language (the browser fills in ``{first}``, ``{last}``, ``{total}``,
+    ``{n}``)."""
+    say = say or Messages(DEFAULT)
+    return {name: say(f"table.{name}", first="{first}", last="{last}", total="{total}", n="{n}") for name in LABELS}
 
 
 @dataclass(frozen=True)
 class Column:
     """A table column: ``key`` names it, ``label`` is the header, ``title`` its tooltip (e.g. the full name when
-    the label is shortened), ``min_width`` a CSS length that keeps text from being squeezed to a few characters."""
+    the label is shortened), ``min_width`` a CSS length that keeps text from being squeezed to a few characters,
+    ``kind`` how it behaves on a narrow screen (see the module's docstring)."""
 
     key: str
     label: str
     title: str = ""
     min_width: str = ""
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Column kind {self.kind!r}: use one of {KINDS}.")
 
     def to_dict(self) -> dict[str, str]:
-        return {"key": self.key, "label": self.label, "title": self.title or self.label, "min_width": self.min_width}
+        title = self.title or self.label
+        return {"key": self.key, "label": self.label, "title": title, "min_width": self.min_width, "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -64,8 +87,9 @@ class DataTable(anywidget.AnyWidget):
 
     Synced traits: ``columns``, ``rows`` (the page shown), ``sort`` (``{"key": ..., "descending": bool}``, set
     by a header click), ``page`` and ``page_size`` (set by the pager), ``selected`` (the row id clicked),
-    ``total`` (rows over all pages), ``empty_text`` and ``reveal`` (a CSS selector: after a click the browser
-    scrolls the element it names into view when it is off-screen, e.g. the row detail below the table).
+    ``total`` (rows over all pages), ``empty_text``, ``reveal`` (a CSS selector: after a click the browser
+    scrolls the element it names into view when it is off-screen, e.g. the row detail below the table) and
+    ``labels`` (the table's words, :func:`table_labels`).
     """
 
     _esm = _STATIC / "data_table.js"
@@ -81,6 +105,7 @@ class DataTable(anywidget.AnyWidget):
     selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     empty_text = traitlets.Unicode("No rows.").tag(sync=True)
     reveal = traitlets.Unicode("").tag(sync=True)
+    labels = traitlets.Dict(default_value=table_labels()).tag(sync=True)
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)

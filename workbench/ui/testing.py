@@ -42,16 +42,17 @@ def register_test_provider() -> None:
     register_provider("uitest", lambda spec, **kw: CountingModel(sentiment_guess, spec=spec))
 
 
-def make_state(folder: Path, repo: Path, templates: Iterable[str] = TEMPLATES) -> WorkbenchState:
-    """A library with copies of the repository's ``templates``, a store and an exports folder in ``folder``, and the
-    repository's datasets."""
+def make_state(folder: Path, repo: Path, templates: Iterable[str] = TEMPLATES, *, lang: str = "en") -> WorkbenchState:
+    """A library with copies of the repository's ``templates``, a store and an exports folder in ``folder``, the
+    repository's datasets, and the UI in ``lang`` (English unless a test asks: the machine's locale must not
+    decide what a test reads)."""
     register_test_provider()
     library = folder / "lib"
     library.mkdir(exist_ok=True)
     for name in templates:
         shutil.copy(repo / "prompt_library" / f"{name}.prompty", library)
     state = WorkbenchState(
-        library=PromptLibrary(library), store=Store(folder / "ui.db"), datasets_dir=repo / "datasets"
+        library=PromptLibrary(library), store=Store(folder / "ui.db"), datasets_dir=repo / "datasets", lang=lang
     )
     state.exports_dir = folder / "exports"
     return state

@@ -1,7 +1,8 @@
 """How a row with tool calls looks in the Results tab: its trajectory in the row detail (each step: what the model
 wrote, its calls with arguments, each result or error, then the final answer and how the loop ended), two versions'
 calls side by side with what differs marked, and the tool a matrix cell called. The data comes from
-:mod:`workbench.tools.view`; every word from the catalogue (:mod:`workbench.i18n`, part ``tools``)."""
+:mod:`workbench.tools.view`; every word from the catalogue (:mod:`workbench.i18n`, part ``tools``), in the
+Workbench's language (``say``: its :class:`~workbench.i18n.Messages`)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from workbench.tools import view
 SAME, DIFFERENT = "#e6f4ea", "#fce8e6"
 
 
-def trajectory_html(record: ResultRecord, lang: str | None = None) -> str:
+def trajectory_html(record: ResultRecord, say: Any = None) -> str:
     """The row detail's trajectory block ("" for a template without tools)."""
     steps = view.steps(record)
     if record.trajectory is None or not steps:
         return ""
-    say = messages(lang)
+    say = say or messages()
     items = [_step_html(step, say) for step in steps]
     finish = record.details.get("finish_reason") or "stop"
     reason = say(f"tools.finish.{finish}") if say.has(f"tools.finish.{finish}") else finish
@@ -60,11 +61,11 @@ def _step_html(step: view.StepView, say: Any) -> str:
     return f"<li class='wb-step'>{'<br>'.join(lines)}</li>"
 
 
-def calls_side_by_side_html(a: ResultRecord, b: ResultRecord, lang: str | None = None) -> str:
+def calls_side_by_side_html(a: ResultRecord, b: ResultRecord, say: Any = None) -> str:
     """A's and B's calls in two columns, a row per position, green when the same and red with what differs."""
     if a.tool_calls is None and b.tool_calls is None:
         return ""
-    say = messages(lang)
+    say = say or messages()
     rows = []
     for pair in view.side_by_side(a.tool_calls, b.tool_calls):
         color = SAME if pair.same else DIFFERENT
@@ -89,12 +90,13 @@ def _difference(text: str, say: Any) -> str:
     return text
 
 
-def tool_note(record: ResultRecord | None, lang: str | None = None) -> str:
+def tool_note(record: ResultRecord | None, say: Any = None) -> str:
     """A matrix cell's note: the tools a row called, when its output is the loop's answer (a row that ended on its
     calls already shows them as its output)."""
     if record is None or record.tool_calls is None or record.details.get("finish_reason") == "tool_calls":
         return ""
+    say = say or messages()
     called = view.tools_called(record) or ""
     if called == view.NO_CALL:
-        called = messages(lang)("tools.no_call")
-    return f"<br><small class='wb-tool-note'>🔧 {html.escape(messages(lang)('tools.called', tools=called))}</small>"
+        called = say("tools.no_call")
+    return f"<br><small class='wb-tool-note'>🔧 {html.escape(say('tools.called', tools=called))}</small>"

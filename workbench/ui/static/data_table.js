@@ -2,12 +2,18 @@
 // Written by hand, no dependencies (nothing to build, nothing fetched at run time). Python owns the state:
 // a header click sets `sort`, the pager sets `page` / `page_size`, a row click sets `selected`; Python then
 // sends the rows to show. So a re-draw (a filter, the search) never loses the sort order or the selection.
+// Words come from Python (`labels`, in the UI's language). On a narrow screen each column behaves by its `kind`
+// (verdict: keeps its width; text: cut, whole on hover; key: never wraps) and a hint says the table scrolls.
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+function fill(template, values) {
+  return String(template || "").replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }
 
 function sortIndicator(sort, key) {
@@ -32,6 +38,8 @@ function reveal(el, selector) {
 
 function render({ model, el }) {
   el.classList.add("wb-table");
+  const hint = element("div", "wb-table-scroll-hint");
+  hint.style.display = "none";
   const scroll = element("div", "wb-table-scroll");
   const table = element("table", "wb-table-grid");
   const head = element("thead");
@@ -40,12 +48,23 @@ function render({ model, el }) {
   scroll.append(table);
   const footer = element("div", "wb-table-footer");
   const info = element("span", "wb-table-info");
-  const prev = element("button", "wb-table-prev", "◀ Previous");
-  const next = element("button", "wb-table-next", "Next ▶");
+  const prev = element("button", "wb-table-prev");
+  const next = element("button", "wb-table-next");
   const size = element("select", "wb-table-size");
-  size.title = "rows per page";
   footer.append(info, prev, next, size);
-  el.append(scroll, footer);
+  el.append(hint, scroll, footer);
+  const word = (name) => (model.get("labels") || {})[name] || "";
+
+  const showHint = () => {
+    // visible while columns are hidden to the right (the box is narrower than the table and not scrolled to the end)
+    const hidden = scroll.scrollWidth - scroll.clientWidth - scroll.scrollLeft > 2;
+    hint.textContent = word("scroll_hint");
+    hint.style.display = hidden ? "" : "none";
+    scroll.classList.toggle("wb-table-more", hidden);
+  };
+  scroll.addEventListener("scroll", showHint);
+  const watcher = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(showHint);
+  if (watcher) watcher.observe(scroll);
 
   const send = (name, value) => {
     model.set(name, value);
@@ -58,7 +77,8 @@ function render({ model, el }) {
     for (const column of model.get("columns") || []) {
       const th = element("th", "wb-table-th");
       th.dataset.key = column.key;
-      th.title = `${column.title || column.label} — click to sort`;
+      th.title = `${column.title || column.label} — ${word("click_to_sort")}`;
+      if (column.kind) th.classList.add(`wb-col-${column.kind}`);
       th.setAttribute("role", "columnheader");
       th.setAttribute("aria-sort", sort.key === column.key ? (sort.descending ? "descending" : "ascending") : "none");
       if (column.min_width) th.style.minWidth = column.min_width;
@@ -87,6 +107,7 @@ function render({ model, el }) {
       row.cells.forEach((html, i) => {
         const td = element("td");
         if (columns[i] && columns[i].min_width) td.style.minWidth = columns[i].min_width;
+        if (columns[i] && columns[i].kind) td.classList.add(`wb-col-${columns[i].kind}`);
         td.innerHTML = html;
         tr.append(td);
       });
@@ -119,13 +140,16 @@ function render({ model, el }) {
     const page = model.get("page") || 0;
     const first = total ? page * pageSize + 1 : 0;
     const last = Math.min(total, (page + 1) * pageSize);
-    info.textContent = total ? `Rows ${first}–${last} of ${total}` : "";
+    info.textContent = total ? fill(word("range"), { first, last, total }) : "";
+    prev.textContent = word("prev");
+    next.textContent = word("next");
+    size.title = word("rows_per_page");
     prev.disabled = page <= 0;
     next.disabled = last >= total;
     const sizes = model.get("page_sizes") || [10, 25, 50, 100];
     size.replaceChildren(
       ...sizes.map((n) => {
-        const option = element("option", "", `${n} per page`);
+        const option = element("option", "", fill(word("per_page"), { n }));
         option.value = String(n);
         option.selected = n === pageSize;
         return option;
@@ -138,17 +162,19 @@ function render({ model, el }) {
     drawHead();
     drawBody();
     drawFooter();
+    requestAnimationFrame(showHint);
   };
 
   prev.addEventListener("click", () => send("page", Math.max(0, (model.get("page") || 0) - 1)));
   next.addEventListener("click", () => send("page", (model.get("page") || 0) + 1));
   size.addEventListener("change", () => send("page_size", Number(size.value)));
 
-  const names = ["columns", "rows", "sort", "selected", "page", "page_size", "total", "empty_text"];
+  const names = ["columns", "rows", "sort", "selected", "page", "page_size", "total", "empty_text", "labels"];
   for (const name of names) model.on(`change:${name}`, draw);
   draw();
   return () => {
     for (const name of names) model.off(`change:${name}`, draw);
+    if (watcher) watcher.disconnect();
   };
 }
 
