@@ -289,7 +289,8 @@ def test_a_named_gate_says_what_is_missing():
         check("nope", [])
     assert (
         str(error.value)
-        == "No gate named 'nope'. Known: cloze_en, cloze_zh, exam_cloze, lora_en, lora_zh, rag_answers."
+        == "No gate named 'nope'. Known: cloze_en, cloze_zh, exam_cloze, lora_en, lora_zh, rag_answers, tools_en, "
+        "tools_zh."
     )
     with pytest.raises(ConfigError) as error:
         check("rag_answers", [])
