@@ -604,3 +604,69 @@ def test_the_whole_loop_through_the_widgets(lab):
     assert store.runs(limit=5, prompt="sentiment_cloze_zh")[0]["done"] == 12
     assert (tmp / "prompt_library" / "_versions" / "sentiment_cloze_en" / "v2.prompty").exists()
     assert "(their edit)" in (tmp / "prompt_library" / "sentiment_cloze_en.prompty").read_text(encoding="utf-8")
+
+
+def _tools_run(tmp: Path) -> None:
+    """A stored run of a template with a Python tool, two versions that call it with different arguments (made in
+    this process with a function model: the browser shows what the store holds)."""
+    import workbench as wb
+    from workbench.prompts import PromptTemplate
+    from workbench.testing.models import FunctionModel
+
+    @wb.tool
+    def convert_units(value: float, from_unit: str, to_unit: str) -> dict:
+        """Convert between units."""
+        return {"value": round(value * 0.621371, 2), "unit": to_unit}
+
+    def answer(prompt: str) -> str:
+        if "Result:" in prompt:
+            return ' {"answer": "About ' + prompt.rsplit('"value": ', 1)[1].split(",")[0] + ' miles."}'
+        unit = "km" if "Question:" in prompt else "m"
+        return ' {"name": "convert_units", "arguments": {"value": 10, "from_unit": "' + unit + '", "to_unit": "mi"}}'
+
+    v1 = PromptTemplate.from_string(
+        "---\nname: units_agent\ntools: [convert_units]\nassertions: [{type: tool_calls, arguments: partial}]\n---\n"
+        "Request: {{ query }}\nCall:"
+    )
+    v2 = v1.with_changes(version=2, body=v1.body.replace("Request:", "Question:"))
+    rows = [
+        {
+            "id": "q1",
+            "query": "10 km in miles?",
+            "expected_tool_calls": '[{"name": "convert_units", "arguments": {"from_unit": "km"}}]',
+        }
+    ]
+    model = FunctionModel(answer, spec="function:units")
+    wb.run([v1, v2], rows, [model], store=str(tmp / STORE), progress=False)  # the project's store, as the UI opens it
+
+
+def test_a_rows_trajectory_and_two_versions_calls_in_the_browser(lab):
+    """Issue 33: the row detail walks the trajectory (steps, calls, results, the final answer), a comparison shows
+    both versions' calls side by side with the differing argument, and the matrix cell names the tool."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, tmp = lab
+    _tools_run(tmp)
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=120_000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(120_000)
+        steps = Steps(page)
+        try:
+            _start(page, url, "workbench_en.ipynb")
+            steps.tab("Results")
+            table = page.locator(".wb-app .wb-matrix").first
+            expect(table).to_contain_text("tools called: convert_units")
+            table.locator("tbody tr.wb-table-row").first.click()
+            detail = page.locator(".wb-row-detail")
+            for shown in ("Trajectory: 2 steps", "step 1", "call:", "result (Python tool):", "final answer: About"):
+                expect(detail.locator(".wb-trajectory").first).to_contain_text(shown)
+            expect(detail.locator(".wb-tool-compare")).to_contain_text("from_unit: m ≠ km")
+            steps.shot("trajectory_and_calls_side_by_side")
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "browser_tools_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

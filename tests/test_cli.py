@@ -228,3 +228,47 @@ def test_the_demo_commands_pass_their_gates_on_the_local_model(repo, tmp_path):
         done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         assert "gate cloze_" in done.stdout and "PASSED" in done.stdout and "24 model calls" in done.stdout
+
+
+def test_a_template_with_tools_runs_from_the_cli_and_bad_tool_input_exits_2(repo, tmp_path):
+    """The library's tool router against an endpoint that always calls get_weather for Paris: the calls are shown,
+    scored and exported; then each bad tool input stops with exit 2, naming the file and line or the row, before any
+    call."""
+    from workbench.testing.fake_openai import FakeOpenAIServer
+
+    store, out = tmp_path / "s.db", tmp_path / "r.jsonl"
+    paris = [{"name": "get_weather", "arguments": {"city": "Paris"}}]
+    with FakeOpenAIServer(tool_responder=lambda body: paris) as server:
+        result = invoke("run", "tool_router_en", "-m", server.spec(), "--limit", 8, "--store", store, "--out", out)
+        assert result.exit_code == 0, result.output
+        assert 'get_weather({"city": "Paris"})' in result.output and "12.5%" in result.output  # 1 of 8 rows
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert rows[0]["tool_calls"] == paris and rows[0]["passed"] is True and rows[6]["passed"] is False
+        assert rows[6]["reason"] == 'tool_calls: get_weather: argument city = "Paris", expected "London"'
+        assert rows[5]["reason"].startswith("tool_calls: expected no tool call; made get_weather")
+        calls_before = len(server.requests)
+
+        template = (repo / "prompt_library" / "tool_router_en.prompty").read_text(encoding="utf-8")
+        doubled = tmp_path / "doubled.prompty"
+        doubled.write_text(template.replace("name: web_search", "name: add_event"), encoding="utf-8")
+        line = next(i for i, text in enumerate(template.splitlines(), 1) if "name: web_search" in text)
+        bad = invoke("run", doubled, "-m", server.spec(), "--store", store)
+        assert bad.exit_code == 2 and f"doubled.prompty:{line}: two tools are named 'add_event'" in bad.output
+
+        unknown = tmp_path / "unknown.prompty"
+        unknown.write_text(template.replace("tools:\n", "tools:\n  - lookup_order\n", 1), encoding="utf-8")
+        bad = invoke("run", unknown, "-m", server.spec(), "--store", store)
+        assert (
+            bad.exit_code == 2
+            and "unknown.prompty:" in bad.output
+            and "No tool registered as 'lookup_order'" in bad.output
+        )
+
+        data = tmp_path / "rows.csv"
+        data.write_text('query,expected_tool_calls\nhi,[]\nrain?,"[{""name"": ""get_wether""}]"\n', encoding="utf-8")
+        bad = invoke("run", "tool_router_en", "-d", data, "-m", server.spec(), "--store", store)
+        assert (
+            bad.exit_code == 2
+            and "rows.csv line 3: column 'expected_tool_calls' expects a call of 'get_wether'" in bad.output
+        )
+        assert len(server.requests) == calls_before, "no bad input reached the endpoint"

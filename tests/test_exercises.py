@@ -139,6 +139,38 @@ def _right_pass_at_k(n, c, k):
     return 1 - math.comb(n - c, k) / math.comb(n, k)  # math.comb is 0 when k > n - c
 
 
+def _routed(expected, made, passed):
+    """A record of the tool-routing run: what it expected, what it called, whether tool_calls passed."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(inputs={"expected_tool_calls": expected}, tool_calls=made, passed=passed)
+
+
+_W, _S = {"name": "get_weather", "arguments": {"city": "Oslo"}}, {"name": "web_search", "arguments": {"query": "x"}}
+ROUTED = {
+    "records": [
+        _routed([_W], [_W], True),
+        _routed([_W], [{"name": "get_weather", "arguments": {"city": "Rome"}}], False),  # right tool, wrong city
+        _routed([_S], [_W], False),
+        _routed("[]", [], True),
+        _routed("[]", [_S], False),
+    ]
+}  # choice: 3/5 = 0.6; tool_calls passed: 2/5; among rows that expect a call: 2/3
+DECLARATION = {
+    "name": "convert_units",
+    "description": "Convert between units",
+    "parameters": {
+        "type": "object",
+        "properties": {"value": {"type": "number"}, "from_unit": {"type": "string"}, "to_unit": {"type": "string"}},
+        "required": ["value", "from_unit", "to_unit"],
+    },
+}
+
+
+def _declared(**parameters):
+    return {**DECLARATION, "parameters": {**DECLARATION["parameters"], **parameters}}
+
+
 # (id, key, context, wrong answer, a phrase (or phrases) of its English hint, a phrase of its Chinese hint)
 WRONG = [
     # -- render --
@@ -513,6 +545,40 @@ WRONG = [
         "are not tokens in `probs`",
         "不是 `probs` 里的词",
     ),
+    # -- tool_declaration --
+    ("declaration-string", "tool_declaration", {}, "convert_units", "give a dict", "请给出一个字典"),
+    ("declaration-name", "tool_declaration", {}, {**DECLARATION, "name": "units"}, "name it convert_units", "命名为"),
+    (
+        "declaration-bad-schema",
+        "tool_declaration",
+        {},
+        _declared(properties={"value": {"type": "float"}}),
+        "the workbench refuses it: `parameters` of tool 'convert_units' is not a valid JSON Schema",
+        "工作台不接受它",
+    ),
+    (
+        "declaration-missing-property",
+        "tool_declaration",
+        {},
+        _declared(properties={"value": {"type": "number"}, "to_unit": {"type": "string"}}),
+        "`properties` lacks ['from_unit']",
+        "缺少",
+    ),
+    (
+        "declaration-value-text",
+        "tool_declaration",
+        {},
+        _declared(properties={**DECLARATION["parameters"]["properties"], "value": {"type": "string"}}),
+        "`value` is a number",
+        "是数字",
+    ),
+    ("declaration-not-required", "tool_declaration", {}, _declared(required=["value"]), "not in `required`", "必填"),
+    # -- choice_accuracy: 3 of 5 --
+    ("choice-pass-rate", "choice_accuracy", ROUTED, 0.4, "that is the pass rate of tool_calls", "通过率"),
+    ("choice-percent", "choice_accuracy", ROUTED, 60, "not a percentage", "百分数"),
+    ("choice-no-empty", "choice_accuracy", ROUTED, 2 / 3, "left out the rows that expect no call", "漏掉"),
+    ("choice-count", "choice_accuracy", ROUTED, 3, "3.000 is not it", "不对"),
+    ("choice-text", "choice_accuracy", ROUTED, "60%", "give a number between 0 and 1", "请给出"),
 ]
 
 
@@ -585,6 +651,10 @@ RIGHT = [
     ("nucleus", NUCLEUS, {"good", "great"}),
     ("nucleus", NUCLEUS, ["great", "good"]),
     ("nucleus", NUCLEUS_ZH, {"开心", "高兴", "难过"}),
+    ("tool_declaration", {}, DECLARATION),
+    ("tool_declaration", {}, {"type": "function", "function": _declared(required=["to_unit", "value", "from_unit"])}),
+    ("choice_accuracy", ROUTED, 0.6),
+    ("choice_accuracy", ROUTED, 3 / 5),
 ]
 
 
@@ -599,7 +669,7 @@ def test_the_right_answer_passes(key, context, value, capsys):
 def test_every_exercise_has_several_mistakes_and_a_right_answer():
     mistakes = Counter(c[1] for c in WRONG)
     assert set(mistakes) == set(REGISTRY) == {c[0] for c in RIGHT}
-    assert len(REGISTRY) == 17
+    assert len(REGISTRY) == 19
     assert all(count >= 3 for count in mistakes.values()), mistakes
 
 
@@ -621,6 +691,7 @@ def test_every_exercise_has_several_mistakes_and_a_right_answer():
         ("kappa", KAPPA, 0.4),
         ("kappa", KAPPA_2, 3 / 23),
         ("nucleus", NUCLEUS, {"good", "great"}),
+        ("choice_accuracy", ROUTED, 0.6),
     ],
 )
 def test_each_worked_solution_gives_the_stated_answer(key, context, wanted):

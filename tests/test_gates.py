@@ -4,6 +4,7 @@ used: tests/test_local_model.py, tests/test_cli.py's demo test, the notebooks.)"
 
 from __future__ import annotations
 
+import json
 import random
 import zlib
 
@@ -31,6 +32,8 @@ from workbench.testing.models import FunctionModel
 
 
 def _answers(template):
+    if template.tools:  # a tool router: a call of each tool (with arguments that fit), and answering without one
+        return [json.dumps({"name": name, "arguments": {}}) for name in template.toolset.names] + ['{"answer": "Hi"}']
     parser = template.parser
     if isinstance(parser, LabelParser):
         return [words[-1] for words in parser.labels.values()]  # one word per label
@@ -286,7 +289,8 @@ def test_a_named_gate_says_what_is_missing():
         check("nope", [])
     assert (
         str(error.value)
-        == "No gate named 'nope'. Known: cloze_en, cloze_zh, exam_cloze, lora_en, lora_zh, rag_answers."
+        == "No gate named 'nope'. Known: cloze_en, cloze_zh, exam_cloze, lora_en, lora_zh, rag_answers, tools_en, "
+        "tools_zh."
     )
     with pytest.raises(ConfigError) as error:
         check("rag_answers", [])
@@ -389,3 +393,26 @@ def test_a_refusal_lists_every_row_set_the_bars_rest_on(repo):
         "measured on: 12 rows of datasets/sentiment_en.csv (gate/cloze_en/sentiment_en/12); 24 rows of "
         "datasets/sentiment_en.csv (gate/cloze_en/sentiment_en/24). "
     ) in str(error.value)
+
+
+class T:  # a tool-routing row's record: what it expected, whether the call passed (a pass picked the tool)
+    def __init__(self, tool, passed, picked=None):
+        self.inputs = {"expected_tool_calls": [] if tool is None else [{"name": tool}]}
+        self.passed, self.error = passed, None
+        picked = picked or (tool if passed else None)
+        self.tool_calls = [{"name": picked}] if picked else []
+
+
+def test_the_tools_gate_stops_a_router_that_never_calls_or_always_calls_one_tool():
+    from workbench.course.gates import check_tools
+
+    tools = ["get_weather", "convert_units", "web_search"]
+    never = [T(t, False) for t in tools * 3] + [T(None, True)] * 3  # answers everything, calls nothing
+    always = [T("get_weather", True)] * 3 + [T(t, False, "get_weather") for t in tools[1:] * 3]
+    always += [T(None, False, "get_weather")] * 3
+    good = [T(t, i != 0) for t in tools for i in range(5)] + [T(None, False)] * 5  # small talk: always calls a tool
+    assert not check_tools(never, min_pass_rate=0.3, min_recall=0.3).passed
+    report = check_tools(always, min_pass_rate=0.2, min_recall=0.3)
+    failed = {c.name for c in report.checks if not c.passed}
+    assert "picks 'convert_units'" in failed and "picks 'web_search'" in failed
+    assert check_tools(good, min_pass_rate=0.5, min_recall=0.5).passed, "no recall check for rows expecting no call"

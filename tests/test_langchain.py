@@ -227,3 +227,61 @@ def test_a_chains_cache_identity_follows_the_chain_and_the_workbench_model_insid
     assert identity("Q: {question}\nA:", max_tokens=5)["chain"] != base["chain"], "other settings too"
     other = identity("Q: {question}\nA:", "openai:m@http://127.0.0.1:9/v1")
     assert other["models"] == [get_model("openai:m@http://127.0.0.1:9/v1").identity()]
+
+
+def test_a_langchain_chat_model_calls_tools_through_bind_tools(tmp_path):
+    """A user's own LangChain chat model (ChatOpenAI against a local stand-in that answers with tool calls) runs a
+    template with tools: the tools and tool_choice go through bind_tools, the tool results go back as ToolMessages,
+    and the calls are scored and stored like any model's."""
+    from langchain_openai import ChatOpenAI
+
+    from workbench.testing.fake_openai import FakeOpenAIServer
+
+    template = PromptTemplate.from_string(
+        "---\nname: lc_tools\nmodel: {parameters: {temperature: 0, tool_choice: auto}}\n"
+        "tools:\n  - {name: get_weather, parameters: {type: object, properties: {city: {type: string}}, "
+        "required: [city]}}\n"
+        "assertions: [{type: tool_calls}]\n---\nuser:\n{{ query }}"
+    )
+
+    def responder(body):
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            return f"It is {last['content']} there."
+        return [{"name": "get_weather", "arguments": {"city": "Oslo"}}]
+
+    rows = [
+        {
+            "query": "Weather in Oslo?",
+            "tool_results": {"get_weather": "cold"},
+            "expected_tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}],
+        }
+    ]
+    with FakeOpenAIServer(tool_responder=responder) as server:
+        chat = ChatOpenAI(model="fake-model", base_url=server.base_url, api_key="unused", max_retries=0)
+        assert get_model(chat).capabilities.tool_calling
+        record = run(template, rows, [chat], store=str(tmp_path / "s.db"), progress=False).records[0]
+        requests = list(server.requests)
+    assert record.passed and record.output == "It is cold there." and record.error is None
+    assert record.tool_calls == [{"name": "get_weather", "arguments": {"city": "Oslo"}}]
+    assert requests[0]["tools"] == ["get_weather"] and requests[0]["tool_choice"] == "auto"
+    assert requests[1]["messages"][-1] == {
+        "role": "tool",
+        "content": "cold",
+        "tool_call_id": record.trajectory[0]["calls"][0]["id"],
+    }
+
+
+def test_a_chat_model_without_bind_tools_follows_the_json_protocol(tmp_path):
+    chat = FakeListChatModel(responses=['{"name": "get_weather", "arguments": {"city": "Oslo"}}'])
+    assert not get_model(chat).capabilities.tool_calling
+    template = PromptTemplate.from_string(
+        "---\nname: lc_plain\ntools:\n"
+        "  - {name: get_weather, parameters: {type: object, properties: {city: {type: string}}}}\n"
+        "assertions: [{type: tool_calls}]\n---\nuser:\n{{ query }}"
+    )
+    rows = [
+        {"query": "Weather in Oslo?", "expected_tool_calls": '[{"name": "get_weather", "arguments": {"city": "Oslo"}}]'}
+    ]
+    record = run(template, rows, [chat], store=str(tmp_path / "s.db"), progress=False).records[0]
+    assert record.passed and record.output == 'get_weather({"city": "Oslo"})'

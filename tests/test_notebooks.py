@@ -124,6 +124,8 @@ CONSTANT = [
     ("05_prompt_techniques", "en", "great", "cloze_en"),
     ("06_evaluation", "en", "B", "exam_cloze"),
     ("07_sampling", "en", "great", "cloze_en"),
+    ("08_agents", "en", "great", "tools_en"),  # never calls a tool
+    ("08_agents", "zh", "always get_weather", "tools_zh"),  # always calls the same tool
 ]
 OTHER_DEGENERATE = [
     ("00_quickstart", "zh", "开心", "cloze_zh"),
@@ -133,6 +135,7 @@ OTHER_DEGENERATE = [
 ]
 DEGENERATE = [*CONSTANT, *(pytest.param(*case, marks=pytest.mark.nightly) for case in OTHER_DEGENERATE)]
 RESPONDERS = {"random letters": _random_letter, "random words": _random_word}
+TOOL_RESPONDERS = {"always get_weather": lambda body: [{"name": "get_weather", "arguments": {"city": "Paris"}}]}
 
 
 def test_every_notebook_that_takes_a_model_is_tried_with_a_degenerate_endpoint(repo):
@@ -157,7 +160,7 @@ def test_a_degenerate_endpoint_fails_the_notebook_on_its_gate(repo, tmp_path, na
     from workbench.testing.fake_openai import FakeOpenAIServer
 
     responder = RESPONDERS.get(answer) or _always(answer)
-    with FakeOpenAIServer(responder=responder) as server:
+    with FakeOpenAIServer(responder=responder, tool_responder=TOOL_RESPONDERS.get(answer)) as server:
         outcome = execute_notebook(
             repo / "notebooks" / f"{name}.ipynb", tmp_path, {"model": server.spec(), "lang": lang}, validate=False
         )

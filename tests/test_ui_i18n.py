@@ -27,7 +27,8 @@ ROWS = [
 ]
 # words that stay as they are in Chinese text: names, formats, keys
 KEEP = {"csv", "html", "sqlite", "postgresql", "ctrl", "cmd", "shift", "mac", "id", "url", "api", "local", "spec"}
-KEEP |= {"prompt", "workbench", "mcnemar", "wilson", "wb", "run", "workbench_store", "openai", "model", "host", "port", "http", "langchain"}
+KEEP |= {"prompt", "workbench", "mcnemar", "wilson", "wb", "run", "workbench_store", "openai", "model", "host", "port"}
+KEEP |= {"http", "langchain"}
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ The public API (what a notebook needs; README "The Python API" lists it with a l
   ``compare_runs``, ``stability``; ``optimize`` (a new version only if it wins on held-out rows);
   models: ``get_model``, ``Model``, ``register_provider``;
 - the store: ``open_store``; bad cases: ``BadCaseTracker``; judges: ``calibrate_judge``, ``compare_calibrations``;
-- scoring: ``register_scorer``, ``register_parser``; RAG: ``KnowledgeBase``, ``evaluate_retrieval``;
+- scoring: ``register_scorer``, ``register_parser``; tools: ``tool`` (``@wb.tool`` registers a Python tool);
+  RAG: ``KnowledgeBase``, ``evaluate_retrieval``;
 - deploy: ``create_app``, ``ServerThread``; fine-tuning: ``build_sft_set``, ``validate_sft_set``,
   ``export_openai_jsonl``, ``check_openai_jsonl``, ``submit_openai_job``, ``lora_finetune``;
 - the Jupyter UI: ``Workbench``; errors: ``WorkbenchError``.
@@ -50,6 +51,7 @@ _EXPORTS = {
     "compare_calibrations": "workbench.judge",
     "register_scorer": "workbench.scoring",
     "register_parser": "workbench.parsers",
+    "tool": "workbench.tools",
     "KnowledgeBase": "workbench.rag",
     "evaluate_retrieval": "workbench.rag",
     "create_app": "workbench.serve",
@@ -111,3 +113,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from workbench.scoring import register_scorer
     from workbench.serve import ServerThread, create_app
     from workbench.store import open_store
+    from workbench.tools import tool

@@ -10,7 +10,9 @@ all write the same typed records.
 
 Every row carries the dataset's own columns (a column that shares a name with a result field is written as
 ``input.NAME``), then the result: where it ran (``worker``, cluster runs), how many attempts it took, and the ids of
-the chunks its prompt was built from. :func:`read_export` reads either file back with the types restored.
+the chunks its prompt was built from; a template with tools adds ``tool_calls`` (the calls in order, each
+``{name, arguments}``) and ``trajectory`` (every step of its loop). :func:`read_export` reads either file back with
+the types restored.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ RESULT_COLUMNS = [
     "retrieved",
     "worker",
     "created_at",
+    "tool_calls",
+    "trajectory",
 ]
-JSON_COLUMNS = {"parsed", "scores", "retrieved", "retrieved_ids"}
+JSON_COLUMNS = {"parsed", "scores", "retrieved", "retrieved_ids", "tool_calls", "trajectory"}
 BOOL_COLUMNS = {"passed", "cached"}
 INT_COLUMNS = {"result_id", "version", "repeat", "prompt_tokens", "completion_tokens", "attempts"}
 FLOAT_COLUMNS = {"score", "latency_ms", "cost_usd"}
@@ -87,6 +91,9 @@ def export_row(record: ResultRecord) -> dict[str, Any]:
         "worker": record.worker,
         "created_at": record.created_at,
     }
+    if record.trajectory is not None:  # a template with tools: the calls in order, and every step
+        result["tool_calls"] = record.tool_calls
+        result["trajectory"] = record.trajectory
     inputs = {(f"input.{k}" if k in result else k): v for k, v in record.inputs.items()}
     return {**inputs, **result}
 

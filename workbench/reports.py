@@ -47,6 +47,8 @@ def results_dataframe(records: Sequence[ResultRecord]) -> Any:
                 "rendered": r.rendered,
             }
         )
+        if r.trajectory is not None:  # a template with tools: the calls in order (the steps stay in the record)
+            row["tool_calls"] = r.tool_calls
         rows.append(row)
     return pd.DataFrame(rows)
 

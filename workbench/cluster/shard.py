@@ -113,6 +113,7 @@ def rebuild(spec: CellSpec, template: Any, model: Any) -> Cell:
         tuple(spec.retrieved),
         dict(spec.retrieved_values),
         model.identity(),
+        template.toolset if template.tools else None,  # Python tools must be registered on the worker too
     )
 
 

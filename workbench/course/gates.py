@@ -84,8 +84,9 @@ class GateSpec:
     measured on — a gate used on 12 rows of a file, 24 rows, or another file, has a bar (and a figure) for each —
     and a run on rows no figure measured is refused rather than judged against numbers from other data.
     ``kind``: ``labels`` (per-class recall and the majority class), ``choice`` (a multiple-choice exam: the bar and
-    beating the most common correct letter) or ``rate`` (a pass rate against a baseline measured in the same run,
-    e.g. closed-book answers)."""
+    beating the most common correct letter), ``tools`` (tool routing: the classes are the expected tool, or no call —
+    so a model that never calls a tool, or always calls the same one, fails a class's recall) or ``rate`` (a pass
+    rate against a baseline measured in the same run, e.g. closed-book answers)."""
 
     prompt: str
     bars: tuple[Bar, ...]
@@ -221,10 +222,43 @@ def check(name: str, records: Any, *, baseline: float | None = None) -> GateRepo
         report = check_rate(records, min_pass_rate=bar.min_pass_rate, baseline=baseline, name=name)
     elif spec.kind == "choice":
         report = check_choice(records, min_pass_rate=bar.min_pass_rate, name=name)
+    elif spec.kind == "tools":
+        report = check_tools(records, min_pass_rate=bar.min_pass_rate, min_recall=spec.min_recall, name=name)
     else:
         report = check_labels(records, min_pass_rate=bar.min_pass_rate, min_recall=spec.min_recall, name=name)
     report.evidence = f"the bar rests on {figure.describe()}"
     return report
+
+
+def check_tools(records: Sequence[Any], *, min_pass_rate: float, min_recall: float, name: str = "tools") -> GateReport:
+    """A tool router's gate: no errors, the bar and beating the most common class (on the ``tool_calls`` verdicts,
+    arguments included), and for every tool the share of its rows on which the router picked it — so a model that
+    never calls a tool, or always calls the same one, fails. The rows that expect no call count in the bar and the
+    baseline but have no pick check of their own: the 270M base model almost never answers small talk without a
+    tool (BENCHMARKS.md, "Tool calls"), and a gate that no model of the course passes teaches nothing."""
+    records = list(records)
+    report = check_labels(
+        records, min_pass_rate=min_pass_rate, min_recall=min_recall, name=name, label_of=expected_tool
+    )
+    report.checks = [c for c in report.checks if not c.name.startswith("recall of ")]
+    judged = _judged(records)
+    for tool in sorted({expected_tool(r) for r in judged} - {NO_CALL}):
+        rows = [r for r in judged if expected_tool(r) == tool]
+        picked = sum(1 for r in rows if (r.tool_calls or [{}])[0].get("name") == tool)
+        detail = f"{picked}/{len(rows)} = {picked / len(rows):.0%} (needs ≥ {min_recall:.0%})"
+        report.checks.append(Check(f"picks {tool!r}", picked / len(rows) >= min_recall, detail))
+    return report
+
+
+NO_CALL = "(no call)"
+
+
+def expected_tool(record: Any) -> str:
+    """A tool-routing row's class: the first expected tool, or ``(no call)``."""
+    from workbench.tools.expected import parse_expected
+
+    calls = parse_expected(record.inputs.get("expected_tool_calls"))
+    return str(calls[0]["name"]) if calls else NO_CALL
 
 
 def check_choice(
@@ -275,6 +309,14 @@ def _cloze(lang: str, heldout_rows: tuple[int, ...]) -> tuple[Bar, ...]:
     return own + held
 
 
+def _tools(lang: str) -> tuple[Bar, ...]:
+    """The tool router's bars: the CI profile's first 12 rows (two per class) and the whole set."""
+    return tuple(
+        Bar(GATE_BARS[f"tools_{lang}/tool_routing_{lang}/{n}"], f"gate/tools_{lang}/tool_routing_{lang}/{n}")
+        for n in (12, 36)
+    )
+
+
 #: The bars, each at or below the lower end of its figure's 95% interval (figure ids: ``gate/<key>``).
 GATE_BARS = {
     "cloze_en/sentiment_en/12": 0.60,
@@ -285,6 +327,10 @@ GATE_BARS = {
     "cloze_zh/sentiment_zh/24": 0.75,
     "cloze_zh/reviews_zh_test/24": 0.75,
     "cloze_zh/reviews_zh_test/100": 0.85,
+    "tools_en/tool_routing_en/12": 0.30,  # measured 7/12, 95% CI 32%–81% (bench_tools.py)
+    "tools_en/tool_routing_en/36": 0.30,  # 17/36, 32%–63%
+    "tools_zh/tool_routing_zh/12": 0.35,  # 8/12, 39%–86%
+    "tools_zh/tool_routing_zh/36": 0.30,  # 18/36, 34%–66%
 }
 
 GATES: dict[str, GateSpec] = {
@@ -301,6 +347,8 @@ GATES: dict[str, GateSpec] = {
         prompt="sentiment_zeroshot_zh",
         bars=(Bar(0.60, "finetune/zh/lora/24"), Bar(0.80, "finetune/zh/lora/100")),
     ),
+    "tools_en": GateSpec(prompt="tool_router_en", kind="tools", bars=_tools("en"), min_recall=0.3),
+    "tools_zh": GateSpec(prompt="tool_router_zh", kind="tools", bars=_tools("zh"), min_recall=0.3),
     "rag_answers": GateSpec(
         prompt="rag_qa_kb",
         kind="rate",

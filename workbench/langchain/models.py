@@ -46,8 +46,10 @@ OUTPUT_KEYS = ("answer", "output", "result", "text", "content")
 def _to_langchain_messages(prompt: PromptInput) -> list[Any]:
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+    from workbench.langchain.tool_calls import tool_turn
+
     kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
-    return [kinds[m.role](content=m.content) for m in messages_from(prompt)]
+    return [tool_turn(m) or kinds[m.role](content=m.content) for m in messages_from(prompt)]
 
 
 def _text_of(result: Any) -> str:
@@ -96,7 +98,10 @@ class LangChainModel(Model):
         self.ignore_params = frozenset(ignore_params)
         self._configured: dict[tuple[tuple[str, Any], ...], Any] = {}
         fields = set(getattr(type(lc_model), "model_fields", {}) or {})
-        self.capabilities = Capabilities(streaming=True, seeded_sampling=bool(fields & set(PARAM_FIELDS["seed"])))
+        from workbench.langchain.tool_calls import binds_tools
+
+        seeded = bool(fields & set(PARAM_FIELDS["seed"]))
+        self.capabilities = Capabilities(streaming=True, seeded_sampling=seeded, tool_calling=binds_tools(lc_model))
 
     def _model_for(self, params: GenerationParams) -> Any:
         """A copy of the LangChain model with the run's parameters set on its own fields."""
@@ -104,7 +109,9 @@ class LangChainModel(Model):
         updates: dict[str, Any] = {}
         refused = []
         for name, value in params.requested.items():
-            if name == "stop" or name in self.ignore_params:
+            if (
+                name in ("stop", "tool_choice", "parallel_tool_calls") or name in self.ignore_params
+            ):  # tools: bind_tools
                 continue
             field_name = next((f for f in PARAM_FIELDS.get(name, ()) if f in fields), None)
             if field_name is None:
@@ -130,18 +137,26 @@ class LangChainModel(Model):
         return {"provider": "langchain", "class": f"{cls.__module__}.{cls.__qualname__}", "model": self.spec}
 
     def _generation(self, result: Any, start: float) -> Generation:
+        from workbench.langchain.tool_calls import tool_calls_of
+
         usage = getattr(result, "usage_metadata", None) or {}
+        metadata = getattr(result, "response_metadata", {}) or {}
+        calls = tool_calls_of(result)
         return Generation(
             text=_text_of(result),
             model=self.spec,
             prompt_tokens=usage.get("input_tokens"),
             completion_tokens=usage.get("output_tokens"),
             latency_ms=elapsed_ms(start),
-            raw={"response_metadata": getattr(result, "response_metadata", {})},
+            finish_reason=metadata.get("finish_reason") or ("tool_calls" if calls else None),
+            raw={"response_metadata": metadata},
+            tool_calls=calls,
         )
 
     async def _acall(self, request: Request, sink: ChunkSink | None) -> Generation:
-        model = self._model_for(request.params)
+        from workbench.langchain.tool_calls import with_tools
+
+        model = with_tools(self._model_for(request.params), request, self.spec)
         messages, kwargs = _to_langchain_messages(request.prompt), self._kwargs(request.params)
         start = time.perf_counter()
         try:

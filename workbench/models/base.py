@@ -107,6 +107,11 @@ class Model(ABC):  # noqa: B024 - abstract by contract: a provider overrides _ca
                 f"{self.spec} cannot score labels by log-probability; remove `method: logprob` from the "
                 "template's output section to parse generated text instead."
             )
+        if request.tools and not caps.tool_calling:
+            raise ConfigError(
+                f"{self.spec} takes no tool definitions with a request; a template's tools reach it through the "
+                "agent loop (workbench.tools), which uses a JSON-schema grammar for such models."
+            )
         return replace(
             request,
             prefix=request.prefix if caps.prefix_cache else None,
@@ -154,11 +159,16 @@ class Model(ABC):  # noqa: B024 - abstract by contract: a provider overrides _ca
         inputs: Mapping[str, Any] | None = None,
         json_schema: Mapping[str, Any] | None = None,
         labels: Labels | None = None,
+        tools: Any = None,
         **overrides: Any,
     ) -> Request:
-        """A :class:`Request`; ``overrides`` are :class:`GenerationParams` fields."""
+        """A :class:`Request`; ``overrides`` are :class:`GenerationParams` fields; ``tools`` OpenAI-style function
+        definitions (for models with ``capabilities.tool_calling``)."""
         merged = (params or GenerationParams()).merged(**overrides)
-        return Request(prompt, merged, prefix=prefix, inputs=inputs, json_schema=json_schema, labels=labels)
+        tools = tuple(tools) if tools else None
+        return Request(
+            prompt, merged, prefix=prefix, inputs=inputs, json_schema=json_schema, labels=labels, tools=tools
+        )
 
     def generate(self, prompt: PromptInput, params: GenerationParams | None = None, **options: Any) -> Generation:
         """Generate text (with retries); ``options``: prefix, inputs, json_schema, retrier, or parameter fields."""

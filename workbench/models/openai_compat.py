@@ -1,8 +1,7 @@
 """Any OpenAI-compatible endpoint through the official ``openai`` client.
 
-Spec syntax: ``openai:MODEL`` (reads ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) or
-``openai:MODEL@BASE_URL``, e.g. ``openai:qwen2.5@http://127.0.0.1:8000/v1``. This covers OpenAI,
-vLLM, Ollama, the llama.cpp server, DeepSeek, Qwen/DashScope, GLM and our own ``workbench serve``.
+Spec syntax: ``openai:MODEL`` (reads ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) or ``openai:MODEL@BASE_URL``, e.g.
+``openai:qwen2.5@http://127.0.0.1:8000/v1``: OpenAI, vLLM, Ollama, llama.cpp, DeepSeek, Qwen, GLM, ``workbench serve``.
 
 The client's own retries are switched off (``max_retries=0``): retries are the workbench's (see
 :mod:`workbench.models.retry`). Before a run, :meth:`OpenAICompatibleModel.preflight` asks the endpoint for its
@@ -31,6 +30,7 @@ from workbench.errors import (
     RetryableModelError,
 )
 from workbench.models.base import Model, elapsed_ms
+from workbench.models.openai_tools import gather_call_pieces, message_calls, streamed_calls, tool_arguments
 from workbench.models.types import (
     Capabilities,
     ChunkSink,
@@ -130,7 +130,7 @@ class OpenAICompatibleModel(Model):
     def capabilities(self) -> Capabilities:  # type: ignore[override]
         price = PRICES.get(self.model_name)  # read each time: register_price() may teach it later
         if self._capabilities is None or self._capabilities.price != price:
-            self._capabilities = Capabilities(streaming=True, batch=True, price=price)
+            self._capabilities = Capabilities(streaming=True, batch=True, tool_calling=True, price=price)
         return self._capabilities
 
     def identity(self) -> dict[str, Any]:
@@ -185,7 +185,7 @@ class OpenAICompatibleModel(Model):
             return False
         return not isinstance(prompt, str)
 
-    def _request(self, prompt: PromptInput, params: GenerationParams) -> tuple[str, dict[str, Any]]:
+    def _request(self, prompt: PromptInput, params: GenerationParams, tools: Any = None) -> tuple[str, dict[str, Any]]:
         args: dict[str, Any] = {
             "model": self.model_name,
             "max_tokens": params.max_tokens,
@@ -197,8 +197,8 @@ class OpenAICompatibleModel(Model):
             args["seed"] = params.seed
         if params.top_p is not None:
             args["top_p"] = params.top_p
-        if self._use_chat(prompt):
-            args["messages"] = [m.to_dict() for m in messages_from(prompt)]
+        if tools or self._use_chat(prompt):  # tools exist only in the chat API: a text prompt goes as a user turn
+            args.update(tool_arguments(params, tools), messages=[m.to_dict() for m in messages_from(prompt)])
             return "chat", args
         args["prompt"] = prompt
         return "completion", args
@@ -222,6 +222,7 @@ class OpenAICompatibleModel(Model):
             completion_tokens=usage.get("completion_tokens"),
             latency_ms=elapsed_ms(start),
             finish_reason=choice.get("finish_reason"),
+            tool_calls=message_calls(choice["message"]) if kind == "chat" else (),
         )
 
     def _translate(self, exc: Exception) -> ModelError:
@@ -278,7 +279,7 @@ class OpenAICompatibleModel(Model):
         return ModelError(f"Call to {url} failed: {type(exc).__name__}: {exc}", spec=self.spec)
 
     async def _acall(self, request: Request, sink: ChunkSink | None) -> Generation:
-        kind, args = self._request(request.prompt, request.params)
+        kind, args = self._request(request.prompt, request.params, request.tools)
         start = time.perf_counter()
         try:
             client = self._async_client()
@@ -302,8 +303,7 @@ class OpenAICompatibleModel(Model):
     async def _collect(self, kind: str, stream: Any, sink: ChunkSink, start: float) -> Generation:
         """Send each piece of a streamed answer to ``sink``; the whole answer with its usage at the end."""
         self._reached = True
-        pieces: list[str] = []
-        finish, usage = None, None
+        pieces, finish, usage, calls = [], None, None, {}  # calls: streamed tool calls, by their index
         try:
             async for chunk in stream:
                 usage = getattr(chunk, "usage", None) or usage
@@ -312,6 +312,7 @@ class OpenAICompatibleModel(Model):
                 choice = chunk.choices[0]
                 finish = getattr(choice, "finish_reason", None) or finish
                 text = (choice.delta.content if kind == "chat" else choice.text) or ""
+                gather_call_pieces(calls, choice.delta if kind == "chat" else None)
                 if text:
                     pieces.append(text)
                     sink(text)
@@ -324,6 +325,7 @@ class OpenAICompatibleModel(Model):
             completion_tokens=getattr(usage, "completion_tokens", None),
             latency_ms=elapsed_ms(start),
             finish_reason=finish,
+            tool_calls=streamed_calls(calls),
         )
 
     def _unreachable(self) -> EndpointUnreachableError:

@@ -10,19 +10,41 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 Labels = Mapping[str, Sequence[str]]
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One chat turn. A prompt is either plain completion text or a list of these."""
+    """One chat turn. A prompt is either plain completion text or a list of these.
+
+    Tool calling adds two kinds of turn, as OpenAI's API has them: an assistant turn that asks for ``tool_calls``
+    (each ``{"id", "name", "arguments"}``, the arguments a mapping) and a ``tool`` turn carrying one call's result
+    (``tool_call_id`` says which)."""
 
     role: Role
     content: str
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
+    tool_call_id: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    def to_dict(self) -> dict[str, Any]:
+        """The turn in OpenAI's chat shape (a call's arguments as the JSON string the API expects)."""
+        data: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            data["tool_calls"] = [openai_tool_call(call) for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            data["tool_call_id"] = self.tool_call_id
+        return data
+
+
+def openai_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"id", "name", "arguments"}`` as OpenAI's ``tool_calls[i]``: ``{"id", "type", "function": {name, arguments}}``
+    with the arguments as a JSON string (kept as written when they were not JSON)."""
+    import json
+
+    arguments = call.get("arguments")
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments or {}, ensure_ascii=False)
+    return {"id": call.get("id") or "", "type": "function", "function": {"name": call["name"], "arguments": text}}
 
 
 PromptInput = str | Sequence[ChatMessage]
@@ -42,6 +64,9 @@ class GenerationParams(BaseModel):
     stop: tuple[str, ...] = ()
     seed: int | None = None
     top_p: float | None = Field(None, gt=0.0, le=1.0)
+    # OpenAI's tool parameters: "auto" | "none" | "required" | {"type": "function", "function": {"name": ...}}
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
 
     def merged(self, **overrides: Any) -> GenerationParams:
         """A copy with ``overrides`` applied (``None`` values are ignored)."""
@@ -78,6 +103,9 @@ class Capabilities:
       ``workbench.langchain.WorkbenchChat`` sends it a plain role-labelled transcript in completion mode instead.
     - ``cacheable``: answers may be served from the cache (false for test doubles with per-test state).
     - ``batch``: cells can be sent as a batch job (OpenAI's Batch API), collected later at the batch price.
+    - ``tool_calling``: takes tool definitions with a request and answers with tool calls (OpenAI's ``tools``,
+      LangChain's ``bind_tools``). A model without it can still call tools through a JSON-schema grammar when it
+      has ``structured_output`` (:mod:`workbench.tools`).
     - ``price``: US dollars per million tokens (input, output), ``None`` when unknown.
     """
 
@@ -93,6 +121,7 @@ class Capabilities:
     seeded_sampling: bool = True
     chat_template: bool = True
     batch: bool = False  # takes a provider batch job (OpenAI's Batch API: files + batches, about half the price)
+    tool_calling: bool = False
     price: tuple[float, float] | None = None
 
 
@@ -100,7 +129,8 @@ class Capabilities:
 class Request:
     """One call as a provider receives it. The base class fills only the hints a model's capabilities say it
     takes: ``prefix`` (prefix_cache), ``inputs`` (takes_inputs), ``json_schema`` (structured_output); ``labels``
-    asks for log-probability label scoring instead of generation."""
+    asks for log-probability label scoring instead of generation; ``tools`` (tool_calling) are OpenAI-style
+    function definitions, ``{"type": "function", "function": {name, description, parameters}}``."""
 
     prompt: PromptInput
     params: GenerationParams = field(default_factory=GenerationParams)
@@ -108,6 +138,7 @@ class Request:
     inputs: Mapping[str, Any] | None = None
     json_schema: Mapping[str, Any] | None = None
     labels: Labels | None = None
+    tools: tuple[Mapping[str, Any], ...] | None = None
 
     @property
     def text(self) -> str:
@@ -128,6 +159,10 @@ class Generation:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     label_scores: dict[str, float] | None = None  # per-label log-probabilities, for log-prob label scoring
     retrieved: tuple[dict[str, Any], ...] = ()  # documents a chain retrieved (LangChain runnables)
+    # the calls this answer asks for, each {"id", "name", "arguments"} (arguments a mapping, or the text the model
+    # wrote when it was not JSON); after an agent loop, every call of every step, in order
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    trajectory: tuple[dict[str, Any], ...] = ()  # an agent loop's steps (workbench.tools.loop)
 
     def with_attempts(self, attempts: int) -> Generation:
         return self if attempts == self.attempts else replace(self, attempts=attempts)

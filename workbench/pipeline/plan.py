@@ -55,6 +55,7 @@ class Cell:
     retrieved: tuple[dict[str, Any], ...] = ()  # chunk ids/sources/distances, stored with the result
     retrieved_values: dict[str, str] = field(default_factory=dict, compare=False)  # e.g. the `context` text
     model_identity: dict[str, Any] = field(default_factory=dict, compare=False)  # the weights / endpoint
+    toolset: Any = field(default=None, compare=False)  # the template's tools, resolved (workbench.tools.ToolSet)
 
     @property
     def column(self) -> Column:
@@ -135,6 +136,14 @@ class Cell:
             payload["inputs"] = self.inputs
         if self.json_schema:
             payload["schema"] = self.json_schema
+        if self.toolset:  # the tools, their code, the results the row supplies, how a call is chosen
+            output = self.template.output
+            payload["tools"] = {
+                **self.toolset.identity(),
+                "tool_results": self.inputs.get("tool_results"),
+                "turns": self.inputs.get("__tool_turns"),  # a served conversation's calls and results so far
+                "choice": [output.get("method"), output.get("constrain")],
+            }
         return stable_hash(payload)
 
 
@@ -185,6 +194,7 @@ def plan_run(prompts: Any, dataset: Any, models: Any = None, options: RunOptions
         {m.spec: m for m in resolve_models(models, templates[0].model.spec, options.model_options)}.values()
     )
     scorer_map = _scorers(templates, data, options.scorers)
+    toolsets = _toolsets(templates, resolved, data, options)
     identities = {m.spec: m.identity() for m in resolved}
     rows = [public_fields(row) for row in data.rows]
     cells: list[Cell] = []
@@ -192,7 +202,16 @@ def plan_run(prompts: Any, dataset: Any, models: Any = None, options: RunOptions
         run_params = GenerationParams().merged(**template.model.parameters).merged(**dict(options.params or {}))
         rendered = _render_rows(template, rows, data)
         for model in resolved:
-            cells += _cells(template, model, identities[model.spec], rendered, data, run_params, options.repeats)
+            cells += _cells(
+                template,
+                model,
+                identities[model.spec],
+                rendered,
+                data,
+                run_params,
+                options.repeats,
+                toolsets[template.ref],
+            )
     config = {
         "prompts": [{"ref": t.ref, "hash": t.content_hash} for t in templates],
         "models": [m.spec for m in resolved],
@@ -223,7 +242,23 @@ def _scorers(templates: list[PromptTemplate], data: Dataset, extra: Sequence[Any
             data.check_columns(
                 scorer.required_columns(), template_name=f"the {scorer.name!r} assertion of {template.ref}"
             )
+            scorer.check_rows(data, template)
     return scorer_map
+
+
+def _toolsets(
+    templates: list[PromptTemplate], models: list[Model], data: Dataset, options: RunOptions
+) -> dict[str, Any]:
+    """Each template's tools, resolved and checked against the models, the run's options and the rows."""
+    found = {}
+    for template in templates:
+        toolset = template.toolset if template.tools else None
+        found[template.ref] = toolset
+        if toolset:
+            from workbench.tools.checks import check_run
+
+            check_run(template, toolset, models, data, options)
+    return found
 
 
 def _cells(
@@ -234,6 +269,7 @@ def _cells(
     data: Dataset,
     run_params: GenerationParams,
     repeats: int,
+    toolset: Any = None,
 ) -> list[Cell]:
     cells = []
     for i, (inputs, prompt, trace, values) in enumerate(rendered):
@@ -242,7 +278,9 @@ def _cells(
             params = run_params
             if run_params.temperature > 0 and model.capabilities.seeded_sampling:
                 params = run_params.merged(seed=sample_seed(run_params.seed, row_id, repeat))
-            cell = Cell(template, model, i, row_id, repeat, inputs, prompt, params, tuple(trace), values, identity)
+            cell = Cell(
+                template, model, i, row_id, repeat, inputs, prompt, params, tuple(trace), values, identity, toolset
+            )
             cells.append(cell)
     return cells
 
@@ -283,4 +321,5 @@ def plan_request(
     retrieved = _retrieve(template, [inputs])[0]
     prompt = template.render({**inputs, **retrieved[0]})
     trace, values = tuple(retrieved[1]), retrieved[0]
-    return Cell(template, model, 0, row_id, 0, inputs, prompt, params, trace, values, model.identity())
+    toolset = template.toolset if template.tools else None
+    return Cell(template, model, 0, row_id, 0, inputs, prompt, params, trace, values, model.identity(), toolset)

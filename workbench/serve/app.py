@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 import workbench.provenance as provenance
 import workbench.serve.batch_api as batch_api
 import workbench.serve.guard as guard
+import workbench.serve.tools as tools
 from workbench.errors import ModelError
 from workbench.models import Model, get_model
 from workbench.pipeline import Cell, Recorder
@@ -159,7 +160,9 @@ def _openai_routes(app: FastAPI, service: Service) -> None:
         chat = parse_body(ChatBody, body)
         template = service.prompts.resolve(chat.model)
         params = request_params(template, body, service.max_tokens_limit)
-        cell = service.cell(template, chat_variables(template, chat), params)
+        variables = chat_variables(template, chat)
+        toolset = tools.prepare(template, body, chat.messages, variables)  # the client's tools and tool turns
+        cell = tools.with_tools(service.cell(template, variables, params), toolset)
         return await _respond(service, cell, body, chat=True)
 
     @app.post("/v1/completions")
@@ -177,7 +180,7 @@ async def _respond(service: Service, cell: Cell, body: dict[str, Any], *, chat: 
     name = cell.template.name if "@" not in str(body.get("model", "")) else cell.template.ref
     if body.get("stream"):
         return StreamingResponse(
-            _sse(service, cell, name, created, chat=chat),
+            (_sse_tools if cell.toolset and chat else _sse)(service, cell, name, created, chat=chat),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -185,6 +188,8 @@ async def _respond(service: Service, cell: Cell, body: dict[str, Any], *, chat: 
     choice: dict[str, Any] = {"index": 0, "finish_reason": record.details.get("finish_reason") or "stop"}
     if chat:
         choice["message"] = {"role": "assistant", "content": record.output}
+        if cell.toolset:  # the calls go back to the client, as OpenAI's API returns them
+            choice["message"], choice["finish_reason"] = tools.reply(record)
     else:
         choice["text"] = record.output
     usage = {"prompt_tokens": record.prompt_tokens or 0, "completion_tokens": record.completion_tokens or 0}
@@ -234,4 +239,23 @@ async def _sse(service: Service, cell: Cell, name: str, created: int, *, chat: b
         yield f"data: {response.body.decode()}\n\n"
         return
     yield event(None, "stop")
+    yield "data: [DONE]\n\n"
+
+
+async def _sse_tools(service: Service, cell: Cell, name: str, created: int, *, chat: bool) -> AsyncIterator[str]:
+    """A streamed answer with tools: the loop runs to its end first (calls cannot be taken back), then the calls or
+    the text are sent as OpenAI's chunks."""
+    try:
+        record = await service.answer(cell)
+    except (ModelError, RequestError) as exc:
+        yield f"data: {json.dumps(error_body(redact(str(exc)) or '', 'upstream_error'))}\n\n"
+        return
+
+    def event(delta: dict[str, Any], finish: str | None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        chunk = {"id": cell.row_id, "object": "chat.completion.chunk", "created": created, "model": name}
+        return tools.sse_line({**chunk, "choices": [choice]})
+
+    for line in tools.stream_events(record, event):
+        yield line
     yield "data: [DONE]\n\n"

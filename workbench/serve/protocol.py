@@ -66,6 +66,9 @@ class Message(BaseModel):
 
 class ChatBody(_Body):
     messages: list[Message]
+    tools: list[dict[str, Any]] | None = None  # OpenAI's function definitions (workbench.serve.tools)
+    tool_choice: StrictStr | dict[str, Any] | None = None
+    parallel_tool_calls: StrictBool | None = None
 
 
 class CompletionBody(_Body):
@@ -207,7 +210,8 @@ def completion_variables(template: PromptTemplate, body: CompletionBody) -> dict
 def request_params(template: PromptTemplate, body: Mapping[str, Any], max_tokens_limit: int) -> GenerationParams:
     """The template's parameters with the request's over them; out of range is a 400 naming the field."""
     base = GenerationParams().merged(**template.model.parameters)
-    overrides = {k: body[k] for k in ("temperature", "max_tokens", "top_p", "seed", "stop") if body.get(k) is not None}
+    keys = ("temperature", "max_tokens", "top_p", "seed", "stop", "tool_choice", "parallel_tool_calls")
+    overrides = {k: body[k] for k in keys if body.get(k) is not None}
     try:
         params = base.merged(**overrides)
     except ValidationError as exc:

@@ -65,6 +65,16 @@ class ResultRecord:
         return CellKey(self.column, self.row_id, self.repeat)
 
     @property
+    def tool_calls(self) -> list[dict[str, Any]] | None:
+        """The calls a template with tools made, in order (each ``{name, arguments}``); ``None`` without tools."""
+        return self.details.get("tool_calls")
+
+    @property
+    def trajectory(self) -> list[dict[str, Any]] | None:
+        """Every step of the agent loop (output, calls with arguments and results, latency, tokens)."""
+        return self.details.get("trajectory")
+
+    @property
     def reason(self) -> str:
         """Why the cell passed or failed, in the scorers' words (the failed scorers when any failed)."""
         failed = [s for s in self.scores if not s.get("passed")]

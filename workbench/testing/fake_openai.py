@@ -12,8 +12,13 @@ text. ``faults(prompt_text, attempt)`` may return a fault for that request:
 - ``"401"`` / ``"404"`` — bad key / unknown model
 - ``"break"`` — a streamed answer whose connection drops after two pieces (a provider failing mid-stream)
 
-``requests`` records every request (prompt text, attempt, fault) so tests can check that
-nothing was lost or called twice. Needs the ``serve`` extra (starlette, uvicorn).
+``requests`` records every request (prompt text, attempt, fault, and for a chat request its messages and the
+names of the tools it offered) so tests can check that nothing was lost or called twice.
+
+Tool calls: with ``tool_responder(body)`` set, a chat request that offers ``tools`` is answered by it — a list of
+``{name, arguments}`` becomes ``message.tool_calls`` (``finish_reason: "tool_calls"``, streamed as OpenAI streams
+them), a string becomes the answer's text, ``None`` falls back to ``responder``. Needs the ``serve`` extra
+(starlette, uvicorn).
 
 ``proposals``: canned instruction rewrites for ``workbench optimize --proposer`` — a request that carries the
 proposer's marker ("Write the new instruction … (Request N of M.)") is answered with proposal N (cycling) inside a
@@ -34,10 +39,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.testing.fake_batches import BatchAPI
-from workbench.testing.openai_bodies import completion_body, file_object, prompt_of, usage_of
+from workbench.testing.openai_bodies import (
+    completion_body,
+    file_object,
+    prompt_of,
+    tool_call_body,
+    tool_calls_of,
+    usage_of,
+)
 
 Fault = str | tuple[str, float] | None
 FaultFn = Callable[[str, int], Fault]
+ToolResponder = Callable[[dict[str, Any]], "list[dict[str, Any]] | str | None"]
 
 
 def free_port() -> int:
@@ -93,6 +106,7 @@ class FakeOpenAIServer:
     latency: float = 0.0
     faults: FaultFn | None = None
     responder: Callable[[str], str] = default_responder
+    tool_responder: ToolResponder | None = None
     models: tuple[str, ...] = ("fake-model",)
     hang_seconds: float = 30.0
     port: int = field(default_factory=free_port)
@@ -152,7 +166,12 @@ class FakeOpenAIServer:
             attempt = self._attempts[prompt]
             fault = self.faults(prompt, attempt) if self.faults else None
             kind, retry_after = fault if isinstance(fault, tuple) else (fault, None)
-            self.requests.append({"prompt": prompt, "attempt": attempt, "fault": kind, "t": time.time()})
+            entry = {"prompt": prompt, "attempt": attempt, "fault": kind, "t": time.time()}
+            if chat:
+                entry["messages"] = body["messages"]
+                entry["tools"] = [t.get("function", {}).get("name") for t in body.get("tools") or ()]
+                entry["tool_choice"] = body.get("tool_choice")
+            self.requests.append(entry)
             if body.get("model") not in self.models or kind == "404":
                 return JSONResponse(
                     {
@@ -179,12 +198,21 @@ class FakeOpenAIServer:
                 await asyncio.sleep(self.hang_seconds)
             if kind == "malformed":
                 return Response("<html>not json</html>", media_type="application/json")
+            answer = self.tool_responder(body) if chat and body.get("tools") and self.tool_responder else None
+            if isinstance(answer, list):
+                if body.get("stream"):
+                    stream = self._stream_calls(answer, body["model"], int(time.time()), f"fake-{attempt}")
+                    return StreamingResponse(stream, media_type="text/event-stream")
+                return JSONResponse(tool_call_body(prompt, body, answer, f"fake-{attempt}"))
+            if isinstance(answer, str):
+                body = {**body, "__text": answer}
             if body.get("stream"):
-                text = self.answer_text(prompt)
+                text = body.get("__text") or self.answer_text(prompt)
                 usage = usage_of(prompt, text) if (body.get("stream_options") or {}).get("include_usage") else None
                 stream = self._stream(text, chat, body["model"], int(time.time()), usage, drop=kind == "break")
                 return StreamingResponse(stream, media_type="text/event-stream")
-            return JSONResponse(completion_body(prompt, body, chat, self.answer_text, f"fake-{attempt}"))
+            responder = (lambda _: body["__text"]) if "__text" in body else self.answer_text
+            return JSONResponse(completion_body(prompt, body, chat, responder, f"fake-{attempt}"))
 
         async def upload_file(request: Request) -> Response:
             form = await request.form()
@@ -262,6 +290,31 @@ class FakeOpenAIServer:
         if usage is not None:  # stream_options.include_usage: a last chunk with no choices and the usage
             chunk = {"id": "fake", "object": obj, "created": created, "model": model, "choices": [], "usage": usage}
             yield f"data: {json.dumps(chunk)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    async def _stream_calls(self, calls: list[dict[str, Any]], model: str, created: int, id_: str) -> Any:
+        """Tool calls streamed as OpenAI streams them: per call, a first piece with its id and name, then its
+        arguments' text in two pieces; the last chunk has ``finish_reason: "tool_calls"``."""
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            body = {"id": "fake", "object": "chat.completion.chunk", "created": created, "model": model}
+            return f"data: {json.dumps({**body, 'choices': [choice]})}\n\n"
+
+        yield chunk({"role": "assistant", "content": None})
+        for index, call in enumerate(tool_calls_of(calls, id_)):
+            text = call["function"]["arguments"]
+            head = {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""},
+            }
+            yield chunk({"tool_calls": [head]})
+            for piece in (text[: len(text) // 2], text[len(text) // 2 :]):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                await asyncio.sleep(0)
+        yield chunk({}, "tool_calls")
         yield "data: [DONE]\n\n"
 
     # -- lifecycle ---------------------------------------------------------------------

@@ -18,7 +18,39 @@ def usage_of(prompt: str, text: str) -> dict[str, int]:
 
 
 def prompt_of(body: dict[str, Any], chat: bool) -> str:
-    return "\n".join(m["content"] for m in body["messages"]) if chat else str(body.get("prompt", ""))
+    return "\n".join(m.get("content") or "" for m in body["messages"]) if chat else str(body.get("prompt", ""))
+
+
+def tool_calls_of(calls: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """``[{name, arguments}]`` as OpenAI's ``message.tool_calls`` (arguments as a JSON string, ids given)."""
+    import json
+
+    return [
+        {
+            "id": f"call_{prefix}_{i}",
+            "type": "function",
+            "function": {
+                "name": c["name"],
+                "arguments": c["arguments"]
+                if isinstance(c.get("arguments"), str)
+                else json.dumps(c.get("arguments") or {}),
+            },
+        }
+        for i, c in enumerate(calls)
+    ]
+
+
+def tool_call_body(prompt: str, body: dict[str, Any], calls: list[dict[str, Any]], id_: str) -> dict[str, Any]:
+    """A chat completion that asks for tool calls (``finish_reason: "tool_calls"``, no content)."""
+    message = {"role": "assistant", "content": None, "tool_calls": tool_calls_of(calls, id_)}
+    return {
+        "id": id_,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+        "usage": usage_of(prompt, " ".join(c["name"] for c in calls)),
+    }
 
 
 def completion_body(prompt: str, body: dict[str, Any], chat: bool, responder: Callable[[str], str], id_: str) -> dict:

@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.i18n import DEFAULT, Messages
 from workbench.store import ResultRecord
+from workbench.ui.trajectory import trajectory_html
 
 MARK = {True: ("#e6f4ea", "✓"), False: ("#fce8e6", "✗"), None: ("#f1f3f4", "–")}
 ENGLISH = Messages(DEFAULT)
@@ -92,6 +93,7 @@ def record_html(label: str, title: str, record: ResultRecord, say: Messages = EN
         f"<div class='wb-parsed'>{say('detail.parsed')} <code>{html.escape(parsed)}</code></div>",
         scores_html(record, say),
         facts_html(record, say),
+        trajectory_html(record, say),  # a template with tools: every step, call and result
         _rendered_html(record.rendered, say),
         _retrieved_html(record.retrieved, say),
     ]

@@ -21,6 +21,7 @@ from workbench.store import ResultRecord
 from workbench.ui.detail import text_cell, verdict_cell
 from workbench.ui.table import Column as TableColumn
 from workbench.ui.table import Row
+from workbench.ui.trajectory import tool_note
 
 FILTERS = ["all", "failed", "errors", "flipped", "flaky"]
 SUMMARY_COLUMNS = (
@@ -120,6 +121,7 @@ def table_rows(df: Any, columns: list[str], records: list[ResultRecord], say: Me
     order (a header click sorts; nothing else reorders the rows)."""
     inputs = input_columns(df)
     positions = {r.row_id: r.row_index for r in records}
+    firsts = {(r.row_id, str(r.column)): r for r in records if r.repeat == 0}
     rows = []
     for line in df.to_dict("records"):
         row_id = str(line["row_id"])
@@ -134,7 +136,8 @@ def table_rows(df: Any, columns: list[str], records: list[ResultRecord], say: Me
             keys["expected"] = line["expected"]
         for column in columns:
             passed, output = line.get(f"{column}|passed"), line.get(f"{column}|output")
-            cells[column] = verdict_cell(passed, output, _repeats_note(line, column, say), clamp=True)
+            note = _repeats_note(line, column, say) + tool_note(firsts.get((row_id, column)), say)
+            cells[column] = verdict_cell(passed, output, note, clamp=True)
             keys[column] = (_verdict_rank(passed), str(output or ""))
         rows.append(Row(row_id, cells, keys))
     rows.sort(key=lambda row: (row.sort_keys["row"] is None, row.sort_keys["row"] or 0))

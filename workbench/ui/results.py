@@ -49,6 +49,7 @@ from workbench.ui.run_labels import provenance_html, run_label
 from workbench.ui.state import WIDE, WorkbenchState, button
 from workbench.ui.styles import as_panel, style_widget
 from workbench.ui.table import DataTable, table_labels
+from workbench.ui.trajectory import calls_side_by_side_html
 
 
 class ResultsView(w.VBox):
@@ -324,6 +325,7 @@ class ResultsView(w.VBox):
                 f"<div class='wb-block'><b>{html.escape(say('results.b_against_a'))}</b> {html.escape(words)} "
                 f"{word_diff(a.output, b.output)}</div>"
             )
+            parts.append(calls_side_by_side_html(a, b, say))  # "" unless the rows called tools
             parts.append(self._template_diff(a, b))
         self.detail.value = "".join(parts)
 

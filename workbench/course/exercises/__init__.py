@@ -5,6 +5,7 @@ uses it) and the message an untouched exercise shows. :mod:`workbench.course.tea
 """
 
 from workbench.course.exercises import (  # noqa: F401
+    agents,
     deploy,
     evaluation,
     finetune,

@@ -1,0 +1,165 @@
+"""Scorers of what a model called: the calls against the row's ``expected_tool_calls``, their sequence, no call at
+all, and how many steps the agent took. A call of an undeclared tool, or with arguments that break the tool's schema,
+is a failure with that reason — never a crash.
+
+    assertions:
+      - {type: tool_calls, match: unordered, arguments: partial, tolerance: 0.01}
+      - {type: tool_sequence, sequence: [search_flights, book_flight]}
+      - {type: no_tool_call}
+      - {type: step_count, max: 3}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import ConfigError
+from workbench.scoring import Score, ScoreContext, Scorer
+from workbench.tools.expected import ARGUMENT_MODES, EXPECTED_COLUMN, MATCHES, CallMatcher, check_expected_column
+from workbench.tools.expected import parse_expected as _parse
+
+
+def _invalid(ctx: ScoreContext) -> list[str]:
+    """Why calls the model made were invalid (undeclared tool, arguments that break the schema)."""
+    return [str(c["error"]) for c in ctx.tool_calls if c.get("error")]
+
+
+def _declared(template: Any) -> list[str]:
+    toolset = getattr(template, "toolset", None)
+    return list(toolset.names) if toolset else []
+
+
+def _where(template: Any) -> str:
+    return f"template {getattr(template, 'ref', 'the template')}"
+
+
+@dataclass
+class ToolCalls(Scorer):
+    """The calls made against the row's expected calls (``column``, default ``expected_tool_calls``), or ``value:``."""
+
+    name: str = "tool_calls"
+    match: str = "exact"
+    arguments: str = "exact"
+    tolerance: float = 0.0
+    normalize: bool = True
+    column: str = EXPECTED_COLUMN
+    value: Any = None
+
+    def __post_init__(self) -> None:
+        if self.match not in MATCHES:
+            raise ConfigError(f"tool_calls: match must be one of {', '.join(MATCHES)}, not {self.match!r}")
+        if self.arguments not in ARGUMENT_MODES:
+            raise ConfigError(
+                f"tool_calls: arguments must be one of {', '.join(ARGUMENT_MODES)}, not {self.arguments!r}"
+            )
+        if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, int | float) or self.tolerance < 0:
+            raise ConfigError(f"tool_calls: tolerance must be a number ≥ 0, not {self.tolerance!r}")
+        if self.value is not None:
+            try:
+                self.value = _parse(self.value)
+            except ValueError as exc:
+                raise ConfigError(f"tool_calls: value: {exc}") from None
+
+    def required_columns(self) -> tuple[str, ...]:
+        return () if self.value is not None else (self.column,)
+
+    def check_rows(self, data: Any, template: Any) -> None:
+        names = _declared(template)
+        if self.value is not None:
+            unknown = [c["name"] for c in self.value if c["name"] not in names]
+            if unknown:
+                raise ConfigError(
+                    f"tool_calls: value expects a call of {unknown[0]!r}, which {_where(template)} does not declare "
+                    f"(declared: {', '.join(names) or 'no tools'})."
+                )
+            return
+        check_expected_column(data.rows, self.column, names, data.describe_row, _where(template))
+
+    def score(self, ctx: ScoreContext) -> Score:
+        expected = self.value if self.value is not None else _parse(ctx.row.get(self.column))
+        invalid = _invalid(ctx)
+        matcher = CallMatcher(self.match, self.arguments, float(self.tolerance), self.normalize)
+        ok, score, reason = matcher.compare(ctx.tool_calls, expected)
+        if invalid:
+            return self._result(False, "; ".join(invalid) + ("" if ok else f"; {reason}"), 0.0)
+        return self._result(ok, reason, score)
+
+
+@dataclass
+class ToolSequence(Scorer):
+    """The tools called, by name, in order: ``sequence:`` (or the names in ``expected_tool_calls``). ``exact: true``
+    allows no other calls; otherwise other calls may come between."""
+
+    name: str = "tool_sequence"
+    sequence: list[str] | None = None
+    exact: bool = False
+    column: str = EXPECTED_COLUMN
+
+    def required_columns(self) -> tuple[str, ...]:
+        return () if self.sequence is not None else (self.column,)
+
+    def check_rows(self, data: Any, template: Any) -> None:
+        names = _declared(template)
+        if self.sequence is not None:
+            unknown = [n for n in self.sequence if n not in names]
+            if unknown:
+                raise ConfigError(
+                    f"tool_sequence names {unknown[0]!r}, which {_where(template)} does not declare "
+                    f"(declared: {', '.join(names) or 'no tools'})."
+                )
+            return
+        check_expected_column(data.rows, self.column, names, data.describe_row, _where(template))
+
+    def score(self, ctx: ScoreContext) -> Score:
+        wanted = self.sequence if self.sequence is not None else [c["name"] for c in _parse(ctx.row.get(self.column))]
+        made = [str(c.get("name")) for c in ctx.tool_calls]
+        shown = " → ".join(made) or "no call"
+        if self.exact:
+            ok = made == list(wanted)
+        else:
+            position = 0
+            for name in made:
+                if position < len(wanted) and name == wanted[position]:
+                    position += 1
+            ok = position == len(wanted)
+        want = " → ".join(wanted) or "no call"
+        return self._result(ok, f"called {shown}; {'matches' if ok else 'expected'} {want}")
+
+
+@dataclass
+class NoToolCall(Scorer):
+    """No tool was called (or none of ``tools:``)."""
+
+    name: str = "no_tool_call"
+    tools: list[str] = field(default_factory=list)
+
+    def score(self, ctx: ScoreContext) -> Score:
+        made = [c for c in ctx.tool_calls if not self.tools or c.get("name") in self.tools]
+        if not made:
+            return self._result(True, "no tool called")
+        return self._result(False, "called " + ", ".join(str(c.get("name")) for c in made))
+
+
+@dataclass
+class StepCount(Scorer):
+    """The agent took between ``min`` and ``max`` model steps."""
+
+    name: str = "step_count"
+    max: int | None = None
+    min: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max is None:
+            raise ConfigError(
+                "step_count needs max: the most model steps a row may take, e.g. {type: step_count, max: 3}"
+            )
+        if not (isinstance(self.max, int) and isinstance(self.min, int)) or not 0 <= self.min <= self.max:
+            raise ConfigError(
+                f"step_count: min and max must be whole numbers with 0 ≤ min ≤ max, not {self.min}, {self.max}"
+            )
+
+    def score(self, ctx: ScoreContext) -> Score:
+        steps = len(ctx.trajectory) or 1  # a template without tools answers in one step
+        ok = self.min <= steps <= int(self.max or 0)
+        return self._result(ok, f"{steps} step(s); allowed {self.min}–{self.max}")
