@@ -141,7 +141,7 @@ def _judged(row, human, parsed, *, error=None, repeat=0):
         row_index=int(row[1:]),
         row_id=row,
         repeat=repeat,
-        inputs={"id": row, "answer": f"answer {row}", "expected": human},
+        inputs={"answer": f"answer {row}", "expected": human, "id": row, "question": f"question {row}"},
         rendered=row,
         output=f"said {parsed}",
         parsed=parsed,
@@ -152,6 +152,7 @@ def _judged(row, human, parsed, *, error=None, repeat=0):
 class _Template:
     ref = "j@v1"
     parser = None
+    inputs = {"question": "", "answer": ""}  # the order the judge declares them: the disagreements show them so
 
 
 def _hand_calibration():
@@ -181,12 +182,12 @@ def test_a_calibration_counts_every_labelled_row_once_by_hand():
     low, high = max(-1.0, wanted.kappa - z * wanted.std_kappa), min(1.0, wanted.kappa + z * wanted.std_kappa)
 
     def disagreement(row, human, judge, output):
-        answer = f"answer {row}"
         return {
             "row_id": row,
             "human": human,
             "judge": judge,
-            "answer": answer,
+            "question": f"question {row}",
+            "answer": f"answer {row}",
             "judge_output": output,
         }
 
@@ -213,6 +214,7 @@ def test_a_calibration_counts_every_labelled_row_once_by_hand():
     }
     assert calibration.per_row == {"r0": True, "r1": True, "r2": True, "r3": False, "r4": False, "r5": False}
     assert list(calibration.disagreements_frame()["row_id"]) == ["r3", "r4", "r5"]
+    assert list(calibration.disagreements[0])[:5] == ["row_id", "human", "judge", "question", "answer"]
     kappa = f"{round(wanted.kappa, 2) + 0.0:.2f}"
     assert str(calibration) == (
         "judge j@v1 on m: 6 labelled rows, 2 without a verdict (counted as the judge's answer (no verdict)), "

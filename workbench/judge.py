@@ -180,7 +180,9 @@ def calibration_from(records: list[Any], template: Any, label_column: str, run_i
         labels=labels,
         confusion={person: dict(counts) for person, counts in confusion.items() if person != NO_VERDICT},
         disagreements=[
-            _disagreement(r, human[r.row_id], judged[r.row_id], label_column) for r in rows if not agreed[r.row_id]
+            _disagreement(r, human[r.row_id], judged[r.row_id], label_column, _reading_order(template))
+            for r in rows
+            if not agreed[r.row_id]
         ],
         per_row=agreed,
         unjudged=sum(1 for v in judged.values() if not v),
@@ -212,9 +214,19 @@ def _why_undefined(calibration: Calibration, people: set[str]) -> str | None:
     return None
 
 
-def _disagreement(record: Any, person: str, verdict: str, label_column: str) -> dict[str, Any]:
-    """One row to review; the person's label is shown once, as ``human`` (not again under its column name)."""
-    shown = {k: v for k, v in record.inputs.items() if k not in ("id", label_column)}
+def _reading_order(template: Any) -> tuple[str, ...]:
+    """The judge's inputs as its front matter lists them (the author's order), then the variables it reads."""
+    declared = tuple(getattr(template, "inputs", None) or ())
+    return declared + tuple(v for v in getattr(template, "variables", ()) if v not in declared)
+
+
+def _disagreement(
+    record: Any, person: str, verdict: str, label_column: str, variables: tuple[str, ...]
+) -> dict[str, Any]:
+    """One row to review; the person's label is shown once, as ``human`` (not again under its column name), and the
+    inputs in the order the judge declares them (the question before the answer), then any other column."""
+    order = [k for k in variables if k in record.inputs] + [k for k in record.inputs if k not in variables]
+    shown = {k: record.inputs[k] for k in order if k not in ("id", label_column)}
     output = record.output if record.error is None else f"ERROR: {record.error}"
     return {
         "row_id": record.row_id,
