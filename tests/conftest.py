@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# The llama.cpp tests: one xdist group, on one worker (hooks of a conftest are its module's hook functions).
+from workbench.testing.one_llama_worker import pytest_collection_finish, pytest_collection_modifyitems  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -131,19 +134,12 @@ def fake_server():
     server.stop()
 
 
-HEAVY = ("local_model", "notebooks", "browser")  # load llama.cpp: one at a time (one xdist group)
 COUNTED = ("local_model", "postgres", "cluster", "notebooks", "browser")  # the real components a CI log must show
 
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     config._workbench_counts = {marker: {} for marker in COUNTED}  # type: ignore[attr-defined]
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if any(item.get_closest_marker(name) for name in HEAVY):
-            item.add_marker(pytest.mark.xdist_group("llama"))
 
 
 MISSING = ("could not import", "no module named", "not installed", "not found on path")

@@ -1,0 +1,61 @@
+"""Every test that loads llama.cpp runs on one xdist worker under ``make test``'s ``-n 2 --dist loadgroup``.
+
+A real pytest session in a scratch folder with two workers: the heavy tests (each marker that loads llama.cpp) all
+report the same worker, while a light test is free to run on the other. On pytest 9 with xdist 3.8 without
+:mod:`workbench.testing.one_llama_worker`, ``loadgroup`` spread them over both workers (two llama.cpp processes at
+once: 10–20x slower, and the notebook tests timed out in CI).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+SUITE = '''
+import json, os, time, pytest
+
+def _note(name):
+    with open("ran.jsonl", "a") as out:
+        out.write(json.dumps({"test": name, "worker": os.environ["PYTEST_XDIST_WORKER"]}) + "\\n")
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("i", range(3))
+def test_notebook(i):
+    time.sleep(0.3)
+    _note(f"marked-notebook-{i}")
+
+@pytest.mark.browser
+def test_browser():
+    time.sleep(0.3)
+    _note("marked-browser")
+
+@pytest.mark.local_model
+@pytest.mark.parametrize("i", range(4))
+def test_marked_heavy(i):
+    time.sleep(0.3)
+    _note(f"marked-{i}")
+
+@pytest.mark.parametrize("i", range(4))
+def test_light(i):
+    time.sleep(0.3)
+    _note(f"light-{i}")
+'''
+INI = "[pytest]\nmarkers =\n    local_model: m\n    notebooks: n\n    browser: b\n"
+
+
+def test_the_llama_tests_all_run_on_one_worker(tmp_path):
+    (tmp_path / "test_suite.py").write_text(SUITE, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text(INI, encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "-p", "workbench.testing.one_llama_worker", "-n", "2"]
+    done = subprocess.run(
+        [*command, "--dist", "loadgroup", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    ran = [json.loads(line) for line in (tmp_path / "ran.jsonl").read_text(encoding="utf-8").splitlines()]
+    heavy = {r["worker"] for r in ran if r["test"].startswith("marked-")}
+    assert len(ran) == 12 and len(heavy) == 1, ran
