@@ -35,7 +35,9 @@ PYTEST_LINE = re.compile(r"=+ (.* in [\d.]+s.*) =+")
 # pytest's --durations lines of the notebook test: every CI variant (en, zh, solutions) and the nbval re-run
 COMPONENTS = re.compile(r"^((?:local_model|postgres|cluster|notebooks|browser) +\d+ \w+.*)$", re.MULTILINE)
 NOTEBOOK_LINE = re.compile(
-    r"^([\d.]+)s call\s+tests/test_notebooks\.py::test_notebook_runs_in_every_variant_and_validates\[(\w+)\]$", re.M
+    r"^([\d.]+)s call\s+tests/test_notebooks\.py::test_notebook_runs_in_every_variant_and_validates\[(\w+)\]"
+    r"(?:@\w+)?$",  # an xdist group's suffix (tests/conftest.py) may follow
+    re.M,
 )
 
 

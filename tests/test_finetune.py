@@ -119,7 +119,8 @@ def test_lora_really_trains_and_loads_back(sentiment, repo, tmp_path, store):
     same = [(tmp_path / d / "adapter_model.safetensors").read_bytes() for d in ("adapter", "again")]
     assert same[0] == same[1]
     other = lora_finetune(examples[:6], tmp_path / "other", steps=2, batch_size=4, learning_rate=3e-4)
-    assert not other.reused, "other inputs: trained"
+    other_weights = (tmp_path / "other" / "adapter_model.safetensors").read_bytes()
+    assert len(other.losses) == 2 and other_weights != same[0], "other inputs: their own adapter, not the cached one"
     assert (tmp_path / "adapter" / "adapter_config.json").exists()
     assert 0 < result.trainable_parameters < result.total_parameters / 100
     tuned = run(zero_shot, repo / "datasets/sentiment_en.csv", [result.spec], store=store, progress=False, limit=4)

@@ -4,8 +4,9 @@ the workbench's retries and redaction behind it, recording only when asked, and 
 from __future__ import annotations
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, FunctionMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.prompts import PromptTemplate as LCPromptTemplate
+from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from workbench.errors import ConfigError
@@ -29,8 +30,12 @@ def test_a_lone_message_is_the_completion_prompt_and_a_conversation_a_transcript
     turns, stops = to_prompt(conversation, chat=True)
     assert turns == [ChatMessage("system", "Be brief."), ChatMessage("user", "hi"), ChatMessage("assistant", "hello"),
                      ChatMessage("user", "and you?")] and stops == ()  # fmt: skip
-    with pytest.raises(ConfigError, match="tool calling is not wired"):
-        to_prompt([HumanMessage("x"), ToolMessage("3", tool_call_id="1")], chat=False)
+    called = AIMessage("", tool_calls=[{"name": "add", "args": {"a": 1}, "id": "c1", "type": "tool_call"}])
+    turns, _ = to_prompt([HumanMessage("x"), called, ToolMessage("3", tool_call_id="c1")], chat=True)
+    assert turns[1] == ChatMessage("assistant", "", tool_calls=({"id": "c1", "name": "add", "arguments": {"a": 1}},))
+    assert turns[2] == ChatMessage("tool", "3", tool_call_id="c1")
+    with pytest.raises(ConfigError, match="send system, human, AI and tool messages"):
+        to_prompt([HumanMessage("x"), FunctionMessage("3", name="f")], chat=False)
     with pytest.raises(ConfigError, match="image content"):
         to_prompt(
             [HumanMessage([{"type": "text", "text": "see"}, {"type": "image", "url": "http://x/a.png"}])], chat=True
@@ -71,6 +76,57 @@ def test_over_an_endpoint_it_retries_redacts_and_sends_chat_turns():
             text: str
 
         WorkbenchChat(spec).with_structured_output(Answer)
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def test_bind_tools_over_an_endpoint_sends_the_tools_and_reads_the_calls_back():
+    def calls(body):
+        if body["messages"][-1]["role"] == "tool":
+            return "It is sunny in Paris."
+        return [{"name": "get_weather", "arguments": {"city": "Paris"}}]
+
+    with FakeOpenAIServer(tool_responder=calls) as server:
+        chat = WorkbenchChat(server.spec()).bind_tools([get_weather], tool_choice="any")
+        asked = HumanMessage("Weather in Paris?")
+        reply = chat.invoke([asked])
+        assert [(c["name"], c["args"]) for c in reply.tool_calls] == [("get_weather", {"city": "Paris"})]
+        assert server.requests[-1]["tools"] == ["get_weather"]
+        streamed = None
+        for chunk in chat.stream([asked]):
+            streamed = chunk if streamed is None else streamed + chunk
+        assert [(c["name"], c["args"]) for c in streamed.tool_calls] == [("get_weather", {"city": "Paris"})]
+        result = ToolMessage(get_weather.invoke({"city": "Paris"}), tool_call_id=reply.tool_calls[0]["id"])
+        answer = chat.invoke([asked, reply, result])
+        assert answer.content == "It is sunny in Paris." and answer.tool_calls == []
+        sent = server.requests[-1]["messages"]
+        assert sent[-2]["tool_calls"][0]["function"]["name"] == "get_weather" and sent[-1]["role"] == "tool"
+    with pytest.raises(ConfigError, match="tool_choice='fly'"):
+        WorkbenchChat("local").bind_tools([get_weather], tool_choice="fly")
+
+
+def test_without_a_tools_api_the_reply_protocol_gives_calls_and_answers():
+    from workbench.langchain.chat_tools import protocol_prompt, reply_message, tool_set
+    from workbench.langchain.messages import chat_turns
+
+    definition = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    called = AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "c1"}])
+    turns = chat_turns([HumanMessage("Weather in Oslo?"), called, ToolMessage("rain", tool_call_id="c1")])
+    text = protocol_prompt(turns, tool_set([definition]))
+    assert text.startswith("Tools:\n- get_weather(") and text.endswith(
+        'User: Weather in Oslo?\n\nAssistant: {"name": "get_weather", "arguments": {"city": "Oslo"}}\n\n'
+        "Result: rain\n\nAssistant:"
+    )
+    content, calls = reply_message('{"name": "get_weather", "arguments": {"city": "Rome"}}')
+    assert content == "" and [(c["name"], c["args"], c["type"]) for c in calls] == [
+        ("get_weather", {"city": "Rome"}, "tool_call")
+    ]
+    assert reply_message('{"answer": "It rains."}') == ("It rains.", [])
+    assert reply_message("not json") == ("not json", [])
 
 
 def test_record_writes_each_call_as_one_run_and_nothing_by_default(tmp_path):

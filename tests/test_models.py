@@ -161,3 +161,18 @@ def test_langchain_chat_model_wrapper():
     assert model.provider == "langchain"
     assert model.generate([ChatMessage("user", "hello in French")]).text == "bonjour"
     assert asyncio.run(model.agenerate("again")).text == "salut"
+
+
+def test_llama_threads_come_from_the_environment_or_the_cores(monkeypatch):
+    import os
+
+    from workbench.models.local import default_threads
+
+    monkeypatch.delenv("WORKBENCH_LLAMA_THREADS", raising=False)
+    assert default_threads() == max(1, min(4, os.cpu_count() or 1))
+    monkeypatch.setenv("WORKBENCH_LLAMA_THREADS", "3")
+    assert default_threads() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("WORKBENCH_LLAMA_THREADS", bad)
+        with pytest.raises(ConfigError, match="WORKBENCH_LLAMA_THREADS"):
+            default_threads()

@@ -33,6 +33,35 @@ def test_validating_an_unknown_variant_is_a_clear_error():
         Profile.parse("ci", {"variants": {"en": {}}, "validate": ["de"], "notebooks": {}})
 
 
+def test_nbvals_rerun_is_fresh_unless_the_profile_keeps_the_cached_answers(tmp_path):
+    from workbench.nightly import _answers_only
+    from workbench.pipeline import run
+    from workbench.prompts import PromptTemplate
+    from workbench.store import Store
+    from workbench.testing.models import MockModel
+
+    assert Profile.parse("full", {"variants": {"en": {}}, "notebooks": {}}).rerun == "fresh"
+    assert Profile.parse("ci", {"variants": {"en": {}}, "rerun": "cached", "notebooks": {}}).rerun == "cached"
+    with pytest.raises(ConfigError, match="rerun: 'warm' is not one of fresh, cached"):
+        Profile.parse("ci", {"variants": {"en": {}}, "rerun": "warm", "notebooks": {}})
+    scratch = tmp_path / "scratch"
+    (scratch / "chroma").mkdir(parents=True)
+    (scratch / "metrics.json").write_text("{}")
+    template = PromptTemplate.from_string("---\nname: t\nassertions: [{type: contains}]\n---\n{{ q }}")
+    rows = [{"id": "r1", "q": "a", "expected": "a"}, {"id": "r2", "q": "b", "expected": "b"}]
+    first = Store(str(scratch / "store.db"))
+    run(template, rows, [MockModel("mock:x", default="a")], store=first, progress=False)
+    first.close()
+    _answers_only(scratch)  # "cached": only the answers stay
+    assert sorted(p.name for p in scratch.iterdir()) == ["store.db"]
+    again = Store(str(scratch / "store.db"))
+    counts = again.stats()
+    assert counts["cache"] == 2 and counts["runs"] == counts["results"] == 0
+    rerun = run(template, rows, [MockModel("mock:x", default="a")], store=again, progress=False)
+    assert rerun.stats["cached"] == 2 and rerun.stats["called"] == 0
+    again.close()
+
+
 def test_the_summary_is_written_for_people_and_scripts_without_secrets(tmp_path, monkeypatch):
     """summary.json gives a script the seconds of every run; an error quoting a key never reaches any summary."""
     import json

@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 
-SUITE = '''
+SUITE = """
 import json, os, time, pytest
 
 def _note(name):
@@ -40,7 +40,7 @@ def test_marked_heavy(i):
 def test_light(i):
     time.sleep(0.3)
     _note(f"light-{i}")
-'''
+"""
 INI = "[pytest]\nmarkers =\n    local_model: m\n    notebooks: n\n    browser: b\n"
 
 

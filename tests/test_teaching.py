@@ -21,6 +21,11 @@ class _KB:
         return [SimpleNamespace(source=source)]
 
 
+def _routed(expected, made):
+    return SimpleNamespace(inputs={"expected_tool_calls": expected}, tool_calls=made, passed=made == expected)
+
+
+_WEATHER = {"name": "get_weather", "arguments": {"city": "Oslo"}}
 TEMPLATE = SimpleNamespace(render_text=lambda **v: f"Example: fine\nText: {v['text']}\nOverall, it was")
 RESULT = SimpleNamespace(records=[_record("r1", True), _record("r2", False, "negative"), _record("r3", False)])
 BEFORE = SimpleNamespace(records=[_record("r1", False), _record("r2", False), _record("r3", True)])
@@ -48,6 +53,11 @@ CASES = {
     "kappa": ({"table": [[20, 5], [10, 15]]}, 0.7),
     "pass_at_k": ({}, lambda n, c, k: c / n),
     "nucleus": ({"probs": {"good": 0.5, "great": 0.3, "fine": 0.15, "bad": 0.05}, "top_p": 0.75}, {"good"}),
+    "tool_declaration": ({}, {"name": "convert_units", "parameters": {"type": "object", "properties": {}}}),
+    "choice_accuracy": (
+        {"records": [_routed([_WEATHER], [_WEATHER]), _routed([_WEATHER], []), _routed("[]", [])]},
+        1.0,
+    ),
 }
 
 

@@ -6,16 +6,21 @@ Per-profile parameters live in ``notebooks/profiles.yaml`` (``ci``: small and fa
       variants:                      # every notebook runs once per variant, with these parameters on top
         en: {lang: en}
         solutions: {lang: zh, solutions: true}
-      validate: [en]                 # the variants nbval re-runs from fresh state
+      validate: [en]                 # the variants nbval re-runs
+      rerun: cached                  # nbval's re-run answers from the run store (default: fresh)
       notebooks:
         00_quickstart: {n_rows: 12}
 
 A profile without ``variants`` is a plain ``{notebook: parameters}`` mapping, run once each.
 
 For each notebook: papermill executes it (parameters injected after its ``parameters`` cell) into
-the output folder; the run store it wrote is then removed, so nbval's re-execution calls the
-model again and the ``# NBVAL_CHECK_OUTPUT`` cells really compare two independent runs. Key
-metrics that notebooks report with :func:`workbench.course.record_metrics` land in the summary (Markdown + HTML).
+the output folder; then nbval re-executes the executed copy and compares its ``# NBVAL_CHECK_OUTPUT`` cells. With
+``rerun: fresh`` (the default, the nightly ``full`` profile) everything the first execution wrote is removed first,
+so the re-run calls the model again and the cells compare two independent runs. With ``rerun: cached`` (``ci``,
+``make test``) the run store is replaced by one holding only the first execution's cached answers — no runs,
+versions or bad cases — and everything else (Chroma, adapters, metrics) is removed: every cell's code runs again
+from the state it expects and must print the same, without calling the model.
+Key metrics that notebooks report with :func:`workbench.course.record_metrics` land in the summary (Markdown + HTML).
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ def load_profiles(notebooks_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+RERUNS = ("fresh", "cached")
+STORE_FILE = "store.db"  # the notebook's run store inside its scratch folder
+
+
 @dataclass(frozen=True)
 class Profile:
     """One profile of ``profiles.yaml``: parameters per notebook, the variants each runs in, which nbval checks."""
@@ -71,6 +80,7 @@ class Profile:
     notebooks: dict[str, dict[str, Any]]
     variants: dict[str, dict[str, Any]]
     validate: tuple[str, ...]
+    rerun: str = "fresh"  # nbval's re-run: "fresh" (the model called again) or "cached" (answers from the run store)
 
     @classmethod
     def parse(cls, name: str, raw: dict[str, Any] | None) -> Profile:
@@ -83,7 +93,10 @@ class Profile:
         if unknown:
             raise ConfigError(f"Profile {name!r}: validate names unknown variants {unknown}; known: {list(variants)}.")
         notebooks = {k: dict(v or {}) for k, v in (raw.get("notebooks") or {}).items()}
-        return cls(name, notebooks, variants, validate)
+        rerun = str(raw.get("rerun", "fresh"))
+        if rerun not in RERUNS:
+            raise ConfigError(f"Profile {name!r}: rerun: {rerun!r} is not one of {', '.join(RERUNS)}.")
+        return cls(name, notebooks, variants, validate, rerun)
 
     def runs(self, notebook: str) -> list[tuple[str, dict[str, Any], bool]]:
         """(variant, parameters, validate?) for each run of ``notebook``."""
@@ -110,9 +123,11 @@ def execute_notebook(
     variant: str = "",
     kernel: str | None = None,
     validate: bool = True,
+    rerun: str = "fresh",
     timeout: int = 1800,
 ) -> NotebookOutcome:
-    """Execute one notebook with papermill, then validate the executed copy with nbval from fresh state.
+    """Execute one notebook with papermill, then validate the executed copy with nbval (``rerun``: from fresh
+    state, or with the run store's cached answers kept).
 
     ``variant`` names a variant of the run (``zh``, ``solutions``...) so its executed copy has its own file."""
     name = notebook.stem + (f".{variant}" if variant else "")
@@ -125,7 +140,10 @@ def execute_notebook(
     start = time.perf_counter()
     outcome = _papermill(notebook, executed, params, kernel, timeout, scratch / "metrics.json", name)
     if outcome.status == "passed" and validate:
-        _fresh(scratch)  # nbval re-runs with no store, vector store, adapters or cached answers left: a real rerun
+        if rerun == "cached":
+            _answers_only(scratch)  # the model's answers stay; runs, versions, bad cases and files go
+        else:
+            _fresh(scratch)  # nothing left: a real rerun
         _nbval(outcome, executed, out_dir, kernel, timeout)
     outcome.seconds = time.perf_counter() - start
     return outcome
@@ -139,12 +157,33 @@ def _fresh(scratch: Path) -> None:
     scratch.mkdir(parents=True)
 
 
+def _answers_only(scratch: Path) -> None:
+    """The scratch folder emptied but for a run store that holds only the first execution's cached answers, so the
+    re-run calls no model yet starts from the state a notebook expects (no runs, versions or bad cases yet)."""
+    from workbench.store import Store
+    from workbench.store.copy import copy_cache
+
+    store = scratch / STORE_FILE
+    answers = scratch.parent / f"{scratch.name}.answers.db"
+    answers.unlink(missing_ok=True)
+    if store.exists():
+        source, destination = Store(str(store)), Store(str(answers))
+        try:
+            copy_cache(source, destination)
+        finally:
+            source.close()
+            destination.close()
+    _fresh(scratch)
+    if answers.exists():
+        answers.rename(store)
+
+
 def _scratch_parameters(notebook: Path, scratch: Path) -> dict[str, str]:
     """Point the notebook's storage parameters (those it declares) into the scratch folder, never the user's."""
     import papermill
 
     declared = set(papermill.inspect_notebook(str(notebook)))
-    paths = {"store": scratch / "store.db", "chroma_path": scratch / "chroma", "work_dir": scratch / "work"}
+    paths = {"store": scratch / STORE_FILE, "chroma_path": scratch / "chroma", "work_dir": scratch / "work"}
     return {name: str(path) for name, path in paths.items() if name in declared}
 
 
@@ -250,7 +289,7 @@ def run_nightly(
         _check_only(only, planned, profile)
         planned = [run for run in planned if run[0].stem in only or run[1] in only]
     outcomes = [
-        execute_notebook(notebook, out, params, variant=variant, validate=validate and check)
+        execute_notebook(notebook, out, params, variant=variant, validate=validate and check, rerun=spec.rerun)
         for notebook, _, variant, params, check in planned
     ]
     write_summary(outcomes, out, profile)

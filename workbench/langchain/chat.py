@@ -19,24 +19,40 @@ than silently overridden.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from workbench.errors import ConfigError
-from workbench.langchain.messages import last_chunk, to_message, to_prompt
+from workbench.langchain.messages import TRANSCRIPT_STOPS, chat_turns, last_chunk, to_message, to_prompt
 from workbench.models import Model, get_model
 from workbench.models.base import Stream, SyncStream
 from workbench.models.retry import Retrier
 from workbench.models.types import Generation, GenerationParams, Request
 from workbench.secrets import redact
+
+
+class _Call(NamedTuple):
+    """One call to make: the model, its request, and how its generation becomes an ``AIMessage``."""
+
+    model: Model
+    request: Request
+    read: Callable[[Generation], AIMessage]
+
+
+def tool_chunk(message: BaseMessage) -> AIMessageChunk:
+    from workbench.langchain.chat_tools import as_chunk
+
+    assert isinstance(message, AIMessage)
+    return as_chunk(message)
+
 
 #: Fields that are sampling or call settings: in a run, the template and the run's options own these.
 CALL_SETTINGS = ("temperature", "max_tokens", "stop", "seed", "top_p", "timeout", "max_retries")
@@ -135,19 +151,66 @@ class WorkbenchChat(BaseChatModel):
             return model.capabilities.chat_template
         return self.prompt_format == "chat"
 
-    def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]):
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> _Call:
         model = self._model_for(kwargs.pop("model", None))
         json_schema = kwargs.pop("json_schema", None)
+        tools = kwargs.pop("tools", None)
+        tool_options = {name: kwargs.pop(name) for name in ("tool_choice", "parallel_tool_calls") if name in kwargs}
         settings = {name: kwargs.pop(name, getattr(self, name)) for name in PER_CALL}
         if kwargs:
             raise ConfigError(
                 f"WorkbenchChat got unknown call options {', '.join(sorted(kwargs))}. It takes: model, "
-                f"json_schema (through with_structured_output), stop, {', '.join(PER_CALL)}."
+                f"json_schema (through with_structured_output), tools and tool_choice (through bind_tools), stop, "
+                f"{', '.join(PER_CALL)}."
             )
+        if tools:
+            return self._tool_request(model, messages, stop, settings, tools, tool_options)
         prompt, turn_stops = to_prompt(messages, chat=self._uses_chat(model))
-        stops = tuple(dict.fromkeys([*(self.stop or ()), *(stop or ()), *turn_stops]))
-        params = GenerationParams(**{k: v for k, v in settings.items() if v is not None}, stop=stops)
-        return model, model.request(prompt, params, json_schema=json_schema)
+        params = self._params(settings, stop, turn_stops)
+        request = model.request(prompt, params, json_schema=json_schema)
+        return _Call(model, request, lambda generation: to_message(generation, model.spec))
+
+    def _params(self, settings: dict[str, Any], stop: list[str] | None, extra_stops: tuple[str, ...], **more: Any):
+        stops = tuple(dict.fromkeys([*(self.stop or ()), *(stop or ()), *extra_stops]))
+        return GenerationParams(**{k: v for k, v in settings.items() if v is not None}, stop=stops, **more)
+
+    def _tool_request(
+        self,
+        model: Model,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        settings: dict[str, Any],
+        tools: list[dict[str, Any]],
+        options: dict[str, Any],
+    ) -> _Call:
+        """Bound tools: through the model's tools API where it has one, else the JSON reply protocol (see
+        :mod:`workbench.langchain.chat_tools`)."""
+        from workbench.langchain.chat_tools import calls_of, protocol_prompt, reply_message, tool_set, with_calls
+        from workbench.tools import protocol
+
+        turns = chat_turns(messages)
+        if model.capabilities.tool_calling:
+            params = self._params(settings, stop, (), **options)
+            prompt = turns if self._uses_chat(model) else to_prompt(messages, chat=False)[0]
+
+            def read_api(generation: Generation) -> AIMessage:
+                message = to_message(generation, model.spec)
+                return with_calls(message, generation.text, calls_of(generation.tool_calls))
+
+            return _Call(model, model.request(prompt, params, tools=tools), read_api)
+        toolset = tool_set(tools)
+        allowed, may_answer = protocol.allowed(toolset, options.get("tool_choice"))
+        text = protocol_prompt(turns, toolset)
+        schema = protocol.reply_schema(allowed, may_answer) if model.capabilities.structured_output else None
+        if schema is not None:
+            text += protocol.lead(text)  # a grammar starts the reply at "{"
+        params = self._params(settings, stop, () if schema is not None else TRANSCRIPT_STOPS)
+
+        def read_protocol(generation: Generation) -> AIMessage:
+            content, calls = reply_message(generation.text, whole=schema is not None)
+            return with_calls(to_message(generation, model.spec), content, calls)
+
+        return _Call(model, model.request(text, params, json_schema=schema), read_protocol)
 
     def _retrier(self, model: Model) -> Retrier:
         policy = model.retry_policy
@@ -176,14 +239,14 @@ class WorkbenchChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, request = self._request(messages, stop, kwargs)
+        model, request, read = self._request(messages, stop, kwargs)
         try:
             generation = model.call(request, retrier=self._retrier(model))
         except Exception as exc:
             self._logged(model, request, None, str(exc))
             raise
         self._logged(model, request, generation, None)
-        return ChatResult(generations=[ChatGeneration(message=to_message(generation, model.spec))])
+        return ChatResult(generations=[ChatGeneration(message=read(generation))])
 
     async def _agenerate(
         self,
@@ -192,14 +255,14 @@ class WorkbenchChat(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, request = self._request(messages, stop, kwargs)
+        model, request, read = self._request(messages, stop, kwargs)
         try:
             generation = await model.acall(request, retrier=self._retrier(model))
         except Exception as exc:
             self._logged(model, request, None, str(exc))
             raise
         self._logged(model, request, generation, None)
-        return ChatResult(generations=[ChatGeneration(message=to_message(generation, model.spec))])
+        return ChatResult(generations=[ChatGeneration(message=read(generation))])
 
     def _stream(
         self,
@@ -208,7 +271,11 @@ class WorkbenchChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, request = self._request(messages, stop, kwargs)
+        if kwargs.get("tools"):  # a reply with calls is read whole: one chunk
+            message = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
+            yield ChatGenerationChunk(message=tool_chunk(message))
+            return
+        model, request, _ = self._request(messages, stop, kwargs)
         stream = SyncStream(lambda sink: model.acall(request, retrier=self._retrier(model), sink=sink))
         try:
             for piece in stream:
@@ -232,7 +299,11 @@ class WorkbenchChat(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, request = self._request(messages, stop, kwargs)
+        if kwargs.get("tools"):  # a reply with calls is read whole: one chunk
+            result = await self._agenerate(messages, stop, run_manager, **kwargs)
+            yield ChatGenerationChunk(message=tool_chunk(result.generations[0].message))
+            return
+        model, request, _ = self._request(messages, stop, kwargs)
         stream = Stream(lambda sink: model.acall(request, retrier=self._retrier(model), sink=sink))
         pieces = stream.__aiter__()
         try:
@@ -250,7 +321,28 @@ class WorkbenchChat(BaseChatModel):
         self._logged(model, request, stream.generation, None)
         yield ChatGenerationChunk(message=last_chunk(stream.generation, model.spec))
 
-    # -- structured output ------------------------------------------------------------------------------
+    # -- tools and structured output ----------------------------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[Any],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable:
+        """The model with ``tools`` (``@tool`` functions, pydantic classes, functions, runnables, OpenAI dicts)
+        offered on every call; ``tool_choice``: ``"auto"``, ``"any"``/``"required"``, ``"none"`` or a tool's name."""
+        from workbench.langchain.chat_tools import openai_choice, openai_tools
+
+        definitions = openai_tools(tools)
+        options: dict[str, Any] = {"tools": definitions}
+        choice = openai_choice(tool_choice, definitions)
+        if choice is not None:
+            options["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            options["parallel_tool_calls"] = parallel_tool_calls
+        return self.bind(**options, **kwargs)
+
     def with_structured_output(
         self,
         schema: dict[str, Any] | type,

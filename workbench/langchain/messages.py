@@ -25,7 +25,7 @@ from workbench.models.types import ChatMessage, Generation, PromptInput
 from workbench.secrets import redact
 
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-LABELS = {"system": "System", "user": "User", "assistant": "Assistant"}
+LABELS = {"system": "System", "user": "User", "assistant": "Assistant", "tool": "Result"}
 #: Where a transcript's answer ends: the model starting the next turn itself.
 TRANSCRIPT_STOPS = ("\nUser:", "\nSystem:")
 
@@ -34,7 +34,9 @@ def _text(message: BaseMessage) -> str:
     """The message's text; content the models here cannot take (images, audio, files) is an error, not dropped."""
     if isinstance(message.content, str):
         return message.content
-    other = [b.get("type") for b in message.content if isinstance(b, dict) and b.get("type") not in ("text", None)]
+    calls = ("tool_use", "tool_call") if getattr(message, "tool_calls", None) else ()  # the calls, again as blocks
+    skipped = ("text", None, *calls)
+    other = [b.get("type") for b in message.content if isinstance(b, dict) and b.get("type") not in skipped]
     if other:
         raise ConfigError(
             f"A {message.type} message carries {', '.join(map(str, other))} content; workbench models take text only."
@@ -43,16 +45,25 @@ def _text(message: BaseMessage) -> str:
 
 
 def chat_turns(messages: Sequence[BaseMessage]) -> list[ChatMessage]:
-    """The messages as chat turns (system / user / assistant)."""
+    """The messages as chat turns (system / user / assistant, and the tool turns of a tool-calling conversation: an
+    assistant turn with its ``tool_calls``, a ``tool`` turn per result)."""
     turns = []
     for message in messages:
+        if message.type == "tool":
+            call_id = getattr(message, "tool_call_id", None)
+            turns.append(ChatMessage("tool", _text(message), tool_call_id=call_id))
+            continue
         role = ROLES.get(message.type)
         if role is None:
             raise ConfigError(
-                f"A {message.type!r} message cannot be sent to a workbench model yet: tool calling is not wired into "
-                "WorkbenchChat. Send system, human and AI messages."
+                f"A {message.type!r} message cannot be sent to a workbench model: send system, human, AI and tool "
+                "messages."
             )
-        turns.append(ChatMessage(role, _text(message)))  # type: ignore[arg-type]
+        calls = tuple(
+            {"id": c.get("id"), "name": c["name"], "arguments": dict(c.get("args") or {})}
+            for c in getattr(message, "tool_calls", None) or ()
+        )
+        turns.append(ChatMessage(role, _text(message), tool_calls=calls))  # type: ignore[arg-type]
     return turns
 
 

@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 
-from workbench.models.local import default_model_path
+from workbench.models.local import default_model_path, default_threads
 
 
 def serve(
@@ -36,7 +36,7 @@ def serve(
     params.model_alias = {alias}
     params.n_ctx = n_ctx * parallel
     params.n_parallel = parallel
-    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = max(1, min(4, os.cpu_count() or 1))
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = default_threads()
     params.swa_full = True
     params.warmup = False
     params.verbosity = 0

@@ -11,11 +11,13 @@ is a failure with that reason — never a crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from workbench.errors import ConfigError
+from workbench.optiondoc import option
 from workbench.scoring import Score, ScoreContext, Scorer
+from workbench.scoring.checks import name_option
 from workbench.tools.expected import ARGUMENT_MODES, EXPECTED_COLUMN, MATCHES, CallMatcher, check_expected_column
 from workbench.tools.expected import parse_expected as _parse
 
@@ -38,13 +40,24 @@ def _where(template: Any) -> str:
 class ToolCalls(Scorer):
     """The calls made against the row's expected calls (``column``, default ``expected_tool_calls``), or ``value:``."""
 
-    name: str = "tool_calls"
-    match: str = "exact"
-    arguments: str = "exact"
-    tolerance: float = 0.0
-    normalize: bool = True
-    column: str = EXPECTED_COLUMN
-    value: Any = None
+    name: str = name_option("tool_calls")
+    match: str = option(
+        "exact",
+        "How the calls are compared: `exact` (the expected calls, in order, nothing else), `ordered` (the expected "
+        "calls in order, others may come between), `unordered` (the expected calls in any order, nothing else), "
+        "`superset` (every expected call, others allowed), `subset` (no call that was not expected).",
+    )
+    arguments: str = option(
+        "exact",
+        "How arguments are compared: `exact`, `partial` (the expected keys match; others "
+        "may be added) or `ignore` (names only).",
+    )
+    tolerance: float = option(0.0, "How far a number in the arguments may be from the expected one (absolute).")
+    normalize: bool = option(True, "Compare strings in the arguments case- and space-insensitively.")
+    column: str = option(
+        EXPECTED_COLUMN, "The dataset column with the expected calls (JSON: a list of `{name, arguments}`)."
+    )
+    value: Any = option(None, "The expected calls for every row, instead of a column.")
 
     def __post_init__(self) -> None:
         if self.match not in MATCHES:
@@ -91,10 +104,12 @@ class ToolSequence(Scorer):
     """The tools called, by name, in order: ``sequence:`` (or the names in ``expected_tool_calls``). ``exact: true``
     allows no other calls; otherwise other calls may come between."""
 
-    name: str = "tool_sequence"
-    sequence: list[str] | None = None
-    exact: bool = False
-    column: str = EXPECTED_COLUMN
+    name: str = name_option("tool_sequence")
+    sequence: list[str] | None = option(
+        None, "The tool names in the order they must be called. Default: the names in `column`."
+    )
+    exact: bool = option(False, "Allow no other calls before, between or after the sequence.")
+    column: str = option(EXPECTED_COLUMN, "The dataset column with the expected calls, when no `sequence:` is given.")
 
     def required_columns(self) -> tuple[str, ...]:
         return () if self.sequence is not None else (self.column,)
@@ -131,8 +146,8 @@ class ToolSequence(Scorer):
 class NoToolCall(Scorer):
     """No tool was called (or none of ``tools:``)."""
 
-    name: str = "no_tool_call"
-    tools: list[str] = field(default_factory=list)
+    name: str = name_option("no_tool_call")
+    tools: list[str] = option(doc="Only these tools must not be called. Default: none at all.", default_factory=list)
 
     def score(self, ctx: ScoreContext) -> Score:
         made = [c for c in ctx.tool_calls if not self.tools or c.get("name") in self.tools]
@@ -145,9 +160,9 @@ class NoToolCall(Scorer):
 class StepCount(Scorer):
     """The agent took between ``min`` and ``max`` model steps."""
 
-    name: str = "step_count"
-    max: int | None = None
-    min: int = 1
+    name: str = name_option("step_count")
+    max: int | None = option(None, "The most model steps a row may take (required).")
+    min: int = option(1, "The fewest model steps a row must take.")
 
     def __post_init__(self) -> None:
         if self.max is None:

@@ -77,6 +77,14 @@ def copy_store(source: Store, destination: Store) -> CopyReport:
     return report
 
 
+def copy_cache(source: Store, destination: Store) -> CopyReport:
+    """Copy only the cached answers (a re-run that should call no model but start from no runs, versions or bad
+    cases: nbval's cached re-run in ``workbench nightly``)."""
+    report = CopyReport()
+    _copy_plain(source, destination, cache, ("key",), report)
+    return report
+
+
 def _rows(store: Store, table: Table) -> Iterable[list[dict[str, Any]]]:
     """All rows of a table, a chunk at a time, in primary-key order."""
     order = list(table.primary_key.columns)
