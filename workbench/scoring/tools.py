@@ -36,6 +36,21 @@ def _where(template: Any) -> str:
     return f"template {getattr(template, 'ref', 'the template')}"
 
 
+def _check_declared(data: Any, template: Any, given: list[str] | None, saying: str, column: str) -> None:
+    """Before any call: the tool names an option gives (``given``), else those in the dataset's ``column``, are all
+    declared by the template."""
+    names = _declared(template)
+    if given is None:
+        check_expected_column(data.rows, column, names, data.describe_row, _where(template))
+        return
+    unknown = [n for n in given if n not in names]
+    if unknown:
+        raise ConfigError(
+            f"{saying} {unknown[0]!r}, which {_where(template)} does not declare "
+            f"(declared: {', '.join(names) or 'no tools'})."
+        )
+
+
 @dataclass
 class ToolCalls(Scorer):
     """The calls made against the row's expected calls (``column``, default ``expected_tool_calls``), or ``value:``."""
@@ -78,16 +93,8 @@ class ToolCalls(Scorer):
         return () if self.value is not None else (self.column,)
 
     def check_rows(self, data: Any, template: Any) -> None:
-        names = _declared(template)
-        if self.value is not None:
-            unknown = [c["name"] for c in self.value if c["name"] not in names]
-            if unknown:
-                raise ConfigError(
-                    f"tool_calls: value expects a call of {unknown[0]!r}, which {_where(template)} does not declare "
-                    f"(declared: {', '.join(names) or 'no tools'})."
-                )
-            return
-        check_expected_column(data.rows, self.column, names, data.describe_row, _where(template))
+        given = None if self.value is None else [c["name"] for c in self.value]
+        _check_declared(data, template, given, "tool_calls: value expects a call of", self.column)
 
     def score(self, ctx: ScoreContext) -> Score:
         expected = self.value if self.value is not None else _parse(ctx.row.get(self.column))
@@ -115,16 +122,7 @@ class ToolSequence(Scorer):
         return () if self.sequence is not None else (self.column,)
 
     def check_rows(self, data: Any, template: Any) -> None:
-        names = _declared(template)
-        if self.sequence is not None:
-            unknown = [n for n in self.sequence if n not in names]
-            if unknown:
-                raise ConfigError(
-                    f"tool_sequence names {unknown[0]!r}, which {_where(template)} does not declare "
-                    f"(declared: {', '.join(names) or 'no tools'})."
-                )
-            return
-        check_expected_column(data.rows, self.column, names, data.describe_row, _where(template))
+        _check_declared(data, template, self.sequence, "tool_sequence names", self.column)
 
     def score(self, ctx: ScoreContext) -> Score:
         wanted = self.sequence if self.sequence is not None else [c["name"] for c in _parse(ctx.row.get(self.column))]

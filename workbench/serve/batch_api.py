@@ -29,11 +29,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from workbench.batch.objects import batch_object, file_object
 from workbench.serve.protocol import RequestError, json_body
 
 ENDPOINTS = ("/v1/completions", "/v1/chat/completions")
 DONE = ("completed", "failed", "cancelled", "expired")
-WINDOW_SECONDS = 24 * 3600  # OpenAI's only completion window, "24h"
 CONCURRENCY = 4  # lines of one batch in flight at once
 
 
@@ -48,15 +48,7 @@ class BatchFiles:
 
     def add_file(self, content: bytes, filename: str, purpose: str) -> dict[str, Any]:
         file_id = f"file-{uuid.uuid4().hex[:24]}"
-        record = {
-            "id": file_id,
-            "object": "file",
-            "bytes": len(content),
-            "created_at": int(time.time()),
-            "filename": filename,
-            "purpose": purpose,
-            "status": "processed",
-        }
+        record = file_object(file_id, content, filename, purpose)
         self.contents[file_id] = content
         self.files[file_id] = record
         return record
@@ -105,7 +97,7 @@ def install(app: FastAPI, api_key: str | None = None) -> BatchFiles:
         if window != "24h":
             raise RequestError(400, f"completion_window {window!r}: the only window is '24h'.")
         state.file(str(body.get("input_file_id")))
-        batch = _new_batch(body)
+        batch = batch_object(f"batch_{uuid.uuid4().hex[:24]}", body)
         state.batches[batch["id"]] = batch
         task = asyncio.get_running_loop().create_task(_process(app, state, batch, api_key))
         state.tasks.add(task)  # held until done: the loop keeps only weak references to tasks
@@ -129,32 +121,6 @@ def install(app: FastAPI, api_key: str | None = None) -> BatchFiles:
         return JSONResponse(batch)
 
     return state
-
-
-def _new_batch(body: dict[str, Any]) -> dict[str, Any]:
-    now = int(time.time())
-    return {
-        "id": f"batch_{uuid.uuid4().hex[:24]}",
-        "object": "batch",
-        "endpoint": body["endpoint"],
-        "errors": None,
-        "input_file_id": body["input_file_id"],
-        "completion_window": "24h",
-        "status": "validating",
-        "output_file_id": None,
-        "error_file_id": None,
-        "created_at": now,
-        "in_progress_at": None,
-        "expires_at": now + WINDOW_SECONDS,
-        "finalizing_at": None,
-        "completed_at": None,
-        "failed_at": None,
-        "expired_at": None,
-        "cancelling_at": None,
-        "cancelled_at": None,
-        "request_counts": {"total": 0, "completed": 0, "failed": 0},
-        "metadata": body.get("metadata"),
-    }
 
 
 def check_lines(content: bytes, endpoint: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -17,7 +17,8 @@ import random
 import time
 from typing import Any
 
-from workbench.testing.openai_bodies import completion_body, file_object, prompt_of
+from workbench.batch.objects import batch_object, file_object
+from workbench.testing.openai_bodies import completion_body, prompt_of
 
 ENDPOINTS = ("/v1/completions", "/v1/chat/completions")
 
@@ -47,29 +48,7 @@ class BatchAPI:
         if body.get("endpoint") not in ENDPOINTS or body.get("completion_window") != "24h":
             return JSONResponse(_error("endpoint or completion_window not supported", "invalid_request_error"), 400)
         batch_id = f"batch_{len(self.server.batches) + 1:04d}"
-        now = int(time.time())
-        batch = {
-            "id": batch_id,
-            "object": "batch",
-            "endpoint": body["endpoint"],
-            "errors": None,
-            "input_file_id": body["input_file_id"],
-            "completion_window": "24h",
-            "status": "validating",
-            "output_file_id": None,
-            "error_file_id": None,
-            "created_at": now,
-            "in_progress_at": None,
-            "expires_at": now + 86400,
-            "finalizing_at": None,
-            "completed_at": None,
-            "failed_at": None,
-            "expired_at": None,
-            "cancelling_at": None,
-            "cancelled_at": None,
-            "request_counts": {"total": 0, "completed": 0, "failed": 0},
-            "metadata": body.get("metadata"),
-        }
+        batch = batch_object(batch_id, body)
         self.server.batches[batch_id] = batch
         asyncio.get_running_loop().create_task(self._process(batch))
         await asyncio.sleep(self.server.batch_create_delay)  # the batch exists at the provider; the client waits

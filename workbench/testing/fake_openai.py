@@ -38,10 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.batch.objects import file_object
 from workbench.testing.fake_batches import BatchAPI
 from workbench.testing.openai_bodies import (
     completion_body,
-    file_object,
     prompt_of,
     tool_call_body,
     tool_calls_of,

@@ -68,15 +68,3 @@ def completion_body(prompt: str, body: dict[str, Any], chat: bool, responder: Ca
         "choices": [choice],
         "usage": usage_of(prompt, text),
     }
-
-
-def file_object(file_id: str, content: bytes, filename: str | None, purpose: str) -> dict[str, Any]:
-    return {
-        "id": file_id,
-        "object": "file",
-        "bytes": len(content),
-        "created_at": int(time.time()),
-        "filename": filename or file_id,
-        "purpose": purpose,
-        "status": "processed",
-    }
