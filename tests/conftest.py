@@ -4,8 +4,9 @@ user's).
 How `make test` runs the suite (pyproject's addopts and the Makefile): two pytest-xdist workers with
 ``--dist loadgroup``. Every test that loads llama.cpp (the real model, the notebooks, the browser walk) joins one
 group, so they run one after another on one worker — two llama.cpp processes at once run 10–20x slower on 2 cores —
-while the other worker runs the rest at a lower priority, in a session of its own (workbench/testing/priority.py). Under ``WORKBENCH_STRICT=1`` (`make test` sets it) a test that skips because
-something is missing fails instead, and the end of the run says how many tests of each real component ran.
+while the other worker runs the rest at a lower priority, in a session of its own (workbench/testing/priority.py).
+Under ``WORKBENCH_STRICT=1`` (`make test` sets it) a test that skips because something is missing fails instead, and
+the end of the run says how many tests of each real component ran.
 """
 
 from __future__ import annotations
