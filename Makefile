@@ -61,7 +61,7 @@ postgres-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 # Two pytest-xdist workers; every test that loads llama.cpp runs in one group on one of them
-# (workbench/testing/one_llama_worker.py), and the other yields the CPU to it (nice 10, its own session's group). llama.cpp keeps its default threads (one per core): fewer would be faster
+# (workbench/testing/one_llama_worker.py). llama.cpp keeps its default threads (one per core): fewer would be faster
 # beside the other worker, but long answers change with the thread count and the gates' figures were measured at it.
 # A skip is a failure here (WORKBENCH_STRICT): everything a test needs is installed above. Heavier variants of the
 # same checks are marked `nightly` and run in `make nightly`.

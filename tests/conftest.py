@@ -4,9 +4,8 @@ user's).
 How `make test` runs the suite (pyproject's addopts and the Makefile): two pytest-xdist workers with
 ``--dist loadgroup``. Every test that loads llama.cpp (the real model, the notebooks, the browser walk) joins one
 group, so they run one after another on one worker — two llama.cpp processes at once run 10–20x slower on 2 cores —
-while the other worker runs the rest at a lower priority, in a session of its own (workbench/testing/priority.py).
-Under ``WORKBENCH_STRICT=1`` (`make test` sets it) a test that skips because something is missing fails instead, and
-the end of the run says how many tests of each real component ran.
+while the other worker runs the rest. Under ``WORKBENCH_STRICT=1`` (`make test` sets it) a test that skips because
+something is missing fails instead, and the end of the run says how many tests of each real component ran.
 """
 
 from __future__ import annotations
@@ -17,13 +16,8 @@ from pathlib import Path
 
 import pytest
 
-# The llama.cpp tests: one xdist group, on one worker; the other worker yields the CPU to it
-# (hooks of a conftest are its module's hook functions).
-from workbench.testing.one_llama_worker import (  # noqa: F401
-    pytest_collection_finish,
-    pytest_collection_modifyitems,
-    pytest_runtest_setup,
-)
+# The llama.cpp tests: one xdist group, on one worker (hooks of a conftest are its module's hook functions).
+from workbench.testing.one_llama_worker import pytest_collection_finish, pytest_collection_modifyitems  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,42 +6,21 @@ with ``-n 2 --dist loadgroup`` and puts every test marked ``local_model``, ``not
 (``item._nodeid``); pytest 9 keeps the id elsewhere (``item._id``), so that suffix never reaches the scheduler and
 ``loadgroup`` silently spreads the group over every worker. This plugin adds the group and, where xdist's suffix did
 not take, writes it where pytest 9 reads the id — before the worker reports its collection to the scheduler.
-
-The other worker yields the CPU (:mod:`workbench.testing.priority`): before its first test that does not load
-llama.cpp, a worker lowers its priority and its session's. llama.cpp's two threads meet at a barrier after every step,
-so a test beside them on one core made a 96-answer run 2.6x slower (11.4 s -> 29.5 s), and a busy process in another
-session than a notebook's kernel 23x slower; at a lower priority the light tests fill the gaps the model leaves
-(kernel starts, imports, I/O) instead. xdist sends the llama group, its largest scope, first, so the worker that runs
-it has not lowered its own priority yet.
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-from workbench.testing.priority import yield_the_cpu
 
 HEAVY = ("local_model", "notebooks", "browser")  # they load llama.cpp: one at a time
 GROUP = "llama"
 
 
-def loads_llama(item: pytest.Item) -> bool:
-    return any(item.get_closest_marker(name) for name in HEAVY)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if loads_llama(item):
+        if any(item.get_closest_marker(name) for name in HEAVY):
             item.add_marker(pytest.mark.xdist_group(GROUP))
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if os.environ.get("PYTEST_XDIST_WORKER") and not loads_llama(item):
-        yield_the_cpu()
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from workbench.testing.fake_openai import free_port
-from workbench.testing.priority import share_session_priority
 
 HOST = "127.0.0.1"
 
@@ -61,7 +60,6 @@ class PostgresServer:
         options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses={HOST} -c fsync=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
-        share_session_priority(self.pid)  # pg_ctl starts a session of its own: it yields as its starter does
         return self
 
     def url(self, database: str = "postgres") -> str:
