@@ -3,9 +3,11 @@ that fit 80 columns, options that say what they take, and the messages that name
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -226,6 +228,17 @@ def test_a_misspelt_variable_is_rejected_with_the_templates_variables(repo):
     assert done.exit_code == 2 and "no variable 'txt'. Did you mean 'text'?" in done.output
 
 
+def _stored_results(db) -> int:
+    """How many results the run has stored so far (0 before its store exists)."""
+    if not db.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        except sqlite3.OperationalError:  # the schema is still being created
+            return 0
+
+
 def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
     prompt = tmp_path / "p.prompty"
     prompt.write_text("---\nname: p\n---\n{{ text }}\n", encoding="utf-8")
@@ -233,16 +246,20 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
     # 600 rows at 2 × 0.2 s take a minute: Ctrl-C lands mid-run however slowly this test polls the store
     data.write_text("text\n" + "".join(f"r{i}\n" for i in range(600)), encoding="utf-8")
     db = tmp_path / "s.db"
-    with FakeOpenAIServer(latency=0.2) as server:
+    # The run's output goes to a file, not a pipe nobody reads until the end (a full pipe stalls the run), and the
+    # poll is one read-only query, not a Store per look (under load those took seconds and Ctrl-C landed late).
+    with FakeOpenAIServer(latency=0.2) as server, open(tmp_path / "err.txt", "w+", encoding="utf-8") as log:
         args = [sys.executable, "-m", "workbench", "run", str(prompt), "-d", str(data), "-m", server.spec()]
         process = subprocess.Popen(
-            [*args, "--store", str(db), "--concurrency", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*args, "--store", str(db), "--concurrency", "2"], stdout=subprocess.DEVNULL, stderr=log, text=True
         )
         deadline = time.time() + 60
-        while time.time() < deadline and (not db.exists() or Store(db).stats()["results"] < 4):
+        while time.time() < deadline and _stored_results(db) < 4:
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        log.seek(0)
+        err = log.read()
     assert process.returncode == 130, err[-1000:]
     assert "cells of run" in err and "are saved in" in err and "Run the same command again to resume" in err
 
