@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --constraint constraints.txt
+# uv installs the same pinned versions as pip, downloading in parallel: from empty caches on 2 cores the extras took
+# 93 s with pip and 7.5 s with uv (measured 2026-12-07). torch stays with pip, which takes its CPU build from this
+# machine's disk (uv would download a CUDA build of several GB).
+UV_VERSION := 0.13.8
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python --constraint constraints.txt
 DEMO_STAMP := $(VENV)/.demo-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -13,17 +18,20 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
 # What the demo needs: the package and its core dependencies (llama.cpp comes as a prebuilt wheel: no compiler).
-$(DEMO_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+$(DEMO_STAMP): pyproject.toml constraints.txt | $(BIN)/uv
 	@echo "Installing Prompt Workbench (core: the local model, runs, scores)..."
-	$(PIP) -e .
+	$(UV) -e .
 	touch $(DEMO_STAMP)
 
 # What the tests and notebooks need on top: every extra. torch's CPU build first, so nothing pulls a CUDA one.
 $(DEV_STAMP): $(DEMO_STAMP)
 	@echo "Installing the extras for tests and notebooks (torch CPU, JupyterLab, Chroma, Playwright...)..."
 	$(PIP) "torch==2.13.0"
-	$(PIP) -e ".[dev]"
+	$(UV) -e ".[dev]"
 	$(BIN)/python -m ipykernel install --prefix $(abspath $(VENV)) --name workbench --display-name "Python (workbench)" >/dev/null
 	touch $(DEV_STAMP)
 
