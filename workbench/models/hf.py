@@ -7,11 +7,12 @@ conversion); ``hf:PATH`` is a LoRA adapter folder (``adapter_config.json``) or a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +39,34 @@ def require_finetune_extra() -> None:
 
 
 def base_model_dir() -> Path:
-    """The bundled GGUF converted to a transformers checkpoint, cached after the first (slow) conversion."""
+    """The bundled GGUF converted to a transformers checkpoint, cached after the first (slow) conversion. A file lock
+    lets one process convert while another waits for its result (two at once both wrote the same ``.partial``)."""
     require_finetune_extra()
     target = hf_cache_dir()
-    if (target / "config.json").exists() and any(target.glob("*.safetensors")):
+    if _converted(target):
         return target
+    from filelock import FileLock  # comes with transformers (huggingface_hub)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not _converted(target):  # another process may have converted it while this one waited
+            _convert(target)
+    return target
+
+
+def _converted(target: Path) -> bool:
+    return (target / "config.json").exists() and any(target.glob("*.safetensors"))
+
+
+def _convert(target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from workbench.models.local import default_model_path
 
     gguf = default_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+    with _one_gguf_parse():
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
     # The weights are dequantized to float32 on load, but the model stays flagged as GGUF-quantized, which
     # save_pretrained refuses; clear the flag so the plain checkpoint can be cached.
     model.hf_quantizer = None
@@ -63,7 +80,29 @@ def base_model_dir() -> Path:
 
         shutil.rmtree(target)
     tmp.replace(target)
-    return target
+
+
+@contextlib.contextmanager
+def _one_gguf_parse() -> Iterator[None]:
+    """transformers opens the GGUF three times for one conversion (the tokenizer's config, the model's config, the
+    weights), and gguf-py's reader walks the 262k-token vocabulary each time: ~17 s of a ~70 s conversion each, on
+    2 cores. The reader only reads its memory-mapped file, so one reader per path serves all three."""
+    import gguf
+
+    make_reader = gguf.GGUFReader
+    readers: dict[tuple[str, str], Any] = {}
+
+    def shared_reader(path: Any, mode: str = "r") -> Any:
+        key = (str(path), mode)
+        if key not in readers:
+            readers[key] = make_reader(path, mode)
+        return readers[key]
+
+    gguf.GGUFReader = shared_reader
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = make_reader
 
 
 def load_hf_model(path: str) -> tuple[Any, Any]:
