@@ -466,7 +466,12 @@ def _optimize(page, steps, tmp: Path):
     with FakeOpenAIServer(responder=rule_responder, proposals=PROPOSALS) as server:
         steps.tab(t("app.tab.optimize", "en"))
         page.locator(".wb-opt-template select").select_option("sentiment_zeroshot_en")
+        # Choosing a template selects its own dataset and model in the kernel: wait for that before choosing others,
+        # or a slow kernel's answer undoes them (seen on a loaded machine: the estimate ran on sentiment_en.csv).
+        chosen = page.locator(".wb-opt-datasets select option:checked")
+        expect(chosen).to_have_text("sentiment_en.csv")
         page.locator(".wb-opt-datasets select").select_option("things.csv")  # options show file names
+        expect(chosen).to_have_text("things.csv")
         page.locator(".wb-opt-model input").fill(server.spec())
         page.locator(".wb-opt-gen-demos input").uncheck()
         page.locator(".wb-opt-gen-labels input").uncheck()

@@ -251,13 +251,27 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
     with FakeOpenAIServer(latency=0.2) as server, open(tmp_path / "err.txt", "w+", encoding="utf-8") as log:
         args = [sys.executable, "-m", "workbench", "run", str(prompt), "-d", str(data), "-m", server.spec()]
         process = subprocess.Popen(
-            [*args, "--store", str(db), "--concurrency", "2"], stdout=subprocess.DEVNULL, stderr=log, text=True
+            [*args, "--store", str(db), "--concurrency", "2"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT makes it print every thread's stack
         )
         deadline = time.time() + 60
         while time.time() < deadline and _stored_results(db) < 4:
             time.sleep(0.05)
+        sent = time.time()
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # it hung in four loaded runs: say where, for the next person
+            process.send_signal(signal.SIGABRT)
+            process.wait(timeout=30)
+            log.seek(0)
+            pytest.fail(
+                f"the run had not exited 60 s after Ctrl-C (sent {sent - deadline + 60:.1f} s after it started, "
+                f"{_stored_results(db)} results stored); its stacks:\n{log.read()[-6000:]}"
+            )
         log.seek(0)
         err = log.read()
     assert process.returncode == 130, err[-1000:]
