@@ -9,6 +9,7 @@ once: 10–20x slower, and the notebook tests timed out in CI).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -47,13 +48,16 @@ INI = "[pytest]\nmarkers =\n    local_model: m\n    notebooks: n\n    browser: b
 def test_the_llama_tests_all_run_on_one_worker(tmp_path):
     (tmp_path / "test_suite.py").write_text(SUITE, encoding="utf-8")
     (tmp_path / "pytest.ini").write_text(INI, encoding="utf-8")
-    command = [sys.executable, "-m", "pytest", "-p", "workbench.testing.one_llama_worker", "-n", "2"]
+    # Only the plugins under test: the dozen the environment installs (LangChain's suites, Playwright...) cost each
+    # of the three pytest processes seconds of start-up.
+    plugins = ["-p", "xdist.plugin", "-p", "workbench.testing.one_llama_worker", "-p", "no:cacheprovider"]
     done = subprocess.run(
-        [*command, "--dist", "loadgroup", "-p", "no:cacheprovider", "-q"],
+        [sys.executable, "-m", "pytest", *plugins, "-n", "2", "--dist", "loadgroup", "-q"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     ran = [json.loads(line) for line in (tmp_path / "ran.jsonl").read_text(encoding="utf-8").splitlines()]
