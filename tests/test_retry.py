@@ -48,8 +48,8 @@ def stats(port: int) -> dict:
 @pytest.mark.parametrize("repetitions", [3, pytest.param(10, marks=pytest.mark.nightly)])
 def test_bursts_against_a_small_backlog_with_429s_and_500s_lose_nothing(tmp_path, repetitions):
     """640 rows at concurrency 32 against a backlog of 5, every 7th request 429 and every 11th 500, three times over
-    (ten in make nightly: each repetition is ~5 s of CPU beside the llama.cpp tests): every cell ends answered and
-    every prompt succeeded exactly once on the server."""
+    (ten in make nightly: ten took 51 s of make test, beside the llama.cpp tests): every cell ends answered and every
+    prompt succeeded exactly once on the server."""
     with stdlib_endpoint(backlog=5, latency=0.02, every_429=7, every_500=11, retry_after_ms=100) as port:
         spec = f"openai:stdlib-model@http://127.0.0.1:{port}/v1"
         retried_by_the_client = 0
