@@ -37,12 +37,19 @@ def test_marked_heavy(i):
     time.sleep(0.3)
     _note(f"marked-{i}")
 
+@pytest.mark.notebooks
+@pytest.mark.no_llama
+@pytest.mark.parametrize("i", range(3))
+def test_notebook_on_a_mock_endpoint(i, request):
+    assert request.node.get_closest_marker("xdist_group") is None, "a no_llama test was put in the llama group"
+    _note(f"mock-{i}")
+
 @pytest.mark.parametrize("i", range(4))
 def test_light(i):
     time.sleep(0.3)
     _note(f"light-{i}")
 """
-INI = "[pytest]\nmarkers =\n    local_model: m\n    notebooks: n\n    browser: b\n"
+INI = "[pytest]\nmarkers =\n    local_model: m\n    notebooks: n\n    browser: b\n    no_llama: x\n"
 
 
 def test_the_llama_tests_all_run_on_one_worker(tmp_path):
@@ -62,4 +69,4 @@ def test_the_llama_tests_all_run_on_one_worker(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     ran = [json.loads(line) for line in (tmp_path / "ran.jsonl").read_text(encoding="utf-8").splitlines()]
     heavy = {r["worker"] for r in ran if r["test"].startswith("marked-")}
-    assert len(ran) == 12 and len(heavy) == 1, ran
+    assert len(ran) == 15 and len(heavy) == 1, ran

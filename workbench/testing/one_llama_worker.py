@@ -6,6 +6,10 @@ with ``-n 2 --dist loadgroup`` and puts every test marked ``local_model``, ``not
 (``item._nodeid``); pytest 9 keeps the id elsewhere (``item._id``), so that suffix never reaches the scheduler and
 ``loadgroup`` silently spreads the group over every worker. This plugin adds the group and, where xdist's suffix did
 not take, writes it where pytest 9 reads the id — before the worker reports its collection to the scheduler.
+
+A test marked ``no_llama`` stays out of the group even under one of those markers: a notebook run against a mock
+endpoint, whose test makes sure llama.cpp is never loaded (``WORKBENCH_LOCAL_MODEL`` points at no file, so a load
+would fail the test). It then runs on the other worker instead of adding to the group's time.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import pytest
 
 HEAVY = ("local_model", "notebooks", "browser")  # they load llama.cpp: one at a time
 GROUP = "llama"
+NO_LLAMA = "no_llama"  # under a heavy marker, but the test keeps llama.cpp out: free to run beside the group
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if any(item.get_closest_marker(name) for name in HEAVY):
+        if item.get_closest_marker(NO_LLAMA) is None and any(item.get_closest_marker(name) for name in HEAVY):
             item.add_marker(pytest.mark.xdist_group(GROUP))
 
 
