@@ -70,3 +70,14 @@ def test_the_llama_tests_all_run_on_one_worker(tmp_path):
     ran = [json.loads(line) for line in (tmp_path / "ran.jsonl").read_text(encoding="utf-8").splitlines()]
     heavy = {r["worker"] for r in ran if r["test"].startswith("marked-")}
     assert len(ran) == 15 and len(heavy) == 1, ran
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", *plugins, "--collect-only", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    ).stdout.splitlines()
+    order = [line.split("::")[1].split("[")[0] for line in collected if "::" in line]
+    assert order[-3:] == ["test_notebook_on_a_mock_endpoint"] * 3, "the no_llama tests are handed out last"
+    assert order.count("test_notebook_on_a_mock_endpoint") == 3, order

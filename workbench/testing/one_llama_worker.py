@@ -9,7 +9,8 @@ not take, writes it where pytest 9 reads the id — before the worker reports it
 
 A test marked ``no_llama`` stays out of the group even under one of those markers: a notebook run against a mock
 endpoint, whose test makes sure llama.cpp is never loaded (``WORKBENCH_LOCAL_MODEL`` points at no file, so a load
-would fail the test). It then runs on the other worker instead of adding to the group's time.
+would fail the test). It then runs on the other worker instead of adding to the group's time, after every other
+test (collection order is the order xdist hands out work).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker(NO_LLAMA) is None and any(item.get_closest_marker(name) for name in HEAVY):
             item.add_marker(pytest.mark.xdist_group(GROUP))
+    # The no_llama tests run last: xdist hands out work in collection order, so they land on the light worker's idle
+    # tail (it finished ~10 min before the llama group in make test) instead of crowding its busy start.
+    items[:] = [i for i in items if i.get_closest_marker(NO_LLAMA) is None] + [
+        i for i in items if i.get_closest_marker(NO_LLAMA) is not None
+    ]
 
 
 @pytest.hookimpl(tryfirst=True)
