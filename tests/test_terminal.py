@@ -250,8 +250,8 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
     # 600 rows at 2 × 0.2 s take a minute: Ctrl-C lands mid-run however slowly this test polls the store
     data.write_text("text\n" + "".join(f"r{i}\n" for i in range(600)), encoding="utf-8")
     db = tmp_path / "s.db"
-    # The run's output goes to a file (no pipe left unread while the run goes on), and the poll is one read-only
-    # query rather than a Store opened per look, so Ctrl-C lands soon after the fourth result even on a busy machine.
+    # The run's output goes to a file (no pipe fills while the run goes on), and the poll opens the store read-only
+    # (it never writes to the store the run is writing).
     with FakeOpenAIServer(latency=0.2) as server, open(tmp_path / "err.txt", "w+", encoding="utf-8") as log:
         args = [sys.executable, "-m", "workbench", "run", str(prompt), "-d", str(data), "-m", server.spec()]
         process = subprocess.Popen(
