@@ -71,9 +71,10 @@ postgres-deps:
 	  mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-# Two pytest-xdist workers; every test that loads llama.cpp runs in one group on one of them
-# (workbench/testing/one_llama_worker.py). llama.cpp keeps its default threads (one per core): fewer would be faster
-# beside the other worker, but long answers change with the thread count and the gates' figures were measured at it.
+# Two pytest-xdist workers; every test that loads llama.cpp runs in one group on one of them, and the other worker
+# runs the rest at idle CPU priority, in sessions of the lowest weight (workbench/testing/one_llama_worker.py): ggml's
+# spinning threads ran 4.4x slower beside kernel-like processes at normal priority (benchmarks/bench_priority.py). llama.cpp keeps its default threads
+# (one per core): long answers change with the thread count and the gates' figures were measured at it.
 # A skip is a failure here (WORKBENCH_STRICT): everything a test needs is installed above. Heavier variants of the
 # same checks are marked `nightly` and run in `make nightly`.
 PYTEST_CI := WORKBENCH_STRICT=1 WORKBENCH_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -27,6 +27,7 @@ baseline measured in the same run; tests never assert on time. Figures that gate
 #: The order of the sections; a section not listed here comes after these, by name.
 ORDER = [
     "bench_setup",
+    "bench_priority",
     "bench_import",
     "bench_runner.200ms",
     "bench_runner.1ms",

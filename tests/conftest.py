@@ -17,7 +17,11 @@ from pathlib import Path
 import pytest
 
 # The llama.cpp tests: one xdist group, on one worker (hooks of a conftest are its module's hook functions).
-from workbench.testing.one_llama_worker import pytest_collection_finish, pytest_collection_modifyitems  # noqa: F401
+from workbench.testing.one_llama_worker import (  # noqa: F401
+    pytest_collection_finish,
+    pytest_collection_modifyitems,
+    pytest_runtest_setup,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 

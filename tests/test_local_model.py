@@ -261,10 +261,12 @@ def test_a_constrained_schema_makes_the_local_model_return_json_of_that_shape(re
         jsonschema.validate(json.loads(record.output), schema)
 
 
+@pytest.mark.nightly
 def test_the_cloze_exam_passes_its_gate_on_the_local_model(repo, store):
     """The exam in cloze form (each option's text scored by log-probability) is what the local model does beyond
     chance — the figure behind the exam_cloze gate that ends 06_evaluation. A broken scoring path (options not
-    scored, the letter mapping lost) falls to chance and fails the gate."""
+    scored, the letter mapping lost) falls to chance and fails the gate. Nightly: ``make test`` runs the same run and
+    gate in 06_evaluation, in both languages."""
     from workbench.course.gates import check
 
     result = run("exam_cloze", repo / "datasets" / "exam_mc.jsonl", ["local"], store=store, progress=False)

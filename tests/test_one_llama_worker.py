@@ -15,10 +15,14 @@ import sys
 
 SUITE = """
 import json, os, time, pytest
+AUTOGROUPS = os.path.exists("/proc/self/autogroup")
 
 def _note(name):
     with open("ran.jsonl", "a") as out:
-        out.write(json.dumps({"test": name, "worker": os.environ["PYTEST_XDIST_WORKER"]}) + "\\n")
+        idle = os.sched_getscheduler(0) == os.SCHED_IDLE
+        group = open("/proc/self/autogroup").read().split() if AUTOGROUPS else None  # ['/autogroup-N', 'nice', 'X']
+        record = {"test": name, "worker": os.environ["PYTEST_XDIST_WORKER"], "idle": idle, "autogroup": group}
+        out.write(json.dumps(record) + "\\n")
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("i", range(3))
@@ -43,6 +47,17 @@ def test_marked_heavy(i):
 def test_notebook_on_a_mock_endpoint(i, request):
     assert request.node.get_closest_marker("xdist_group") is None, "a no_llama test was put in the llama group"
     _note(f"mock-{i}")
+
+@pytest.mark.skipif(not AUTOGROUPS, reason="a kernel without autogroups")
+def test_light_starts_a_session():
+    import subprocess, sys
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(10)"], start_new_session=True)
+    deadline = time.time() + 8
+    while time.time() < deadline and not open(f"/proc/{child.pid}/autogroup").read().rstrip().endswith("nice 19"):
+        time.sleep(0.1)
+    with open("child.txt", "w") as out:
+        out.write(open(f"/proc/{child.pid}/autogroup").read())
+    child.kill()
 
 @pytest.mark.parametrize("i", range(4))
 def test_light(i):
@@ -70,6 +85,16 @@ def test_the_llama_tests_all_run_on_one_worker(tmp_path):
     ran = [json.loads(line) for line in (tmp_path / "ran.jsonl").read_text(encoding="utf-8").splitlines()]
     heavy = {r["worker"] for r in ran if r["test"].startswith("marked-")}
     assert len(ran) == 15 and len(heavy) == 1, ran
+    # The group's worker keeps its priority; every test outside the group runs at idle priority.
+    started_idle = os.sched_getscheduler(0) == os.SCHED_IDLE  # this test itself may run on make test's light worker
+    assert {r["idle"] for r in ran if r["test"].startswith("marked-")} == {started_idle}, ran
+    assert {r["idle"] for r in ran if not r["test"].startswith("marked-")} == {True}, ran
+    if os.path.exists("/proc/self/autogroup"):  # ...in a session of its own whose autogroup has the lowest weight
+        heavy_groups = {r["autogroup"][0] for r in ran if r["test"].startswith("marked-")}
+        light_groups = {tuple(r["autogroup"]) for r in ran if not r["test"].startswith("marked-")}
+        assert {group[2] for group in light_groups} == {"19"} and not heavy_groups & {g[0] for g in light_groups}, ran
+        child = (tmp_path / "child.txt").read_text(encoding="utf-8").split()
+        assert child[2] == "19" and child[0] not in {g[0] for g in light_groups}, "a new session of a light test"
     collected = subprocess.run(
         [sys.executable, "-m", "pytest", *plugins, "--collect-only", "-q"],
         cwd=tmp_path,
@@ -80,4 +105,6 @@ def test_the_llama_tests_all_run_on_one_worker(tmp_path):
     ).stdout.splitlines()
     order = [line.split("::")[1].split("[")[0] for line in collected if "::" in line]
     assert order[-3:] == ["test_notebook_on_a_mock_endpoint"] * 3, "the no_llama tests are handed out last"
+    first = {"test_notebook", "test_browser", "test_marked_heavy"}
+    assert set(order[:8]) == first, f"the llama group is handed out first: {order}"
     assert order.count("test_notebook_on_a_mock_endpoint") == 3, order

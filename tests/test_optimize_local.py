@@ -2,9 +2,10 @@
 
 The labels of real reviews are replaced by coin flips (seeded), so no prompt can really be better than another. The
 optimiser still finds a candidate that looks better on dev (the best of several is always lucky somewhere); the
-held-out test must not believe it. The small variant runs in ``make test`` (67 rows — the fewest the splits allow at
-a 20-point target gain — and the three demonstration candidates, about 160 local calls); the larger one, with the
-label-word search too, is nightly.
+held-out test must not believe it. Both variants are nightly: ``make test`` runs the small one's check in
+``01_prompt_tuning`` (its CI profile: the same 67 coin-flip rows — the fewest the splits allow at a 20-point target
+gain — and demonstration candidates, in both languages, each ending on ``assert not noisy.accepted``). Here it also
+checks the splits and that nothing was saved; the larger variant adds the label-word search.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def scratch_prompt(tmp_path: Path) -> Path:
     return lib / "sentiment_zeroshot_en.prompty"
 
 
+@pytest.mark.nightly
 def test_on_random_labels_a_lucky_dev_winner_is_not_accepted(tmp_path):
     prompt = scratch_prompt(tmp_path)
     rows = coin_labels(["reviews_en_dev.csv"], 67)

@@ -11,9 +11,23 @@ A test marked ``no_llama`` stays out of the group even under one of those marker
 endpoint, whose test makes sure llama.cpp is never loaded (``WORKBENCH_LOCAL_MODEL`` points at no file, so a load
 would fail the test). It then runs on the other worker instead of adding to the group's time, after every other
 test (collection order is the order xdist hands out work).
+
+The group comes first in collection order, so the first worker takes it before anything else; the other worker runs
+every other test at idle CPU priority, in sessions of the lowest weight (see :func:`_idle_priority`). ggml's threads
+spin-wait on each other: a process that takes a core from one of them stalls both. Beside kernel-like neighbours
+llama.cpp ran 4.4x slower at their normal priority, as slow at ``nice`` 19 or ``SCHED_IDLE``, and 1.01x at
+``SCHED_IDLE`` in the lowest autogroup (``benchmarks/bench_priority.py``, BENCHMARKS.md). In ``make test`` the 01
+optimiser cell took 69 s beside the light worker before, 15.8 s now; the light worker gets a core only when llama.cpp
+leaves it free (the group's Python, kernel start-ups and waits leave about half of the second core).
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -27,11 +41,83 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker(NO_LLAMA) is None and any(item.get_closest_marker(name) for name in HEAVY):
             item.add_marker(pytest.mark.xdist_group(GROUP))
-    # The no_llama tests run last: xdist hands out work in collection order, so they land on the light worker's idle
-    # tail (it finished ~10 min before the llama group in make test) instead of crowding its busy start.
-    items[:] = [i for i in items if i.get_closest_marker(NO_LLAMA) is None] + [
-        i for i in items if i.get_closest_marker(NO_LLAMA) is not None
-    ]
+    # xdist hands out work in collection order: the group first (to the first worker), the no_llama tests last.
+    items[:] = (
+        [i for i in items if _in_group(i)]
+        + [i for i in items if not _in_group(i) and i.get_closest_marker(NO_LLAMA) is None]
+        + [i for i in items if not _in_group(i) and i.get_closest_marker(NO_LLAMA) is not None]
+    )
+
+
+def _in_group(item: pytest.Item) -> bool:
+    mark = item.get_closest_marker("xdist_group")
+    return mark is not None and _group_name(mark) == GROUP
+
+
+_lowered = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """On an xdist worker under ``loadgroup``, the first test outside the group lowers this worker's priority for good
+    (every process and thread it starts from then on inherits it)."""
+    global _lowered
+    if _lowered or _in_group(item) or not getattr(item.config.option, "loadgroup", False):
+        return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        _idle_priority()
+        _lowered = True
+
+
+def _idle_priority() -> None:
+    """This worker, and every process it starts, at idle CPU priority. On Linux that takes three steps. The scheduler
+    shares the cores between *autogroups* (one per session) before it looks at priorities inside one, and every
+    notebook kernel starts its own session: a kernel at idle priority still got as much CPU as the llama.cpp kernel
+    beside it. So the worker starts its own session with the lowest autogroup weight (it shared one with the llama
+    worker), runs at ``SCHED_IDLE`` inside it, and a watcher gives each session its children start the same weight."""
+    with contextlib.suppress(OSError):
+        os.setsid()  # its own autogroup: lowering it must not lower the llama worker's
+    _lower_autogroup(os.getpid())
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux
+        os.nice(19 - os.nice(0))
+    if Path("/proc/self/autogroup").exists():
+        threading.Thread(target=_keep_descendants_lowered, name="lowest-autogroups", daemon=True).start()
+
+
+def _lower_autogroup(pid: int) -> None:
+    """The lowest weight (nice 19) for the autogroup of ``pid``; nothing where Linux has no autogroups."""
+    path = Path(f"/proc/{pid}/autogroup")
+    with contextlib.suppress(OSError):  # no autogroups, or the process has just ended
+        if not path.read_text(encoding="ascii").rstrip().endswith("nice 19"):
+            path.write_text("19", encoding="ascii")
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _keep_descendants_lowered() -> None:
+    """Twice a second: a kernel, server or CLI process this worker started in a session of its own gets the lowest
+    autogroup weight too (within half a second of its start)."""
+    me = os.getpid()
+    while True:
+        for pid in _descendants(me):
+            _lower_autogroup(pid)
+        time.sleep(0.5)
 
 
 @pytest.hookimpl(tryfirst=True)
