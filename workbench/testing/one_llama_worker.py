@@ -94,29 +94,16 @@ def _lower_autogroup(pid: int) -> None:
             path.write_text("19", encoding="ascii")
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def _keep_descendants_lowered() -> None:
     """Twice a second: a kernel, server or CLI process this worker started in a session of its own gets the lowest
     autogroup weight too (within half a second of its start)."""
-    me = os.getpid()
+    import psutil  # ipykernel's and Dask's dependency: installed wherever this plugin has kernels to lower
+
+    me = psutil.Process()
     while True:
-        for pid in _descendants(me):
-            _lower_autogroup(pid)
+        with contextlib.suppress(psutil.Error):  # a child that ended while being listed
+            for child in me.children(recursive=True):
+                _lower_autogroup(child.pid)
         time.sleep(0.5)
 
 
