@@ -77,10 +77,11 @@ postgres-deps:
 # (one per core): long answers change with the thread count and the gates' figures were measured at it.
 # A skip is a failure here (WORKBENCH_STRICT): everything a test needs is installed above. Heavier variants of the
 # same checks are marked `nightly` and run in `make nightly`.
+# PYTEST_ARGS adds to make test's pytest (benchmarks/bench_setup.py asks for a JUnit report of every test's seconds).
 PYTEST_CI := WORKBENCH_STRICT=1 WORKBENCH_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: $(DEV_STAMP) lint docs browser-deps postgres-deps
-	$(PYTEST_CI) -m "not nightly"
+	$(PYTEST_CI) -m "not nightly" $(PYTEST_ARGS)
 
 test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not local_model and not notebooks and not browser and not nightly"

@@ -4,8 +4,9 @@
 cache and an empty home folder (so no converted model in ``~/.cache/workbench`` and no sha256 memo). The pip
 configuration (the package index) is kept. With ``--nightly`` the clone then runs ``workbench nightly --profile ci``
 and reports the seconds of every notebook run from its ``summary.json``. With ``--test`` the seconds of each notebook's
-test (every CI variant plus the nbval re-run, from pytest's ``--durations``) are the "runs in" column of README's
-course table. The baseline of each figure is the part of it spent installing, printed next to it.
+test (every CI variant plus the nbval re-run, from a JUnit XML report of that ``make test``: pytest's printed
+``--durations`` only lists the slowest 25) are the "runs in" column of README's course table. The baseline of each
+figure is the part of it spent installing, printed next to it.
 
 Figures go to ``benchmarks/results/bench_setup.json``.
 Usage: python benchmarks/bench_setup.py [--test] [--nightly] [--keep]
@@ -32,13 +33,10 @@ from sections import Section  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "bench_setup.json"
 DEMO_LINE = re.compile(r"^run \S+: \d+ cells — .*$", re.MULTILINE)
 PYTEST_LINE = re.compile(r"=+ (.* in [\d.]+s.*) =+")
-# pytest's --durations lines of the notebook test: every CI variant (en, zh, solutions) and the nbval re-run
 COMPONENTS = re.compile(r"^((?:local_model|postgres|cluster|notebooks|browser) +\d+ \w+.*)$", re.MULTILINE)
-NOTEBOOK_LINE = re.compile(
-    r"^([\d.]+)s call\s+tests/test_notebooks\.py::test_notebook_runs_in_every_variant_and_validates\[(\w+)\]"
-    r"(?:@\w+)?$",  # an xdist group's suffix (tests/conftest.py) may follow
-    re.M,
-)
+# the notebook test in the JUnit report: every CI variant (en, solutions) and the nbval re-run; an xdist group's
+# suffix (tests/conftest.py) may follow the parameter
+NOTEBOOK_TEST = re.compile(r"^test_notebook_runs_in_every_variant_and_validates\[(\w+)\]")
 
 
 def fresh_environment(scratch: Path) -> dict[str, str]:
@@ -102,13 +100,15 @@ def main() -> None:
         "install_seconds": round(install_seconds, 1),
     }
     if args.test:
-        test_seconds, test_output = timed(["make", "test"], clone, env, scratch / "test.log")
+        report = scratch / "make-test.junit.xml"
+        make_test = ["make", "test", f"PYTEST_ARGS=--junitxml={report}"]
+        test_seconds, test_output = timed(make_test, clone, env, scratch / "test.log")
         tests = PYTEST_LINE.findall(test_output)
         out(f"make test: {test_seconds / 60:.1f} min after make demo; pytest: {tests[-1] if tests else '?'}")
         for line in COMPONENTS.findall(test_output):
             out(f"  {line.strip()}")
         out("```")
-        notebooks = {name: float(seconds) for seconds, name in NOTEBOOK_LINE.findall(test_output)}
+        notebooks = notebook_seconds(report)
         if notebooks:
             out("\n| notebook | seconds in make test (English as shipped, Chinese solved, nbval's re-run) |\n|---|---|")
             for name, seconds in sorted(notebooks.items()):
@@ -144,6 +144,18 @@ def main() -> None:
     out.save()
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def notebook_seconds(report: Path) -> dict[str, float]:
+    """Each notebook test's seconds (setup, call and teardown) from a JUnit XML report."""
+    from xml.etree import ElementTree
+
+    seconds = {}
+    for case in ElementTree.parse(report).iter("testcase"):
+        found = NOTEBOOK_TEST.match(case.get("name", ""))
+        if case.get("classname") == "tests.test_notebooks" and found:
+            seconds[found.group(1)] = float(case.get("time", "0"))
+    return seconds
 
 
 def _stamp_age(clone: Path, stamp: str, total: float) -> float:

@@ -1,36 +1,11 @@
-"""profiles.yaml: the plain form, variants on top of per-notebook parameters, and which variants nbval checks."""
+"""The nightly run: nbval's re-run from fresh state or cached answers, variants that share answers, the summary."""
+
+import json
 
 import pytest
 
 from workbench.errors import ConfigError
-from workbench.nightly import Profile
-
-
-def test_a_plain_profile_runs_each_notebook_once_and_validates_it():
-    profile = Profile.parse("ci", {"00_quickstart": {"n_rows": 6}})
-    assert profile.runs("00_quickstart") == [("", {"n_rows": 6}, True)]
-    assert profile.runs("01_prompt_tuning") == [("", {}, True)]
-
-
-def test_variants_layer_their_parameters_over_the_notebooks_and_only_validate_those_named():
-    profile = Profile.parse(
-        "ci",
-        {
-            "variants": {"en": {"lang": "en"}, "zh": {"lang": "zh"}, "solutions": {"lang": "en", "solutions": True}},
-            "validate": ["en"],
-            "notebooks": {"00_quickstart": {"n_rows": 12, "lang": "fr"}},
-        },
-    )
-    assert profile.runs("00_quickstart") == [
-        ("en", {"n_rows": 12, "lang": "en"}, True),
-        ("zh", {"n_rows": 12, "lang": "zh"}, False),
-        ("solutions", {"n_rows": 12, "lang": "en", "solutions": True}, False),
-    ]
-
-
-def test_validating_an_unknown_variant_is_a_clear_error():
-    with pytest.raises(ConfigError, match="validate names unknown variants \\['de'\\]"):
-        Profile.parse("ci", {"variants": {"en": {}}, "validate": ["de"], "notebooks": {}})
+from workbench.notebook_profiles import Profile
 
 
 def test_nbvals_rerun_is_fresh_unless_the_profile_keeps_the_cached_answers(tmp_path):
@@ -89,3 +64,46 @@ def test_the_summary_is_written_for_people_and_scripts_without_secrets(tmp_path,
     for name in ("summary.json", "summary.md", "summary.html"):
         text = (tmp_path / name).read_text(encoding="utf-8")
         assert "sk-nightly-secret" not in text and "***" in text, name
+
+
+def _two_prompt_notebook(folder):
+    """A notebook that runs one prompt the same in every language and one prompt per language, on a mock model, and
+    reports how many of each it called and took from the cache."""
+    import nbformat
+
+    parameters = nbformat.v4.new_code_cell('lang = "en"\nstore = "store.db"', metadata={"tags": ["parameters"]})
+    body = nbformat.v4.new_code_cell(
+        "from workbench import course, run\n"
+        "from workbench.prompts import PromptTemplate\n"
+        "from workbench.testing.models import MockModel\n"
+        "rows = [{'id': 'r1', 'q': 'a', 'expected': 'a'}, {'id': 'r2', 'q': 'b', 'expected': 'b'}]\n"
+        "def template(name, words):\n"
+        "    head = f'---\\nname: {name}\\nassertions: [{{type: contains}}]\\n---\\n'\n"
+        "    return PromptTemplate.from_string(head + words + ' {{ q }}')\n"
+        "model = MockModel('mock:x', default='a')\n"
+        "same = run(template('exam', 'Answer:'), rows, [model], store=store, progress=False)\n"
+        "own = run(template(f'chat_{lang}', f'{lang}:'), rows, [model], store=store, progress=False)\n"
+        "course.record_metrics(same_called=same.stats['called'], same_cached=same.stats['cached'],\n"
+        "                      own_called=own.stats['called'], own_cached=own.stats['cached'])\n"
+    )
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(cells=[parameters, body], metadata={"kernelspec": kernel})
+    nbformat.write(notebook, folder / "00_two_prompts.ipynb")
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_a_later_variant_takes_the_earlier_variants_answers_only_where_the_profile_shares_them(tmp_path, share):
+    """``share_answers``: the Chinese run answers the request it makes exactly as the English run did from the cache
+    and calls the model for its own prompt; without it, each variant calls the model for everything."""
+    from workbench.nightly import run_nightly
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _two_prompt_notebook(notebooks)
+    profile = {"variants": {"en": {"lang": "en"}, "zh": {"lang": "zh"}}, "share_answers": share, "notebooks": {}}
+    (notebooks / "profiles.yaml").write_text(json.dumps({"ci": profile}), encoding="utf-8")
+    en, zh = run_nightly("ci", tmp_path / "out", validate=False, notebooks_dir=notebooks)
+    assert (en.status, zh.status) == ("passed", "passed"), en.error + zh.error
+    assert en.metrics == {"same_called": 2, "same_cached": 0, "own_called": 2, "own_cached": 0}
+    shared = {"same_called": 0, "same_cached": 2} if share else {"same_called": 2, "same_cached": 0}
+    assert zh.metrics == {**shared, "own_called": 2, "own_cached": 0}

@@ -11,7 +11,8 @@ import pytest
 
 from workbench.course.gates import GATES
 from workbench.errors import ConfigError
-from workbench.nightly import load_profile, notebook_paths, run_nightly
+from workbench.nightly import notebook_paths, run_nightly
+from workbench.notebook_profiles import load_profile
 from workbench.paths import project_root
 
 pytestmark = pytest.mark.notebooks

@@ -1,17 +1,6 @@
 """The nightly notebook run: execute every notebook with papermill, validate with nbval, summarise.
 
-Per-profile parameters live in ``notebooks/profiles.yaml`` (``ci``: small and fast, ``full``)::
-
-    ci:
-      variants:                      # every notebook runs once per variant, with these parameters on top
-        en: {lang: en}
-        solutions: {lang: zh, solutions: true}
-      validate: [en]                 # the variants nbval re-runs
-      rerun: cached                  # nbval's re-run answers from the run store (default: fresh)
-      notebooks:
-        00_quickstart: {n_rows: 12}
-
-A profile without ``variants`` is a plain ``{notebook: parameters}`` mapping, run once each.
+The profiles (which notebooks, variants and parameters) are :mod:`workbench.notebook_profiles`.
 
 For each notebook: papermill executes it (parameters injected after its ``parameters`` cell) into
 the output folder; then nbval re-executes the executed copy and compares its ``# NBVAL_CHECK_OUTPUT`` cells. With
@@ -20,6 +9,7 @@ so the re-run calls the model again and the cells compare two independent runs. 
 ``make test``) the run store is replaced by one holding only the first execution's cached answers — no runs,
 versions or bad cases — and everything else (Chroma, adapters, metrics) is removed: every cell's code runs again
 from the state it expects and must print the same, without calling the model.
+
 Key metrics that notebooks report with :func:`workbench.course.record_metrics` land in the summary (Markdown + HTML).
 """
 
@@ -35,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError
+from workbench.notebook_profiles import load_profile
 from workbench.paths import project_root
 
 METRICS_ENV = "WORKBENCH_METRICS_FILE"
-PROFILES_FILE = "profiles.yaml"
 
 
 @dataclass
@@ -59,56 +49,7 @@ def kernel_name() -> str:
     return "workbench" if "workbench" in find_kernel_specs() else "python3"
 
 
-def load_profiles(notebooks_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    import yaml
-
-    path = notebooks_dir / PROFILES_FILE
-    if not path.exists():
-        return {"ci": {}, "full": {}}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-
-
-RERUNS = ("fresh", "cached")
 STORE_FILE = "store.db"  # the notebook's run store inside its scratch folder
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One profile of ``profiles.yaml``: parameters per notebook, the variants each runs in, which nbval checks."""
-
-    name: str
-    notebooks: dict[str, dict[str, Any]]
-    variants: dict[str, dict[str, Any]]
-    validate: tuple[str, ...]
-    rerun: str = "fresh"  # nbval's re-run: "fresh" (the model called again) or "cached" (answers from the run store)
-
-    @classmethod
-    def parse(cls, name: str, raw: dict[str, Any] | None) -> Profile:
-        raw = raw or {}
-        if "notebooks" not in raw and "variants" not in raw:  # the plain form: {notebook: parameters}
-            return cls(name, {k: dict(v or {}) for k, v in raw.items()}, {"": {}}, ("",))
-        variants = {str(k): dict(v or {}) for k, v in (raw.get("variants") or {"": {}}).items()}
-        validate = tuple(str(v) for v in raw.get("validate", list(variants)))
-        unknown = sorted(set(validate) - set(variants))
-        if unknown:
-            raise ConfigError(f"Profile {name!r}: validate names unknown variants {unknown}; known: {list(variants)}.")
-        notebooks = {k: dict(v or {}) for k, v in (raw.get("notebooks") or {}).items()}
-        rerun = str(raw.get("rerun", "fresh"))
-        if rerun not in RERUNS:
-            raise ConfigError(f"Profile {name!r}: rerun: {rerun!r} is not one of {', '.join(RERUNS)}.")
-        return cls(name, notebooks, variants, validate, rerun)
-
-    def runs(self, notebook: str) -> list[tuple[str, dict[str, Any], bool]]:
-        """(variant, parameters, validate?) for each run of ``notebook``."""
-        base = self.notebooks.get(notebook) or {}
-        return [(variant, {**base, **extra}, variant in self.validate) for variant, extra in self.variants.items()]
-
-
-def load_profile(notebooks_dir: Path, name: str) -> Profile:
-    profiles = load_profiles(notebooks_dir)
-    if name not in profiles:
-        raise ConfigError(f"No profile {name!r} in {notebooks_dir / PROFILES_FILE}. Known: {', '.join(profiles)}.")
-    return Profile.parse(name, profiles[name])
 
 
 def notebook_paths(notebooks_dir: Path) -> list[Path]:
@@ -124,17 +65,21 @@ def execute_notebook(
     kernel: str | None = None,
     validate: bool = True,
     rerun: str = "fresh",
+    answers_from: Path | None = None,
     timeout: int = 1800,
 ) -> NotebookOutcome:
     """Execute one notebook with papermill, then validate the executed copy with nbval (``rerun``: from fresh
     state, or with the run store's cached answers kept).
 
-    ``variant`` names a variant of the run (``zh``, ``solutions``...) so its executed copy has its own file."""
+    ``variant`` names a variant of the run (``zh``, ``solutions``...) so its executed copy has its own file;
+    ``answers_from``, a run store whose cached answers the notebook's own store starts with (``share_answers``)."""
     name = notebook.stem + (f".{variant}" if variant else "")
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{name}.ipynb"
     scratch = out_dir / f".{name}"
     _fresh(scratch)
+    if answers_from is not None and answers_from.exists():
+        _copy_answers(answers_from, scratch / STORE_FILE)
     kernel = kernel or kernel_name()
     params = {**_scratch_parameters(notebook, scratch), **parameters}
     start = time.perf_counter()
@@ -160,22 +105,28 @@ def _fresh(scratch: Path) -> None:
 def _answers_only(scratch: Path) -> None:
     """The scratch folder emptied but for a run store that holds only the first execution's cached answers, so the
     re-run calls no model yet starts from the state a notebook expects (no runs, versions or bad cases yet)."""
-    from workbench.store import Store
-    from workbench.store.copy import copy_cache
 
     store = scratch / STORE_FILE
     answers = scratch.parent / f"{scratch.name}.answers.db"
     answers.unlink(missing_ok=True)
     if store.exists():
-        source, destination = Store(str(store)), Store(str(answers))
-        try:
-            copy_cache(source, destination)
-        finally:
-            source.close()
-            destination.close()
+        _copy_answers(store, answers)
     _fresh(scratch)
     if answers.exists():
         answers.rename(store)
+
+
+def _copy_answers(source_file: Path, destination_file: Path) -> None:
+    """Copy the cached answers (only) of one run store into another, created if missing."""
+    from workbench.store import Store
+    from workbench.store.copy import copy_cache
+
+    source, destination = Store(str(source_file)), Store(str(destination_file))
+    try:
+        copy_cache(source, destination)
+    finally:
+        source.close()
+        destination.close()
 
 
 def _scratch_parameters(notebook: Path, scratch: Path) -> dict[str, str]:
@@ -294,10 +245,22 @@ def run_nightly(
     if only:
         _check_only(only, planned, profile)
         planned = [run for run in planned if run[0].stem in only or run[1] in only]
-    outcomes = [
-        execute_notebook(notebook, out, params, variant=variant, validate=validate and check, rerun=spec.rerun)
-        for notebook, _, variant, params, check in planned
-    ]
+    outcomes = []
+    earlier: dict[str, Path] = {}  # notebook → the run store of its variant run last (share_answers)
+    for notebook, label, variant, params, check in planned:
+        answers_from = earlier.get(notebook.stem) if spec.share_answers else None
+        outcomes.append(
+            execute_notebook(
+                notebook,
+                out,
+                params,
+                variant=variant,
+                validate=validate and check,
+                rerun=spec.rerun,
+                answers_from=answers_from,
+            )
+        )
+        earlier[notebook.stem] = out / f".{label}" / STORE_FILE
     write_summary(outcomes, out, profile)
     return outcomes
 
