@@ -76,7 +76,7 @@ def execute_notebook(
     name = notebook.stem + (f".{variant}" if variant else "")
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{name}.ipynb"
-    scratch = out_dir / f".{name}"
+    scratch = scratch_folder(out_dir, name)
     _fresh(scratch)
     if answers_from is not None and answers_from.exists():
         _copy_answers(answers_from, scratch / STORE_FILE)
@@ -94,6 +94,11 @@ def execute_notebook(
     return outcome
 
 
+def scratch_folder(out_dir: Path, name: str) -> Path:
+    """Where the run ``name`` (``02_rag.solutions``) keeps what it writes: its store, Chroma folder, adapters."""
+    return out_dir / f".{name}"
+
+
 def _fresh(scratch: Path) -> None:
     """An empty scratch folder: everything a notebook writes (stores, Chroma, adapters, metrics) lives there."""
     import shutil
@@ -105,7 +110,6 @@ def _fresh(scratch: Path) -> None:
 def _answers_only(scratch: Path) -> None:
     """The scratch folder emptied but for a run store that holds only the first execution's cached answers, so the
     re-run calls no model yet starts from the state a notebook expects (no runs, versions or bad cases yet)."""
-
     store = scratch / STORE_FILE
     answers = scratch.parent / f"{scratch.name}.answers.db"
     answers.unlink(missing_ok=True)
@@ -260,7 +264,7 @@ def run_nightly(
                 answers_from=answers_from,
             )
         )
-        earlier[notebook.stem] = out / f".{label}" / STORE_FILE
+        earlier[notebook.stem] = scratch_folder(out, label) / STORE_FILE
     write_summary(outcomes, out, profile)
     return outcomes
 
