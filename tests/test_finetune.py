@@ -125,3 +125,30 @@ def test_lora_really_trains_and_loads_back(sentiment, repo, tmp_path, store):
     assert 0 < result.trainable_parameters < result.total_parameters / 100
     tuned = run(zero_shot, repo / "datasets/sentiment_en.csv", [result.spec], store=store, progress=False, limit=4)
     assert tuned.errors == [] and all(r.parsed in ("positive", "negative") for r in tuned.records)
+
+
+def test_the_completion_loss_is_the_causal_lm_loss_with_logits_only_where_a_completion_token_is_predicted():
+    """The training loss computes the vocabulary projection only at the positions that predict a completion token;
+    it must equal transformers' own loss over the same labels (prompt and padding at -100), on a small random
+    Gemma 3 with rows of different lengths."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    from workbench.finetune.lora import _completion_loss
+
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=8, max_position_embeddings=64,
+    )  # fmt: skip
+    model = Gemma3ForCausalLM(config)
+    rows = [([5, 6, 7, 8, 9], [-100, -100, -100, 8, 9]), ([5, 6, 10], [-100, 6, 10]), ([3, 4, 5, 6], [-100] * 3 + [6])]
+    width = max(len(ids) for ids, _ in rows)
+    input_ids = torch.tensor([ids + [0] * (width - len(ids)) for ids, _ in rows])
+    labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in rows])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
+    expected = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+    got = _completion_loss(model, input_ids, mask, labels)
+    assert torch.allclose(got, expected, atol=1e-6), (got, expected)
+    got.backward()  # and it trains: gradients reach the weights
+    assert model.model.layers[0].self_attn.q_proj.weight.grad.abs().sum() > 0

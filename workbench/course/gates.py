@@ -341,11 +341,11 @@ GATES: dict[str, GateSpec] = {
     ),
     "lora_en": GateSpec(
         prompt="sentiment_zeroshot_en",
-        bars=(Bar(0.75, "finetune/en/lora/24"), Bar(0.85, "finetune/en/lora/100")),
+        bars=(Bar(0.75, "finetune/en/lora/12"), Bar(0.75, "finetune/en/lora/24"), Bar(0.85, "finetune/en/lora/100")),
     ),
     "lora_zh": GateSpec(
         prompt="sentiment_zeroshot_zh",
-        bars=(Bar(0.60, "finetune/zh/lora/24"), Bar(0.80, "finetune/zh/lora/100")),
+        bars=(Bar(0.60, "finetune/zh/lora/12"), Bar(0.60, "finetune/zh/lora/24"), Bar(0.80, "finetune/zh/lora/100")),
     ),
     "tools_en": GateSpec(prompt="tool_router_en", kind="tools", bars=_tools("en"), min_recall=0.3),
     "tools_zh": GateSpec(prompt="tool_router_zh", kind="tools", bars=_tools("zh"), min_recall=0.3),
