@@ -73,18 +73,24 @@ def _two_prompt_notebook(folder):
 
     parameters = nbformat.v4.new_code_cell('lang = "en"\nstore = "store.db"', metadata={"tags": ["parameters"]})
     body = nbformat.v4.new_code_cell(
-        "from workbench import course, run\n"
-        "from workbench.prompts import PromptTemplate\n"
-        "from workbench.testing.models import MockModel\n"
-        "rows = [{'id': 'r1', 'q': 'a', 'expected': 'a'}, {'id': 'r2', 'q': 'b', 'expected': 'b'}]\n"
-        "def template(name, words):\n"
-        "    head = f'---\\nname: {name}\\nassertions: [{{type: contains}}]\\n---\\n'\n"
-        "    return PromptTemplate.from_string(head + words + ' {{ q }}')\n"
-        "model = MockModel('mock:x', default='a')\n"
-        "same = run(template('exam', 'Answer:'), rows, [model], store=store, progress=False)\n"
-        "own = run(template(f'chat_{lang}', f'{lang}:'), rows, [model], store=store, progress=False)\n"
-        "course.record_metrics(same_called=same.stats['called'], same_cached=same.stats['cached'],\n"
-        "                      own_called=own.stats['called'], own_cached=own.stats['cached'])\n"
+        r"""from workbench import course, run
+from workbench.prompts import PromptTemplate
+from workbench.testing.models import MockModel
+
+rows = [{"id": "r1", "q": "a", "expected": "a"}, {"id": "r2", "q": "b", "expected": "b"}]
+
+
+def template(name, words):
+    head = f"---\nname: {name}\nassertions: [{{type: contains}}]\n---\n"
+    return PromptTemplate.from_string(head + words + " {{ q }}")
+
+
+model = MockModel("mock:x", default="a")
+same = run(template("exam", "Answer:"), rows, [model], store=store, progress=False)
+own = run(template(f"chat_{lang}", f"{lang}:"), rows, [model], store=store, progress=False)
+course.record_metrics(same_called=same.stats["called"], same_cached=same.stats["cached"],
+                      own_called=own.stats["called"], own_cached=own.stats["cached"])
+"""
     )
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook = nbformat.v4.new_notebook(cells=[parameters, body], metadata={"kernelspec": kernel})

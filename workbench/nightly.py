@@ -73,7 +73,7 @@ def execute_notebook(
 
     ``variant`` names a variant of the run (``zh``, ``solutions``...) so its executed copy has its own file;
     ``answers_from``, a run store whose cached answers the notebook's own store starts with (``share_answers``)."""
-    name = notebook.stem + (f".{variant}" if variant else "")
+    name = run_label(notebook, variant)
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{name}.ipynb"
     scratch = scratch_folder(out_dir, name)
@@ -92,6 +92,11 @@ def execute_notebook(
         _nbval(outcome, executed, out_dir, kernel, timeout)
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def run_label(notebook: Path, variant: str) -> str:
+    """A run's name: the notebook, then its variant (``02_rag.solutions``); the executed copy and scratch use it."""
+    return notebook.stem + (f".{variant}" if variant else "")
 
 
 def scratch_folder(out_dir: Path, name: str) -> Path:
@@ -244,7 +249,7 @@ def run_nightly(
     planned = []
     for notebook in notebook_paths(notebooks_dir):
         for variant, params, check in spec.runs(notebook.stem):
-            label = notebook.stem + (f".{variant}" if variant else "")
+            label = run_label(notebook, variant)
             planned.append((notebook, label, variant, params, check))
     if only:
         _check_only(only, planned, profile)
