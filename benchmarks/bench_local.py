@@ -42,6 +42,7 @@ from workbench.compare import wilson_interval
 from workbench.course.evidence import Figure, proportion, write_figures
 from workbench.datasets import load_dataset
 from workbench.errors import OutputParseError
+from workbench.models.llama_engine import llama_params
 from workbench.models.local import default_model_path
 from workbench.reports import breakdown
 from workbench.stats import binom_test
@@ -57,12 +58,8 @@ THREADS = max(1, min(4, os.cpu_count() or 1))
 def bare_server(parallel: int = 1):
     import xllamacpp
 
-    params = xllamacpp.CommonParams()
-    params.model.path = str(default_model_path())
-    params.n_ctx = 2048 * parallel
-    params.n_parallel = parallel
-    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = THREADS
-    params.cache_ram_mib, params.swa_full, params.warmup, params.verbosity = 0, True, False, 0
+    params = llama_params(default_model_path(), n_ctx=2048 * parallel, n_parallel=parallel, n_threads=THREADS)
+    params.cache_ram_mib = 0
     params.hostnames = [os.path.join(tempfile.mkdtemp(), "bench.sock")]
     return xllamacpp.Server(params)
 

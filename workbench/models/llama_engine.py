@@ -42,6 +42,31 @@ from workbench.errors import ConfigError, ModelError
 TOP_LOGPROBS = 1000
 
 
+def llama_params(model_path: str | Path, *, n_ctx: int, n_parallel: int, n_threads: int) -> Any:
+    """xllamacpp's ``CommonParams`` as every llama.cpp server here starts it (in-process engine, ``workbench serve``'s
+    llama.cpp server, the benchmarks): ``n_ctx`` tokens in all, shared by ``n_parallel`` sequences.
+
+    - ``swa_full``: Gemma 3's sliding-window layers keep a full cache, so a saved prefix state can be reused.
+    - no warm-up run and no log lines: a load is paid in every process (notebook kernel, CLI call) that uses the model.
+    - ``fit_params`` off: llama.cpp first loads the model a second time without allocating, to fit layers and context
+      to free *GPU* memory. On a CPU there is nothing to fit, and it doubled every load (``benchmarks/bench_load.py``);
+      the generated text is the same.
+    """
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = n_ctx
+    params.n_parallel = n_parallel
+    params.cpuparams.n_threads = n_threads
+    params.cpuparams_batch.n_threads = n_threads
+    params.swa_full = True
+    params.warmup = False
+    params.verbosity = 0
+    params.fit_params = False
+    return params
+
+
 class LlamaEngine:
     """One loaded GGUF in one llama.cpp server context (one sequence slot: requests are queued)."""
 
@@ -57,16 +82,8 @@ class LlamaEngine:
         self._states = os.path.join(self._folder, "states") + os.sep  # llama.cpp joins it with the file name as is
         os.makedirs(self._states)
         self._key = secrets.token_urlsafe(24)
-        params = xllamacpp.CommonParams()
-        params.model.path = str(model_path)
-        params.n_ctx = n_ctx
-        params.n_parallel = 1
-        params.cpuparams.n_threads = n_threads
-        params.cpuparams_batch.n_threads = n_threads
+        params = llama_params(model_path, n_ctx=n_ctx, n_parallel=1, n_threads=n_threads)
         params.cache_ram_mib = 0  # no host-memory prompt cache: it would restore states out of our control
-        params.swa_full = True  # Gemma 3's sliding-window layers keep a full cache, so a prefix can be reused
-        params.warmup = False
-        params.verbosity = 0
         params.hostnames = [self._socket]  # a Unix socket, not 127.0.0.1:PORT
         params.api_keys = [self._key]
         params.endpoint_slots = True  # slot save/restore of prefix states, reachable only through our socket

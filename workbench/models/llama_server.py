@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 
+from workbench.models.llama_engine import llama_params
 from workbench.models.local import default_model_path, default_threads
 
 
@@ -31,15 +32,9 @@ def serve(
     """Start the server and block until SIGTERM / SIGINT."""
     import xllamacpp
 
-    params = xllamacpp.CommonParams()
-    params.model.path = str(model_path or default_model_path())
+    model = model_path or default_model_path()
+    params = llama_params(model, n_ctx=n_ctx * parallel, n_parallel=parallel, n_threads=default_threads())
     params.model_alias = {alias}
-    params.n_ctx = n_ctx * parallel
-    params.n_parallel = parallel
-    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = default_threads()
-    params.swa_full = True
-    params.warmup = False
-    params.verbosity = 0
     params.hostnames = [host]
     params.port = port
     if api_key:

