@@ -8,6 +8,10 @@ test (every CI variant plus the nbval re-run, from a JUnit XML report of that ``
 ``--durations`` only lists the slowest 25) are the "runs in" column of README's course table. The baseline of each
 figure is the part of it spent installing, printed next to it.
 
+Machines here differ by 2x, and one machine by 20% within an hour, so the run also times a fixed llama.cpp workload
+(:data:`PROBE`: the same 20 greedy completions on the bundled model, in the clone's environment) right after
+``make demo`` and again after ``make test``: compare two runs' ``make test`` only where their probes agree.
+
 Figures go to ``benchmarks/results/bench_setup.json``.
 Usage: python benchmarks/bench_setup.py [--test] [--nightly] [--keep]
 """
@@ -37,6 +41,18 @@ COMPONENTS = re.compile(r"^((?:local_model|postgres|cluster|notebooks|browser) +
 # the notebook test in the JUnit report: every CI variant (en, solutions) and the nbval re-run; an xdist group's
 # suffix (tests/conftest.py) may follow the parameter
 NOTEBOOK_TEST = re.compile(r"^test_notebook_runs_in_every_variant_and_validates\[(\w+)\]")
+# The machine's speed at llama.cpp, the suite's critical path: seconds for 20 greedy 16-token completions.
+PROBE = r"""
+import time
+from workbench.models.local import LocalModel
+engine = LocalModel().engine
+body = {"max_tokens": 16, "temperature": 0, "cache_prompt": False}
+engine.complete({**body, "prompt": "A warm-up."})
+start = time.perf_counter()
+for i in range(20):
+    engine.complete({**body, "prompt": f"Text: the service was {i} minutes late.\nOverall, it was"})
+print(f"{time.perf_counter() - start:.2f}")
+"""
 
 
 def fresh_environment(scratch: Path) -> dict[str, str]:
@@ -95,6 +111,9 @@ def main() -> None:
     )
     for line in summaries:
         out(f"  {line}")
+    probe_before = machine_probe(clone, env)
+    out(f"machine probe (a fixed llama.cpp workload): {probe_before:.2f} s")
+    figures["probe_seconds"] = {"after make demo": probe_before}
     figures["make demo"] = {
         "seconds": round(clone_seconds + demo_seconds, 1),
         "install_seconds": round(install_seconds, 1),
@@ -107,6 +126,9 @@ def main() -> None:
         out(f"make test: {test_seconds / 60:.1f} min after make demo; pytest: {tests[-1] if tests else '?'}")
         for line in COMPONENTS.findall(test_output):
             out(f"  {line.strip()}")
+        probe_after = machine_probe(clone, env)
+        out(f"machine probe again: {probe_after:.2f} s")
+        figures["probe_seconds"]["after make test"] = probe_after
         out("```")
         notebooks = notebook_seconds(report)
         if notebooks:
@@ -144,6 +166,14 @@ def main() -> None:
     out.save()
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def machine_probe(clone: Path, env: dict[str, str]) -> float:
+    """Seconds of :data:`PROBE` in the clone's environment (the model is in place after ``make demo``)."""
+    done = subprocess.run(
+        [str(clone / ".venv/bin/python"), "-c", PROBE], cwd=clone, env=env, capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def notebook_seconds(report: Path) -> dict[str, float]:
