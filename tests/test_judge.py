@@ -54,6 +54,22 @@ def test_the_cli_reports_kappa_and_exits_1_for_an_untrustworthy_judge(repo, tmp_
     assert bad.exit_code == 1 and "do not trust this judge" in bad.output and "Disagreements to review" in bad.output
 
 
+def test_limit_calibrates_every_judge_on_the_same_first_rows(repo, tmp_path):
+    runner = CliRunner()
+    with FakeOpenAIServer(responder=careful) as good, FakeOpenAIServer(responder=lambda p: "PASS") as lazy:
+        common = ["judge", "calibrate", "judge_en", "--labels", str(repo / LABELS), "--store", str(tmp_path / "j.db")]
+        both = [*common, "-m", good.spec(), "--against", "judge_en@v1", "--format", "json"]
+        limited = runner.invoke(app, [*both, "--limit", "12"])
+        shown = runner.invoke(app, [*common, "-m", lazy.spec(), "--limit", "12"])
+        refused = runner.invoke(app, [*common, "-m", lazy.spec(), "--limit", "0"])
+        assert len(lazy.requests) == 12, "the refused --limit 0 called nothing"
+    data = json.loads(limited.stdout)
+    assert data["n"] == 12 and sum(sum(row.values()) for row in data["confusion"].values()) == 12
+    assert data["comparison"]["rows"] == 12 and data["row_set"].startswith("the first 12 labelled rows")
+    assert "12 labelled rows" in shown.output and "Row set: the first 12 labelled rows" in shown.output
+    assert refused.exit_code == 2 and "--limit" in refused.output
+
+
 def test_a_judge_scorer_with_min_kappa_gives_no_verdicts_until_calibrated(repo, store):
     from workbench.pipeline import run
     from workbench.prompts import PromptTemplate

@@ -36,7 +36,8 @@ def _normal(value: Any) -> str:
     return str(value).strip().casefold() if value is not None else ""
 
 
-ROW_SET = "every labelled row; a row the judge gave no verdict on counts as its answer '(no verdict)'"
+NO_VERDICT_RULE = "a row the judge gave no verdict on counts as its answer '(no verdict)'"
+ROW_SET = f"every labelled row; {NO_VERDICT_RULE}"
 
 
 @dataclass

@@ -27,29 +27,34 @@ def judge_calibrate(
     min_kappa: Annotated[
         float, typer.Option(help="The κ the lower end of its 95% interval must reach for the judge to be trusted.")
     ] = 0.6,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N labelled rows (N ≥ 1), for every judge.")
+    ] = None,
     output_format: FormatOpt = "table",
     wide: WideOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """Run the judge over the labelled rows: agreement, Cohen's κ with its 95% CI, the confusion matrix and the
     disagreements to review. Exit 1 unless the lower end of κ's 95% interval reaches --min-kappa."""
-    from workbench.judge import ROW_SET, calibrate_judge, compare_calibrations
+    from workbench.judge import NO_VERDICT_RULE, ROW_SET, calibrate_judge, compare_calibrations
 
     check_format(output_format)
     where = {"label_column": label_column, "store": store, "origin": "cli"}
+    if limit is not None:
+        where["limit"] = limit
+    row_set = ROW_SET if limit is None else f"the first {limit} labelled rows (--limit); {NO_VERDICT_RULE}"
     calibration = calibrate_judge(judge, labels, model, **where)
     other = calibrate_judge(against, labels, model, **where) if against else None
     comparison = compare_calibrations(other, calibration) if other else None
     if output_format == "json":
         trust = {"min_kappa": min_kappa, "trusted": calibration.trusted(min_kappa)}
         trust["rows_needed"] = calibration.rows_needed(min_kappa)
-        print_json(
-            {**calibration.to_dict(), **trust, "verdict": calibration.verdict(min_kappa), "comparison": comparison}
-        )
+        report = {**calibration.to_dict(), "row_set": row_set, **trust, "verdict": calibration.verdict(min_kappa)}
+        print_json({**report, "comparison": comparison})
     else:
         out = console()
         out.print(str(calibration), highlight=False)
-        out.print(f"Row set: {ROW_SET}.", highlight=False)
+        out.print(f"Row set: {row_set}.", highlight=False)
         confusion = [
             {"human": h, **{f"judge: {j}": n for j, n in row.items()}} for h, row in calibration.confusion.items()
         ]
