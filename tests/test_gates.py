@@ -279,7 +279,7 @@ def test_a_named_gate_uses_the_bar_of_its_rows_and_says_what_it_rests_on(repo):
     figure, rows = _figure_rows(repo, "rag/answers/en/with_context")
     rated = check("rag_answers", rows, baseline=0.1)
     assert [c.name for c in rated.checks] == ["no errors", "absolute bar", "better than the baseline"]
-    assert rated.checks[1].detail.endswith("(needs ≥ 25%)") and "vs baseline 10%" in rated.checks[2].detail
+    assert rated.checks[1].detail.endswith("(needs ≥ 15%)") and "vs baseline 10%" in rated.checks[2].detail
     _, exam = _figure_rows(repo, "local/exam_cloze@v1/exam_mc/logprob")
     assert check("exam_cloze", exam).checks[1].detail.endswith("(needs ≥ 30%)")
 

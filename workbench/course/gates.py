@@ -352,6 +352,6 @@ GATES: dict[str, GateSpec] = {
     "rag_answers": GateSpec(
         prompt="rag_qa_kb",
         kind="rate",
-        bars=(Bar(0.25, "rag/answers/en/with_context"), Bar(0.25, "rag/answers/zh/with_context")),
+        bars=(Bar(0.15, "rag/answers/en/with_context"), Bar(0.25, "rag/answers/zh/with_context")),
     ),
 }
